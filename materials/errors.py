@@ -1,0 +1,87 @@
+"""Why a material could not be processed, as codes stored on the row.
+
+The code is stored, not the sentence: the message is rendered in the reader's
+language at display time, so a Russian student and an English moderator each
+read the same failure in their own language.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+ERROR_MESSAGES = {
+    # PDF
+    "pdf_encrypted": _(
+        "This PDF is password-protected. Remove the password and upload it again."
+    ),
+    "pdf_broken": _("This file is damaged or is not a readable PDF."),
+    "pdf_empty": _("This PDF has no pages."),
+    "pdf_no_text": _(
+        "This PDF has no text layer (it looks like a scan). "
+        "Text recognition (OCR) is not supported yet."
+    ),
+    "pdf_timeout": _(
+        "Reading this PDF took too long and was stopped. "
+        "The file may be damaged or unusually complex."
+    ),
+    "pdf_too_complex": _(
+        "Reading this PDF needed too much memory and was stopped. "
+        "The file may be damaged or unusually complex."
+    ),
+    "pdf_missing": _("The uploaded file is missing. Upload it again."),
+    # YouTube
+    "yt_invalid_url": _("This is not a YouTube video link."),
+    "yt_transcripts_disabled": _(
+        "Captions are turned off for this video. "
+        "Upload the lecture's subtitle file (.srt or .vtt) instead."
+    ),
+    "yt_no_transcript": _(
+        "This video has no captions in a language we can use. "
+        "Upload the lecture's subtitle file (.srt or .vtt) instead."
+    ),
+    "yt_unavailable": _("This video is unavailable (it may be private or deleted)."),
+    "yt_age_restricted": _(
+        "This video is age-restricted, so its captions cannot be read. "
+        "Upload the lecture's subtitle file (.srt or .vtt) instead."
+    ),
+    "yt_blocked": _(
+        "YouTube is refusing our requests right now. We will retry; "
+        "you can also upload the lecture's subtitle file (.srt or .vtt)."
+    ),
+    "yt_failed": _(
+        "Could not read this video's captions. Try again later, "
+        "or upload the lecture's subtitle file (.srt or .vtt)."
+    ),
+    "subtitles_invalid": _("The subtitle file could not be read (expected .srt or .vtt)."),
+    "no_text": _("No text could be found in this material."),
+    # Services
+    "ai_unavailable": _(
+        "The AI service is not responding. Try again later."
+    ),
+    "timeout": _("Processing took too long and was stopped. Try again."),
+    "internal": _(
+        "Something went wrong while processing this material. "
+        "Try again; if it keeps failing, tell us."
+    ),
+}
+
+
+class ProcessingError(Exception):
+    """A failure the student should read about; `permanent` ones are not retried."""
+
+    def __init__(self, code: str, *, permanent: bool = True, detail: str = "") -> None:
+        if code not in ERROR_MESSAGES:
+            raise ValueError(f"unknown processing error code {code!r}")
+        super().__init__(detail or code)
+        self.code = code
+        self.permanent = permanent
+        self.detail = detail
+
+    @property
+    def message(self) -> str:
+        return str(ERROR_MESSAGES[self.code])
+
+
+def error_message(code: str) -> str:
+    """The student-facing message for a stored code, in the active language."""
+    if not code:
+        return ""
+    return str(ERROR_MESSAGES.get(code, ERROR_MESSAGES["internal"]))

@@ -1,0 +1,157 @@
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
+from pgvector.django import HnswIndex, VectorField
+
+from materials.errors import error_message
+
+EMBEDDING_DIMENSIONS = 384
+
+
+def upload_path(instance: "Material", filename: str) -> str:
+    """A random stored name: the student's file name never reaches the disk."""
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"uploads/{uuid.uuid4().hex}{suffix}"
+
+
+class Material(models.Model):
+    class Kind(models.TextChoices):
+        PDF = "pdf", "PDF"
+        YOUTUBE = "youtube", "YouTube"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Queued")
+        PROCESSING = "processing", _("Processing")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("Waiting in the queue")
+        EXTRACTING = "extracting", _("Reading the text")
+        EMBEDDING = "embedding", _("Understanding the passages")
+        INDEXING = "indexing", _("Building the search index")
+        GENERATING = "generating", _("Writing study materials")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Stopped")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="materials"
+    )
+    title = models.CharField(_("title"), max_length=300)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    file = models.FileField(upload_to=upload_path, blank=True)
+    original_filename = models.CharField(max_length=255, blank=True)
+    youtube_url = models.URLField(max_length=500, blank=True)
+    video_id = models.CharField(max_length=11, blank=True)
+    subtitle_file = models.FileField(upload_to=upload_path, blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_detail = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    job_id = models.CharField(max_length=64, blank=True)
+
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True)
+    is_hidden = models.BooleanField(
+        _("hidden by a moderator"), default=False, help_text=_("Hidden materials are not shown.")
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("material")
+        verbose_name_plural = _("materials")
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="material_progress_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="youtube") | ~models.Q(video_id=""),
+                name="material_youtube_has_video_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def error(self) -> str:
+        return error_message(self.error_code)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.PROCESSING)
+
+
+# Constant configs keep the generated column immutable, as PostgreSQL requires.
+_TSVECTOR_BY_LANGUAGE = (
+    "CASE language"
+    " WHEN 'ru' THEN to_tsvector('pg_catalog.russian'::regconfig, text)"
+    " WHEN 'en' THEN to_tsvector('pg_catalog.english'::regconfig, text)"
+    " ELSE to_tsvector('pg_catalog.simple'::regconfig, text) END"
+)
+
+
+class Chunk(models.Model):
+    """A passage of a material, anchored to its pages or seconds."""
+
+    material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="chunks")
+    # Denormalised so that every search filters by owner without a join.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    page_start = models.PositiveIntegerField(null=True, blank=True)
+    page_end = models.PositiveIntegerField(null=True, blank=True)
+    start_seconds = models.FloatField(null=True, blank=True)
+    end_seconds = models.FloatField(null=True, blank=True)
+    language = models.CharField(max_length=8, default="simple")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
+    embedding_model = models.CharField(max_length=100)
+    search_vector = models.GeneratedField(
+        expression=RawSQL(_TSVECTOR_BY_LANGUAGE, []),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["material", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["material", "position"], name="chunk_unique_material_position"
+            ),
+        ]
+        indexes = [
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
+            models.Index(fields=["owner", "embedding_model"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.material_id}#{self.position}"
+
+    @property
+    def page(self) -> int | None:
+        return self.page_start
