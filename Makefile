@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export DATA_DIR ?= $(CURDIR)/var
+export PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test lint format bench messages install eval clean-data
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed messages
+
+# Compiled message catalogues are build output (not committed), made at setup.
+messages: $(VENV)/.installed
+	cd $(CURDIR) && DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unused:1/0 \
+		$(PY) manage.py compilemessages --ignore=.venv --verbosity 0
+
+run: install
+	$(PY) -m eduplatform.runner
+
+test: install
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) -m bench.pipeline
+
+clean-data:
+	rm -rf $(DATA_DIR)

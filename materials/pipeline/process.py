@@ -1,0 +1,201 @@
+"""The worker's path for one material: extract → chunk → embed → index → generate.
+
+Every stage reports its progress on the row; the last write replaces the
+material's chunks in one transaction, so a retry or a re-run never duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from eduplatform.embeddings import get_embedder
+from materials.errors import ProcessingError
+from materials.models import Chunk, Material
+from materials.pipeline.chunking import Passage, Segment, detect_language, split_passages
+from materials.services import material_set_progress
+
+logger = logging.getLogger(__name__)
+
+Stage = Material.Stage
+INSERT_BATCH = 500
+EMBED_BATCH = 64
+
+
+@dataclass
+class Timings:
+    """Seconds spent per stage, kept for benchmarks and logs."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, started: float) -> None:
+        self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - started
+
+
+@dataclass
+class Extracted:
+    segments: list[Segment]
+    page_count: int | None = None
+    duration_seconds: int | None = None
+    title: str = ""
+
+
+def extract_pdf(material: Material) -> Extracted:
+    from materials.pipeline.pdf import clean_pages, extract_pages, looks_scanned
+
+    if not material.file or not Path(material.file.path).exists():
+        raise ProcessingError("pdf_missing")
+    pages = []
+    total = material.page_count or 0
+    for page in extract_pages(
+        Path(material.file.path),
+        timeout=settings.PDF_PARSE_TIMEOUT,
+        memory_limit_mb=settings.PDF_PARSE_MEMORY_MB,
+    ):
+        pages.append(page)
+        if total and page.number % 25 == 0:
+            material_set_progress(
+                material=material, stage=Stage.EXTRACTING, progress=5 + 25 * page.number // total
+            )
+    if not pages:
+        raise ProcessingError("pdf_empty")
+    if looks_scanned(pages):
+        raise ProcessingError("pdf_no_text")
+    pages = clean_pages(pages)
+    return Extracted(
+        segments=[Segment(text=p.text, page=p.number) for p in pages if p.text.strip()],
+        page_count=len(pages),
+    )
+
+
+def extract_youtube(material: Material) -> Extracted:
+    from materials.pipeline.youtube import fetch_transcript, parse_subtitles
+
+    if material.subtitle_file:
+        with material.subtitle_file.open("rb") as handle:
+            rows = parse_subtitles(handle.read(), material.subtitle_file.name)
+        title = ""
+        duration = int(rows[-1][1]) if rows else None
+    else:
+        transcript = fetch_transcript(material.video_id)
+        rows, title, duration = (
+            transcript.segments,
+            transcript.title,
+            transcript.duration_seconds,
+        )
+    return Extracted(
+        segments=[Segment(text=text, start=start, end=end) for start, end, text in rows],
+        duration_seconds=duration,
+        title=title,
+    )
+
+
+def embed_passages(
+    passages: list[Passage], *, on_progress: Callable[[float], None]
+) -> tuple[list[list[float]], str]:
+    embedder = get_embedder()
+    vectors: list[list[float]] = []
+    for start in range(0, len(passages), EMBED_BATCH):
+        batch = passages[start : start + EMBED_BATCH]
+        vectors.extend(embedder.embed([p.text for p in batch]))
+        on_progress(len(vectors) / len(passages))
+    return vectors, embedder.model_name
+
+
+@transaction.atomic
+def store_chunks(
+    material: Material, passages: list[Passage], vectors: list[list[float]], model_name: str
+) -> int:
+    """Replace the material's chunks in one transaction."""
+    Material.objects.select_for_update().filter(pk=material.pk).first()
+    material.chunks.all().delete()
+    language = material.language or "simple"
+    rows = [
+        Chunk(
+            material=material,
+            owner_id=material.owner_id,
+            position=p.position,
+            text=p.text,
+            page_start=p.page_start,
+            page_end=p.page_end,
+            start_seconds=p.start_seconds,
+            end_seconds=p.end_seconds,
+            language=language,
+            embedding=vector,
+            embedding_model=model_name,
+        )
+        for p, vector in zip(passages, vectors, strict=True)
+    ]
+    Chunk.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    return len(rows)
+
+
+def material_process(*, material: Material) -> Timings:
+    """Turn a material into searchable chunks (and study content), reporting progress."""
+    timings = Timings()
+    material_set_progress(material=material, stage=Stage.EXTRACTING, progress=2)
+
+    started = time.perf_counter()
+    extracted = (
+        extract_pdf(material) if material.kind == Material.Kind.PDF else extract_youtube(material)
+    )
+    timings.add("extract", started)
+
+    started = time.perf_counter()
+    sample = " ".join(s.text for s in extracted.segments[:40])[:20000]
+    material.language = detect_language(sample)
+    passages = split_passages(extracted.segments, language=material.language)
+    if not passages:
+        raise ProcessingError("no_text")
+    timings.add("chunk", started)
+    material_set_progress(material=material, stage=Stage.EMBEDDING, progress=30)
+
+    started = time.perf_counter()
+    vectors, model_name = embed_passages(
+        passages,
+        on_progress=lambda share: material_set_progress(
+            material=material, stage=Stage.EMBEDDING, progress=30 + int(55 * share)
+        ),
+    )
+    timings.add("embed", started)
+    material_set_progress(material=material, stage=Stage.INDEXING, progress=86)
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        count = store_chunks(material, passages, vectors, model_name)
+        updates = {
+            "language": material.language,
+            "embedding_model": model_name,
+            "page_count": extracted.page_count or material.page_count,
+            "duration_seconds": extracted.duration_seconds or material.duration_seconds,
+        }
+        if extracted.title and material.title == f"YouTube {material.video_id}":
+            updates["title"] = extracted.title[:300]
+        Material.objects.filter(pk=material.pk).update(**updates)
+    timings.add("store", started)
+
+    material_set_progress(material=material, stage=Stage.GENERATING, progress=92)
+    started = time.perf_counter()
+    generate_study_content(material)
+    timings.add("generate", started)
+
+    Material.objects.filter(pk=material.pk).exclude(status=Material.Status.FAILED).update(
+        status=Material.Status.READY,
+        stage=Stage.READY,
+        progress=100,
+        processed_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    logger.info("material %s ready: %d chunks, %s", material.pk, count, timings.stages)
+    return timings
+
+
+def generate_study_content(material: Material) -> None:
+    """Summary, notes, flashcards and quiz: the study-content stage (not built yet)."""

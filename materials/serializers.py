@@ -1,0 +1,65 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from materials.models import Material
+
+
+class MaterialSerializer(serializers.ModelSerializer):
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Material
+        fields = [
+            "id",
+            "title",
+            "kind",
+            "status",
+            "stage",
+            "progress",
+            "error",
+            "page_count",
+            "duration_seconds",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField())
+    def get_error(self, material: Material) -> str:
+        return material.error
+
+
+class MaterialCreateSerializer(serializers.Serializer):
+    """Either a PDF `file` (multipart) or a `youtube_url`, with an optional title."""
+
+    file = serializers.FileField(required=False)
+    youtube_url = serializers.CharField(required=False, max_length=500)
+    subtitles = serializers.FileField(required=False)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+    def validate(self, attrs: dict) -> dict:
+        if bool(attrs.get("file")) == bool(attrs.get("youtube_url")):
+            raise serializers.ValidationError(
+                {"file": [_("Send either a PDF file or a YouTube link.")]}
+            )
+        return attrs
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=500)
+    material = serializers.IntegerField(required=False, min_value=1)
+    k = serializers.IntegerField(required=False, min_value=1, max_value=50, default=5)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    chunk = serializers.IntegerField()
+    material = serializers.IntegerField()
+    page = serializers.IntegerField(allow_null=True)
+    start_seconds = serializers.FloatField(allow_null=True)
+    text = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)

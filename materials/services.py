@@ -1,0 +1,183 @@
+"""Writes on materials: create, enqueue, reprocess, delete, progress."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import django_rq
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rq import Retry
+
+from accounts.models import User
+from materials.errors import ProcessingError, error_message
+from materials.models import Material
+from materials.pipeline.youtube import canonical_url, parse_video_id
+
+logger = logging.getLogger(__name__)
+
+PDF_MAGIC = b"%PDF-"
+# Retries only ever happen for transient failures (network, rate limits).
+JOB_RETRY = Retry(max=3, interval=[15, 60, 300])
+
+
+def _check_size(upload: UploadedFile, *, field: str, limit_mb: int) -> None:
+    if upload.size == 0:
+        raise ValidationError({field: _("The file is empty.")})
+    if upload.size > limit_mb * 1024 * 1024:
+        raise ValidationError(
+            {field: _("The file is too large (limit: %(limit)d MB).") % {"limit": limit_mb}}
+        )
+
+
+def _check_pdf_bytes(upload: UploadedFile) -> None:
+    upload.seek(0)
+    head = upload.read(1024)
+    upload.seek(0)
+    if PDF_MAGIC not in head:
+        raise ValidationError({"file": _("This file is not a PDF.")})
+
+
+def _default_title(filename: str) -> str:
+    return Path(filename).stem.replace("_", " ").strip()[:300] or _("Untitled")
+
+
+@transaction.atomic
+def material_create_pdf(*, owner: User, file: UploadedFile, title: str = "") -> Material:
+    """Store an uploaded PDF after checking it by its bytes and page count.
+
+    Nothing is kept when a check fails: the row is rolled back and the stored
+    file removed.
+    """
+    from materials.pipeline.pdf import pdf_page_count
+
+    _check_size(file, field="file", limit_mb=settings.MAX_UPLOAD_MB)
+    _check_pdf_bytes(file)
+    original_name = Path(file.name or "document.pdf").name[:255]
+    material = Material(
+        owner=owner,
+        kind=Material.Kind.PDF,
+        title=(title or "").strip()[:300] or _default_title(original_name),
+        original_filename=original_name,
+    )
+    material.file.save(original_name, file, save=False)
+    try:
+        pages = pdf_page_count(Path(material.file.path))
+    except ProcessingError as exc:
+        material.file.delete(save=False)
+        raise ValidationError({"file": error_message(exc.code)}) from exc
+    if pages > settings.MAX_PDF_PAGES:
+        material.file.delete(save=False)
+        raise ValidationError(
+            {
+                "file": _("The PDF has too many pages (%(pages)d; limit: %(limit)d).")
+                % {"pages": pages, "limit": settings.MAX_PDF_PAGES}
+            }
+        )
+    material.page_count = pages
+    material.save()
+    material_enqueue(material=material)
+    return material
+
+
+@transaction.atomic
+def material_create_youtube(
+    *, owner: User, url: str, title: str = "", subtitles: UploadedFile | None = None
+) -> Material:
+    """Register a YouTube lecture; an optional subtitle file replaces fetching captions."""
+    try:
+        video_id = parse_video_id(url)
+    except ProcessingError as exc:
+        raise ValidationError({"youtube_url": error_message(exc.code)}) from exc
+    material = Material(
+        owner=owner,
+        kind=Material.Kind.YOUTUBE,
+        youtube_url=canonical_url(video_id),
+        video_id=video_id,
+        title=(title or "").strip()[:300] or f"YouTube {video_id}",
+    )
+    if subtitles is not None:
+        _check_size(subtitles, field="subtitles", limit_mb=settings.MAX_SUBTITLE_MB)
+        material.subtitle_file.save(
+            Path(subtitles.name or "subtitles.srt").name, subtitles, save=False
+        )
+    material.save()
+    material_enqueue(material=material)
+    return material
+
+
+def material_enqueue(*, material: Material) -> None:
+    """Queue processing once the row is committed, so the worker can see it."""
+    attempt = material.attempts + 1
+    Material.objects.filter(pk=material.pk).update(
+        attempts=attempt,
+        status=Material.Status.PENDING,
+        stage=Material.Stage.QUEUED,
+        progress=0,
+        error_code="",
+        error_detail="",
+        job_id=f"material-{material.pk}-{attempt}",
+        heartbeat_at=timezone.now(),
+    )
+    material.refresh_from_db()
+
+    def enqueue() -> None:
+        from materials.jobs import on_process_failure, process_material
+
+        django_rq.get_queue("default").enqueue(
+            process_material,
+            material.pk,
+            attempt,
+            job_id=material.job_id,
+            job_timeout=settings.PROCESS_JOB_TIMEOUT,
+            retry=JOB_RETRY,
+            on_failure=on_process_failure,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+
+    transaction.on_commit(enqueue)
+
+
+@transaction.atomic
+def material_reprocess(*, material: Material) -> Material:
+    """Run the whole pipeline again; its output replaces the old, never adds to it."""
+    material = Material.objects.select_for_update().get(pk=material.pk)
+    material_enqueue(material=material)
+    return material
+
+
+def material_delete(*, material: Material) -> None:
+    files = [f for f in (material.file, material.subtitle_file) if f]
+    material.delete()
+    for stored in files:
+        transaction.on_commit(lambda stored=stored: stored.storage.delete(stored.name))
+
+
+def material_set_progress(*, material: Material, stage: str, progress: int) -> None:
+    """Record how far the job is, visible at once (outside any open transaction)."""
+    progress = max(0, min(100, int(progress)))
+    Material.objects.filter(pk=material.pk).update(
+        status=Material.Status.PROCESSING,
+        stage=stage,
+        progress=progress,
+        heartbeat_at=timezone.now(),
+    )
+    material.stage, material.progress = stage, progress
+
+
+def material_fail(*, material: Material, code: str, detail: str = "") -> None:
+    """Mark failed, unless it is already ready: a late failure never moves it back."""
+    Material.objects.filter(pk=material.pk).exclude(status=Material.Status.READY).update(
+        status=Material.Status.FAILED,
+        stage=Material.Stage.FAILED,
+        error_code=code,
+        error_detail=detail[:4000],
+        heartbeat_at=timezone.now(),
+    )
+    logger.info("material %s failed: %s", material.pk, code)

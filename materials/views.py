@@ -1,0 +1,154 @@
+"""HTMX pages for materials: one view serves the page and its fragments."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from materials.forms import PdfUploadForm, SearchForm, YoutubeForm
+from materials.models import Material
+from materials.selectors import material_get, material_list
+from materials.services import (
+    material_create_pdf,
+    material_create_youtube,
+    material_delete,
+    material_reprocess,
+)
+
+
+def _owned(request: HttpRequest, pk: int) -> Material:
+    try:
+        return material_get(owner=request.user, pk=pk)
+    except Material.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _list_context(request: HttpRequest, **forms: Form) -> dict:
+    page = Paginator(material_list(owner=request.user), 20).get_page(request.GET.get("page"))
+    return {
+        "page_obj": page,
+        "materials": page.object_list,
+        "any_active": any(m.is_active for m in page.object_list),
+        "pdf_form": forms.get("pdf_form") or PdfUploadForm(),
+        "youtube_form": forms.get("youtube_form") or YoutubeForm(),
+        "search_form": SearchForm(),
+    }
+
+
+@login_required
+@require_GET
+def material_list_view(request: HttpRequest) -> HttpResponse:
+    template = "materials/list.html"
+    if request.htmx and request.htmx.target == "material-rows":
+        template += "#material-rows"
+    return render(request, template, _list_context(request))
+
+
+def _created_or_errors(
+    request: HttpRequest,
+    form: Form,
+    field_errors: ValidationError | None,
+    material: Material | None,
+) -> HttpResponse:
+    if material is not None:
+        url = reverse("materials:detail", args=[material.pk])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if field_errors is not None:
+        for field, messages in field_errors.message_dict.items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
+    key = "pdf_form" if isinstance(form, PdfUploadForm) else "youtube_form"
+    context = _list_context(request, **{key: form})
+    if request.htmx:
+        return render(request, f"materials/list.html#{key.replace('_', '-')}", context)
+    return render(request, "materials/list.html", context, status=400)
+
+
+@login_required
+@require_POST
+def material_upload_view(request: HttpRequest) -> HttpResponse:
+    form = PdfUploadForm(request.POST, request.FILES)
+    material, errors = None, None
+    if form.is_valid():
+        try:
+            material = material_create_pdf(
+                owner=request.user,
+                file=form.cleaned_data["file"],
+                title=form.cleaned_data["title"],
+            )
+        except ValidationError as exc:
+            errors = exc
+    return _created_or_errors(request, form, errors, material)
+
+
+@login_required
+@require_POST
+def material_youtube_view(request: HttpRequest) -> HttpResponse:
+    form = YoutubeForm(request.POST, request.FILES)
+    material, errors = None, None
+    if form.is_valid():
+        try:
+            material = material_create_youtube(
+                owner=request.user,
+                url=form.cleaned_data["youtube_url"],
+                title=form.cleaned_data["title"],
+                subtitles=form.cleaned_data["subtitles"],
+            )
+        except ValidationError as exc:
+            errors = exc
+    return _created_or_errors(request, form, errors, material)
+
+
+@login_required
+@require_GET
+def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material = _owned(request, pk)
+    template = "materials/detail.html"
+    if request.htmx and request.htmx.target == "status":
+        template += "#status"
+    return render(request, template, {"material": material, "search_form": SearchForm()})
+
+
+@login_required
+@require_POST
+def material_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material = material_reprocess(material=_owned(request, pk))
+    url = reverse("materials:detail", args=[material.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@login_required
+@require_http_methods(["POST", "DELETE"])
+def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material_delete(material=_owned(request, pk))
+    url = reverse("materials:list")
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@login_required
+@require_GET
+def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
+    """The stored PDF, to its owner only; citations link here with #page=N."""
+    material = _owned(request, pk)
+    if not material.file:
+        raise Http404(_("This material has no file."))
+    content_type = mimetypes.guess_type(material.original_filename)[0] or "application/pdf"
+    response = FileResponse(
+        material.file.open("rb"),
+        content_type=content_type,
+        as_attachment=False,
+        filename=material.original_filename or f"material-{material.pk}.pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=0"
+    return response

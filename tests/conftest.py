@@ -1,0 +1,104 @@
+"""Shared fixtures: real PostgreSQL, real Valkey, real RQ jobs."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import django_rq
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+from rq import SimpleWorker
+
+from tests.factories import UserFactory
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def corpus_file(*parts: str) -> Path:
+    """A file of the shared corpus, or a clean skip when the corpus is absent."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus file {'/'.join(parts)} not present (../shared/corpus is absent)")
+    return path
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    """A real text PDF, one string per page."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
+@pytest.fixture
+def pdf_upload() -> Callable[..., SimpleUploadedFile]:
+    def build(pages: list[str] | None = None, name: str = "lecture.pdf") -> SimpleUploadedFile:
+        content = make_pdf(pages or ["The mitochondria is the powerhouse of the cell."])
+        return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+    return build
+
+
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path) -> None:  # noqa: ANN001
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def clean_queue() -> None:
+    """Each test starts with an empty test queue (a separate Valkey database)."""
+    django_rq.get_connection("default").flushdb()
+
+
+@pytest.fixture
+def run_jobs(django_capture_on_commit_callbacks) -> Callable[[], None]:  # noqa: ANN001
+    """Run queued jobs for real, in this process, until the queue is empty."""
+
+    def run() -> None:
+        queue = django_rq.get_queue("default")
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+    return run
+
+
+@pytest.fixture
+def user(db):  # noqa: ANN001, ANN201
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):  # noqa: ANN001, ANN201
+    return UserFactory()
+
+
+@pytest.fixture
+def api(user) -> APIClient:  # noqa: ANN001
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def other_api(other_user) -> APIClient:  # noqa: ANN001
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=other_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def logged_in(client, user):  # noqa: ANN001, ANN201
+    client.force_login(user)
+    return client
+
+
+__all__ = ["corpus_file", "make_pdf", "io"]

@@ -1,0 +1,763 @@
+"""YouTube links, captions and subtitle uploads (materials/pipeline/youtube.py).
+
+YouTube is never called: the `responses` library answers at the HTTP boundary
+with the responses YouTube really served, recorded by youtube-transcript-api's
+own test suite and kept in ../shared/corpus/youtube. Tests that need them skip
+when that folder is absent (a fresh clone has no shared/).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+import youtube_transcript_api as yta
+from responses import matchers
+
+from materials.errors import ProcessingError
+from materials.pipeline.youtube import (
+    ERROR_TABLE,
+    MAX_SUBTITLE_BYTES,
+    REQUEST_TIMEOUT,
+    canonical_url,
+    classify_error,
+    fetch_transcript,
+    parse_subtitles,
+    parse_video_id,
+    watch_url,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CORPUS = PROJECT_ROOT / ".." / "shared" / "corpus" / "youtube"
+
+PLAYER_URL = "https://www.youtube.com/youtubei/v1/player"
+WATCH_URL = "https://www.youtube.com/watch"
+TIMEDTEXT_URL = "https://www.youtube.com/api/timedtext"
+
+VIDEO_ID = "GJLlxj_dtq8"  # the video of the recorded happy-path responses
+HTML = "text/html; charset=utf-8"
+
+
+# --------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The recorded YouTube responses, or a skip when shared/ is not here."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"recorded YouTube responses not found at {CORPUS.resolve()}")
+    return CORPUS
+
+
+def _player_json(corpus: Path, name: str = "youtube.innertube.json.static") -> dict[str, Any]:
+    return json.loads((corpus / name).read_bytes())
+
+
+@pytest.fixture
+def youtube(corpus: Path) -> Iterator[responses.RequestsMock]:
+    """YouTube answering with the recorded watch page, player JSON and captions.
+
+    Any request not registered here fails, so nothing reaches the real site.
+    """
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.post(
+            PLAYER_URL,
+            body=(corpus / "youtube.innertube.json.static").read_bytes(),
+            content_type="application/json",
+        )
+        rsps.get(
+            WATCH_URL,
+            body=(corpus / "youtube.html.static").read_bytes(),
+            content_type=HTML,
+        )
+        rsps.get(
+            TIMEDTEXT_URL,
+            body=(corpus / "transcript.xml.static").read_bytes(),
+            content_type="text/xml",
+        )
+        yield rsps
+
+
+def _serve_player(rsps: responses.RequestsMock, data: dict[str, Any]) -> None:
+    rsps.replace(responses.POST, PLAYER_URL, json=data)
+
+
+def _caption_request(rsps: responses.RequestsMock) -> dict[str, list[str]]:
+    """Query of the captions request that was made, to see which track was picked."""
+    urls = [call.request.url for call in rsps.calls if call.request.url.startswith(TIMEDTEXT_URL)]
+    assert len(urls) == 1
+    return parse_qs(urlsplit(urls[0]).query)
+
+
+# --------------------------------------------------------------------------
+# Links
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.youtube.com/watch?v=GJLlxj_dtq8",
+        "https://www.youtube.com/watch?v=GJLlxj_dtq8&t=42s",
+        "https://www.youtube.com/watch?v=GJLlxj_dtq8&list=PLx0sYbCqOb8TBPRdm&index=2",
+        "https://www.youtube.com/watch?v=GJLlxj_dtq8&feature=youtu.be",
+        "https://www.youtube.com/watch?feature=share&v=GJLlxj_dtq8",
+        "https://www.youtube.com/watch?v=GJLlxj_dtq8#t=30",
+        "http://youtube.com/watch?v=GJLlxj_dtq8",
+        "https://m.youtube.com/watch?v=GJLlxj_dtq8",
+        "https://music.youtube.com/watch?v=GJLlxj_dtq8&feature=share",
+        "https://www.youtube-nocookie.com/embed/GJLlxj_dtq8",
+        "https://youtu.be/GJLlxj_dtq8",
+        "https://youtu.be/GJLlxj_dtq8?t=10",
+        "https://youtu.be/GJLlxj_dtq8?si=AbCdEfGh12345",
+        "https://www.youtube.com/shorts/GJLlxj_dtq8",
+        "https://youtube.com/shorts/GJLlxj_dtq8?feature=share",
+        "https://www.youtube.com/embed/GJLlxj_dtq8?start=30",
+        "https://www.youtube.com/live/GJLlxj_dtq8?si=xyz",
+        "https://www.youtube.com/v/GJLlxj_dtq8?version=3",
+        "https://www.youtube.com/e/GJLlxj_dtq8",
+        "www.youtube.com/watch?v=GJLlxj_dtq8",
+        "youtube.com/shorts/GJLlxj_dtq8",
+        "youtu.be/GJLlxj_dtq8",
+        "HTTPS://WWW.YOUTUBE.COM/watch?v=GJLlxj_dtq8",
+        "https://YouTu.Be/GJLlxj_dtq8",
+        "  https://youtu.be/GJLlxj_dtq8\n",
+    ],
+)
+def test_parse_video_id_accepts_usual_link_form(url: str) -> None:
+    assert parse_video_id(url) == VIDEO_ID
+
+
+@pytest.mark.parametrize("video_id", ["dQw4w9WgXcQ", "a-b_c-d_e-f", "___________", "-----------"])
+def test_parse_video_id_accepts_every_id_character(video_id: str) -> None:
+    assert parse_video_id(f"https://youtu.be/{video_id}") == video_id
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "   ",
+        "random text",
+        "https://vimeo.com/123456789",
+        "https://www.youtube.com/watch?v=GJLlxj_dtq",  # 10 characters
+        "https://www.youtube.com/watch?v=GJLlxj_dtq8x",  # 12 characters
+        "https://www.youtube.com/watch?v=GJLlxj+dtq8",  # a character ids never have
+        "https://www.youtube.com/watch",
+        "https://www.youtube.com/",
+        "https://www.youtube.com/channel/UCBJycsmduvYEL83R_U4JriQ",
+        "https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdm",
+        "https://www.youtube.com/embed/videoseries?list=PLx0sYbCqOb8TBPRdm",
+        "https://youtube.com.evil.example/watch?v=GJLlxj_dtq8",
+        "https://youtube.com@evil.example/watch?v=GJLlxj_dtq8",
+        "https://evil.example/youtu.be/GJLlxj_dtq8",
+        "ftp://www.youtube.com/watch?v=GJLlxj_dtq8",
+        "https://youtu.be/",
+        "GJLlxj_dtq8",  # a bare id is not a link
+    ],
+)
+def test_parse_video_id_rejects_non_video_link(url: str) -> None:
+    with pytest.raises(ProcessingError) as caught:
+        parse_video_id(url)
+    assert caught.value.code == "yt_invalid_url"
+    assert caught.value.permanent is True
+
+
+def test_canonical_url_is_the_plain_watch_link() -> None:
+    assert canonical_url(VIDEO_ID) == "https://www.youtube.com/watch?v=GJLlxj_dtq8"
+
+
+def test_watch_url_floors_seconds() -> None:
+    assert watch_url(VIDEO_ID, 42.9) == "https://www.youtube.com/watch?v=GJLlxj_dtq8&t=42s"
+
+
+def test_watch_url_without_seconds_is_the_canonical_link() -> None:
+    assert watch_url(VIDEO_ID, None) == canonical_url(VIDEO_ID)
+
+
+# --------------------------------------------------------------------------
+# Fetching captions: happy path
+# --------------------------------------------------------------------------
+
+
+def test_fetch_transcript_returns_recorded_segments(
+    youtube: responses.RequestsMock,
+) -> None:
+    transcript = fetch_transcript(VIDEO_ID)
+
+    assert transcript.video_id == VIDEO_ID
+    assert transcript.segments == [
+        (0.0, 1.54, "Hey, this is just a test"),
+        (1.54, 5.7, "this is not the original transcript"),
+        (5.7, 8.939, "just something shorter, I made up for testing"),
+    ]
+
+
+def test_fetch_transcript_reads_title_and_length_from_player_json(
+    youtube: responses.RequestsMock,
+) -> None:
+    transcript = fetch_transcript(VIDEO_ID)
+
+    # videoDetails of youtube.innertube.json.static
+    assert transcript.title == "Surface Go Review - It\u2019s Awesome"
+    assert transcript.duration_seconds == 316
+
+
+def test_fetch_transcript_makes_no_request_beyond_the_librarys(
+    youtube: responses.RequestsMock,
+) -> None:
+    fetch_transcript(VIDEO_ID)
+
+    assert [(c.request.method, c.request.url.split("?")[0]) for c in youtube.calls] == [
+        ("GET", WATCH_URL),
+        ("POST", PLAYER_URL),
+        ("GET", TIMEDTEXT_URL),
+    ]
+
+
+def test_fetch_transcript_falls_back_to_watch_page_for_title_and_length(
+    youtube: responses.RequestsMock, corpus: Path
+) -> None:
+    player = _player_json(corpus)
+    del player["videoDetails"]
+    _serve_player(youtube, player)
+
+    transcript = fetch_transcript(VIDEO_ID)
+
+    # the page's <title>Surface Go Review - It\u2019s Awesome - YouTube</title>
+    # and its first "lengthSeconds":"316"
+    assert transcript.title == "Surface Go Review - It\u2019s Awesome"
+    assert transcript.duration_seconds == 316
+
+
+def test_fetch_transcript_falls_back_to_last_caption_end_without_metadata(
+    youtube: responses.RequestsMock, corpus: Path
+) -> None:
+    player = _player_json(corpus)
+    del player["videoDetails"]
+    _serve_player(youtube, player)
+    page = (corpus / "youtube.html.static").read_text(encoding="utf-8")
+    page = re.sub(r"<title>.*?</title>", "", page, flags=re.DOTALL)
+    page = re.sub(r'"lengthSeconds":"\d+"', "", page)
+    youtube.replace(responses.GET, WATCH_URL, body=page.encode("utf-8"), content_type=HTML)
+
+    transcript = fetch_transcript(VIDEO_ID)
+
+    assert transcript.title == ""
+    assert transcript.duration_seconds == 9  # last caption ends at 8.939 s
+
+
+def test_fetch_transcript_leaves_callers_session_without_its_hook(
+    youtube: responses.RequestsMock,
+) -> None:
+    session = requests.Session()
+
+    transcript = fetch_transcript(VIDEO_ID, http_client=session)
+
+    assert transcript.title == "Surface Go Review - It\u2019s Awesome"
+    assert session.hooks["response"] == []
+
+
+def test_fetch_transcript_sets_a_timeout_on_its_own_session(
+    youtube: responses.RequestsMock, corpus: Path
+) -> None:
+    youtube.replace(
+        responses.GET,
+        WATCH_URL,
+        body=(corpus / "youtube.html.static").read_bytes(),
+        content_type=HTML,
+        match=[matchers.request_kwargs_matcher({"timeout": REQUEST_TIMEOUT})],
+    )
+
+    assert fetch_transcript(VIDEO_ID).segments
+
+
+def test_fetch_transcript_refuses_a_url_without_asking_youtube(
+    youtube: responses.RequestsMock,
+) -> None:
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript("https://www.youtube.com/watch?v=GJLlxj_dtq8")
+
+    assert caught.value.code == "yt_invalid_url"
+    assert caught.value.permanent is True
+    assert len(youtube.calls) == 0
+
+
+# --------------------------------------------------------------------------
+# Fetching captions: which track. The recorded player JSON has manually
+# created zh, cs, en, de, hi, ja, ko, es, a generated (asr) en, and all are
+# translatable to 18 languages including ru (but not, say, "xx").
+# --------------------------------------------------------------------------
+
+
+def test_ru_en_preference_picks_manual_english(youtube: responses.RequestsMock) -> None:
+    transcript = fetch_transcript(VIDEO_ID, preferred=("ru", "en"))
+
+    assert (transcript.language, transcript.is_generated) == ("en", False)
+    query = _caption_request(youtube)
+    assert query["lang"] == ["en"]
+    assert "kind" not in query
+    assert "tlang" not in query
+
+
+def test_en_preference_picks_manual_english(youtube: responses.RequestsMock) -> None:
+    transcript = fetch_transcript(VIDEO_ID, preferred=("en",))
+
+    assert (transcript.language, transcript.is_generated) == ("en", False)
+    assert "kind" not in _caption_request(youtube)
+
+
+def test_preference_order_is_followed_among_manual_tracks(
+    youtube: responses.RequestsMock,
+) -> None:
+    transcript = fetch_transcript(VIDEO_ID, preferred=("de", "en"))
+
+    assert (transcript.language, transcript.is_generated) == ("de", False)
+    assert _caption_request(youtube)["lang"] == ["de"]
+
+
+def test_generated_track_is_preferred_over_a_translation(
+    youtube: responses.RequestsMock, corpus: Path
+) -> None:
+    player = _player_json(corpus)
+    renderer = player["captions"]["playerCaptionsTracklistRenderer"]
+    renderer["captionTracks"] = [
+        t for t in renderer["captionTracks"] if not (t["languageCode"] == "en" and "kind" not in t)
+    ]
+    _serve_player(youtube, player)
+
+    transcript = fetch_transcript(VIDEO_ID, preferred=("ru", "en"))
+
+    assert (transcript.language, transcript.is_generated) == ("en", True)
+    query = _caption_request(youtube)
+    assert (query["lang"], query["kind"]) == (["en"], ["asr"])
+    assert "tlang" not in query
+
+
+def test_translation_is_used_when_no_track_is_in_a_preferred_language(
+    youtube: responses.RequestsMock,
+) -> None:
+    transcript = fetch_transcript(VIDEO_ID, preferred=("ru",))
+
+    assert (transcript.language, transcript.is_generated) == ("ru", True)
+    query = _caption_request(youtube)
+    # Translated from the human track in the spoken language (that of the asr track).
+    assert (query["lang"], query["tlang"]) == (["en"], ["ru"])
+    assert "kind" not in query
+
+
+def test_any_track_is_used_when_nothing_matches_or_translates(
+    youtube: responses.RequestsMock,
+) -> None:
+    transcript = fetch_transcript(VIDEO_ID, preferred=("xx",))
+
+    assert (transcript.language, transcript.is_generated) == ("en", False)
+    assert "tlang" not in _caption_request(youtube)
+
+
+def test_video_with_no_caption_tracks_is_permanent_no_transcript(
+    youtube: responses.RequestsMock, corpus: Path
+) -> None:
+    player = _player_json(corpus)
+    player["captions"]["playerCaptionsTracklistRenderer"]["captionTracks"] = []
+    _serve_player(youtube, player)
+
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript(VIDEO_ID)
+
+    assert (caught.value.code, caught.value.permanent) == ("yt_no_transcript", True)
+
+
+# --------------------------------------------------------------------------
+# Fetching captions: failures
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "asset", "code", "permanent"),
+    [
+        pytest.param(
+            responses.POST,
+            PLAYER_URL,
+            "youtube_transcripts_disabled.innertube.json.static",
+            "yt_transcripts_disabled",
+            True,
+            id="transcripts_disabled",
+        ),
+        pytest.param(
+            responses.POST,
+            PLAYER_URL,
+            "youtube_transcripts_disabled2.innertube.json.static",
+            "yt_transcripts_disabled",
+            True,
+            id="transcripts_disabled2",
+        ),
+        pytest.param(
+            responses.POST,
+            PLAYER_URL,
+            "youtube_video_unavailable.innertube.json.static",
+            "yt_unavailable",
+            True,
+            id="video_unavailable",
+        ),
+        pytest.param(
+            responses.POST,
+            PLAYER_URL,
+            "youtube_unplayable.innertube.json.static",
+            "yt_unavailable",
+            True,
+            id="unplayable",
+        ),
+        pytest.param(
+            responses.POST,
+            PLAYER_URL,
+            "youtube_age_restricted.innertube.json.static",
+            "yt_age_restricted",
+            True,
+            id="age_restricted",
+        ),
+        pytest.param(
+            responses.POST,
+            PLAYER_URL,
+            "youtube_request_blocked.innertube.json.static",
+            "yt_blocked",
+            False,
+            id="request_blocked",
+        ),
+        pytest.param(
+            responses.POST,
+            PLAYER_URL,
+            "youtube_po_token_required.innertube.json.static",
+            "yt_blocked",
+            False,
+            id="po_token_required",
+        ),
+        pytest.param(
+            responses.GET,
+            WATCH_URL,
+            "youtube_too_many_requests.html.static",
+            "yt_blocked",
+            False,
+            id="too_many_requests",
+        ),
+        pytest.param(
+            responses.GET,
+            WATCH_URL,
+            "youtube_consent_page_invalid.html.static",
+            "yt_blocked",
+            False,
+            id="consent_page_invalid",
+        ),
+        pytest.param(
+            responses.GET,
+            WATCH_URL,
+            "youtube_consent_page.html.static",  # consent asked again after the cookie
+            "yt_blocked",
+            False,
+            id="consent_page_repeated",
+        ),
+    ],
+)
+def test_recorded_error_response_maps_to_code_and_permanence(
+    youtube: responses.RequestsMock,
+    corpus: Path,
+    method: str,
+    url: str,
+    asset: str,
+    code: str,
+    permanent: bool,
+) -> None:
+    content_type = "application/json" if url == PLAYER_URL else HTML
+    youtube.replace(method, url, body=(corpus / asset).read_bytes(), content_type=content_type)
+
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript(VIDEO_ID)
+
+    assert (caught.value.code, caught.value.permanent) == (code, permanent)
+
+
+def test_error_detail_keeps_the_librarys_text_for_logs(
+    youtube: responses.RequestsMock, corpus: Path
+) -> None:
+    youtube.replace(
+        responses.POST,
+        PLAYER_URL,
+        body=(corpus / "youtube_transcripts_disabled.innertube.json.static").read_bytes(),
+        content_type="application/json",
+    )
+
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript(VIDEO_ID)
+
+    assert caught.value.detail.startswith("TranscriptsDisabled: ")
+    assert "Subtitles are disabled for this video" in caught.value.detail
+    assert isinstance(caught.value.__cause__, yta.TranscriptsDisabled)
+
+
+def test_http_500_from_player_is_a_retryable_failure(
+    youtube: responses.RequestsMock,
+) -> None:
+    youtube.replace(responses.POST, PLAYER_URL, status=500)
+
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript(VIDEO_ID)
+
+    assert (caught.value.code, caught.value.permanent) == ("yt_failed", False)
+
+
+def test_http_429_on_captions_is_a_retryable_block(
+    youtube: responses.RequestsMock,
+) -> None:
+    youtube.replace(responses.GET, TIMEDTEXT_URL, status=429)
+
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript(VIDEO_ID)
+
+    assert (caught.value.code, caught.value.permanent) == ("yt_blocked", False)
+
+
+def test_connection_error_is_a_retryable_failure(
+    youtube: responses.RequestsMock,
+) -> None:
+    youtube.replace(responses.GET, WATCH_URL, body=requests.ConnectionError("connection reset"))
+
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript(VIDEO_ID)
+
+    assert (caught.value.code, caught.value.permanent) == ("yt_failed", False)
+
+
+def test_timeout_is_a_retryable_failure(youtube: responses.RequestsMock) -> None:
+    youtube.replace(responses.POST, PLAYER_URL, body=requests.ReadTimeout("read timed out"))
+
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript(VIDEO_ID)
+
+    assert (caught.value.code, caught.value.permanent) == ("yt_failed", False)
+
+
+def test_garbled_captions_xml_is_a_retryable_failure(
+    youtube: responses.RequestsMock,
+) -> None:
+    youtube.replace(responses.GET, TIMEDTEXT_URL, body=b"<transcript><text start=", status=200)
+
+    with pytest.raises(ProcessingError) as caught:
+        fetch_transcript(VIDEO_ID)
+
+    assert (caught.value.code, caught.value.permanent) == ("yt_failed", False)
+
+
+def test_every_library_exception_has_a_row_in_the_table() -> None:
+    exported = [getattr(yta, name) for name in yta.__all__]
+    exceptions = [obj for obj in exported if isinstance(obj, type) and issubclass(obj, Exception)]
+
+    assert exceptions  # the library still exports its exceptions
+    assert [e.__name__ for e in exceptions if e not in ERROR_TABLE] == []
+
+
+def test_subclass_row_wins_over_its_base_row() -> None:
+    assert classify_error(yta.IpBlocked("x")) == ("yt_blocked", False)
+    assert classify_error(yta.TranscriptsDisabled("x")) == (
+        "yt_transcripts_disabled",
+        True,
+    )
+
+
+def test_unknown_library_exception_falls_back_to_its_nearest_base() -> None:
+    class FutureBlock(yta.RequestBlocked):
+        pass
+
+    class FutureFailure(yta.CouldNotRetrieveTranscript):
+        pass
+
+    assert classify_error(FutureBlock("x")) == ("yt_blocked", False)
+    assert classify_error(FutureFailure("x")) == ("yt_failed", False)
+    assert classify_error(KeyError("not ours")) is None
+
+
+# --------------------------------------------------------------------------
+# Uploaded subtitle files
+# --------------------------------------------------------------------------
+
+SRT = """1
+00:00:01,000 --> 00:00:03,500
+Welcome to the <i>lecture</i>.
+
+2
+00:00:04,000 --> 00:00:06,250
+{\\an8}Today: graphs &amp; trees,
+<font color="#ffffff">two lines</font>
+
+"""
+
+VTT = """WEBVTT
+Kind: captions
+Language: en
+
+NOTE made by hand
+
+intro
+00:00:01.000 --> 00:00:03.500 line:0 align:start
+<v Lecturer>Welcome to the <b>lecture</b>.</v>
+
+00:04.000 --> 00:06.250
+<c.colorE5E5E5>Today:</c> graphs &amp; trees
+"""
+
+EXPECTED = [
+    (1.0, 3.5, "Welcome to the lecture."),
+    (4.0, 6.25, "Today: graphs & trees, two lines"),
+]
+
+# What YouTube's auto-captions look like as .vtt: two lines on screen, each
+# cue repeating the line above, plus 10 ms cues repeating it alone.
+# ("\x20" lines are YouTube's blank upper line: a space, so not a cue end.)
+ROLLING_VTT = """WEBVTT
+Kind: captions
+Language: en
+
+00:00:00.030 --> 00:00:02.750 align:start position:0%
+\x20
+welcome<00:00:00.480><c> to</c><00:00:00.780><c> the</c><00:00:01.050><c> lecture</c>
+
+00:00:02.750 --> 00:00:02.760 align:start position:0%
+welcome to the lecture
+\x20
+
+00:00:02.760 --> 00:00:05.120 align:start position:0%
+welcome to the lecture
+today<00:00:03.300><c> we</c><00:00:03.600><c> study</c><00:00:04.000><c> graphs</c>
+
+00:00:05.120 --> 00:00:05.130 align:start position:0%
+today we study graphs
+\x20
+
+00:00:05.130 --> 00:00:07.000 align:start position:0%
+today we study graphs
+[Music]
+
+00:00:07.000 --> 00:00:09.000 align:start position:0%
+[Music]
+and<00:00:07.500><c> trees</c>
+"""
+
+
+def test_parse_srt_returns_timed_text() -> None:
+    segments = parse_subtitles(
+        b"1\n00:00:01,000 --> 00:00:03,500\nWelcome.\n\n2\n00:01:04,000 --> 00:01:06,250\nBye.\n"
+    )
+
+    assert segments == [(1.0, 3.5, "Welcome."), (64.0, 66.25, "Bye.")]
+
+
+def test_parse_srt_strips_tags_entities_and_position_codes() -> None:
+    assert parse_subtitles(SRT.encode(), "lecture.srt") == EXPECTED
+
+
+def test_parse_srt_with_bom_and_crlf() -> None:
+    data = b"\xef\xbb\xbf" + SRT.replace("\n", "\r\n").encode()
+
+    assert parse_subtitles(data, "lecture.srt") == EXPECTED
+
+
+def test_parse_russian_srt_in_cp1251() -> None:
+    text = (
+        "1\n00:00:01,000 --> 00:00:03,500\nДобро пожаловать на лекцию.\n\n"
+        "2\n00:00:04,000 --> 00:00:06,000\nСегодня — графы и деревья.\n"
+    )
+
+    segments = parse_subtitles(text.encode("cp1251"), "лекция.srt")
+
+    assert segments == [
+        (1.0, 3.5, "Добро пожаловать на лекцию."),
+        (4.0, 6.0, "Сегодня — графы и деревья."),
+    ]
+
+
+def test_parse_russian_srt_in_utf8_is_not_taken_for_cp1251() -> None:
+    text = "1\n00:00:01,000 --> 00:00:02,000\nПривет, студенты!\n"
+
+    assert parse_subtitles(text.encode("utf-8")) == [(1.0, 2.0, "Привет, студенты!")]
+
+
+def test_parse_vtt_strips_voice_class_and_style_tags() -> None:
+    assert parse_subtitles(VTT.encode(), "lecture.vtt") == [
+        (1.0, 3.5, "Welcome to the lecture."),
+        (4.0, 6.25, "Today: graphs & trees"),
+    ]
+
+
+def test_parse_youtube_rolling_vtt_keeps_each_line_once() -> None:
+    assert parse_subtitles(ROLLING_VTT.encode(), "auto.en.vtt") == [
+        (0.03, 2.76, "welcome to the lecture"),
+        (2.76, 5.13, "today we study graphs"),
+        (7.0, 9.0, "and trees"),
+    ]
+
+
+def test_parse_subtitles_drops_segments_that_are_only_sound_cues() -> None:
+    data = (
+        "1\n00:00:01,000 --> 00:00:02,000\n[Музыка]\n\n"
+        "2\n00:00:02,000 --> 00:00:03,000\n♪♪\n\n"
+        "3\n00:00:03,000 --> 00:00:04,000\n[Music] So, let us start.\n"
+    ).encode()
+
+    assert parse_subtitles(data) == [(3.0, 4.0, "[Music] So, let us start.")]
+
+
+def test_parse_subtitles_detects_srt_by_content_whatever_the_extension() -> None:
+    assert parse_subtitles(SRT.encode(), "lecture.vtt") == EXPECTED
+
+
+def test_parse_subtitles_detects_vtt_by_content_whatever_the_extension() -> None:
+    assert parse_subtitles(VTT.encode(), "lecture.srt")[0] == (
+        1.0,
+        3.5,
+        "Welcome to the lecture.",
+    )
+
+
+def test_parse_vtt_without_its_header() -> None:
+    data = b"00:00:01.000 --> 00:00:02.000\nNo header here.\n"
+
+    assert parse_subtitles(data, "lecture.vtt") == [(1.0, 2.0, "No header here.")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"   \r\n\n", id="blank"),
+        pytest.param(b"This is a lecture summary, not subtitles.", id="plain_text"),
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", id="binary"),
+        pytest.param(b"WEBVTT\n\nNOTE nothing else\n", id="vtt_without_cues"),
+        pytest.param(b"1\n00:00:01,000 --> 00:00:02,000\n\n", id="srt_without_text"),
+        pytest.param(b"1\nabc --> def\nHello\n", id="broken_timings"),
+        pytest.param(b"1\n00:00:01,000 --> 00:00:02,000\n\x98\x98\n", id="undecodable_bytes"),
+    ],
+)
+def test_parse_subtitles_rejects_unreadable_input(data: bytes) -> None:
+    with pytest.raises(ProcessingError) as caught:
+        parse_subtitles(data, "upload.srt")
+
+    assert (caught.value.code, caught.value.permanent) == ("subtitles_invalid", True)
+
+
+def test_parse_subtitles_rejects_files_over_5_mb() -> None:
+    cue = b"1\n00:00:01,000 --> 00:00:02,000\nHello.\n\n"
+    data = cue * (MAX_SUBTITLE_BYTES // len(cue) + 1)
+    assert len(data) > MAX_SUBTITLE_BYTES
+
+    with pytest.raises(ProcessingError) as caught:
+        parse_subtitles(data, "huge.srt")
+
+    assert caught.value.code == "subtitles_invalid"
