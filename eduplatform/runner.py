@@ -51,7 +51,7 @@ def main() -> int:
     configure_environment(data_dir)
     python = sys.executable
     manage = [python, str(BASE_DIR / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], check=True, cwd=BASE_DIR)
+    subprocess.run([*manage, "migrate", "--noinput"], check=True, cwd=BASE_DIR)  # noqa: S603
 
     children = [
         subprocess.Popen(  # noqa: S603

@@ -136,7 +136,7 @@ USE_TZ = True
 # --- Static and uploaded files ----------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
 # Uploads live outside any public URL; an owner-checked view serves them.
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {

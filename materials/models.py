@@ -125,7 +125,7 @@ class Chunk(models.Model):
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
     embedding_model = models.CharField(max_length=100)
     search_vector = models.GeneratedField(
-        expression=RawSQL(_TSVECTOR_BY_LANGUAGE, []),
+        expression=RawSQL(_TSVECTOR_BY_LANGUAGE, []),  # noqa: S611 (a constant)
         output_field=SearchVectorField(),
         db_persist=True,
     )

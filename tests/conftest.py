@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import django_rq
 import pytest
+import responses
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -15,6 +16,10 @@ from rq import SimpleWorker
 
 from tests.factories import UserFactory
 
+PLAYER_URL = "https://www.youtube.com/youtubei/v1/player"
+WATCH_URL = "https://www.youtube.com/watch"
+TIMEDTEXT_URL = "https://www.youtube.com/api/timedtext"
+HTML = "text/html; charset=utf-8"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 
@@ -99,6 +104,41 @@ def other_api(other_user) -> APIClient:  # noqa: ANN001
 def logged_in(client, user):  # noqa: ANN001, ANN201
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The recorded YouTube responses, or a skip when shared/ is not here."""
+    folder = CORPUS / "youtube"
+    if not folder.is_dir():
+        pytest.skip(f"recorded YouTube responses not found at {folder}")
+    return folder
+
+
+@pytest.fixture
+def youtube(corpus: Path) -> Iterator[responses.RequestsMock]:
+    """YouTube answering with the recorded watch page, player JSON and captions.
+
+    Any request not registered here fails, so nothing reaches the real site.
+    """
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.post(
+            PLAYER_URL,
+            body=(corpus / "youtube.innertube.json.static").read_bytes(),
+            content_type="application/json",
+        )
+        rsps.get(
+            WATCH_URL,
+            body=(corpus / "youtube.html.static").read_bytes(),
+            content_type=HTML,
+        )
+        rsps.get(
+            TIMEDTEXT_URL,
+            body=(corpus / "transcript.xml.static").read_bytes(),
+            content_type="text/xml",
+        )
+        yield rsps
+
 
 
 __all__ = ["corpus_file", "make_pdf", "io"]

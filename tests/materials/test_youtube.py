@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -50,41 +49,8 @@ HTML = "text/html; charset=utf-8"
 # --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def corpus() -> Path:
-    """The recorded YouTube responses, or a skip when shared/ is not here."""
-    if not CORPUS.is_dir():
-        pytest.skip(f"recorded YouTube responses not found at {CORPUS.resolve()}")
-    return CORPUS
-
-
 def _player_json(corpus: Path, name: str = "youtube.innertube.json.static") -> dict[str, Any]:
     return json.loads((corpus / name).read_bytes())
-
-
-@pytest.fixture
-def youtube(corpus: Path) -> Iterator[responses.RequestsMock]:
-    """YouTube answering with the recorded watch page, player JSON and captions.
-
-    Any request not registered here fails, so nothing reaches the real site.
-    """
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.post(
-            PLAYER_URL,
-            body=(corpus / "youtube.innertube.json.static").read_bytes(),
-            content_type="application/json",
-        )
-        rsps.get(
-            WATCH_URL,
-            body=(corpus / "youtube.html.static").read_bytes(),
-            content_type=HTML,
-        )
-        rsps.get(
-            TIMEDTEXT_URL,
-            body=(corpus / "transcript.xml.static").read_bytes(),
-            content_type="text/xml",
-        )
-        yield rsps
 
 
 def _serve_player(rsps: responses.RequestsMock, data: dict[str, Any]) -> None:
