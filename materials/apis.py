@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from materials.models import Material
-from materials.selectors import chunk_vector_search, material_get, material_list
+from materials.selectors import chunk_search, material_get, material_list
 from materials.serializers import (
     MaterialCreateSerializer,
     MaterialSerializer,
@@ -97,7 +97,7 @@ class SearchApi(APIView):
                 material = material_get(owner=request.user, pk=params.validated_data["material"])
             except Material.DoesNotExist as exc:
                 raise Http404 from exc
-        hits = chunk_vector_search(
+        hits = chunk_search(
             owner=request.user,
             query=params.validated_data["q"],
             material=material,

@@ -23,7 +23,10 @@ class YoutubeForm(forms.Form):
         label=_("Subtitle file (optional)"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".srt,.vtt"}),
-        help_text=_("If YouTube refuses to give the captions, the lecture's .srt or .vtt file is used instead."),
+        help_text=_(
+            "If YouTube refuses to give the captions, the lecture's .srt or .vtt file is used "
+            "instead."
+        ),
     )
 
 

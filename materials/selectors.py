@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import QuerySet
-from pgvector.django import CosineDistance
 
 from accounts.models import User
 from eduplatform.embeddings import current_model_name, get_embedder
@@ -39,20 +38,76 @@ def _set_iterative_scan() -> None:
         cursor.execute("SET hnsw.iterative_scan = relaxed_order")
 
 
-def chunk_vector_search(
-    *, owner: User, query: str, material: Material | None = None, k: int = 5
+# Each chunk is matched with the text-search configuration of its own language.
+_TSQUERY_BY_LANGUAGE = (
+    "CASE c.language"
+    " WHEN 'ru' THEN websearch_to_tsquery('pg_catalog.russian'::regconfig, %(q)s)"
+    " WHEN 'en' THEN websearch_to_tsquery('pg_catalog.english'::regconfig, %(q)s)"
+    " ELSE websearch_to_tsquery('pg_catalog.simple'::regconfig, %(q)s) END"
+)
+RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very top ranks
+
+
+def _ranked_ids(sql: str, params: dict) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def chunk_search(
+    *,
+    owner: User,
+    query: str,
+    material: Material | None = None,
+    k: int = 5,
+    mode: str = "hybrid",
 ) -> list[SearchHit]:
-    """Nearest chunks of the owner's own materials by cosine similarity."""
-    vector = get_embedder().embed([query])[0]
-    chunks = Chunk.objects.filter(
-        owner=owner, embedding_model=current_model_name(), material__is_hidden=False
-    )
+    """Hybrid search: vector nearest neighbours and full text, fused by reciprocal rank.
+
+    Full text finds exact terms and works for Russian (MiniLM is English-only);
+    vectors find paraphrases. Both halves are limited to the owner's own chunks
+    inside the SQL itself.
+    """
+    query = query.strip()
+    if not query:
+        return []
+    depth = max(20, k * 4)
+    scope = "c.owner_id = %(owner)s AND NOT m.is_hidden"
+    params: dict = {"owner": owner.pk, "q": query, "depth": depth}
     if material is not None:
-        chunks = chunks.filter(material=material)
-    _set_iterative_scan()
-    rows = (
-        chunks.annotate(distance=CosineDistance("embedding", vector))
-        .order_by("distance")
-        .select_related("material")[:k]
-    )
-    return [SearchHit(chunk=row, score=round(1.0 - float(row.distance), 4)) for row in rows]
+        scope += " AND c.material_id = %(material)s"
+        params["material"] = material.pk
+
+    vector_ids: list[int] = []
+    text_ids: list[int] = []
+    if mode in ("hybrid", "vector"):
+        params["vector"] = str(get_embedder().embed([query])[0])
+        params["model"] = current_model_name()
+        _set_iterative_scan()
+        vector_ids = _ranked_ids(
+            # Only constant SQL is formatted in; every value is a bound parameter.
+            "SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id"  # noqa: S608
+            f" WHERE {scope} AND c.embedding_model = %(model)s"
+            " ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s",
+            params,
+        )
+    if mode in ("hybrid", "text"):
+        text_ids = _ranked_ids(
+            "SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id"  # noqa: S608
+            f" WHERE {scope} AND c.search_vector @@ ({_TSQUERY_BY_LANGUAGE})"
+            f" ORDER BY ts_rank_cd(c.search_vector, ({_TSQUERY_BY_LANGUAGE})) DESC, c.id"
+            " LIMIT %(depth)s",
+            params,
+        )
+    scores: dict[int, float] = {}
+    for ranked in (vector_ids, text_ids):
+        for rank, chunk_id in enumerate(ranked, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+    best = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
+    chunks = Chunk.objects.filter(pk__in=best, owner=owner).select_related("material")
+    by_id = {chunk.pk: chunk for chunk in chunks}
+    return [
+        SearchHit(chunk=by_id[chunk_id], score=round(scores[chunk_id], 5))
+        for chunk_id in best
+        if chunk_id in by_id
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import django_rq
@@ -181,3 +182,25 @@ def material_fail(*, material: Material, code: str, detail: str = "") -> None:
         heartbeat_at=timezone.now(),
     )
     logger.info("material %s failed: %s", material.pk, code)
+
+
+def material_requeue_stalled(*, stale_after: timedelta = timedelta(minutes=10)) -> int:
+    """Queue again the materials whose job went silent (a killed worker, a lost queue).
+
+    Every progress update touches `heartbeat_at`; a material still pending or
+    processing with an old heartbeat has no live job behind it. Re-running is
+    safe because processing replaces, never adds.
+    """
+    cutoff = timezone.now() - stale_after
+    stalled = Material.objects.filter(
+        status__in=[Material.Status.PENDING, Material.Status.PROCESSING],
+        heartbeat_at__lt=cutoff,
+    )
+    count = 0
+    for material in stalled:
+        with transaction.atomic():
+            material_reprocess(material=material)
+        count += 1
+    if count:
+        logger.warning("requeued %d stalled materials", count)
+    return count

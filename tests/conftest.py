@@ -140,5 +140,4 @@ def youtube(corpus: Path) -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
-
 __all__ = ["corpus_file", "make_pdf", "io"]

@@ -1,1 +1,1 @@
-"""The worker's stages, one module each."""
+"""Turning uploaded materials (PDFs, transcripts) into clean text and passages."""

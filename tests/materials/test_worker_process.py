@@ -1,0 +1,130 @@
+"""The real `rqworker` process: robustness over the corpus and a SIGKILL mid-job."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from materials.models import Material
+from materials.services import material_enqueue, material_requeue_stalled
+from tests.conftest import CORPUS, make_pdf
+from tests.factories import MaterialFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env(media_root: Path) -> dict[str, str]:
+    """The worker talks to the test database and the test queue."""
+    db = settings.DATABASES["default"]
+    host = db.get("OPTIONS", {}).get("host") or db["HOST"]
+    env = dict(os.environ)
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@/{db['NAME']}?host={host}"
+    if db.get("PORT"):
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["DATA_DIR"] = str(media_root.parent)
+    env["PDF_PARSE_TIMEOUT"] = "20"
+    env["PDF_PARSE_MEMORY_MB"] = "1024"
+    return env
+
+
+def start_worker(media_root: Path, *, burst: bool) -> subprocess.Popen:
+    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "default"]
+    if burst:
+        args.append("--burst")
+    return subprocess.Popen(  # noqa: S603
+        args,
+        env=worker_env(media_root),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def wait_for(predicate, timeout: float) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:  # noqa: ANN001
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    return root
+
+
+def test_worker_killed_mid_job_still_ends_ready_with_the_same_chunks(user, media_root):
+    pages = [f"Lecture {n}. " + "Entropy measures the spread of energy. " * 60 for n in range(12)]
+    clean = MaterialFactory(owner=user)
+    clean.file.save("clean.pdf", ContentFile(make_pdf(pages)))
+    material_enqueue(material=clean)
+    worker = start_worker(media_root, burst=True)
+    assert worker.wait(timeout=240) == 0
+    clean.refresh_from_db()
+    assert clean.status == "ready", clean.error_detail
+    expected = clean.chunks.count()
+
+    victim = MaterialFactory(owner=user)
+    victim.file.save("victim.pdf", ContentFile(make_pdf(pages)))
+    material_enqueue(material=victim)
+    worker = start_worker(media_root, burst=False)
+    reached = wait_for(
+        lambda: Material.objects.filter(pk=victim.pk, status="processing").exists(), 120
+    )
+    assert reached
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    victim.refresh_from_db()
+    assert victim.status == "processing"  # stuck: nobody is working on it
+
+    assert material_requeue_stalled(stale_after=timedelta(seconds=0)) == 1
+    worker = start_worker(media_root, burst=True)
+    assert worker.wait(timeout=240) == 0
+    victim.refresh_from_db()
+    assert victim.status == "ready", victim.error_detail
+    assert victim.chunks.count() == expected
+
+
+def test_every_corpus_pdf_ends_ready_or_failed_with_a_message(user, media_root):
+    folder = CORPUS / "pdf"
+    if not folder.is_dir():
+        pytest.skip("../shared/corpus/pdf is absent")
+    files = sorted(folder.rglob("*.pdf"))
+    materials = []
+    for path in files:
+        material = MaterialFactory(owner=user, title=path.name)
+        material.file.save(path.name, ContentFile(path.read_bytes()))
+        material_enqueue(material=material)
+        materials.append(material)
+    worker = start_worker(media_root, burst=True)
+    try:
+        assert worker.wait(timeout=900) == 0  # the worker survives every file
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    outcomes = Counter()
+    for material in materials:
+        material.refresh_from_db()
+        assert material.status in ("ready", "failed"), (material.title, material.status)
+        if material.status == "failed":
+            assert material.error, material.title
+        outcomes[material.status if material.status == "ready" else material.error_code] += 1
+    print(f"\ncorpus outcomes over {len(files)} PDFs: {dict(outcomes)}")
+    assert outcomes["ready"] >= len(files) * 0.7
