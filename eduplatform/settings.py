@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -41,10 +42,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Tests share the embedded Valkey with a running app but never its queues.
+# Tests share the embedded Valkey with a running app but never its queues:
+# each test run takes its own database number, inherited by the workers it starts.
 REDIS_URL = env("REDIS_URL")
 if TESTING:
-    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/1" if REDIS_URL.count("/") > 2 else REDIS_URL
+    test_db = os.environ.setdefault("EDUPLATFORM_TEST_REDIS_DB", str(1 + os.getpid() % 15))
+    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{test_db}").geturl()
 
 # --- Applications -----------------------------------------------------------
 INSTALLED_APPS = [

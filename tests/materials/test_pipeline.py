@@ -124,6 +124,7 @@ def test_video_without_captions_fails_with_a_message_and_is_not_retried(
         "POST",
         "https://www.youtube.com/youtubei/v1/player",
         body=(corpus / "youtube_transcripts_disabled.innertube.json.static").read_bytes(),
+        content_type="application/json",
     )
     material = Material.objects.create(owner=user, kind="youtube", video_id="GJLlxj_dtq8")
     enqueue(material, django_capture_on_commit_callbacks)
@@ -140,6 +141,7 @@ def test_blocked_youtube_is_retried_not_failed(
         "POST",
         "https://www.youtube.com/youtubei/v1/player",
         body=(corpus / "youtube_request_blocked.innertube.json.static").read_bytes(),
+        content_type="application/json",
     )
     material = Material.objects.create(owner=user, kind="youtube", video_id="GJLlxj_dtq8")
     enqueue(material, django_capture_on_commit_callbacks)

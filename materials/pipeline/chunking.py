@@ -1,0 +1,263 @@
+"""Splitting source text into passages of about 150-300 words.
+
+Pure functions: no Django, no I/O. A passage is the unit that is embedded,
+searched and cited, so it must end on a sentence (or paragraph) boundary and
+remember where it came from: a page range for PDFs, seconds for videos.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+FTS_CONFIG = {"ru": "russian", "en": "english"}
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+_TOKEN = re.compile(r"\S+")
+_TERMINAL = re.compile(r"[.!?…。]")
+# Fallback boundary: terminal punctuation, closing quotes/brackets, space,
+# then something that can start a sentence.
+_FALLBACK_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'»”’)\]]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9])")
+_PYSBD_LANGUAGES = {"en", "ru"}
+# pysbd runs at roughly 100k characters a second, so it only ever sees a
+# window just before a cut, never a whole book.
+_WINDOW_WORDS = 80
+_PYSBD_MAX_CHARS = 20_000
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_ENGLISH_WORDS = frozenset(
+    "the of and to in is that for it as with was on be are by this from or an"
+    " which not have at can but if has were their will".split()
+)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A unit of source text: a PDF page, or a transcript snippet with its seconds."""
+
+    text: str
+    page: int | None = None
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk ready to embed, anchored to its pages or seconds."""
+
+    position: int
+    text: str
+    page_start: int | None
+    page_end: int | None
+    start_seconds: float | None
+    end_seconds: float | None
+
+
+def fts_config(language: str) -> str:
+    """The PostgreSQL text search configuration for a detected language."""
+    return FTS_CONFIG.get(language, "simple")
+
+
+def detect_language(text: str) -> str:
+    """ "ru", "en" or "simple" from the share of Cyrillic and Latin letters.
+
+    Latin text counts as English only when common English words are frequent,
+    so German or French falls back to "simple" instead of English stemming.
+    """
+    if len(text) > 30_000:
+        middle = len(text) // 2
+        sample = text[:10_000] + " " + text[middle : middle + 10_000] + " " + text[-10_000:]
+    else:
+        sample = text
+    cyrillic = len(_CYRILLIC.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    letters = cyrillic + latin
+    if letters < 20:
+        return "simple"
+    if cyrillic / letters >= 0.6:
+        return "ru"
+    if latin / letters >= 0.6:
+        words = re.findall(r"[a-z]+", sample.lower())
+        if words and sum(word in _ENGLISH_WORDS for word in words) / len(words) >= 0.05:
+            return "en"
+    return "simple"
+
+
+@lru_cache(maxsize=4)
+def _segmenter(language: str) -> Any:
+    import pysbd
+
+    return pysbd.Segmenter(language=language, clean=False)
+
+
+def _sentence_ends(text: str, language: str) -> list[int]:
+    """Offsets in `text` where a sentence ends, the end of text excluded."""
+    if not _TERMINAL.search(text):
+        return []
+    if language in _PYSBD_LANGUAGES and len(text) <= _PYSBD_MAX_CHARS:
+        ends = []
+        cursor = 0
+        for sentence in _segmenter(language).segment(text):
+            piece = sentence.strip()
+            if not piece:
+                continue
+            found = text.find(piece, cursor)
+            if found < 0:
+                continue
+            cursor = found + len(piece)
+            ends.append(cursor)
+        # pysbd's Russian rules split after "т. е." and "т.е."; a real
+        # sentence never goes on in lower case, so such breaks are dropped.
+        return [
+            end for end in ends if (following := text[end:].lstrip()) and not following[0].islower()
+        ]
+    return [match.start() for match in _FALLBACK_BOUNDARY.finditer(text)]
+
+
+class _Document:
+    """All segments as one text, with word offsets and paragraph starts."""
+
+    def __init__(self, segments: list[Segment]) -> None:
+        parts: list[str] = []
+        self.segment_starts: list[int] = []
+        self.segments: list[Segment] = []
+        offset = 0
+        for segment in segments:
+            if not segment.text.strip():
+                continue
+            # A segment boundary is a soft break: a sentence or paragraph may
+            # run across pages or across caption snippets.
+            self.segments.append(segment)
+            self.segment_starts.append(offset)
+            parts.append(segment.text)
+            offset += len(segment.text) + 1
+        self.text = " ".join(parts)
+        self.text_flat = self.text.replace("\n", " ")
+        tokens = [match.span() for match in _TOKEN.finditer(self.text)]
+        self.starts = [start for start, _ in tokens]
+        self.ends = [end for _, end in tokens]
+        breaks = [match.end() for match in _PARAGRAPH_BREAK.finditer(self.text)]
+        # Word indexes where a paragraph begins (0 always does).
+        self.paragraph_starts = sorted({0, *(bisect.bisect_left(self.starts, b) for b in breaks)})
+        first_words = {bisect.bisect_left(self.starts, start) for start in self.segment_starts}
+        self.segment_first_words = sorted(first_words)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def segment_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.segment_starts, offset) - 1
+
+    def sentence_cut(self, low: int, high: int, language: str) -> int | None:
+        """The last word index in (low, high] where a sentence starts, if any."""
+        window_start = max(low, high - _WINDOW_WORDS)
+        while True:
+            # A few words past `high` let the segmenter judge the boundary at `high`.
+            last = min(high + 5, len(self)) - 1
+            begin = self.starts[window_start]
+            window = self.text_flat[begin : self.ends[last]]
+            cuts = [
+                bisect.bisect_left(self.starts, begin + end)
+                for end in _sentence_ends(window, language)
+            ]
+            cuts = [cut for cut in cuts if low < cut <= high]
+            if cuts:
+                return cuts[-1]
+            if window_start == low:
+                return None
+            window_start = low
+
+    def hard_cut(self, low: int, high: int, floor: int) -> int:
+        """Cut at `high`, or at the last segment boundary in [floor, high]."""
+        index = bisect.bisect_right(self.segment_first_words, high) - 1
+        if index >= 0 and max(floor, low + 1) <= self.segment_first_words[index] <= high:
+            return self.segment_first_words[index]
+        return high
+
+    def passage_text(self, first: int, stop: int) -> str:
+        raw = self.text[self.starts[first] : self.ends[stop - 1]]
+        paragraphs = (" ".join(part.split()) for part in _PARAGRAPH_BREAK.split(raw))
+        return "\n\n".join(part for part in paragraphs if part)
+
+
+def _spans(document: _Document, language: str, min_words: int, max_words: int) -> list[list[int]]:
+    """[first, stop) word ranges, one per passage."""
+    spans: list[list[int]] = []
+    paragraph_bounds = [*document.paragraph_starts, len(document)]
+    passage_start = 0
+    for paragraph, paragraph_stop in zip(paragraph_bounds, paragraph_bounds[1:], strict=False):
+        position = paragraph
+        while position < paragraph_stop:
+            room = max_words - (position - passage_start)
+            if paragraph_stop - position <= room:
+                position = paragraph_stop
+                # Paragraph ends are the preferred place to stop once big enough.
+                if position - passage_start >= min_words:
+                    spans.append([passage_start, position])
+                    passage_start = position
+                continue
+            limit = position + room
+            cut = document.sentence_cut(position, limit, language)
+            if cut is None and position > passage_start:
+                # The next sentence does not fit: stop before this paragraph part.
+                spans.append([passage_start, position])
+                passage_start = position
+                continue
+            if cut is None:
+                # A sentence longer than max_words: split on words.
+                cut = document.hard_cut(position, limit, passage_start + min_words)
+            spans.append([passage_start, cut])
+            passage_start = position = cut
+    if passage_start < len(document):
+        spans.append([passage_start, len(document)])
+    if len(spans) >= 2:
+        last_words = spans[-1][1] - spans[-1][0]
+        merged_words = spans[-1][1] - spans[-2][0]
+        if last_words < min_words / 3 and merged_words <= max_words * 1.2:
+            tail = spans.pop()
+            spans[-1][1] = tail[1]
+    return spans
+
+
+def split_passages(
+    segments: Iterable[Segment], *, language: str, min_words: int = 150, max_words: int = 300
+) -> list[Passage]:
+    """Passages of about min_words-max_words words on sentence/paragraph boundaries.
+
+    A passage ends at a paragraph break once it has min_words, otherwise at
+    the last sentence end that keeps it within max_words; a sentence longer
+    than max_words is cut on words (at a caption boundary when there is one).
+    Each passage carries the pages it spans, or the seconds from the start of
+    its first segment to the end of its last one.
+    """
+    if min_words < 1 or max_words < min_words:
+        raise ValueError("need 1 <= min_words <= max_words")
+    document = _Document(list(segments))
+    if not len(document):
+        return []
+    passages = []
+    for position, (first, stop) in enumerate(_spans(document, language, min_words, max_words)):
+        first_segment = document.segment_of(document.starts[first])
+        last_segment = document.segment_of(document.ends[stop - 1] - 1)
+        head = document.segments[first_segment]
+        tail = document.segments[last_segment]
+        end = tail.end
+        if end is None and last_segment + 1 < len(document.segments):
+            end = document.segments[last_segment + 1].start
+        if end is None:
+            end = tail.start
+        passages.append(
+            Passage(
+                position=position,
+                text=document.passage_text(first, stop),
+                page_start=head.page,
+                page_end=tail.page,
+                start_seconds=head.start,
+                end_seconds=end,
+            )
+        )
+    return passages

@@ -1,0 +1,396 @@
+"""PDF text extraction in a child process, and cleaning of the extracted pages.
+
+Parsing runs in `materials.pipeline.pdf_child`, a separate process with an
+address-space limit and a deadline: pdfium is C++ and a crafted or damaged file
+can loop, exhaust memory or crash. The worker only ever sees a ProcessingError.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from materials.errors import ERROR_MESSAGES, ProcessingError
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_CHILD_MODULE = "materials.pipeline.pdf_child"
+_READ_SIZE = 1 << 16
+# Words that signal an allocation failure in whatever the child printed last.
+_MEMORY_HINTS = (
+    b"MemoryError",
+    b"bad_alloc",
+    b"Cannot allocate memory",
+    b"out of memory",
+    b"Out of memory",
+    b"failed to map segment",
+)
+
+
+@dataclass(frozen=True)
+class PageText:
+    """The text of one physical page."""
+
+    number: int  # physical page, counted from 1
+    text: str
+
+
+# --- the child process ------------------------------------------------------
+
+
+def _memory_limiter(limit_mb: int) -> Callable[[], None]:
+    """A preexec_fn capping the child's address space (computed before fork)."""
+    limit = max(1, int(limit_mb)) * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+class _Child:
+    """One run of pdf_child; always killed and reaped on exit, however it ends."""
+
+    def __init__(self, path: Path, extra: list[str], memory_limit_mb: int) -> None:
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()
+        try:
+            # Fixed argv, no shell: the path is only ever an argument.
+            self.process = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", _CHILD_MODULE, os.path.abspath(path), *extra],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                # A file, not a pipe: a chatty child must never block on stderr.
+                stderr=self._stderr,
+                cwd=_PROJECT_ROOT,
+                preexec_fn=_memory_limiter(memory_limit_mb),
+                close_fds=True,
+            )
+        except BaseException:
+            self._stderr.close()
+            raise
+        self.clean_exit = False
+
+    def __enter__(self) -> _Child:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        process = self.process
+        try:
+            if process.poll() is None and self.clean_exit:
+                try:
+                    process.wait(timeout=2.0)
+                except subprocess.TimeoutExpired:
+                    pass
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        finally:
+            if process.stdout is not None:
+                process.stdout.close()
+            self._stderr.close()
+
+    def messages(self, timeout: float) -> Iterator[dict[str, Any]]:
+        """JSON lines from the child, as they arrive.
+
+        The deadline counts only the time spent waiting for the child, so a
+        slow consumer between pages (embedding, saving) cannot cause a timeout
+        while the child sits blocked on a full pipe.
+        """
+        stdout = self.process.stdout
+        assert stdout is not None
+        descriptor = stdout.fileno()
+        os.set_blocking(descriptor, False)
+        waited = 0.0
+        buffer = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(descriptor, selectors.EVENT_READ)
+            while True:
+                remaining = timeout - waited
+                if remaining <= 0:
+                    raise ProcessingError("pdf_timeout", detail=f"no result within {timeout:g}s")
+                started = time.monotonic()
+                ready = selector.select(remaining)
+                waited += time.monotonic() - started
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(descriptor, _READ_SIZE)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    break
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    message = _decode(line)
+                    if message is not None:
+                        yield message
+        message = _decode(buffer)
+        if message is not None:
+            yield message
+        try:
+            self.process.wait(timeout=max(timeout - waited, 0.5))
+        except subprocess.TimeoutExpired:
+            raise ProcessingError("pdf_timeout", detail="child did not exit") from None
+
+    def error(self, message: dict[str, Any]) -> ProcessingError:
+        code = str(message.get("error"))
+        if code not in ERROR_MESSAGES:
+            return ProcessingError("pdf_broken", detail=f"child reported {code!r}")
+        return ProcessingError(code)
+
+    def crash(self) -> ProcessingError:
+        """The error for a child that ended without a final message."""
+        self.process.poll()
+        returncode = self.process.returncode
+        self._stderr.seek(0, os.SEEK_END)
+        size = self._stderr.tell()
+        self._stderr.seek(max(0, size - 4000))
+        tail = self._stderr.read()
+        detail = f"exit {returncode}: {tail.decode('utf-8', 'replace')[-500:]}"
+        # Under the address-space limit pdfium's failed allocations abort
+        # (SIGABRT, nothing printed); SIGKILL is how the kernel's OOM killer
+        # ends a process. A segfault is a damaged file.
+        memory_signals = (-signal.SIGABRT, -signal.SIGKILL)
+        if any(hint in tail for hint in _MEMORY_HINTS) or returncode in memory_signals:
+            return ProcessingError("pdf_too_complex", detail=detail)
+        return ProcessingError("pdf_broken", detail=detail)
+
+
+def _decode(line: bytes) -> dict[str, Any] | None:
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        message = json.loads(line)
+    except ValueError:
+        # A line cut short by a crash; the missing final message reports it.
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def extract_pages(
+    path: Path, *, timeout: float = 120.0, memory_limit_mb: int = 1024
+) -> Iterator[PageText]:
+    """Yield each page's raw text as the child reads it.
+
+    Lazy: nothing starts until the first page is asked for, and the child is
+    killed and reaped as soon as the consumer stops (close() or garbage).
+    Raises ProcessingError: pdf_missing, pdf_encrypted, pdf_broken, pdf_empty,
+    pdf_timeout or pdf_too_complex.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProcessingError("pdf_missing")
+    # Table rendering is a nicety: it may use a quarter of the time, never all.
+    table_seconds = f"{min(timeout / 4, 30.0):.3f}"
+    with _Child(path, ["--table-seconds", table_seconds], memory_limit_mb) as child:
+        for message in child.messages(timeout):
+            if "page" in message:
+                yield PageText(number=int(message["page"]), text=str(message.get("text") or ""))
+            elif "error" in message:
+                raise child.error(message)
+            elif "done" in message:
+                child.clean_exit = True
+                return
+        raise child.crash()
+
+
+def pdf_page_count(path: Path, *, timeout: float = 20.0, memory_limit_mb: int = 1024) -> int:
+    """Count pages without reading them, for upload validation.
+
+    Raises the same ProcessingErrors as extract_pages; a PDF without pages is
+    pdf_empty rather than 0, because no caller can use one.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProcessingError("pdf_missing")
+    with _Child(path, ["--count"], memory_limit_mb) as child:
+        for message in child.messages(timeout):
+            if "error" in message:
+                raise child.error(message)
+            if "pages" in message:
+                child.clean_exit = True
+                pages = int(message["pages"])
+                if pages <= 0:
+                    raise ProcessingError("pdf_empty")
+                return pages
+        raise child.crash()
+
+
+def looks_scanned(pages: list[PageText]) -> bool:
+    """True when the pages carry (almost) no text layer: a scan needing OCR."""
+    if not pages:
+        return True
+    visible = sum(len("".join(page.text.split())) for page in pages)
+    return visible / len(pages) < 20
+
+
+# --- cleaning ---------------------------------------------------------------
+
+_LIGATURES = str.maketrans(
+    {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
+)
+# pdfium marks a hyphen it removed at a line end with U+FFFE; a soft hyphen
+# before a break means the same. Both become "-\n" and are judged like any
+# other hyphen at a line end.
+_BREAK_HYPHEN = re.compile(r"\ufffe[ \t]*\n?|[\xad\u2010\u2011][ \t]*\n")
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u200b\u200e\u200f\u2060\ufeff\ufffe\uffff"
+    "\ue000-\uf8ff\U000f0000-\U0010ffff]"
+)
+_SPACES = re.compile("[ \t\xa0\u2000-\u200a\u202f\u205f\u3000]+")
+_DIGITS = re.compile(r"\d+")
+_EDGE_NUMBER = re.compile(r"^(\d{1,4})\b|\b(\d{1,4})$")
+_PAGE_NUMBER = re.compile(
+    r"^[-–—]?\s*(?:(?:page|p\.|pp\.|стр\.?|страница|seite|s\.)\s*)?\d{1,4}"
+    r"(?:\s*(?:/|of|из|von)\s*\d{1,4})?\s*[-–—]?$|^[ivxlcdm]{1,7}$",
+    re.IGNORECASE,
+)
+_HYPHENATED = re.compile(r"\w+(?:-\w+)+")
+_WORD = re.compile(r"\w+")
+_LINE_END_HYPHEN = re.compile(r"(\w+)-$")
+_EDGE_LINES = 2
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).translate(_LIGATURES)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _BREAK_HYPHEN.sub("-\n", text)
+    text = _INVISIBLE.sub("", text)
+    return _SPACES.sub(" ", text)
+
+
+def _edge_indices(lines: list[str]) -> list[int]:
+    filled = [index for index, line in enumerate(lines) if line]
+    return sorted(set(filled[:_EDGE_LINES] + filled[-_EDGE_LINES:]))
+
+
+def _key(line: str) -> str:
+    return _DIGITS.sub("#", line.lower())
+
+
+def _numbered_key(line: str, page_number: int) -> tuple[str, int] | None:
+    """(key, physical page - printed number) for a line that starts or ends with a number."""
+    match = _EDGE_NUMBER.search(line)
+    if not match or len(line) < 4:
+        return None
+    printed = int(match.group(1) or match.group(2))
+    return _key(line), page_number - printed
+
+
+def _running_lines(pages: list[tuple[int, list[str]]]) -> Callable[[str, int], bool]:
+    """A test for header/footer lines, learned from the whole document.
+
+    A line repeated (digits ignored) at the top or bottom of at least half the
+    pages is furniture; so is a chapter header carrying the page number when
+    its printed number keeps a fixed offset to the physical page on 3+ pages.
+    """
+    if len(pages) < 4:
+        return lambda line, number: bool(_PAGE_NUMBER.match(line))
+    keys: Counter[str] = Counter()
+    numbered: Counter[tuple[str, int]] = Counter()
+    for number, lines in pages:
+        edges = [lines[index] for index in _edge_indices(lines)]
+        keys.update({_key(line) for line in edges})
+        numbered.update({key for line in edges if (key := _numbered_key(line, number))})
+    threshold = max(2, (len(pages) + 1) // 2)
+    repeated = {key for key, count in keys.items() if count >= threshold}
+    running = {key for key, count in numbered.items() if count >= 3}
+
+    def is_running(line: str, number: int) -> bool:
+        return (
+            bool(_PAGE_NUMBER.match(line))
+            or _key(line) in repeated
+            or _numbered_key(line, number) in running
+        )
+
+    return is_running
+
+
+def _join_lines(lines: list[str], hyphenated: set[str], words: set[str]) -> str:
+    """One paragraph from its wrapped lines, undoing hyphenation at line ends."""
+    text = lines[0]
+    for line in lines[1:]:
+        match = _LINE_END_HYPHEN.search(text)
+        if match is None:
+            # A URL wrapped after a slash continues without a space.
+            last_token = text.rsplit(" ", 1)[-1]
+            glue = "" if text.endswith("/") and "://" in last_token else " "
+            text = f"{text}{glue}{line}"
+            continue
+        left = match.group(1)
+        right = _WORD.match(line)
+        if right is None or not line[0].islower() or not left[-1].isalpha():
+            # "3-dimensional", "Schwarz-Weiß", "x-" before a symbol: a real hyphen.
+            text += line
+            continue
+        compound = f"{left}-{right.group(0)}".lower()
+        joined = f"{left}{right.group(0)}".lower()
+        # Keep "well-known" when the document writes it so elsewhere and
+        # never writes "wellknown"; otherwise it was typographic hyphenation.
+        if compound in hyphenated and joined not in words:
+            text += line
+        else:
+            text = text[:-1] + line
+    return text
+
+
+def clean_pages(pages: list[PageText]) -> list[PageText]:
+    """Readable page text: paragraphs separated by a blank line, no furniture.
+
+    Removes repeated headers/footers and page numbers, undoes hyphenation at
+    line ends, joins wrapped lines, strips control characters and soft
+    hyphens, collapses spaces and NFC-normalises. Page numbers are kept so
+    passages stay anchored to the physical page.
+    """
+    split = []
+    for page in pages:
+        text = _normalise(page.text)
+        split.append((page.number, [line.strip() for line in text.split("\n")]))
+
+    vocabulary_text = "\n".join("\n".join(lines) for _, lines in split).lower()
+    hyphenated = set(_HYPHENATED.findall(vocabulary_text))
+    words = set(_WORD.findall(vocabulary_text))
+    is_running = _running_lines(split)
+
+    cleaned = []
+    for number, lines in split:
+        lines = list(lines)
+        for index in _edge_indices(lines):
+            if is_running(lines[index], number):
+                lines[index] = ""
+        paragraphs: list[str] = []
+        current: list[str] = []
+        for line in [*lines, ""]:
+            if line:
+                current.append(line)
+            elif current:
+                paragraph = " ".join(_join_lines(current, hyphenated, words).split())
+                if paragraph:
+                    paragraphs.append(paragraph)
+                current = []
+        cleaned.append(PageText(number=number, text="\n\n".join(paragraphs)))
+    return cleaned
