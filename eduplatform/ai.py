@@ -39,7 +39,7 @@ def with_backoff(
     call: Callable[[], T],
     *,
     retries: int | None = None,
-    base_delay: float = 0.5,
+    base_delay: float | None = None,
     max_delay: float = 20.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
@@ -49,6 +49,7 @@ def with_backoff(
     student can read, never the SDK's exception.
     """
     retries = settings.AI_MAX_RETRIES if retries is None else retries
+    base_delay = settings.AI_BACKOFF_SECONDS if base_delay is None else base_delay
     for attempt in range(retries + 1):
         try:
             return call()

@@ -176,6 +176,7 @@ TUTOR_MODEL = env("TUTOR_MODEL", default="gpt-4o-mini")
 STUDY_MODEL = env("STUDY_MODEL", default="gpt-4o-mini")
 AI_TIMEOUT = env.float("AI_TIMEOUT", default=60.0)
 AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=4)
+AI_BACKOFF_SECONDS = env.float("AI_BACKOFF_SECONDS", default=0.5)
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -140,4 +139,16 @@ def youtube(corpus: Path) -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
-__all__ = ["corpus_file", "make_pdf", "io"]
+@pytest.fixture
+def stub_openai(settings):  # noqa: ANN001, ANN201
+    """A local OpenAI-compatible server, and settings pointing the product at it."""
+    from tests.stub_openai import StubOpenAI
+
+    stub = StubOpenAI().start()
+    settings.OPENAI_API_KEY = "test-key"
+    settings.OPENAI_BASE_URL = stub.base_url
+    settings.AI_MAX_RETRIES = 3
+    settings.AI_TIMEOUT = 5.0
+    settings.AI_BACKOFF_SECONDS = 0.01
+    yield stub
+    stub.stop()
