@@ -1,5 +1,26 @@
 """Materials and what is made from them; one module per concern, names re-exported."""
 
 from materials.models.material import EMBEDDING_DIMENSIONS, Chunk, Material, upload_path
+from materials.models.study import (
+    ContentReport,
+    Flashcard,
+    NoteSection,
+    QuizAttempt,
+    QuizQuestion,
+    ReviewLog,
+    StudySet,
+)
 
-__all__ = ["EMBEDDING_DIMENSIONS", "Chunk", "Material", "upload_path"]
+__all__ = [
+    "EMBEDDING_DIMENSIONS",
+    "Chunk",
+    "ContentReport",
+    "Flashcard",
+    "Material",
+    "NoteSection",
+    "QuizAttempt",
+    "QuizQuestion",
+    "ReviewLog",
+    "StudySet",
+    "upload_path",
+]

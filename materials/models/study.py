@@ -1,0 +1,244 @@
+"""Study content made from a material: summary, notes, flashcards, quiz, and their use.
+
+Generated rows are replaced as a whole when a material is processed again;
+what the student made (their own cards, review history, quiz attempts) stays.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from materials.models.material import Material
+
+
+class StudySet(models.Model):
+    """The generation state of one material's study content, and its summary."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        GENERATING = "generating", _("Generating")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Could not be generated")
+
+    material = models.OneToOneField(Material, on_delete=models.CASCADE, related_name="study_set")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_detail = models.TextField(blank=True)
+    # "offline" or "hosted:<model>": shown to the student next to everything it made.
+    generator = models.CharField(max_length=120, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    summary = models.TextField(blank=True)
+    # Counts of what generation kept and dropped, for the admin and benchmarks.
+    stats = models.JSONField(default=dict, blank=True)
+    tokens_used = models.PositiveIntegerField(default=0)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("study set")
+        verbose_name_plural = _("study sets")
+
+    def __str__(self) -> str:
+        return str(self.material)
+
+    @property
+    def is_offline(self) -> bool:
+        return self.generator == "offline"
+
+
+class SourceFields(models.Model):
+    """Where a generated item comes from: pages or seconds, and the passage itself."""
+
+    page = models.PositiveIntegerField(null=True, blank=True)
+    page_end = models.PositiveIntegerField(null=True, blank=True)
+    start_seconds = models.FloatField(null=True, blank=True)
+    passage = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class NoteSection(SourceFields):
+    material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="note_sections")
+    position = models.PositiveIntegerField()
+    heading = models.CharField(max_length=300)
+    # [{"text", "page", "start_seconds"}, ...]: each key point keeps its own anchor.
+    points = models.JSONField(default=list)
+    pages = models.JSONField(default=list)
+    generator = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["material", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["material", "position"], name="notesection_unique_material_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.heading
+
+
+class Flashcard(SourceFields):
+    class Origin(models.TextChoices):
+        GENERATED = "generated", _("Generated")
+        USER = "user", _("Made by the student")
+        QUIZ = "quiz", _("From a quiz mistake")
+
+    class Kind(models.TextChoices):
+        CLOZE = "cloze", _("Cloze")
+        TERM = "term", _("Term and definition")
+        QA = "qa", _("Question and answer")
+
+    class State(models.IntegerChoices):
+        # The values of fsrs.State.
+        LEARNING = 1, _("Learning")
+        REVIEW = 2, _("Review")
+        RELEARNING = 3, _("Relearning")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="flashcards"
+    )
+    material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="flashcards")
+    front = models.TextField(_("front"))
+    back = models.TextField(_("back"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.QA)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.GENERATED)
+    generator = models.CharField(max_length=120, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    is_suspended = models.BooleanField(_("suspended"), default=False)
+    is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
+
+    # FSRS memory state, one column per field of fsrs.Card.
+    state = models.PositiveSmallIntegerField(choices=State.choices, default=State.LEARNING)
+    step = models.PositiveSmallIntegerField(null=True, blank=True, default=0)
+    stability = models.FloatField(null=True, blank=True)
+    difficulty = models.FloatField(null=True, blank=True)
+    due = models.DateTimeField(db_index=True)
+    last_review = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["material", "position", "id"]
+        verbose_name = _("flashcard")
+        verbose_name_plural = _("flashcards")
+        indexes = [models.Index(fields=["owner", "due"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__gte=1) & Q(state__lte=3), name="flashcard_state_1_to_3"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.front[:80]
+
+
+class ReviewLog(models.Model):
+    card = models.ForeignKey(Flashcard, on_delete=models.CASCADE, related_name="reviews")
+    rating = models.PositiveSmallIntegerField()
+    reviewed_at = models.DateTimeField()
+    review_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    due_after = models.DateTimeField()
+
+    class Meta:
+        ordering = ["card", "reviewed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=4), name="reviewlog_rating_1_to_4"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id}: {self.rating}"
+
+
+class QuizQuestion(SourceFields):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    material = models.ForeignKey(
+        Material, on_delete=models.CASCADE, related_name="quiz_questions"
+    )
+    position = models.PositiveIntegerField()
+    question = models.TextField(_("question"))
+    choices = models.JSONField(_("choices"))
+    answer_index = models.PositiveSmallIntegerField(_("answer index"))
+    explanation = models.TextField(_("explanation"), blank=True)
+    generator = models.CharField(max_length=120)
+    is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
+
+    class Meta:
+        ordering = ["material", "position"]
+        verbose_name = _("quiz question")
+        verbose_name_plural = _("quiz questions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["material", "position"], name="quizquestion_unique_material_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.question[:80]
+
+    @property
+    def answer(self) -> str:
+        return self.choices[self.answer_index]
+
+
+class QuizAttempt(models.Model):
+    """A scored attempt; results are a snapshot, so they outlive regenerated questions."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts"
+    )
+    material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="quiz_attempts")
+    score = models.PositiveIntegerField()
+    total = models.PositiveIntegerField()
+    results = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__lte=models.F("total")), name="attempt_score")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/{self.total}"
+
+
+class ContentReport(models.Model):
+    """A student's report of a bad card or question, for moderators."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="content_reports"
+    )
+    flashcard = models.ForeignKey(
+        Flashcard, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
+    question = models.ForeignKey(
+        QuizQuestion, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
+    reason = models.TextField(_("reason"), max_length=2000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("content report")
+        verbose_name_plural = _("content reports")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(flashcard__isnull=False) & Q(question__isnull=True))
+                | (Q(flashcard__isnull=True) & Q(question__isnull=False)),
+                name="report_exactly_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.reason[:80]
