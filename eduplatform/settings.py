@@ -164,6 +164,7 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800},
 }
 RQ_SHOW_ADMIN_LINK = True
+RQ = {"WORKER_CLASS": "eduplatform.worker.EduWorker"}
 PROCESS_JOB_TIMEOUT = env.int("PROCESS_JOB_TIMEOUT", default=1800)
 PDF_PARSE_TIMEOUT = env.float("PDF_PARSE_TIMEOUT", default=300.0)
 PDF_PARSE_MEMORY_MB = env.int("PDF_PARSE_MEMORY_MB", default=1536)
@@ -177,6 +178,16 @@ STUDY_MODEL = env("STUDY_MODEL", default="gpt-4o-mini")
 AI_TIMEOUT = env.float("AI_TIMEOUT", default=60.0)
 AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=4)
 AI_BACKOFF_SECONDS = env.float("AI_BACKOFF_SECONDS", default=0.5)
+# Tutor: passages sent to the answer, earlier turns used, and the vector
+# similarity below which a passage without a full-text match is "not found"
+# (calibrated on the evaluation set by `make eval`).
+TUTOR_PASSAGES = env.int("TUTOR_PASSAGES", default=5)
+TUTOR_HISTORY_TURNS = env.int("TUTOR_HISTORY_TURNS", default=6)
+TUTOR_MIN_COSINE = env.float("TUTOR_MIN_COSINE", default=0.35)
+# Study content: tokens one material may spend on a hosted model, and the
+# size of each map step's batch of passages (characters).
+STUDY_TOKEN_BUDGET = env.int("STUDY_TOKEN_BUDGET", default=200_000)
+STUDY_BATCH_CHARS = env.int("STUDY_BATCH_CHARS", default=12_000)
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {
