@@ -21,6 +21,7 @@ from materials.errors import ProcessingError
 from materials.models import Chunk, Material
 from materials.pipeline.chunking import Passage, Segment, detect_language, split_passages
 from materials.services import material_set_progress
+from materials.study.generation import study_generate
 
 logger = logging.getLogger(__name__)
 
@@ -198,4 +199,5 @@ def material_process(*, material: Material) -> Timings:
 
 
 def generate_study_content(material: Material) -> None:
-    """Summary, notes, flashcards and quiz: the study-content stage (not built yet)."""
+    """Summary, notes, flashcards and quiz; a failure is kept on the study set, not raised."""
+    study_generate(material=material)

@@ -1,0 +1,1 @@
+"""Study content: generation (hosted or offline), checks, review scheduling, quiz, exports."""

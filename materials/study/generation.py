@@ -1,0 +1,264 @@
+"""The study-content stage: pick a generator, check its items, replace the stored ones.
+
+A failure here never fails the material: search and the tutor work without
+study content, so the material ends `ready` and its study set says what went
+wrong, with a retry that runs this stage alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import django_rq
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from materials.errors import ProcessingError
+from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion, StudySet
+from materials.study.checks import drop_near_duplicates, is_grounded
+from materials.study.text import normalize
+from materials.study.types import Generator, MaterialText, Source, StudyContent
+
+logger = logging.getLogger(__name__)
+
+GENERATION_ERRORS = {
+    "ai_unavailable": _("The AI service did not answer, so study content could not be made."),
+    "no_text": _("There is no text to make study content from."),
+    "internal": _("Something went wrong while making study content."),
+}
+
+
+def generation_error_message(code: str) -> str:
+    if not code:
+        return ""
+    return str(GENERATION_ERRORS.get(code, GENERATION_ERRORS["internal"]))
+
+
+def get_generator() -> Generator:
+    """Hosted with a key, offline without one."""
+    if settings.OPENAI_API_KEY:
+        from materials.study.hosted import HostedGenerator
+
+        return HostedGenerator()
+    from materials.study.offline import OfflineGenerator
+
+    return OfflineGenerator()
+
+
+def material_text(material: Material) -> MaterialText:
+    """The material's passages with the vectors the pipeline stored (never re-embedded)."""
+    import numpy as np
+
+    rows = list(
+        Chunk.objects.filter(material=material)
+        .order_by("position")
+        .values_list("position", "text", "page_start", "page_end", "start_seconds", "embedding")
+    )
+    sources = [
+        Source(position=pos, text=text, page=page, page_end=page_end, start_seconds=start)
+        for pos, text, page, page_end, start, _ in rows
+    ]
+    embeddings = None
+    if rows and all(row[5] is not None for row in rows):
+        embeddings = np.vstack([np.asarray(row[5], dtype=np.float32) for row in rows])
+    outline: list[tuple[int, str, int]] = []
+    if material.kind == Material.Kind.PDF and material.file:
+        from materials.study.outline import read_outline
+
+        path = Path(material.file.path)
+        if path.exists():
+            outline = read_outline(path, memory_limit_mb=settings.PDF_PARSE_MEMORY_MB)
+    return MaterialText(
+        material_id=material.pk,
+        title=material.title,
+        language=material.language or "simple",
+        kind=material.kind,
+        sources=sources,
+        embeddings=embeddings,
+        outline=outline,
+    )
+
+
+def check_content(content: StudyContent) -> StudyContent:
+    """Drop items not supported by their passage, then near-duplicates."""
+    cards = [c for c in content.cards if is_grounded(c.answer or c.back, c.source.text)]
+    questions = [q for q in content.questions if is_grounded(q.answer, q.source.text)]
+    rejected_cards = len(content.cards) - len(cards)
+    rejected_questions = len(content.questions) - len(questions)
+    cards, card_duplicates = drop_near_duplicates(cards, key=lambda c: f"{c.front} {c.back}")
+    questions, question_duplicates = drop_near_duplicates(
+        questions, key=lambda q: f"{q.question} {q.answer}"
+    )
+    content.cards, content.questions = cards, questions
+    content.stats = {
+        **content.stats,
+        "ungrounded_cards": rejected_cards,
+        "ungrounded_questions": rejected_questions,
+        "duplicate_cards": card_duplicates,
+        "duplicate_questions": question_duplicates,
+    }
+    return content
+
+
+def _card_key(front: str, back: str) -> str:
+    return f"{normalize(front)}\x00{normalize(back)}"
+
+
+@transaction.atomic
+def study_content_store(*, material: Material, content: StudyContent) -> StudySet:
+    """Replace the material's generated content in one transaction.
+
+    The student's own cards stay. A generated card that comes out again with
+    the same front and back keeps its row, and so its schedule and reviews.
+    """
+    study_set, _ = StudySet.objects.select_for_update().get_or_create(material=material)
+    material.note_sections.all().delete()
+    NoteSection.objects.bulk_create(
+        NoteSection(
+            material=material,
+            position=position,
+            heading=section.heading,
+            points=[
+                {
+                    "text": point.text,
+                    "page": point.source.page,
+                    "start_seconds": point.source.start_seconds,
+                }
+                for point in section.points
+            ],
+            pages=sorted({p.source.page for p in section.points if p.source.page is not None}),
+            page=section.source.page if section.source else None,
+            page_end=section.source.page_end if section.source else None,
+            start_seconds=section.source.start_seconds if section.source else None,
+            generator=content.generator,
+        )
+        for position, section in enumerate(content.sections)
+    )
+
+    old_cards = {
+        _card_key(card.front, card.back): card
+        for card in material.flashcards.filter(origin=Flashcard.Origin.GENERATED)
+    }
+    now = timezone.now()
+    new_cards = []
+    for position, card in enumerate(content.cards):
+        kept = old_cards.pop(_card_key(card.front, card.back), None)
+        if kept is not None:
+            kept.position = position
+            kept.save(update_fields=["position", "updated_at"])
+            continue
+        new_cards.append(
+            Flashcard(
+                owner_id=material.owner_id,
+                material=material,
+                front=card.front,
+                back=card.back,
+                kind=card.kind,
+                origin=Flashcard.Origin.GENERATED,
+                generator=content.generator,
+                position=position,
+                page=card.source.page,
+                page_end=card.source.page_end,
+                start_seconds=card.source.start_seconds,
+                passage=card.source.text,
+                due=now,
+            )
+        )
+    Flashcard.objects.filter(pk__in=[card.pk for card in old_cards.values()]).delete()
+    Flashcard.objects.bulk_create(new_cards, batch_size=500)
+
+    material.quiz_questions.all().delete()
+    QuizQuestion.objects.bulk_create(
+        QuizQuestion(
+            owner_id=material.owner_id,
+            material=material,
+            position=position,
+            question=question.question,
+            choices=question.choices,
+            answer_index=question.answer_index,
+            explanation=question.explanation,
+            page=question.source.page,
+            page_end=question.source.page_end,
+            start_seconds=question.source.start_seconds,
+            passage=question.source.text,
+            generator=content.generator,
+        )
+        for position, question in enumerate(content.questions)
+    )
+
+    study_set.status = StudySet.Status.READY
+    study_set.error_code = ""
+    study_set.error_detail = ""
+    study_set.generator = content.generator
+    study_set.language = material.language
+    study_set.summary = content.summary
+    study_set.stats = {
+        **content.stats,
+        "cards": len(content.cards),
+        "questions": len(content.questions),
+        "sections": len(content.sections),
+    }
+    study_set.tokens_used = content.tokens_used
+    study_set.generated_at = now
+    study_set.save()
+    return study_set
+
+
+def _mark(material: Material, status: str, code: str = "", detail: str = "") -> None:
+    StudySet.objects.update_or_create(
+        material=material,
+        defaults={"status": status, "error_code": code, "error_detail": detail[:4000]},
+    )
+
+
+def study_generate(*, material: Material, generator: Generator | None = None) -> StudySet:
+    """Make and store the material's summary, notes, flashcards and quiz.
+
+    Never raises for a generation failure: the study set records it instead.
+    """
+    _mark(material, StudySet.Status.GENERATING)
+    started = time.perf_counter()
+    try:
+        text = material_text(material)
+        if not text.sources:
+            raise ProcessingError("no_text")
+        content = (generator or get_generator()).generate(text)
+        content = check_content(content)
+        content.stats["seconds"] = round(time.perf_counter() - started, 2)
+        study_set = study_content_store(material=material, content=content)
+    except ProcessingError as exc:
+        logger.warning("study content for material %s failed: %s", material.pk, exc.code)
+        _mark(material, StudySet.Status.FAILED, exc.code, exc.detail)
+        return StudySet.objects.get(material=material)
+    except Exception as exc:
+        logger.exception("study content for material %s failed", material.pk)
+        _mark(material, StudySet.Status.FAILED, "internal", f"{type(exc).__name__}: {exc}")
+        return StudySet.objects.get(material=material)
+    logger.info("study content for material %s: %s", material.pk, study_set.stats)
+    return study_set
+
+
+def study_regenerate(*, material: Material) -> StudySet:
+    """Queue generation alone (the material's chunks stay as they are)."""
+    study_set, _ = StudySet.objects.update_or_create(
+        material=material,
+        defaults={"status": StudySet.Status.PENDING, "error_code": "", "error_detail": ""},
+    )
+
+    def enqueue() -> None:
+        from materials.study.jobs import generate_study
+
+        django_rq.get_queue("default").enqueue(
+            generate_study,
+            material.pk,
+            job_timeout=settings.PROCESS_JOB_TIMEOUT,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+
+    transaction.on_commit(enqueue)
+    return study_set

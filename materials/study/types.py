@@ -1,0 +1,83 @@
+"""What a generator hands back: plain data, anchored to the passages it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage of the material (one chunk) and where it sits in the source."""
+
+    position: int
+    text: str
+    page: int | None = None
+    page_end: int | None = None
+    start_seconds: float | None = None
+
+
+@dataclass
+class NotePoint:
+    text: str
+    source: Source
+
+
+@dataclass
+class Section:
+    heading: str
+    points: list[NotePoint]
+    source: Source | None = None
+
+
+@dataclass
+class Card:
+    front: str
+    back: str
+    kind: str  # "cloze", "term" or "qa"
+    source: Source
+    # What must be found in the passage for the card to be kept.
+    answer: str = ""
+
+
+@dataclass
+class Question:
+    question: str
+    choices: list[str]
+    answer_index: int
+    explanation: str
+    source: Source
+
+    @property
+    def answer(self) -> str:
+        return self.choices[self.answer_index]
+
+
+@dataclass
+class StudyContent:
+    summary: str
+    sections: list[Section]
+    cards: list[Card]
+    questions: list[Question]
+    generator: str
+    tokens_used: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MaterialText:
+    """Everything a generator reads: the material's passages with their vectors."""
+
+    material_id: int
+    title: str
+    language: str
+    kind: str
+    sources: list[Source]
+    embeddings: list | None = None  # numpy array (n, d) or None
+    outline: list[tuple[int, str, int]] = field(default_factory=list)  # (level, title, page)
+
+
+class Generator(Protocol):
+    name: str
+
+    def generate(self, material: MaterialText) -> StudyContent: ...
