@@ -3,7 +3,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from materials.models import Chunk, Material
+from materials.models import (
+    Chunk,
+    ContentReport,
+    Flashcard,
+    Material,
+    QuizAttempt,
+    QuizQuestion,
+    StudySet,
+)
 from materials.services import material_reprocess
 
 
@@ -79,3 +87,72 @@ class ChunkAdmin(admin.ModelAdmin):
     raw_id_fields = ("material", "owner")
     exclude = ("embedding",)
     readonly_fields = ("search_vector",)
+
+
+# --- study content ------------------------------------------------------------
+
+
+class HideActionsMixin:
+    actions = ("hide", "unhide")
+
+    @admin.action(description=_("Hide selected items from students"))
+    def hide(self, request: HttpRequest, queryset: QuerySet) -> None:
+        queryset.update(is_hidden=True)
+
+    @admin.action(description=_("Show selected items to students again"))
+    def unhide(self, request: HttpRequest, queryset: QuerySet) -> None:
+        queryset.update(is_hidden=False)
+
+
+@admin.register(StudySet)
+class StudySetAdmin(admin.ModelAdmin):
+    list_display = ("material", "status", "generator", "error_code", "generated_at")
+    list_filter = ("status", "generator")
+    search_fields = ("material__title",)
+    raw_id_fields = ("material",)
+    readonly_fields = ("stats", "tokens_used", "generated_at", "error_detail")
+
+
+@admin.register(Flashcard)
+class FlashcardAdmin(HideActionsMixin, admin.ModelAdmin):
+    list_display = ("front", "back", "material", "owner", "origin", "kind", "is_hidden", "due")
+    list_filter = ("is_hidden", "origin", "kind", "is_suspended", "generator")
+    search_fields = ("front", "back", "material__title", "owner__email")
+    raw_id_fields = ("material", "owner")
+    list_select_related = ("material", "owner")
+    readonly_fields = ("state", "step", "stability", "difficulty", "due", "last_review")
+
+
+@admin.register(QuizQuestion)
+class QuizQuestionAdmin(HideActionsMixin, admin.ModelAdmin):
+    list_display = ("question", "material", "owner", "answer_index", "generator", "is_hidden")
+    list_filter = ("is_hidden", "generator")
+    search_fields = ("question", "explanation", "material__title", "owner__email")
+    raw_id_fields = ("material", "owner")
+    list_select_related = ("material", "owner")
+
+
+@admin.register(QuizAttempt)
+class QuizAttemptAdmin(admin.ModelAdmin):
+    list_display = ("material", "owner", "score", "total", "created_at")
+    raw_id_fields = ("material", "owner")
+    readonly_fields = ("results",)
+
+
+@admin.register(ContentReport)
+class ContentReportAdmin(admin.ModelAdmin):
+    list_display = ("reason", "flashcard", "question", "reporter", "status", "created_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("reason", "flashcard__front", "question__question", "reporter__email")
+    raw_id_fields = ("flashcard", "question", "reporter")
+    actions = ("resolve", "hide_target")
+
+    @admin.action(description=_("Mark selected reports resolved"))
+    def resolve(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> None:
+        queryset.update(status=ContentReport.Status.RESOLVED)
+
+    @admin.action(description=_("Hide the reported cards and questions, and resolve"))
+    def hide_target(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> None:
+        Flashcard.objects.filter(reports__in=queryset).update(is_hidden=True)
+        QuizQuestion.objects.filter(reports__in=queryset).update(is_hidden=True)
+        queryset.update(status=ContentReport.Status.RESOLVED)

@@ -157,9 +157,7 @@ class ReviewLog(models.Model):
 
 class QuizQuestion(SourceFields):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    material = models.ForeignKey(
-        Material, on_delete=models.CASCADE, related_name="quiz_questions"
-    )
+    material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="quiz_questions")
     position = models.PositiveIntegerField()
     question = models.TextField(_("question"))
     choices = models.JSONField(_("choices"))

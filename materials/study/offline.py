@@ -42,6 +42,8 @@ BLANK = "_____"
 YAKE_SAMPLE_CHARS = 30_000
 YAKE_TOP = 80
 MIN_WORDS, MAX_WORDS = 6, 45
+TRANSCRIPT_WINDOW = 25
+_TERMINAL = re.compile(r"[.!?…。]")
 
 STEMS = {
     "en": {"cloze": "Fill in the blank: {sentence}", "quote": "The text says: “{sentence}”"},
@@ -263,9 +265,16 @@ class OfflineGenerator:
     ) -> list[_Sentence]:
         found = []
         for index, source in enumerate(sources):
-            for order, sentence in enumerate(sentences(source.text)):
-                if not _is_candidate(sentence):
-                    continue
+            candidates = [s for s in sentences(source.text) if _is_candidate(s)]
+            if not candidates and not _TERMINAL.search(source.text):
+                # Auto-captions have no punctuation: windows of words stand in for sentences.
+                tokens = source.text.split()
+                candidates = [
+                    " ".join(tokens[i : i + TRANSCRIPT_WINDOW])
+                    for i in range(0, len(tokens), TRANSCRIPT_WINDOW)
+                    if len(tokens[i : i + TRANSCRIPT_WINDOW]) >= MIN_WORDS
+                ]
+            for order, sentence in enumerate(candidates):
                 stems = content_stems(sentence)
                 hits = len(stems & term_stems)
                 # Central passage, many key terms, not too long; early sentences a little higher.

@@ -1,0 +1,392 @@
+"""DRF endpoints for study content: validate, call a selector or service, shape.
+
+Every object is looked up through a selector that takes request.user, so
+another student's material, card, question or attempt is a 404.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponse
+from django.utils.text import slugify
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from materials.apis import as_drf_error
+from materials.models import Flashcard, Material, QuizAttempt, QuizQuestion
+from materials.selectors import material_get
+from materials.study import selectors, services
+from materials.study.exports import cards_to_apkg, cards_to_csv, notes_to_markdown
+from materials.study.generation import generation_error_message, study_regenerate
+
+# --- serializers ------------------------------------------------------------
+
+
+class SourceSerializer(serializers.Serializer):
+    page = serializers.IntegerField(allow_null=True)
+    start_seconds = serializers.FloatField(allow_null=True)
+
+
+class SummarySerializer(serializers.Serializer):
+    text = serializers.CharField()
+    generator = serializers.CharField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+
+
+class NoteSectionSerializer(serializers.Serializer):
+    heading = serializers.CharField()
+    points = serializers.ListField(child=serializers.CharField())
+    pages = serializers.ListField(child=serializers.IntegerField())
+    sources = SourceSerializer(many=True)
+
+
+class NotesSerializer(serializers.Serializer):
+    sections = NoteSectionSerializer(many=True)
+    generator = serializers.CharField()
+
+
+class FlashcardSerializer(serializers.ModelSerializer):
+    source = serializers.SerializerMethodField()
+    suspended = serializers.BooleanField(source="is_suspended", required=False)
+
+    class Meta:
+        model = Flashcard
+        fields = ["id", "material", "front", "back", "source", "due", "suspended", "origin"]
+        read_only_fields = ["id", "material", "source", "due", "origin"]
+
+    def get_source(self, card: Flashcard) -> dict:
+        return {"page": card.page, "start_seconds": card.start_seconds}
+
+
+class FlashcardCreateSerializer(serializers.Serializer):
+    front = serializers.CharField(max_length=2000)
+    back = serializers.CharField(max_length=2000)
+
+
+class ReviewSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=4)
+    duration_ms = serializers.IntegerField(min_value=0, required=False)
+
+
+class ReportSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    source = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QuizQuestion
+        fields = ["id", "question", "choices", "answer_index", "explanation", "source"]
+
+    def get_source(self, question: QuizQuestion) -> dict:
+        return {"page": question.page, "start_seconds": question.start_seconds}
+
+
+class QuizSerializer(serializers.Serializer):
+    questions = QuestionSerializer(many=True)
+    generator = serializers.CharField()
+
+
+class AttemptCreateSerializer(serializers.Serializer):
+    answers = serializers.DictField(child=serializers.IntegerField(allow_null=True))
+
+
+class AttemptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    material = serializers.IntegerField(source="material_id")
+    score = serializers.IntegerField()
+    total = serializers.IntegerField()
+    results = serializers.ListField(child=serializers.DictField())
+    created_at = serializers.DateTimeField()
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+def _material(request: Request, pk: int) -> Material:
+    try:
+        return material_get(owner=request.user, pk=pk)
+    except Material.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _card(request: Request, pk: int) -> Flashcard:
+    try:
+        return selectors.flashcard_get(owner=request.user, pk=pk)
+    except Flashcard.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _question(request: Request, pk: int) -> QuizQuestion:
+    try:
+        return selectors.quiz_question_get(owner=request.user, pk=pk)
+    except QuizQuestion.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:  # noqa: ANN001
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+# --- summary and notes ----------------------------------------------------------
+
+
+class SummaryApi(APIView):
+    @extend_schema(responses={200: SummarySerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        material = _material(request, pk)
+        study_set = selectors.study_set_get(owner=request.user, material=material)
+        return Response(
+            {
+                "text": study_set.summary if study_set else "",
+                "generator": study_set.generator if study_set else "",
+                "status": study_set.status if study_set else "pending",
+                "error": generation_error_message(study_set.error_code) if study_set else "",
+            }
+        )
+
+
+class NotesApi(APIView):
+    @extend_schema(responses={200: NotesSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        material = _material(request, pk)
+        sections = selectors.note_section_list(owner=request.user, material=material)
+        study_set = selectors.study_set_get(owner=request.user, material=material)
+        return Response(
+            {
+                "sections": [
+                    {
+                        "heading": section.heading,
+                        "points": [point["text"] for point in section.points],
+                        "pages": section.pages,
+                        "sources": [
+                            {"page": p.get("page"), "start_seconds": p.get("start_seconds")}
+                            for p in section.points
+                        ],
+                    }
+                    for section in sections
+                ],
+                "generator": study_set.generator if study_set else "",
+            }
+        )
+
+
+class RegenerateApi(APIView):
+    """Make the study content again (e.g. after "could not be generated")."""
+
+    @extend_schema(request=None, responses={202: SummarySerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        material = _material(request, pk)
+        if material.status != Material.Status.READY:
+            raise serializers.ValidationError({"material": ["The material is not ready yet."]})
+        study_set = study_regenerate(material=material)
+        return Response(
+            {"text": study_set.summary, "generator": study_set.generator, "status": "pending"},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+# --- flashcards -------------------------------------------------------------------
+
+
+class MaterialFlashcardsApi(APIView):
+    @extend_schema(responses={200: FlashcardSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        material = _material(request, pk)
+        cards = selectors.flashcard_list(owner=request.user, material=material)
+        return _paginated(self, request, cards, FlashcardSerializer)
+
+    @extend_schema(request=FlashcardCreateSerializer, responses={201: FlashcardSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        material = _material(request, pk)
+        data = FlashcardCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            card = services.flashcard_create(
+                owner=request.user, material=material, **data.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(FlashcardSerializer(card).data, status=status.HTTP_201_CREATED)
+
+
+class FlashcardApi(APIView):
+    @extend_schema(responses={200: FlashcardSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(FlashcardSerializer(_card(request, pk)).data)
+
+    @extend_schema(request=FlashcardSerializer, responses={200: FlashcardSerializer})
+    def patch(self, request: Request, pk: int) -> Response:
+        card = _card(request, pk)
+        data = FlashcardSerializer(card, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            card = services.flashcard_update(
+                card=card,
+                front=data.validated_data.get("front"),
+                back=data.validated_data.get("back"),
+                is_suspended=data.validated_data.get("is_suspended"),
+            )
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(FlashcardSerializer(card).data)
+
+    def delete(self, request: Request, pk: int) -> Response:
+        services.flashcard_delete(card=_card(request, pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FlashcardReviewApi(APIView):
+    @extend_schema(request=ReviewSerializer, responses={200: FlashcardSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        card = _card(request, pk)
+        data = ReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        card = services.flashcard_review(
+            card=card,
+            rating=data.validated_data["rating"],
+            duration_ms=data.validated_data.get("duration_ms"),
+        )
+        return Response(FlashcardSerializer(card).data)
+
+
+class DueFlashcardsApi(APIView):
+    """Cards due today across all of the user's materials."""
+
+    @extend_schema(responses={200: FlashcardSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        cards = selectors.flashcard_due_list(owner=request.user)
+        return _paginated(self, request, cards, FlashcardSerializer)
+
+
+class FlashcardReportApi(APIView):
+    @extend_schema(request=ReportSerializer, responses={201: None})
+    def post(self, request: Request, pk: int) -> Response:
+        card = _card(request, pk)
+        data = ReportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.content_report_create(
+            reporter=request.user, flashcard=card, reason=data.validated_data.get("reason", "")
+        )
+        return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
+
+
+# --- quiz -----------------------------------------------------------------------------
+
+
+class QuizApi(APIView):
+    @extend_schema(responses={200: QuizSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        material = _material(request, pk)
+        questions = selectors.quiz_question_list(owner=request.user, material=material)
+        study_set = selectors.study_set_get(owner=request.user, material=material)
+        return Response(
+            {
+                "questions": QuestionSerializer(questions, many=True).data,
+                "generator": study_set.generator if study_set else "",
+            }
+        )
+
+
+class QuizAttemptsApi(APIView):
+    @extend_schema(responses={200: AttemptSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        material = _material(request, pk)
+        attempts = selectors.quiz_attempt_list(owner=request.user, material=material)
+        return _paginated(self, request, attempts, AttemptSerializer)
+
+    @extend_schema(request=AttemptCreateSerializer, responses={201: AttemptSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        material = _material(request, pk)
+        data = AttemptCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        questions = list(selectors.quiz_question_list(owner=request.user, material=material))
+        attempt = services.quiz_attempt_create(
+            owner=request.user,
+            material=material,
+            questions=questions,
+            answers=data.validated_data["answers"],
+        )
+        return Response(AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED)
+
+
+class QuizAttemptApi(APIView):
+    @extend_schema(responses={200: AttemptSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        try:
+            attempt = selectors.quiz_attempt_get(owner=request.user, pk=pk)
+        except QuizAttempt.DoesNotExist as exc:
+            raise Http404 from exc
+        return Response(AttemptSerializer(attempt).data)
+
+
+class QuestionFlashcardApi(APIView):
+    """Turn a (missed) question into a flashcard."""
+
+    @extend_schema(request=None, responses={201: FlashcardSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        card = services.flashcard_from_question(owner=request.user, question=_question(request, pk))
+        return Response(FlashcardSerializer(card).data, status=status.HTTP_201_CREATED)
+
+
+class QuestionReportApi(APIView):
+    @extend_schema(request=ReportSerializer, responses={201: None})
+    def post(self, request: Request, pk: int) -> Response:
+        question = _question(request, pk)
+        data = ReportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.content_report_create(
+            reporter=request.user, question=question, reason=data.validated_data.get("reason", "")
+        )
+        return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
+
+
+# --- exports --------------------------------------------------------------------------
+
+
+def _download(content: bytes | str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, max-age=0"
+    return response
+
+
+def export_response(request, material: Material, fmt: str) -> HttpResponse:  # noqa: ANN001
+    """The export of one format, shared by the API and the pages."""
+    if fmt not in ("anki", "csv", "markdown"):
+        raise Http404
+    base_url = request.build_absolute_uri("/")
+    name = slugify(material.title)[:60] or f"material-{material.pk}"
+    if fmt == "markdown":
+        study_set = selectors.study_set_get(owner=request.user, material=material)
+        sections = selectors.note_section_list(owner=request.user, material=material)
+        text = notes_to_markdown(
+            material, study_set.summary if study_set else "", sections, base_url=base_url
+        )
+        return _download(text.encode(), "text/markdown; charset=utf-8", f"{name}.md")
+    cards = selectors.flashcard_list(owner=request.user, material=material)
+    if fmt == "csv":
+        return _download(
+            cards_to_csv(material, cards, base_url=base_url),
+            "text/csv; charset=utf-8",
+            f"{name}.csv",
+        )
+    return _download(
+        cards_to_apkg(material, cards, base_url=base_url), "application/apkg", f"{name}.apkg"
+    )
+
+
+class ExportApi(APIView):
+    """`anki` (.apkg), `csv` (cards) or `markdown` (notes)."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
+        return export_response(request, _material(request, pk), fmt)

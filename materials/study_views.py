@@ -1,0 +1,314 @@
+"""HTMX pages for study content: notes, flashcards, review, quiz, exports.
+
+Every object is looked up through a selector that takes request.user, so
+another student's material, card, question or attempt is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from materials.models import Flashcard, Material, QuizAttempt, QuizQuestion
+from materials.study import selectors, services
+from materials.study.generation import generation_error_message, study_regenerate
+from materials.study.links import source_label, source_url
+from materials.study_apis import export_response
+from materials.views import _owned
+
+
+def _card(request: HttpRequest, pk: int) -> Flashcard:
+    try:
+        return selectors.flashcard_get(owner=request.user, pk=pk)
+    except Flashcard.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _question(request: HttpRequest, pk: int) -> QuizQuestion:
+    try:
+        return selectors.quiz_question_get(owner=request.user, pk=pk)
+    except QuizQuestion.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _anchor(material: Material, page: int | None, start_seconds: float | None) -> dict:
+    return {
+        "url": source_url(material, page=page, start_seconds=start_seconds),
+        "label": source_label(page=page, start_seconds=start_seconds),
+    }
+
+
+def _study_context(request: HttpRequest, material: Material) -> dict:
+    study_set = selectors.study_set_get(owner=request.user, material=material)
+    return {
+        "material": material,
+        "study_set": study_set,
+        "study_error": generation_error_message(study_set.error_code) if study_set else "",
+    }
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    url = request.POST.get("next") or default
+    if not url.startswith("/") or url.startswith("//"):
+        url = default
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+# --- summary and notes -------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def study_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material = _owned(request, pk)
+    sections = [
+        {
+            "heading": section.heading,
+            "anchor": _anchor(material, section.page, section.start_seconds),
+            "points": [
+                {"text": p["text"], **_anchor(material, p.get("page"), p.get("start_seconds"))}
+                for p in section.points
+            ],
+        }
+        for section in selectors.note_section_list(owner=request.user, material=material)
+    ]
+    context = {**_study_context(request, material), "sections": sections}
+    return render(request, "materials/study/notes.html", context)
+
+
+@login_required
+@require_POST
+def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material = _owned(request, pk)
+    if material.status == Material.Status.READY:
+        study_regenerate(material=material)
+        messages.info(request, _("Study content is being made again."))
+    return _back(request, reverse("materials:detail", args=[material.pk]))
+
+
+# --- flashcards ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def flashcard_list_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material = _owned(request, pk)
+    cards = selectors.flashcard_list(owner=request.user, material=material)
+    page = Paginator(cards, 50).get_page(request.GET.get("page"))
+    for card in page.object_list:
+        card.anchor = _anchor(material, card.page, card.start_seconds)
+    due = selectors.flashcard_due_list(owner=request.user, material=material).count()
+    context = {**_study_context(request, material), "page_obj": page, "due_count": due}
+    return render(request, "materials/study/flashcards.html", context)
+
+
+@login_required
+@require_POST
+def flashcard_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material = _owned(request, pk)
+    try:
+        services.flashcard_create(
+            owner=request.user,
+            material=material,
+            front=request.POST.get("front", ""),
+            back=request.POST.get("back", ""),
+        )
+        messages.success(request, _("Card added."))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return _back(request, reverse("materials:flashcards", args=[material.pk]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def flashcard_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    card = _card(request, pk)
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            services.flashcard_update(
+                card=card, front=request.POST.get("front", ""), back=request.POST.get("back", "")
+            )
+            messages.success(request, _("Card saved."))
+            return redirect("materials:flashcards", card.material_id)
+        except ValidationError as exc:
+            errors = exc.messages
+    return render(
+        request,
+        "materials/study/flashcard_edit.html",
+        {"card": card, "material": card.material, "errors": errors},
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def flashcard_suspend_view(request: HttpRequest, pk: int) -> HttpResponse:
+    card = _card(request, pk)
+    services.flashcard_update(card=card, is_suspended=not card.is_suspended)
+    return _back(request, reverse("materials:flashcards", args=[card.material_id]))
+
+
+@login_required
+@require_POST
+def flashcard_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    card = _card(request, pk)
+    material_id = card.material_id
+    services.flashcard_delete(card=card)
+    messages.success(request, _("Card deleted."))
+    return _back(request, reverse("materials:flashcards", args=[material_id]))
+
+
+@login_required
+@require_POST
+def flashcard_report_view(request: HttpRequest, pk: int) -> HttpResponse:
+    card = _card(request, pk)
+    services.content_report_create(
+        reporter=request.user, flashcard=card, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, _("Thank you. A moderator will look at this card."))
+    return _back(request, reverse("materials:flashcards", args=[card.material_id]))
+
+
+# --- review -----------------------------------------------------------------------------
+
+
+def _review_context(request: HttpRequest) -> dict:
+    material = None
+    if request.GET.get("material"):
+        try:
+            material = _owned(request, int(request.GET["material"]))
+        except ValueError as exc:
+            raise Http404 from exc
+    due = selectors.flashcard_due_list(owner=request.user, material=material)
+    card = due.first()
+    if card is not None:
+        card.anchor = _anchor(card.material, card.page, card.start_seconds)
+    return {"card": card, "due_count": due.count(), "material": material}
+
+
+@login_required
+@require_GET
+def review_view(request: HttpRequest) -> HttpResponse:
+    """Due today: one card at a time, across all materials or one."""
+    template = "materials/study/review.html"
+    if request.htmx and request.htmx.target == "review-card":
+        template += "#review-card"
+    return render(request, template, _review_context(request))
+
+
+@login_required
+@require_POST
+def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
+    card = _card(request, pk)
+    try:
+        rating = int(request.POST.get("rating", ""))
+        services.flashcard_review(card=card, rating=rating)
+    except (ValueError, ValidationError):
+        messages.error(request, _("Choose Again, Hard, Good or Easy."))
+    url = reverse("materials:review")
+    if request.POST.get("material"):
+        url += f"?material={int(request.POST['material'])}"
+    if request.htmx:
+        # The next card replaces this one in place.
+        request.GET = request.GET.copy()
+        if request.POST.get("material"):
+            request.GET["material"] = request.POST["material"]
+        return render(request, "materials/study/review.html#review-card", _review_context(request))
+    return redirect(url)
+
+
+# --- quiz ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quiz_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material = _owned(request, pk)
+    questions = list(selectors.quiz_question_list(owner=request.user, material=material))
+    if request.method == "POST" and questions:
+        answers = {str(q.pk): request.POST.get(f"q{q.pk}") for q in questions}
+        attempt = services.quiz_attempt_create(
+            owner=request.user, material=material, questions=questions, answers=answers
+        )
+        url = reverse("materials:attempt", args=[attempt.pk])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    for question in questions:
+        question.anchor = _anchor(material, question.page, question.start_seconds)
+    attempts = selectors.quiz_attempt_list(owner=request.user, material=material)[:10]
+    context = {**_study_context(request, material), "questions": questions, "attempts": attempts}
+    return render(request, "materials/study/quiz.html", context)
+
+
+@login_required
+@require_GET
+def attempt_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        attempt = selectors.quiz_attempt_get(owner=request.user, pk=pk)
+    except QuizAttempt.DoesNotExist as exc:
+        raise Http404 from exc
+    material = attempt.material
+    live = set(
+        selectors.quiz_question_list(owner=request.user, material=material).values_list(
+            "pk", flat=True
+        )
+    )
+    results = []
+    for result in attempt.results:
+        source = result.get("source") or {}
+        results.append(
+            {
+                **result,
+                "chosen_text": result["choices"][result["chosen"]]
+                if result.get("chosen") is not None
+                else "",
+                "answer_text": result["choices"][result["answer_index"]],
+                "can_make_card": result["question"] in live,
+                **_anchor(material, source.get("page"), source.get("start_seconds")),
+            }
+        )
+    return render(
+        request,
+        "materials/study/attempt.html",
+        {"attempt": attempt, "material": material, "results": results},
+    )
+
+
+@login_required
+@require_POST
+def question_flashcard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    question = _question(request, pk)
+    services.flashcard_from_question(owner=request.user, question=question)
+    if request.htmx:
+        return HttpResponse(f'<span class="badge ready">{_("Added to your cards")}</span>')
+    messages.success(request, _("Added to your cards."))
+    return _back(request, reverse("materials:flashcards", args=[question.material_id]))
+
+
+@login_required
+@require_POST
+def question_report_view(request: HttpRequest, pk: int) -> HttpResponse:
+    question = _question(request, pk)
+    services.content_report_create(
+        reporter=request.user, question=question, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, _("Thank you. A moderator will look at this question."))
+    return _back(request, reverse("materials:quiz", args=[question.material_id]))
+
+
+# --- exports --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    return export_response(request, _owned(request, pk), fmt)
