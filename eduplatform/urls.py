@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.apis import TokenObtainApi
 from eduplatform.views import healthz_view, home_view
 from materials.apis import MaterialViewSet, SearchApi
+from materials.study_urls import api_urlpatterns as study_api_urlpatterns
 
 router = DefaultRouter()
 router.register("materials", MaterialViewSet, basename="material")
@@ -15,6 +16,7 @@ api_urlpatterns = [
     path("search/", SearchApi.as_view(), name="search"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include(study_api_urlpatterns)),
     path("", include(router.urls)),
 ]
 

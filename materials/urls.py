@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from materials import views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/reprocess/", views.material_reprocess_view, name="reprocess"),
     path("<int:pk>/delete/", views.material_delete_view, name="delete"),
     path("<int:pk>/file/", views.material_file_view, name="file"),
+    path("", include("materials.study_urls")),
 ]
