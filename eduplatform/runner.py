@@ -79,6 +79,11 @@ def main() -> int:
             cwd=BASE_DIR,
             preexec_fn=_die_with_parent,  # noqa: PLW1509
         ),
+        subprocess.Popen(  # noqa: S603
+            [*manage, "rqcron", "materials.cron", "--logging-level", "WARNING"],
+            cwd=BASE_DIR,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        ),
     ]
     print(f"eduplatform is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)", flush=True)
 

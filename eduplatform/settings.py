@@ -42,12 +42,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Tests share the embedded Valkey with a running app but never its queues:
-# each test run takes its own database number, inherited by the workers it starts.
+# Tests share the embedded servers with a running app but never its data: each
+# test run takes its own slot (a Valkey database number and a test database),
+# inherited by the workers it starts, so two runs at once stay apart.
 REDIS_URL = env("REDIS_URL")
 if TESTING:
-    test_db = os.environ.setdefault("EDUPLATFORM_TEST_REDIS_DB", str(1 + os.getpid() % 15))
-    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{test_db}").geturl()
+    test_slot = os.environ.setdefault("EDUPLATFORM_TEST_SLOT", str(1 + os.getpid() % 15))
+    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{test_slot}").geturl()
+    DATABASES["default"]["TEST"] = {"NAME": f"test_eduplatform_{test_slot}"}
 
 # --- Applications -----------------------------------------------------------
 INSTALLED_APPS = [

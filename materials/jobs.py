@@ -9,7 +9,7 @@ from rq.job import Job
 from materials.errors import ProcessingError
 from materials.models import Material
 from materials.pipeline.process import material_process
-from materials.services import material_fail
+from materials.services import material_fail, material_requeue_stalled
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +40,7 @@ def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) ->
         return
     code = exc_value.code if isinstance(exc_value, ProcessingError) else "internal"
     material_fail(material=material, code=code, detail=f"{exc_type.__name__}: {exc_value}")
+
+
+def sweep_stalled_materials() -> int:
+    return material_requeue_stalled()

@@ -238,3 +238,45 @@ def test_upload_page_flow_shows_the_material_page(logged_in, django_capture_on_c
     assert response.status_code == 302 and response.url == f"/materials/{material.pk}/"
     page = logged_in.get(response.url).content.decode()
     assert "Biology" in page and "Queued" in page
+
+
+def test_sweep_requeues_a_material_whose_job_went_silent(
+    user, run_jobs, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from materials.jobs import sweep_stalled_materials
+
+    material = pdf_material(user, make_pdf(LECTURE))
+    Material.objects.filter(pk=material.pk).update(
+        status="processing", stage="embedding", heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_stalled_materials() == 1
+    run_jobs()
+    material.refresh_from_db()
+    assert material.status == "ready" and material.attempts == 1
+
+
+def test_sweep_command_leaves_fresh_materials_alone(user):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    MaterialFactory(owner=user, status="processing", heartbeat_at=timezone.now())
+    out = StringIO()
+    call_command("sweep_materials", stdout=out)
+    assert "requeued 0" in out.getvalue()
+
+
+def test_periodic_sweep_is_registered_for_rqcron():
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=django_rq.get_connection("default"))
+    scheduler.load_config_from_file("materials.cron")
+    jobs = scheduler.get_jobs()
+    assert [job.func.__name__ for job in jobs] == ["sweep_stalled_materials"]
+    assert jobs[0].interval == 300
