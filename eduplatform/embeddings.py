@@ -43,7 +43,10 @@ class LocalEmbedder:
         if not texts:
             return []
         vectors = self._model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
         return vectors.tolist()
 

@@ -20,11 +20,14 @@ TESTING = "PYTEST_VERSION" in os.environ or "pytest" in Path(sys.argv[0]).name
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+_LOCAL_SECRET = DATA_DIR / "secret_key"  # written by `make run` for this installation
+if not SECRET_KEY and _LOCAL_SECRET.exists():
+    SECRET_KEY = _LOCAL_SECRET.read_text().strip()
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Set it in the environment, or set DEBUG=1 "
-            "for local development."
+            "DJANGO_SECRET_KEY is not set. Set it in the environment (production), "
+            "or run `make run` once, or set DEBUG=1 for local development."
         )
     SECRET_KEY = "insecure-development-key-only-used-with-debug"  # noqa: S105
 
@@ -180,12 +183,13 @@ STUDY_MODEL = env("STUDY_MODEL", default="gpt-4o-mini")
 AI_TIMEOUT = env.float("AI_TIMEOUT", default=60.0)
 AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=4)
 AI_BACKOFF_SECONDS = env.float("AI_BACKOFF_SECONDS", default=0.5)
-# Tutor: passages sent to the answer, earlier turns used, and the vector
-# similarity below which a passage without a full-text match is "not found"
-# (calibrated on the evaluation set by `make eval`).
+# Tutor: passages sent to the answer, earlier turns used, and when a passage
+# counts as relevant: enough of the question's term weight in it, or enough
+# vector similarity (both calibrated on the evaluation set by `make eval`).
 TUTOR_PASSAGES = env.int("TUTOR_PASSAGES", default=5)
 TUTOR_HISTORY_TURNS = env.int("TUTOR_HISTORY_TURNS", default=6)
 TUTOR_MIN_COSINE = env.float("TUTOR_MIN_COSINE", default=0.35)
+TUTOR_MIN_COVERAGE = env.float("TUTOR_MIN_COVERAGE", default=0.5)
 # Study content: tokens one material may spend on a hosted model, and the
 # size of each map step's batch of passages (characters).
 STUDY_TOKEN_BUDGET = env.int("STUDY_TOKEN_BUDGET", default=200_000)
