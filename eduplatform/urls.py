@@ -7,9 +7,11 @@ from accounts.apis import TokenObtainApi
 from eduplatform.views import healthz_view, home_view
 from materials.apis import MaterialViewSet, SearchApi
 from materials.study_urls import api_urlpatterns as study_api_urlpatterns
+from tutor.apis import ConversationViewSet
 
 router = DefaultRouter()
 router.register("materials", MaterialViewSet, basename="material")
+router.register("tutor/conversations", ConversationViewSet, basename="conversation")
 
 api_urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
@@ -28,5 +30,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("materials/", include("materials.urls")),
+    path("tutor/", include("tutor.urls")),
     path("api/", include(api_urlpatterns)),
 ]

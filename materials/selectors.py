@@ -111,3 +111,36 @@ def chunk_search(
         for chunk_id in best
         if chunk_id in by_id
     ]
+
+
+# Control characters cannot occur in extracted text, so they mark highlights
+# safely until the snippet has been HTML-escaped.
+HEADLINE_START, HEADLINE_STOP = "\x02", "\x03"
+
+
+def chunk_headlines(*, owner: User, query: str, chunk_ids: list[int]) -> dict[int, str]:
+    """Short snippets of the owner's chunks around the query's terms (ts_headline).
+
+    Terms are wrapped in HEADLINE_START/HEADLINE_STOP; a chunk that matched
+    only by meaning gets its opening words without marks.
+    """
+    query = query.strip()
+    if not query or not chunk_ids:
+        return {}
+    options = (
+        f"StartSel={HEADLINE_START}, StopSel={HEADLINE_STOP}, MaxWords=35, MinWords=15,"
+        ' MaxFragments=2, FragmentDelimiter=" … "'
+    )
+    sql = (
+        "SELECT c.id, CASE c.language"
+        " WHEN 'ru' THEN ts_headline('pg_catalog.russian'::regconfig, c.text,"
+        " websearch_to_tsquery('pg_catalog.russian'::regconfig, %(q)s), %(options)s)"
+        " WHEN 'en' THEN ts_headline('pg_catalog.english'::regconfig, c.text,"
+        " websearch_to_tsquery('pg_catalog.english'::regconfig, %(q)s), %(options)s)"
+        " ELSE ts_headline('pg_catalog.simple'::regconfig, c.text,"
+        " websearch_to_tsquery('pg_catalog.simple'::regconfig, %(q)s), %(options)s) END"
+        " FROM materials_chunk c WHERE c.owner_id = %(owner)s AND c.id = ANY(%(ids)s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"q": query, "options": options, "owner": owner.pk, "ids": chunk_ids})
+        return {row[0]: row[1] for row in cursor.fetchall()}

@@ -1,0 +1,312 @@
+"""Writing the tutor's answer from retrieved passages, with checked citations.
+
+Three writers: the configured model (streamed or not), an extractive writer
+that picks the material's own most relevant sentences when there is no key
+(or the model cannot be reached), and an honest "not found" when nothing
+relevant was retrieved. Whatever writes, each citation is built here from a
+chunk that was actually retrieved for this owner: an id the model invents,
+or one of a chunk it was not shown, is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import openai
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from eduplatform.ai import openai_client, with_backoff
+from materials.errors import ProcessingError
+from materials.models import Chunk
+from materials.pipeline.chunking import detect_language
+from tutor.prompts import SYSTEM_PROMPT, passages_block
+
+EXTRACTIVE = "extractive"
+EXTRACTIVE_FALLBACK = "extractive-fallback"
+NOTHING_FOUND = "none"
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»”’)\]]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9])")
+_CITATION_MARK = re.compile(r"\[\s*#?(\d+(?:\s*[,;]\s*#?\d+)*)\s*\]")
+_STOPWORDS = frozenset(
+    "the and for are was what which who how why when where does did can with from that this"
+    " these those its his her their into about than then there have has had will would should"
+    " could also not but any all you your our they them his use used using"
+    " что как где когда почему зачем какой какая какие каким какое это этот эта эти для или"
+    " при про его она они оно был была были быть есть может можно нужно чем чего кто"
+    " также только если того тот так уже".split()
+)
+
+
+@dataclass
+class Answer:
+    content: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    generator: str = ""
+
+
+# --------------------------------------------------------------------------
+# Sentences, pages and citations
+# --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _segmenter(language: str) -> Any:
+    import pysbd
+
+    return pysbd.Segmenter(language=language, clean=False)
+
+
+def split_sentences(text: str, language: str) -> list[tuple[int, str]]:
+    """(offset, sentence) pairs of a passage, paragraphs kept apart."""
+    sentences: list[tuple[int, str]] = []
+    cursor = 0
+    for paragraph in re.split(r"\n\s*\n", text):
+        start = text.find(paragraph, cursor)
+        cursor = start + len(paragraph)
+        if language in ("en", "ru"):
+            pieces = _segmenter(language).segment(paragraph)
+        else:
+            pieces = _SENTENCE_END.split(paragraph)
+        inner = 0
+        for piece in pieces:
+            piece = piece.strip()
+            if not piece:
+                continue
+            found = paragraph.find(piece, inner)
+            if found < 0:
+                found = inner
+            inner = found + len(piece)
+            sentences.append((start + found, " ".join(piece.split())))
+    return sentences
+
+
+def sentence_page(chunk: Chunk, offset: int) -> int | None:
+    """The page a sentence is most likely on, for a passage spanning pages.
+
+    A chunk only knows its first and last page, so the page is estimated
+    from where the sentence sits in the passage's text.
+    """
+    if chunk.page_start is None:
+        return None
+    last = chunk.page_end or chunk.page_start
+    if last <= chunk.page_start or not chunk.text:
+        return chunk.page_start
+    share = min(max(offset / len(chunk.text), 0.0), 0.999)
+    return chunk.page_start + math.floor(share * (last - chunk.page_start + 1))
+
+
+def citation(chunk: Chunk, *, quote: str, offset: int) -> dict[str, Any]:
+    return {
+        "material": chunk.material_id,
+        "chunk": chunk.pk,
+        "page": sentence_page(chunk, offset),
+        "start_seconds": chunk.start_seconds,
+        "quote": quote,
+    }
+
+
+def _stems(text: str) -> set[str]:
+    # A five-letter prefix is a crude stem that serves English and Russian alike.
+    return {
+        word[:5]
+        for word in (w.lower() for w in _WORD.findall(text))
+        if len(word) >= 3 and word not in _STOPWORDS
+    }
+
+
+def _overlap(query_stems: set[str], text: str) -> float:
+    if not query_stems:
+        return 0.0
+    return len(query_stems & _stems(text)) / len(query_stems)
+
+
+def _best_sentence(chunk: Chunk, context: str) -> tuple[int, str]:
+    """The sentence of a chunk that shares most words with the given context."""
+    sentences = split_sentences(chunk.text, chunk.language) or [(0, chunk.text)]
+    stems = _stems(context)
+    return max(sentences, key=lambda item: (_overlap(stems, item[1]), -item[0]))
+
+
+# --------------------------------------------------------------------------
+# No answer, and the extractive answer
+# --------------------------------------------------------------------------
+
+
+def nothing_found() -> Answer:
+    return Answer(
+        content=_(
+            "I could not find this in your material, so I will not guess an answer. "
+            "Try other words, or ask about something the material covers."
+        ),
+        generator=NOTHING_FOUND,
+    )
+
+
+def _cosines(query: str, texts: Sequence[str]) -> list[float] | None:
+    """Similarity of each text to the query with the offline model, if it is the one in use."""
+    if settings.OPENAI_API_KEY or not texts:
+        return None
+    from eduplatform.embeddings import get_embedder
+
+    vectors = get_embedder().embed([query, *texts])
+    head = vectors[0]
+    return [sum(a * b for a, b in zip(head, vector, strict=True)) for vector in vectors[1:]]
+
+
+def extractive_answer(
+    question: str, passages: Sequence[Any], *, fallback: bool = False, limit: int = 3
+) -> Answer:
+    """The most relevant sentences of the best passages, each cited.
+
+    Sentences are scored by meaning (offline vectors), shared word stems with
+    the question and the passage's rank; a passage's neighbouring sentences
+    are not guessed at, so the answer never says more than the material.
+    """
+    candidates: list[tuple[Chunk, int, int, str]] = []
+    seen: set[str] = set()
+    for rank, passage in enumerate(passages[:3]):
+        chunk = passage.chunk
+        for offset, sentence in split_sentences(chunk.text, chunk.language):
+            if len(_WORD.findall(sentence)) >= 4 and sentence.casefold() not in seen:
+                seen.add(sentence.casefold())
+                candidates.append((chunk, rank, offset, sentence))
+    if not candidates:
+        candidates = [(p.chunk, rank, 0, p.chunk.text[:400]) for rank, p in enumerate(passages[:1])]
+    stems = _stems(question)
+    cosines = _cosines(question, [c[3] for c in candidates])
+    scored = []
+    for index, (_chunk, rank, _offset, sentence) in enumerate(candidates):
+        score = 0.6 * _overlap(stems, sentence) - 0.05 * rank
+        if cosines is not None:
+            score += cosines[index]
+        scored.append((score, index))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    best = scored[0][0]
+    chosen = [index for score, index in scored[:limit] if score >= best - 0.15]
+
+    parts: list[str] = []
+    citations: list[dict[str, Any]] = []
+    for number, index in enumerate(chosen, start=1):
+        chunk, _rank, offset, sentence = candidates[index]
+        parts.append(f"{sentence} [{number}]")
+        citations.append(citation(chunk, quote=sentence, offset=offset))
+    if fallback:
+        label = _(
+            "The AI model could not be reached, so here are the most relevant sentences "
+            "of your material instead:"
+        )
+    else:
+        label = _("Extractive answer — the most relevant sentences of your material:")
+    return Answer(
+        content=label + "\n\n" + "\n\n".join(parts),
+        citations=citations,
+        generator=EXTRACTIVE_FALLBACK if fallback else EXTRACTIVE,
+    )
+
+
+# --------------------------------------------------------------------------
+# The model's answer
+# --------------------------------------------------------------------------
+
+_LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
+
+
+def build_messages(
+    question: str, history: Sequence[tuple[str, str]], passages: Sequence[Any]
+) -> list[dict[str, str]]:
+    """System rules, the earlier turns, then the passages (as data) and the question."""
+    language = _LANGUAGE_NAMES.get(detect_language(question), "the language of the question")
+    messages = [{"role": "system", "content": SYSTEM_PROMPT.format(language=language)}]
+    messages += [{"role": role, "content": content} for role, content in history]
+    messages.append(
+        {
+            "role": "user",
+            "content": passages_block([p.chunk for p in passages])
+            + f"\n\nQuestion (answer in {language}):\n{question}",
+        }
+    )
+    return messages
+
+
+def _sentence_before(text: str, end: int) -> str:
+    start = max(text.rfind(". ", 0, end), text.rfind("\n", 0, end), text.rfind("? ", 0, end))
+    return text[start + 1 : end]
+
+
+def checked_answer(raw: str, passages: Sequence[Any], *, generator: str) -> Answer:
+    """The model's text with its citation marks checked and renumbered.
+
+    The model cites passages by chunk id; only ids of passages it was given
+    survive, renumbered [1], [2]… in order of first use; the rest are dropped.
+    """
+    by_id = {p.chunk.pk: p.chunk for p in passages}
+    numbers: dict[int, int] = {}
+    citations: list[dict[str, Any]] = []
+
+    def renumber(match: re.Match[str]) -> str:
+        marks = []
+        for raw_id in re.findall(r"\d+", match.group(1)):
+            chunk = by_id.get(int(raw_id))
+            if chunk is None:
+                continue
+            if chunk.pk not in numbers:
+                offset, quote = _best_sentence(chunk, _sentence_before(raw, match.start()))
+                numbers[chunk.pk] = len(citations) + 1
+                citations.append(citation(chunk, quote=quote, offset=offset))
+            if f"[{numbers[chunk.pk]}]" not in marks:
+                marks.append(f"[{numbers[chunk.pk]}]")
+        return "".join(marks)
+
+    content = _CITATION_MARK.sub(renumber, raw)
+    content = re.sub(r"[ \t]+([.,;:!?])", r"\1", content)
+    content = re.sub(r"[ \t]{2,}", " ", content).strip()
+    return Answer(content=content, citations=citations, generator=generator)
+
+
+def model_answer_stream(
+    question: str,
+    history: Sequence[tuple[str, str]],
+    passages: Sequence[Any],
+    *,
+    stream: bool = True,
+) -> Iterator[str | Answer]:
+    """Yield the model's text as it is written, then the checked Answer.
+
+    Rate limits and server errors before the first word are retried with
+    backoff; if the model stays unreachable (or breaks off mid-answer), the
+    extractive answer is given instead, labelled as such.
+    """
+    client = openai_client()
+    messages = build_messages(question, history, passages)
+    model = settings.TUTOR_MODEL
+    try:
+        if not stream:
+            response = with_backoff(
+                lambda: client.chat.completions.create(model=model, messages=messages)
+            )
+            raw = response.choices[0].message.content or ""
+        else:
+            response = with_backoff(
+                lambda: client.chat.completions.create(model=model, messages=messages, stream=True)
+            )
+            pieces = []
+            for event in response:
+                delta = event.choices[0].delta.content if event.choices else None
+                if delta:
+                    pieces.append(delta)
+                    yield delta
+            raw = "".join(pieces)
+    except (ProcessingError, openai.APIError):
+        yield extractive_answer(question, passages, fallback=True)
+        return
+    if not raw.strip():
+        yield extractive_answer(question, passages, fallback=True)
+        return
+    yield checked_answer(raw, passages, generator=model)

@@ -1,0 +1,64 @@
+"""DRF endpoints of the tutor: validate, call a service, shape."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from materials.models import Material
+from materials.selectors import material_get
+from tutor.selectors import conversation_get, conversation_list
+from tutor.serializers import (
+    ConversationCreateSerializer,
+    ConversationSerializer,
+    MessageCreateSerializer,
+    MessageSerializer,
+)
+from tutor.services import conversation_create, message_ask
+
+
+class ConversationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The signed-in user's tutor conversations; another user's answer 404."""
+
+    serializer_class = ConversationSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return conversation_list(owner=self.request.user).prefetch_related("messages")
+
+    def get_object(self):  # noqa: ANN201
+        try:
+            return conversation_get(owner=self.request.user, pk=self.kwargs["pk"])
+        except (ValueError, self.get_queryset().model.DoesNotExist) as exc:
+            raise Http404 from exc
+
+    @extend_schema(request=ConversationCreateSerializer, responses={201: ConversationSerializer})
+    def create(self, request: Request) -> Response:
+        serializer = ConversationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        material = None
+        if serializer.validated_data.get("material") is not None:
+            try:
+                material = material_get(
+                    owner=request.user, pk=serializer.validated_data["material"]
+                )
+            except Material.DoesNotExist as exc:
+                raise Http404 from exc
+        conversation = conversation_create(owner=request.user, material=material)
+        return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
+    @action(detail=True, methods=["post"])
+    def messages(self, request: Request, pk: str | None = None) -> Response:
+        conversation = self.get_object()
+        serializer = MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = message_ask(
+            conversation=conversation, content=serializer.validated_data["content"]
+        )
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

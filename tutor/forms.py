@@ -1,0 +1,17 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class AskForm(forms.Form):
+    content = forms.CharField(
+        label=_("Your question"),
+        max_length=4000,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": _("Ask about your material…"), "required": True}
+        ),
+    )
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), max_length=500, required=False)
+    material = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -1,0 +1,100 @@
+"""Writes for the tutor: conversations and the turns of a conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.conf import settings
+
+from accounts.models import User
+from materials.models import Material
+from tutor.answers import Answer, extractive_answer, model_answer_stream, nothing_found
+from tutor.models import Conversation, Message
+from tutor.selectors import Retrieval, passage_retrieve
+
+
+def conversation_create(*, owner: User, material: Material | None = None) -> Conversation:
+    """A new conversation; the material, when given, must already be the owner's."""
+    if material is not None and material.owner_id != owner.pk:
+        raise Material.DoesNotExist
+    return Conversation.objects.create(owner=owner, material=material)
+
+
+def retrieval_query(question: str, earlier_questions: list[str]) -> str:
+    """The question, widened by the previous question for follow-ups.
+
+    "and what about its inverse?" means little alone; with the previous
+    question ("how does solve work?") the vector half embeds both together
+    and the term ranking weighs the words of both. Whether the answer is
+    relevant is still judged on the question alone.
+    """
+    if not earlier_questions:
+        return question
+    return f"{question} {earlier_questions[-1]}"
+
+
+def _history(conversation: Conversation) -> list[Message]:
+    recent = conversation.messages.order_by("-created_at", "-pk")[: settings.TUTOR_HISTORY_TURNS]
+    return list(reversed(recent))
+
+
+def message_ask_stream(
+    *, conversation: Conversation, content: str, stream: bool = True
+) -> Iterator[str | Message]:
+    """Store the question, then yield the answer's text as it is written and
+    finally the stored assistant Message.
+
+    With a key the model writes (streamed); without one, or when it cannot be
+    reached, the answer is extractive; when nothing relevant is retrieved,
+    the tutor says so instead of answering from nothing.
+    """
+    content = content.strip()
+    history = _history(conversation)
+    Message.objects.create(conversation=conversation, role=Message.Role.USER, content=content)
+    if not conversation.title:
+        conversation.title = content[:200]
+    conversation.save(update_fields=["title", "updated_at"])
+
+    earlier = [m.content for m in history if m.role == Message.Role.USER]
+    retrieval: Retrieval = passage_retrieve(
+        owner=conversation.owner,
+        query=retrieval_query(content, earlier),
+        evidence_query=content,
+        material=conversation.material,
+        k=settings.TUTOR_PASSAGES,
+    )
+    relevant = retrieval.relevant
+    answer: Answer | None = None
+    if not relevant:
+        answer = nothing_found()
+    elif settings.OPENAI_API_KEY and not retrieval.degraded:
+        # The model sees every retrieved passage: those found through the
+        # earlier turns carry what a follow-up question refers to.
+        turns = [(m.role, m.content) for m in history]
+        for piece in model_answer_stream(content, turns, retrieval.passages, stream=stream):
+            if isinstance(piece, Answer):
+                answer = piece
+            else:
+                yield piece
+    else:
+        answer = extractive_answer(content, relevant, fallback=retrieval.degraded)
+    assert answer is not None
+    message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        content=answer.content,
+        citations=answer.citations,
+        generator=answer.generator,
+    )
+    conversation.save(update_fields=["updated_at"])
+    yield message
+
+
+def message_ask(*, conversation: Conversation, content: str) -> Message:
+    """Ask and wait for the whole answer (the API's way)."""
+    message = None
+    for piece in message_ask_stream(conversation=conversation, content=content, stream=False):
+        if isinstance(piece, Message):
+            message = piece
+    assert message is not None
+    return message

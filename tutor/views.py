@@ -1,0 +1,160 @@
+"""HTMX pages of the tutor: conversations, the chat (streamed), and search."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from materials.models import Material
+from materials.selectors import material_get, material_list
+from tutor.forms import AskForm, SearchForm
+from tutor.models import Conversation, Message
+from tutor.selectors import conversation_get, conversation_list, message_list, search_results
+from tutor.services import conversation_create, message_ask, message_ask_stream
+
+
+def _owned_material(request: HttpRequest, pk: int | str | None) -> Material | None:
+    if pk in (None, ""):
+        return None
+    try:
+        return material_get(owner=request.user, pk=pk)
+    except (Material.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+def _owned_conversation(request: HttpRequest, pk: int) -> Conversation:
+    try:
+        return conversation_get(owner=request.user, pk=pk)
+    except Conversation.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@login_required
+@require_GET
+def tutor_index_view(request: HttpRequest) -> HttpResponse:
+    """Conversations about all materials, or about one (`?material=`), resumable."""
+    material = _owned_material(request, request.GET.get("material"))
+    context = {
+        "material": material,
+        "conversations": conversation_list(owner=request.user, material=material)[:50],
+        "ready_count": material_list(owner=request.user).filter(status="ready").count(),
+    }
+    return render(request, "tutor/index.html", context)
+
+
+@login_required
+@require_POST
+def conversation_create_view(request: HttpRequest) -> HttpResponse:
+    material = _owned_material(request, request.POST.get("material"))
+    conversation = conversation_create(owner=request.user, material=material)
+    return redirect("tutor:conversation", pk=conversation.pk)
+
+
+def _conversation_context(request: HttpRequest, conversation: Conversation, form: AskForm) -> dict:
+    return {
+        "conversation": conversation,
+        "material": conversation.material,
+        "chat_messages": message_list(owner=request.user, conversation=conversation),
+        "others": conversation_list(owner=request.user, material=conversation.material).exclude(
+            pk=conversation.pk
+        )[:20],
+        "form": form,
+    }
+
+
+@login_required
+@require_GET
+def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = _owned_conversation(request, pk)
+    return render(
+        request, "tutor/conversation.html", _conversation_context(request, conversation, AskForm())
+    )
+
+
+@login_required
+@require_POST
+def message_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The form's plain POST: works without JavaScript, answers after a redirect."""
+    conversation = _owned_conversation(request, pk)
+    form = AskForm(request.POST)
+    if not form.is_valid():
+        context = _conversation_context(request, conversation, form)
+        return render(request, "tutor/conversation.html", context, status=400)
+    message_ask(conversation=conversation, content=form.cleaned_data["content"])
+    return redirect(reverse("tutor:conversation", args=[conversation.pk]) + "#latest")
+
+
+def _event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _render_message(request: HttpRequest, conversation: Conversation, message: Message) -> str:
+    # Re-read so the message gets its citation links like the page does.
+    shown = [m for m in message_list(owner=request.user, conversation=conversation)]
+    message = next((m for m in shown if m.pk == message.pk), message)
+    return render_to_string("tutor/_message.html", {"message": message}, request=request)
+
+
+@login_required
+@require_POST
+def message_stream_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The answer as server-sent events: `delta` pieces of text, then `done`
+    with the finished message's HTML (its citations checked and linked)."""
+    conversation = _owned_conversation(request, pk)
+    form = AskForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(
+            json.dumps({"errors": form.errors.get_json_data()}),
+            status=400,
+            content_type="application/json",
+        )
+
+    def events() -> Iterator[str]:
+        # Padding pushes the first bytes through proxies that buffer small bodies.
+        yield ": " + " " * 2048 + "\n\n"
+        for piece in message_ask_stream(
+            conversation=conversation, content=form.cleaned_data["content"]
+        ):
+            if isinstance(piece, Message):
+                yield _event("done", _render_message(request, conversation, piece))
+            else:
+                yield _event("delta", piece)
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@login_required
+@require_GET
+def search_view(request: HttpRequest) -> HttpResponse:
+    """Search my materials (or one material); one view for the page and its results fragment."""
+    form = SearchForm(request.GET)
+    query, material = "", None
+    if form.is_valid():
+        query = form.cleaned_data["q"].strip()
+        material = _owned_material(request, form.cleaned_data.get("material"))
+    results = (
+        search_results(owner=request.user, query=query, material=material, k=10) if query else []
+    )
+    template = "tutor/search.html"
+    if request.htmx:
+        template += "#search-results"
+    return render(
+        request,
+        template,
+        {"form": form, "query": query, "material": material, "results": results},
+    )
