@@ -21,6 +21,7 @@ from materials.serializers import (
     SearchResponseSerializer,
 )
 from materials.services import (
+    check_request_size,
     material_create_pdf,
     material_create_youtube,
     material_delete,
@@ -50,6 +51,10 @@ class MaterialViewSet(
 
     @extend_schema(request=MaterialCreateSerializer, responses={201: MaterialSerializer})
     def create(self, request: Request) -> Response:
+        try:
+            check_request_size(request.META.get("CONTENT_LENGTH"))
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
         serializer = MaterialCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import mimetypes
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
+from django.forms.utils import ErrorDict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +21,7 @@ from materials.forms import PdfUploadForm, SearchForm, YoutubeForm
 from materials.models import Material
 from materials.selectors import material_get, material_list
 from materials.services import (
+    check_request_size,
     material_create_pdf,
     material_create_youtube,
     material_delete,
@@ -42,6 +45,9 @@ def _list_context(request: HttpRequest, **forms: Form) -> dict:
         "pdf_form": forms.get("pdf_form") or PdfUploadForm(),
         "youtube_form": forms.get("youtube_form") or YoutubeForm(),
         "search_form": SearchForm(),
+        "max_upload_bytes": settings.MAX_UPLOAD_MB * 1024 * 1024,
+        "too_large_message": _("The file is too large (limit: %(limit)d MB).")
+        % {"limit": settings.MAX_UPLOAD_MB},
     }
 
 
@@ -77,6 +83,14 @@ def _created_or_errors(
 @login_required
 @require_POST
 def material_upload_view(request: HttpRequest) -> HttpResponse:
+    try:
+        check_request_size(request.META.get("CONTENT_LENGTH"))
+    except ValidationError as exc:
+        # The body is never parsed: an empty bound form carries only this error.
+        form = PdfUploadForm(data={})
+        form.full_clean()
+        form._errors = ErrorDict()
+        return _created_or_errors(request, form, exc, None)
     form = PdfUploadForm(request.POST, request.FILES)
     material, errors = None, None
     if form.is_valid():

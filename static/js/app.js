@@ -22,3 +22,24 @@ document.addEventListener("htmx:afterRequest", function (event) {
     if (button) button.disabled = false;
   }
 });
+
+// Refuse a file over the limit before sending a single byte of it.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var limit = Number(form.dataset ? form.dataset.maxBytes : 0);
+  if (!limit) return;
+  var input = form.querySelector("input[type=file]");
+  var file = input && input.files && input.files[0];
+  if (file && file.size > limit) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var note = form.querySelector(".client-error");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "field-error client-error";
+      note.setAttribute("role", "alert");
+      input.insertAdjacentElement("afterend", note);
+    }
+    note.textContent = form.dataset.tooLarge;
+  }
+}, true);

@@ -187,3 +187,16 @@ def test_browsable_api_renders_html(logged_in):
     response = logged_in.get("/api/materials/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert "<html" in response.content.decode()
+
+
+def test_two_gigabyte_upload_is_refused_before_the_body_is_read(api):
+    body = make_pdf(["small body, huge declared length"])
+    response = api.post(
+        "/api/materials/",
+        {"file": upload("huge.pdf", body)},
+        format="multipart",
+        CONTENT_LENGTH=str(2 * 1024**3),
+    )
+    assert response.status_code == 400
+    assert "too large" in response.json()["file"][0]
+    assert not Material.objects.exists()

@@ -157,3 +157,13 @@ def test_admin_lists_materials_with_filters(client, user):
 def test_healthz_reports_database_and_queue(client, db):
     body = client.get("/healthz").json()
     assert body["database"] == "ok" and body["queue"] == "ok"
+
+
+def test_two_gigabyte_upload_from_the_page_gets_a_clear_message(logged_in):
+    upload = SimpleUploadedFile("huge.pdf", make_pdf(["x"]), content_type="application/pdf")
+    response = logged_in.post(
+        "/materials/upload/", {"file": upload}, CONTENT_LENGTH=str(2 * 1024**3)
+    )
+    assert response.status_code == 400
+    assert "too large" in response.content.decode()
+    assert not Material.objects.exists()
