@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from materials.forms import PdfUploadForm, SearchForm, YoutubeForm
 from materials.models import Material
@@ -129,6 +129,9 @@ def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     material = _owned(request, pk)
     template = "materials/detail.html"
     if request.htmx and request.htmx.target == "status":
+        if not material.is_active:
+            # Processing just ended: reload once so the study sections appear.
+            return HttpResponseClientRefresh()
         template += "#status"
     return render(request, template, {"material": material, "search_form": SearchForm()})
 
