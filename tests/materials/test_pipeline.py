@@ -46,7 +46,7 @@ def test_pdf_becomes_chunks_with_pages_and_is_searchable(
     assert material.page_count == 3 and material.language == "en"
     chunks = list(material.chunks.order_by("position"))
     assert [c.position for c in chunks] == list(range(len(chunks)))
-    assert all(c.embedding_model == "all-MiniLM-L6-v2" for c in chunks)
+    assert all(c.embedding_model == "all-MiniLM-L6-v2-int8" for c in chunks)
     hits = chunk_search(owner=user, query="force equals mass times acceleration", k=1)
     assert hits[0].chunk.page_start <= 3 <= hits[0].chunk.page_end
 
