@@ -13,6 +13,7 @@ T = TypeVar("T")
 # answer is not found there verbatim (paraphrases from a hosted model).
 SUPPORT_SHARE = 0.75
 DUPLICATE_SIMILARITY = 0.8
+SAME_ANSWER_SIMILARITY = 0.5
 
 
 def is_grounded(answer: str, passage: str) -> bool:
@@ -39,25 +40,43 @@ def similarity(a: str, b: str) -> float:
 
 
 def drop_near_duplicates(
-    items: Iterable[T], key: Callable[[T], str], *, threshold: float = DUPLICATE_SIMILARITY
+    items: Iterable[T],
+    key: Callable[[T], str],
+    *,
+    answer: Callable[[T], str] | None = None,
+    threshold: float = DUPLICATE_SIMILARITY,
+    same_answer_threshold: float = SAME_ANSWER_SIMILARITY,
 ) -> tuple[list[T], int]:
-    """Items whose key is not nearly the same as an earlier kept one; and how many went."""
-    kept: list[T] = []
-    kept_stems: list[set[str]] = []
-    kept_norms: set[str] = set()
+    """Items not nearly the same as an earlier kept one; and how many went.
+
+    Two items are the same when their keys share most content words, or when
+    they have the same answer and their keys share a good part of them
+    ("What pigment absorbs light?" / "Which pigment absorbs light?").
+    """
+    kept: list[tuple[str, set[str], str]] = []
+    out: list[T] = []
     dropped = 0
     for item in items:
         text = key(item)
         norm = normalize(text)
         stems = content_stems(text)
-        duplicate = norm in kept_norms or any(
-            stems and other and len(stems & other) / len(stems | other) >= threshold
-            for other in kept_stems
-        )
+        answer_norm = normalize(answer(item)) if answer else ""
+        duplicate = False
+        for other_norm, other_stems, other_answer in kept:
+            overlap = (
+                len(stems & other_stems) / len(stems | other_stems)
+                if stems and other_stems
+                else 0.0
+            )
+            limit = (
+                same_answer_threshold if answer_norm and answer_norm == other_answer else threshold
+            )
+            if norm == other_norm or overlap >= limit:
+                duplicate = True
+                break
         if duplicate:
             dropped += 1
             continue
-        kept.append(item)
-        kept_stems.append(stems)
-        kept_norms.add(norm)
-    return kept, dropped
+        out.append(item)
+        kept.append((norm, stems, answer_norm))
+    return out, dropped

@@ -40,9 +40,9 @@ def _source_text(material: Material, card: Flashcard, base_url: str) -> str:
 
 
 def _html(text: str) -> str:
-    from django.utils.html import escape, linebreaksbr
+    from django.utils.html import escape
 
-    return linebreaksbr(escape(text))
+    return escape(text).replace("\n", "<br>")
 
 
 def cards_to_apkg(material: Material, cards: Iterable[Flashcard], *, base_url: str = "") -> bytes:

@@ -89,9 +89,11 @@ def check_content(content: StudyContent) -> StudyContent:
     questions = [q for q in content.questions if is_grounded(q.answer, q.source.text)]
     rejected_cards = len(content.cards) - len(cards)
     rejected_questions = len(content.questions) - len(questions)
-    cards, card_duplicates = drop_near_duplicates(cards, key=lambda c: f"{c.front} {c.back}")
+    cards, card_duplicates = drop_near_duplicates(
+        cards, key=lambda c: f"{c.front} {c.back}", answer=lambda c: c.back
+    )
     questions, question_duplicates = drop_near_duplicates(
-        questions, key=lambda q: f"{q.question} {q.answer}"
+        questions, key=lambda q: f"{q.question} {q.answer}", answer=lambda q: q.answer
     )
     content.cards, content.questions = cards, questions
     content.stats = {
