@@ -239,6 +239,7 @@ class FlashcardApi(APIView):
             raise as_drf_error(exc) from exc
         return Response(FlashcardSerializer(card).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         services.flashcard_delete(card=_card(request, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
