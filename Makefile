@@ -39,6 +39,8 @@ format: $(VENV)/.installed
 
 bench: install
 	$(PY) -m bench.pipeline
+	$(PY) -m bench.study
+	$(PY) bench/embedding_backends.py
 
 clean-data:
 	rm -rf $(DATA_DIR)
