@@ -42,5 +42,9 @@ bench: install
 	$(PY) -m bench.study
 	$(PY) bench/embedding_backends.py
 
+# Search hit@1/hit@5/MRR and tutor citation quality on the corpus books.
+eval: install
+	$(PY) -m bench.eval
+
 clean-data:
 	rm -rf $(DATA_DIR)

@@ -24,7 +24,6 @@ from django.utils.translation import gettext as _
 from eduplatform.ai import openai_client, with_backoff
 from materials.errors import ProcessingError
 from materials.models import Chunk
-from materials.pipeline.chunking import detect_language
 from tutor.prompts import SYSTEM_PROMPT, passages_block
 
 EXTRACTIVE = "extractive"
@@ -216,13 +215,29 @@ def extractive_answer(
 # --------------------------------------------------------------------------
 
 _LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def question_language(text: str) -> str:
+    """ "ru", "en" or "" for a short question, by its alphabet.
+
+    The material detector needs common words that a question of five words
+    seldom has; the product's two languages differ by alphabet anyway.
+    """
+    cyrillic, latin = len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
+    if cyrillic + latin < 3:
+        return ""
+    if cyrillic >= latin:
+        return "ru"
+    return "en"
 
 
 def build_messages(
     question: str, history: Sequence[tuple[str, str]], passages: Sequence[Any]
 ) -> list[dict[str, str]]:
     """System rules, the earlier turns, then the passages (as data) and the question."""
-    language = _LANGUAGE_NAMES.get(detect_language(question), "the language of the question")
+    language = _LANGUAGE_NAMES.get(question_language(question), "the language of the question")
     messages = [{"role": "system", "content": SYSTEM_PROMPT.format(language=language)}]
     messages += [{"role": role, "content": content} for role, content in history]
     messages.append(

@@ -102,8 +102,8 @@ def _event(name: str, data: object) -> str:
 
 def _render_message(request: HttpRequest, conversation: Conversation, message: Message) -> str:
     # Re-read so the message gets its citation links like the page does.
-    shown = [m for m in message_list(owner=request.user, conversation=conversation)]
-    message = next((m for m in shown if m.pk == message.pk), message)
+    shown = message_list(owner=request.user, conversation=conversation)
+    message = next(m for m in shown if m.pk == message.pk)
     return render_to_string("tutor/_message.html", {"message": message}, request=request)
 
 

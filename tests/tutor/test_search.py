@@ -1,0 +1,87 @@
+"""Search across a student's materials: scoped to the owner, with snippets and links."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from materials.models import Chunk
+from materials.selectors import chunk_search
+from tests.factories import UserFactory
+from tutor.selectors import passage_retrieve, passage_search, search_results
+
+pytestmark = pytest.mark.django_db
+
+TOPICS = [
+    ["Photosynthesis converts light energy into chemical energy in chloroplasts.",
+     "The Krebs cycle takes place in the mitochondrial matrix."],
+    ["Newton's second law: force equals mass times acceleration.",
+     "Momentum is conserved when no external force acts on a system."],
+    ["The function solve returns the inverse of a matrix when b is missing.",
+     "Eigenvalues of a symmetric matrix are real numbers."],
+    ["Фотосинтез превращает энергию света в химическую энергию.",
+     "Второй закон Ньютона связывает силу, массу и ускорение."],
+]  # fmt: skip
+WORDS = sorted({w.strip(".,:").lower() for pair in TOPICS for t in pair for w in t.split()})
+
+
+@pytest.fixture
+def students(indexed):  # noqa: ANN001, ANN201
+    """Three students, each with two materials on different subjects."""
+    users = [UserFactory() for _ in range(3)]
+    materials = []
+    for index, user in enumerate(users):
+        for offset in (0, 1):
+            topic = TOPICS[(index + offset) % len(TOPICS)]
+            language = "ru" if topic is TOPICS[3] else "en"
+            materials.append(indexed(user, topic, title=f"M{index}{offset}", language=language))
+    return users, materials
+
+
+def test_search_never_returns_another_owners_chunk(students):
+    users, materials = students
+    owner_of = dict(Chunk.objects.values_list("pk", "owner_id"))
+    safe_text = st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=15
+    )
+
+    @settings(
+        max_examples=20,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        user=st.sampled_from(users),
+        words=st.lists(st.sampled_from(WORDS) | safe_text, min_size=1, max_size=6),
+        material=st.sampled_from([None, *materials]),
+        mode=st.sampled_from(["hybrid", "vector", "text"]),
+    )
+    def check(user, words, material, mode):  # noqa: ANN001
+        query = " ".join(words)
+        hits = chunk_search(owner=user, query=query, material=material, k=10, mode=mode)
+        assert all(owner_of[h.chunk.pk] == user.pk for h in hits)
+        ranked, _ = passage_search(owner=user, query=query, material=material, k=10)
+        assert all(owner_of[chunk_id] == user.pk for chunk_id, _ in ranked)
+        if material is not None and material.owner_id != user.pk:
+            assert hits == [] and ranked == []
+
+    check()
+
+
+def test_search_results_highlight_the_terms(user, indexed):
+    indexed(user, TOPICS[2], title="Linear algebra")
+    results = search_results(owner=user, query="inverse of a matrix")
+    assert "<mark>inverse</mark>" in results[0].snippet
+    assert results[0].source_url.endswith("#page=1")
+
+
+def test_unrelated_question_has_no_relevant_passage(user, indexed):
+    indexed(user, TOPICS[0] + TOPICS[2])
+    assert passage_retrieve(owner=user, query="How do I bake sourdough bread?").relevant == []
+    assert passage_retrieve(owner=user, query="Where does the Krebs cycle happen?").relevant
+
+
+def test_russian_question_is_found_by_its_terms(user, indexed):
+    indexed(user, TOPICS[3] + ["Сила тяжести действует на все тела."], language="ru")
+    retrieval = passage_retrieve(owner=user, query="Что говорит второй закон Ньютона?")
+    assert "Ньютона" in retrieval.relevant[0].chunk.text
