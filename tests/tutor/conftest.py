@@ -15,7 +15,7 @@ def indexed() -> Callable[..., Material]:
     """A ready material whose chunks (one per text) are embedded by the current embedder.
 
     Faster than the worker for tests about the tutor itself; the worker's own
-    path is exercised by `processed`.
+    path is exercised by the upload in test_injection.
     """
     from eduplatform.embeddings import current_model_name, get_embedder
     from materials.models import Chunk
