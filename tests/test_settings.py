@@ -1,0 +1,51 @@
+"""Production settings: deploy checks pass, and a missing secret stops the start."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTEST_VERSION", "DEBUG")}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env={**clean, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_checks_pass_with_production_settings(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "DEBUG": "0",
+            "DJANGO_SECRET_KEY": "x7" * 30 + "-production-secret-for-the-check",
+            "DATA_DIR": str(tmp_path),
+            "ALLOWED_HOSTS": "study.example.org",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_without_a_secret_and_debug_off_the_app_refuses_to_start(tmp_path):
+    result = manage(
+        "check",
+        env={
+            "DEBUG": "0",
+            "DJANGO_SECRET_KEY": "",
+            "DATA_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://unused@127.0.0.1:1/unused",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+        },
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
