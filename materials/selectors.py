@@ -45,6 +45,21 @@ _TSQUERY_BY_LANGUAGE = (
     " WHEN 'en' THEN websearch_to_tsquery('pg_catalog.english'::regconfig, %(q)s)"
     " ELSE websearch_to_tsquery('pg_catalog.simple'::regconfig, %(q)s) END"
 )
+# Any of the words, for when no chunk holds all of them (natural questions,
+# Russian inflection): ranked by how many of them a chunk has and how close.
+_ANY_TERM_BY_LANGUAGE = (
+    "CASE c.language"
+    " WHEN 'ru' THEN to_tsquery('pg_catalog.russian'::regconfig, replace("
+    "plainto_tsquery('pg_catalog.russian'::regconfig, %(q)s)::text, ' & ', ' | '))"
+    " WHEN 'en' THEN to_tsquery('pg_catalog.english'::regconfig, replace("
+    "plainto_tsquery('pg_catalog.english'::regconfig, %(q)s)::text, ' & ', ' | '))"
+    " ELSE to_tsquery('pg_catalog.simple'::regconfig, replace("
+    "plainto_tsquery('pg_catalog.simple'::regconfig, %(q)s)::text, ' & ', ' | ')) END"
+)
+# Only constant SQL is ever formatted into these queries; values are bound parameters.
+_CHUNKS_IN_SCOPE = (
+    "SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id"
+)
 RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very top ranks
 
 
@@ -85,20 +100,24 @@ def chunk_search(
         params["model"] = current_model_name()
         _set_iterative_scan()
         vector_ids = _ranked_ids(
-            # Only constant SQL is formatted in; every value is a bound parameter.
-            "SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id"  # noqa: S608
-            f" WHERE {scope} AND c.embedding_model = %(model)s"
+            f"{_CHUNKS_IN_SCOPE} WHERE {scope} AND c.embedding_model = %(model)s"
             " ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s",
             params,
         )
     if mode in ("hybrid", "text"):
-        text_ids = _ranked_ids(
-            "SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id"  # noqa: S608
-            f" WHERE {scope} AND c.search_vector @@ ({_TSQUERY_BY_LANGUAGE})"
-            f" ORDER BY ts_rank_cd(c.search_vector, ({_TSQUERY_BY_LANGUAGE})) DESC, c.id"
-            " LIMIT %(depth)s",
-            params,
-        )
+        # Chunks with all the words (websearch syntax: quotes, -word) rank first;
+        # chunks with only some of them follow.
+        for tsquery in (_TSQUERY_BY_LANGUAGE, _ANY_TERM_BY_LANGUAGE):
+            if len(text_ids) >= depth:
+                break
+            found = _ranked_ids(
+                f"{_CHUNKS_IN_SCOPE} WHERE {scope} AND c.search_vector @@ ({tsquery})"
+                f" ORDER BY ts_rank_cd(c.search_vector, ({tsquery})) DESC, c.id"
+                " LIMIT %(depth)s",
+                params,
+            )
+            text_ids += [chunk_id for chunk_id in found if chunk_id not in text_ids]
+        text_ids = text_ids[:depth]
     scores: dict[int, float] = {}
     for ranked in (vector_ids, text_ids):
         for rank, chunk_id in enumerate(ranked, start=1):

@@ -10,7 +10,6 @@ or one of a chunk it was not shown, is dropped.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -86,27 +85,15 @@ def split_sentences(text: str, language: str) -> list[tuple[int, str]]:
     return sentences
 
 
-def sentence_page(chunk: Chunk, offset: int) -> int | None:
-    """The page a sentence is most likely on, for a passage spanning pages.
-
-    A chunk only knows its first and last page, so the page is estimated
-    from where the sentence sits in the passage's text.
-    """
-    if chunk.page_start is None:
-        return None
-    last = chunk.page_end or chunk.page_start
-    if last <= chunk.page_start or not chunk.text:
-        return chunk.page_start
-    share = min(max(offset / len(chunk.text), 0.0), 0.999)
-    return chunk.page_start + math.floor(share * (last - chunk.page_start + 1))
-
-
 def citation(chunk: Chunk, *, quote: str, offset: int) -> dict[str, Any]:
+    """A citation at the quoted sentence's own page (PDF) or second (video)."""
+    anchor = chunk.anchor_at(offset)
+    is_pdf = chunk.page_start is not None
     return {
         "material": chunk.material_id,
         "chunk": chunk.pk,
-        "page": sentence_page(chunk, offset),
-        "start_seconds": chunk.start_seconds,
+        "page": int(anchor) if is_pdf and anchor is not None else chunk.page_start,
+        "start_seconds": anchor if not is_pdf and anchor is not None else chunk.start_seconds,
         "quote": quote,
     }
 

@@ -122,6 +122,9 @@ class Chunk(models.Model):
     start_seconds = models.FloatField(null=True, blank=True)
     end_seconds = models.FloatField(null=True, blank=True)
     language = models.CharField(max_length=8, default="simple")
+    # [[word index, page or start second], ...] where each source page or
+    # caption begins inside the text, so a quoted sentence is cited exactly.
+    anchors = models.JSONField(default=list, blank=True)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
     embedding_model = models.CharField(max_length=100)
     search_vector = models.GeneratedField(
@@ -155,3 +158,15 @@ class Chunk(models.Model):
     @property
     def page(self) -> int | None:
         return self.page_start
+
+    def anchor_at(self, offset: int) -> float | None:
+        """The page (PDF) or start second (video) of the text at a character offset."""
+        words_before = len(self.text[:offset].split())
+        found = None
+        for word, value in self.anchors:
+            if word > words_before:
+                break
+            found = value
+        if found is None:
+            return self.page_start if self.page_start is not None else self.start_seconds
+        return found

@@ -55,6 +55,9 @@ class Passage:
     page_end: int | None
     start_seconds: float | None
     end_seconds: float | None
+    # (word index in `text`, page or start second) where each source segment
+    # begins inside the passage: a quoted sentence is cited at its own page/second.
+    anchors: tuple[tuple[int, float], ...] = ()
 
 
 def fts_config(language: str) -> str:
@@ -258,6 +261,26 @@ def split_passages(
                 page_end=tail.page,
                 start_seconds=head.start,
                 end_seconds=end,
+                anchors=_anchors(document, first, stop, first_segment, last_segment),
             )
         )
     return passages
+
+
+def _anchors(
+    document: _Document, first: int, stop: int, first_segment: int, last_segment: int
+) -> tuple[tuple[int, float], ...]:
+    """Where each segment of the passage starts, counted in the passage's words.
+
+    passage_text only rejoins the same whitespace-separated words, so word
+    indexes stay valid in the stored text.
+    """
+    anchors = []
+    for index in range(first_segment, last_segment + 1):
+        segment = document.segments[index]
+        value = segment.page if segment.page is not None else segment.start
+        if value is None:
+            continue
+        word = bisect.bisect_left(document.starts, document.segment_starts[index])
+        anchors.append((max(word, first) - first, value))
+    return tuple(anchors)

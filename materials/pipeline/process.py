@@ -129,6 +129,7 @@ def store_chunks(
             start_seconds=p.start_seconds,
             end_seconds=p.end_seconds,
             language=language,
+            anchors=[list(anchor) for anchor in p.anchors],
             embedding=vector,
             embedding_model=model_name,
         )

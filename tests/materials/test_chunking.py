@@ -221,3 +221,25 @@ def test_fts_config_maps_languages_to_postgres_configurations():
         "simple",
         "simple",
     ]
+
+
+def test_anchors_mark_where_each_page_begins_inside_a_passage():
+    pages = [
+        Segment(text="Alpha sentence number one. " * 10, page=1),
+        Segment(text="Beta sentence on page two. " * 10, page=2),
+        Segment(text="Gamma sentence on page three. " * 10, page=3),
+    ]
+    (passage,) = split_passages(pages, language="en", min_words=50, max_words=300)
+    words = passage.text.split()
+    assert [value for _, value in passage.anchors] == [1, 2, 3]
+    for word, value in passage.anchors:
+        assert words[word] == {1: "Alpha", 2: "Beta", 3: "Gamma"}[value]
+
+
+def test_anchors_of_captions_are_their_start_seconds():
+    captions = [
+        Segment(text="first caption words here", start=0.0, end=2.0),
+        Segment(text="second caption words here", start=2.5, end=4.0),
+    ]
+    (passage,) = split_passages(captions, language="en", min_words=2, max_words=300)
+    assert passage.anchors == ((0, 0.0), (4, 2.5))

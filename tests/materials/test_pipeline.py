@@ -280,3 +280,18 @@ def test_periodic_sweep_is_registered_for_rqcron():
     jobs = scheduler.get_jobs()
     assert [job.func.__name__ for job in jobs] == ["sweep_stalled_materials"]
     assert jobs[0].interval == 300
+
+
+def test_a_sentence_inside_a_chunk_is_anchored_to_its_own_page(
+    user, run_jobs, django_capture_on_commit_callbacks
+):
+    material = pdf_material(user, make_pdf(LECTURE))
+    enqueue(material, django_capture_on_commit_callbacks)
+    run_jobs()
+    spanning = [c for c in material.chunks.all() if c.page_end > c.page_start]
+    assert spanning, "the lecture's passages span pages"
+    for chunk in spanning:
+        for phrase, page in (("Photosynthesis", 1), ("Krebs", 2), ("Newton", 3)):
+            offset = chunk.text.find(phrase)
+            if offset >= 0:
+                assert chunk.anchor_at(offset) == page, (phrase, chunk.anchors)
