@@ -221,10 +221,12 @@ def main() -> int:
             ours = run_ours(path)
             base = run_baseline(path)
             rows += [(f"ours: {label}", ours), (f"baseline: {label}", base)]
+            searchable = ours["total"] - ours.get("generate", 0.0)
             results[label] = {
                 "ours": ours,
                 "baseline": base,
-                "speedup_total": base["total"] / ours["total"],
+                "searchable_s": searchable,
+                "speedup_searchable": base["total"] / searchable,
             }
         if not args.skip_big:
             big = make_pdf(Path(tmp) / "big.pdf", args.big_pages)
@@ -243,11 +245,11 @@ def main() -> int:
     print(table(rows))
     for label, _ in inputs:
         entry = results[label]
-        searchable = entry["ours"]["total"] - entry["ours"].get("generate", 0)
         print(
-            f"{label}: upload→searchable {searchable:.2f} s"
-            f" (ours, without study generation) vs baseline {entry['baseline']['total']:.2f} s"
-            f" → {entry['speedup_total']:.2f}× faster overall"
+            f"{label}: upload→searchable {entry['searchable_s']:.2f} s"
+            f" (ours; study generation adds {entry['ours'].get('generate', 0):.2f} s)"
+            f" vs baseline {entry['baseline']['total']:.2f} s"
+            f" → {entry['speedup_searchable']:.2f}× faster"
         )
     if "big" in results:
         print(f"{args.big_pages}-page PDF: worker peak RSS {results['big']['peak_rss_mb']:.0f} MB")

