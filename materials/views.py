@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -91,33 +92,37 @@ def material_upload_view(request: HttpRequest) -> HttpResponse:
         form.full_clean()
         form._errors = ErrorDict()
         return _created_or_errors(request, form, exc, None)
-    form = PdfUploadForm(request.POST, request.FILES)
-    material, errors = None, None
-    if form.is_valid():
-        try:
-            material = material_create_pdf(
-                owner=request.user,
-                file=form.cleaned_data["file"],
-                title=form.cleaned_data["title"],
-            )
-        except ValidationError as exc:
-            errors = exc
-    return _created_or_errors(request, form, errors, material)
+    return _create_from_form(
+        request,
+        PdfUploadForm(request.POST, request.FILES),
+        lambda data: material_create_pdf(
+            owner=request.user, file=data["file"], title=data["title"]
+        ),
+    )
 
 
 @login_required
 @require_POST
 def material_youtube_view(request: HttpRequest) -> HttpResponse:
-    form = YoutubeForm(request.POST, request.FILES)
+    return _create_from_form(
+        request,
+        YoutubeForm(request.POST, request.FILES),
+        lambda data: material_create_youtube(
+            owner=request.user,
+            url=data["youtube_url"],
+            title=data["title"],
+            subtitles=data["subtitles"],
+        ),
+    )
+
+
+def _create_from_form(
+    request: HttpRequest, form: Form, create: Callable[[dict], Material]
+) -> HttpResponse:
     material, errors = None, None
     if form.is_valid():
         try:
-            material = material_create_youtube(
-                owner=request.user,
-                url=form.cleaned_data["youtube_url"],
-                title=form.cleaned_data["title"],
-                subtitles=form.cleaned_data["subtitles"],
-            )
+            material = create(form.cleaned_data)
         except ValidationError as exc:
             errors = exc
     return _created_or_errors(request, form, errors, material)

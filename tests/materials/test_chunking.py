@@ -15,16 +15,11 @@ from materials.pipeline.chunking import (
     fts_config,
     split_passages,
 )
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CORPUS = PROJECT_ROOT / ".." / "shared" / "corpus"
+from tests.conftest import corpus_file
 
 
 def corpus_pdf(*parts: str) -> Path:
-    path = CORPUS.joinpath("pdf", *parts)
-    if not path.exists():
-        pytest.skip(f"corpus file pdf/{'/'.join(parts)} not present (../shared/corpus is absent)")
-    return path
+    return corpus_file("pdf", *parts)
 
 
 def book_segments(*parts: str) -> list[Segment]:

@@ -24,16 +24,13 @@ from materials.pipeline.pdf import (
     looks_scanned,
     pdf_page_count,
 )
+from tests.conftest import corpus_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CORPUS = PROJECT_ROOT / ".." / "shared" / "corpus"
 
 
 def corpus_pdf(*parts: str) -> Path:
-    path = CORPUS.joinpath("pdf", *parts)
-    if not path.exists():
-        pytest.skip(f"corpus file pdf/{'/'.join(parts)} not present (../shared/corpus is absent)")
-    return path
+    return corpus_file("pdf", *parts)
 
 
 def error_code(call) -> str:
