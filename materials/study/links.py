@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from materials.models import Material
 from materials.pipeline.youtube import watch_url
@@ -21,5 +22,5 @@ def source_label(*, page: int | None, start_seconds: float | None) -> str:
         seconds = int(start_seconds)
         return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}".removeprefix("0:")
     if page:
-        return f"p. {page}"
+        return _("p. %(page)s") % {"page": page}
     return ""
