@@ -2,6 +2,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
+from rq import Worker
 
 
 @require_GET
@@ -13,7 +14,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def healthz_view(request: HttpRequest) -> JsonResponse:
-    """Database and queue reachability, for load balancers and `make run` checks."""
+    """Database, queue and worker, for load balancers and `make run` checks."""
     import django_rq
 
     checks = {}
@@ -24,11 +25,17 @@ def healthz_view(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001
         checks["database"] = "down"
     try:
-        django_rq.get_connection("default").ping()
+        connection_ = django_rq.get_connection("default")
+        connection_.ping()
         checks["queue"] = "ok"
+        # Workers register themselves and refresh a TTL'd key while alive.
+        workers = Worker.all(connection=connection_)
+        checks["worker"] = "ok" if workers else "missing"
     except Exception:  # noqa: BLE001
         checks["queue"] = "down"
-    healthy = all(value == "ok" for value in checks.values())
+        checks["worker"] = "unknown"
+    # Pages and search work without a worker; only processing waits for one.
+    healthy = checks["database"] == "ok" and checks["queue"] == "ok"
     return JsonResponse(
         {"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503
     )

@@ -154,9 +154,19 @@ def test_admin_lists_materials_with_filters(client, user):
     assert response.status_code == 200 and "Quantum notes" in response.content.decode()
 
 
-def test_healthz_reports_database_and_queue(client, db):
+def test_healthz_reports_database_queue_and_worker(client, db):
+    import django_rq
+    from rq import Worker
+
     body = client.get("/healthz").json()
     assert body["database"] == "ok" and body["queue"] == "ok"
+    assert body["worker"] == "missing"
+    worker = Worker([django_rq.get_queue("default")], connection=django_rq.get_connection())
+    worker.register_birth()
+    try:
+        assert client.get("/healthz").json()["worker"] == "ok"
+    finally:
+        worker.register_death()
 
 
 def test_two_gigabyte_upload_from_the_page_gets_a_clear_message(logged_in):
