@@ -177,3 +177,11 @@ def test_two_gigabyte_upload_from_the_page_gets_a_clear_message(logged_in):
     assert response.status_code == 400
     assert "too large" in response.content.decode()
     assert not Material.objects.exists()
+
+
+def test_long_list_is_paginated(logged_in, user):
+    MaterialFactory.create_batch(21, owner=user, status="ready")
+    first = logged_in.get("/materials/").content.decode()
+    assert "Page 1 of 2" in first and "?page=2" in first and "Older" in first
+    second = logged_in.get("/materials/?page=2").content.decode()
+    assert "Newer" in second
