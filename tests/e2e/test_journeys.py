@@ -1,0 +1,114 @@
+"""A student's whole journey in a real browser, in English and in Russian."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from materials.models import Chunk, Material
+from tests.conftest import corpus_file
+from tests.e2e.conftest import MOBILE, first_pages, shoot, sign_up
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def upload_pdf(page, name: str, content: bytes) -> None:  # noqa: ANN001
+    page.goto("/materials/")
+    form = page.locator("#pdf-form")
+    form.locator("input[type=file]").set_input_files(
+        {"name": name, "mimeType": "application/pdf", "buffer": content}
+    )
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/materials/\d+/$"))
+
+
+def wait_ready(page) -> None:  # noqa: ANN001
+    """The status card polls by itself; wait until it says the material is ready."""
+    expect(page.locator("#status .badge.ready")).to_be_visible(timeout=120_000)
+
+
+def journey(page, *, lang: str, book: str, pages: int, question: str, tmp_path) -> None:  # noqa: ANN001
+    sign_up(page, f"student-{lang}@example.com")
+    content = first_pages(corpus_file("pdf", "books", book), pages)
+    upload_pdf(page, f"{lang}-book.pdf", content)
+    material = Material.objects.get(owner__email=f"student-{lang}@example.com")
+    # Live progress: the page itself shows the material going from queued to ready.
+    seen = set()
+    for _ in range(600):
+        seen.add(page.locator("#status .badge").first.get_attribute("class"))
+        if page.locator("#status .badge.ready").count():
+            break
+        page.wait_for_timeout(200)
+    wait_ready(page)
+    shoot(page, f"{lang}-desktop-material")
+
+    page.goto(f"/materials/{material.pk}/notes/")
+    for _ in range(100):
+        if page.locator(".summary").count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    summary = page.locator(".summary").inner_text()
+    assert len(summary) > 80
+    shoot(page, f"{lang}-desktop-notes")
+
+    page.goto(f"/materials/review/?material={material.pk}")
+    fronts = []
+    for _ in range(3):
+        front = page.locator(".review-front").inner_text()
+        fronts.append(front)
+        page.keyboard.press("Space")
+        expect(page.locator("[data-back]")).to_be_visible()
+        page.keyboard.press("3")
+        expect(page.locator(".review-front")).not_to_have_text(front)
+    assert len(set(fronts)) == 3
+    assert material.flashcards.filter(reviews__isnull=False).distinct().count() == 3
+
+    page.goto(f"/materials/{material.pk}/quiz/")
+    questions = page.locator("fieldset.question")
+    assert questions.count() >= 3
+    shoot(page, f"{lang}-desktop-quiz")
+    for index in range(questions.count()):
+        questions.nth(index).locator("input[type=radio]").first.check()
+    page.locator("form.quiz button[type=submit]").click()
+    expect(page.locator("h1")).to_contain_text(re.compile(r"\d+"))
+    shoot(page, f"{lang}-desktop-attempt")
+
+    page.goto(f"/tutor/?material={material.pk}")
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"/tutor/\d+/$"))
+    page.locator("#ask-form textarea").fill(question)
+    page.locator("#ask-form button[type=submit]").click()
+    link = page.locator("#chat-messages .citations a.source").first
+    expect(link).to_be_visible(timeout=60_000)
+    shoot(page, f"{lang}-desktop-tutor")
+    href = link.get_attribute("href")
+    match = re.search(r"/materials/(\d+)/file/#page=(\d+)$", href)
+    assert match, href
+    number = int(match.group(2))
+    quote = page.locator("#chat-messages .citations li").first.locator("q").inner_text()
+    # The cited page holds the quoted words: the link goes to the right page.
+    cited = Chunk.objects.filter(material=material, page_start__lte=number, page_end__gte=number)
+    assert any(quote[:40] in chunk.text for chunk in cited), (number, quote)
+    with page.expect_popup() as popup_info:
+        link.click()
+    popup = popup_info.value
+    assert popup.url.endswith(f"/materials/{material.pk}/file/#page={number}")
+
+    page.set_viewport_size(MOBILE)
+    page.goto(f"/materials/{material.pk}/")
+    shoot(page, f"{lang}-mobile-material")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_english_journey(new_page, worker, tmp_path):
+    journey(
+        new_page(locale="en-US"),
+        lang="en",
+        book="R-data.pdf",
+        pages=8,
+        question="How do I import data from a spreadsheet?",
+        tmp_path=tmp_path,
+    )
