@@ -51,7 +51,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if TESTING:
     test_slot = os.environ.setdefault("EDUPLATFORM_TEST_SLOT", str(1 + os.getpid() % 15))
-    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{test_slot}").geturl()
+    # Valkey has 16 databases (0-15); higher slots wrap around.
+    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{int(test_slot) % 16}").geturl()
     DATABASES["default"]["TEST"] = {"NAME": f"test_eduplatform_{test_slot}"}
 
 # --- Applications -----------------------------------------------------------
