@@ -17,10 +17,16 @@ def source_url(material: Material, *, page: int | None, start_seconds: float | N
     return f"{url}#page={page}" if page else url
 
 
-def source_label(*, page: int | None, start_seconds: float | None) -> str:
+def source_label(
+    *, page: int | None, start_seconds: float | None, material: Material | None = None
+) -> str:
+    """ "p. 3" or "1:02:05"; with the material, its title first ("Algebra, p. 3")."""
+    place = ""
     if start_seconds is not None:
         seconds = int(start_seconds)
-        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}".removeprefix("0:")
-    if page:
-        return _("p. %(page)s") % {"page": page}
-    return ""
+        place = f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}".removeprefix("0:")
+    elif page:
+        place = _("p. %(page)s") % {"page": page}
+    if material is None:
+        return place
+    return f"{material.title}, {place}" if place else material.title
