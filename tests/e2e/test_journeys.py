@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from materials.models import Chunk, Material
-from tests.conftest import corpus_file
+from tests.conftest import corpus_file, make_pdf
 from tests.e2e.conftest import MOBILE, first_pages, shoot, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +29,7 @@ def wait_ready(page) -> None:  # noqa: ANN001
     expect(page.locator("#status .badge.ready")).to_be_visible(timeout=120_000)
 
 
-def journey(page, *, lang: str, book: str, pages: int, question: str, tmp_path) -> None:  # noqa: ANN001
+def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  # noqa: ANN001
     sign_up(page, f"student-{lang}@example.com")
     content = first_pages(corpus_file("pdf", "books", book), pages)
     upload_pdf(page, f"{lang}-book.pdf", content)
@@ -103,12 +103,85 @@ def journey(page, *, lang: str, book: str, pages: int, question: str, tmp_path) 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_english_journey(new_page, worker, tmp_path):
+def test_english_journey(new_page, worker):
     journey(
         new_page(locale="en-US"),
         lang="en",
         book="R-data.pdf",
         pages=8,
         question="How do I import data from a spreadsheet?",
-        tmp_path=tmp_path,
     )
+
+
+def test_russian_journey_follows_the_browser_language(new_page, worker):
+    page = new_page(locale="ru-RU")
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    shoot(page, "ru-desktop-home")
+    journey(
+        page,
+        lang="ru",
+        book="mpman-ru.pdf",
+        pages=8,
+        question="Какие команды рисования самые простые?",
+    )
+    expect(page.locator("header nav")).to_contain_text("Мои материалы")
+
+
+def test_youtube_lecture_from_recorded_responses(new_page, worker, youtube):
+    page = new_page()
+    sign_up(page, "viewer@example.com")
+    page.goto("/materials/")
+    form = page.locator("#youtube-form")
+    form.locator("input[name=youtube_url]").fill("https://www.youtube.com/watch?v=GJLlxj_dtq8")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/materials/\d+/$"))
+    wait_ready(page)
+    material = Material.objects.get(owner__email="viewer@example.com")
+    assert material.kind == "youtube"
+    page.goto(f"/materials/{material.pk}/notes/")
+    for _ in range(100):
+        if page.locator(".summary").count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    link = page.locator(".note-section a.source").first
+    assert re.search(r"youtube\.com/watch\?v=GJLlxj_dtq8&t=\d+", link.get_attribute("href"))
+    shoot(page, "en-desktop-youtube-notes")
+
+
+def test_broken_uploads_show_their_error_and_a_second_user_sees_nothing(new_page, worker):
+    owner = new_page()
+    sign_up(owner, "owner@example.com")
+    # Not a PDF at all: the form refuses it on the spot.
+    owner.goto("/materials/")
+    form = owner.locator("#pdf-form")
+    form.locator("input[type=file]").set_input_files(
+        {"name": "notes.pdf", "mimeType": "application/pdf", "buffer": b"just some text"}
+    )
+    form.locator("button[type=submit]").click()
+    expect(owner.locator("#pdf-form .field-error")).to_be_visible()
+    # A real but password-protected PDF: refused with what to do about it.
+    locked = corpus_file("pdf", "pdfplumber", "password-example.pdf").read_bytes()
+    form.locator("input[type=file]").set_input_files(
+        {"name": "locked.pdf", "mimeType": "application/pdf", "buffer": locked}
+    )
+    form.locator("button[type=submit]").click()
+    expect(owner.locator("#pdf-form .field-error")).to_contain_text("password")
+    # A PDF with pages but no text: it fails while processing, and the page says so.
+    upload_pdf(owner, "blank.pdf", make_pdf([" ", " "]))
+    expect(owner.locator("#status .alert.error")).to_be_visible(timeout=60_000)
+    expect(owner.locator("#status button[type=submit]")).to_be_visible()
+    shoot(owner, "en-desktop-failed")
+    material = Material.objects.get(owner__email="owner@example.com")
+    assert material.status == "failed"
+
+    stranger = new_page()
+    sign_up(stranger, "stranger@example.com")
+    stranger.goto("/materials/")
+    expect(stranger.locator("main")).not_to_contain_text("blank")
+    for path in (f"/materials/{material.pk}/", f"/materials/{material.pk}/file/"):
+        response = stranger.goto(path)
+        assert response.status == 404, path
+    stranger.goto("/tutor/")
+    expect(stranger.locator("main")).not_to_contain_text("blank")
