@@ -20,7 +20,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pdf" / "books"
 BOOKS = {"en": "R-data.pdf", "ru": "mpman-ru.pdf"}
@@ -133,7 +132,7 @@ OFF_TOPIC = [
     ("ru", "Почему небо голубое?"),
 ]
 
-MODES = ("vector", "text", "hybrid")
+MODES = ("vector", "text", "terms", "hybrid")
 
 
 def _normalise(text: str) -> str:
@@ -205,7 +204,7 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
     from materials.pipeline.pdf import clean_pages, extract_pages
     from materials.pipeline.process import material_process
     from materials.selectors import chunk_search
-    from tutor.selectors import passage_retrieve, passage_search, term_coverage
+    from tutor.selectors import passage_retrieve
     from tutor.services import conversation_create, message_ask
 
     settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="eval-media-"))
@@ -235,20 +234,12 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
 
     # --- search ---------------------------------------------------------
     def ranked(mode: str, question: Question) -> list:
-        material = materials[question.book]
-        if mode in MODES:
-            return chunk_search(
-                owner=owner, query=question.text, material=material, k=10, mode=mode
-            )
-        if mode == "terms":
-            rows = term_coverage(owner=owner, query=question.text, material=material, depth=10)
-        else:
-            rows, _ = passage_search(owner=owner, query=question.text, material=material, k=10)
-        chunks = {c.pk: c for c in Chunk.objects.filter(pk__in=[row[0] for row in rows])}
-        return [SimpleNamespace(chunk=chunks[row[0]]) for row in rows]
+        return chunk_search(
+            owner=owner, query=question.text, material=materials[question.book], k=10, mode=mode
+        )
 
     rows = []
-    for mode in (*MODES, "terms", "tutor"):
+    for mode in MODES:
         for subset in ("en", "ru", "all"):
             chosen = [q for q in QUESTIONS if subset in ("all", q.book)]
             ranks = [_hit_rank(ranked(mode, question), question.page) for question in chosen]
@@ -257,10 +248,10 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
             mrr = sum(1 / r for r in ranks if r is not None) / len(ranks)
             rows.append((mode, subset, len(ranks), hit1, hit5, mrr))
     print(
-        "Search (right page within the chunk's pages; MRR over the top 10).\n"
-        "vector/text/hybrid: materials.selectors.chunk_search (text = websearch_to_tsquery,"
-        " every term);\nterms: tutor term coverage (idf-weighted, any term);"
-        " tutor: vector + terms fused by RRF (the tutor's retrieval)"
+        "Search (right page within the chunk's pages; MRR over the top 10), modes of\n"
+        "materials.selectors.chunk_search: vector (HNSW cosine), text (websearch_to_tsquery,"
+        " then any term;\nts_rank_cd), terms (idf-weighted term coverage), hybrid (the three"
+        " fused by RRF, k=60;\nwhat GET /api/search/, the search box and the tutor use)"
     )
     print(f"| {'mode':<7} | {'set':<3} | {'n':>3} | hit@1 | hit@5 |  MRR  |")
     print("|---------|-----|-----|-------|-------|-------|")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db import connection
@@ -9,8 +10,9 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from eduplatform.embeddings import LOCAL_MODEL_NAME, current_model_name, get_embedder
+from materials.errors import ProcessingError
 from materials.models import Chunk, Material
-from materials.pipeline.chunking import detect_language
+from materials.pipeline.chunking import question_language
 
 
 def material_list(*, owner: User) -> QuerySet[Material]:
@@ -61,25 +63,201 @@ _ANY_TERM_BY_LANGUAGE = (
 _CHUNKS_IN_SCOPE = (
     "SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id"
 )
+
+# Term coverage: websearch_to_tsquery wants every term in one chunk, which a
+# natural question ("Кто перевёл руководство на русский язык?") almost never
+# satisfies, and ts_rank_cd counts every word alike. Here each of the query's
+# lexemes (stemmed by the chunk's own language) weighs its inverse document
+# frequency within the searched chunks, and a chunk scores the share of the
+# query's weight it contains: rare terms decide, words found everywhere barely
+# count, and a word found nowhere ("sourdough") weighs like the rarest word,
+# so an unrelated question scores low while a one-page material still scores
+# its own words fully. The tutor also uses the score as relevance evidence.
+_TERM_COVERAGE_SQL = """
+WITH scoped AS (
+    SELECT c.id, c.search_vector,
+           CASE WHEN c.language IN ('ru', 'en') THEN c.language ELSE 'simple' END AS lang
+    FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id
+    WHERE {scope}
+),
+terms AS (
+    SELECT DISTINCT l.lang, t.lexeme
+    FROM (VALUES ('ru', 'pg_catalog.russian'), ('en', 'pg_catalog.english'),
+                 ('simple', 'pg_catalog.simple')) AS l(lang, config)
+    CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(l.config::regconfig, %(q)s)))
+        AS t(lexeme)
+),
+total AS (SELECT count(*)::float AS n FROM scoped),
+weights AS (
+    SELECT t.lang, t.lexeme, count(s.id) AS df,
+           ln((max(total.n) + 1) / (greatest(count(s.id), 1) + 0.5)) AS idf
+    FROM terms t CROSS JOIN total
+    LEFT JOIN scoped s ON s.lang = t.lang
+        AND s.search_vector @@ quote_literal(t.lexeme)::tsquery
+    GROUP BY t.lang, t.lexeme
+),
+query_weight AS (SELECT lang, sum(idf) AS weight FROM weights GROUP BY lang)
+SELECT s.id, sum(w.idf) / max(q.weight) AS coverage
+FROM scoped s
+JOIN weights w ON w.lang = s.lang AND w.df > 0
+    AND s.search_vector @@ quote_literal(w.lexeme)::tsquery
+JOIN query_weight q ON q.lang = s.lang
+GROUP BY s.id
+ORDER BY coverage DESC, s.id
+LIMIT %(depth)s
+"""
+
+# Russian question and helper words that PostgreSQL's russian stop list keeps
+# ("Что такое …", "Что делает …", "Почему …"): as rare words they would
+# otherwise outweigh the question's subject in the term rankings. English
+# question words are already in PostgreSQL's english stop list.
+_QUESTION_WORDS = re.compile(
+    r"\b(?:такое|такой|такая|такие|делает|делают|делается|делать|сделать|нужно|надо|можно"
+    r"|чему|почему|зачем|сколько|каков|какова|каковы|какой|какая|какое|какие|каким|какими"
+    r"|каких|какую|ли)\b",
+    re.IGNORECASE,
+)
+
+
+def _terms_query(query: str) -> str:
+    """The query for the full-text rankings: its subject without question words."""
+    stripped = " ".join(_QUESTION_WORDS.sub(" ", query).split())
+    return stripped or query
+
+
 RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very top ranks
+SEARCH_MODES = ("hybrid", "vector", "text", "terms")
 
 
-def _vector_weight(query: str) -> float:
-    """How much the vector ranking counts in the fusion.
-
-    The offline MiniLM is English-only: for a Russian question its neighbours
-    are close to noise (make eval: vector hit@5 0.43 on the Russian book, full
-    text 0.79), so full text leads there. A hosted multilingual model counts fully.
-    """
-    if current_model_name() == LOCAL_MODEL_NAME and detect_language(query) == "ru":
-        return 0.25
-    return 1.0
+def _scope(owner: User, material: Material | None) -> tuple[str, dict]:
+    scope = "c.owner_id = %(owner)s AND NOT m.is_hidden"
+    params: dict = {"owner": owner.pk}
+    if material is not None:
+        scope += " AND c.material_id = %(material)s"
+        params["material"] = material.pk
+    return scope, params
 
 
 def _ranked_ids(sql: str, params: dict) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def term_coverage(
+    *,
+    owner: User,
+    query: str,
+    material: Material | None = None,
+    chunk_ids: list[int] | None = None,
+    depth: int = 20,
+) -> list[tuple[int, float]]:
+    """(chunk id, coverage) of the owner's chunks best covering the query's terms."""
+    scope, params = _scope(owner, material)
+    params.update(q=_terms_query(query), depth=depth)
+    if chunk_ids is not None:
+        scope += " AND c.id = ANY(%(ids)s)"
+        params["ids"] = chunk_ids
+    with connection.cursor() as cursor:
+        cursor.execute(_TERM_COVERAGE_SQL.format(scope=scope), params)
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def _vector_ids(scope: str, params: dict, query: str) -> list[int]:
+    params = {**params, "vector": str(get_embedder().embed([query])[0])}
+    params["model"] = current_model_name()
+    _set_iterative_scan()
+    return _ranked_ids(
+        f"{_CHUNKS_IN_SCOPE} WHERE {scope} AND c.embedding_model = %(model)s"
+        " ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s",
+        params,
+    )
+
+
+def _text_ids(scope: str, params: dict) -> list[int]:
+    """Chunks with all the words (websearch syntax: quotes, -word) first, then
+    chunks with only some of them, each ranked by ts_rank_cd."""
+    text_ids: list[int] = []
+    for tsquery in (_TSQUERY_BY_LANGUAGE, _ANY_TERM_BY_LANGUAGE):
+        if len(text_ids) >= params["depth"]:
+            break
+        found = _ranked_ids(
+            f"{_CHUNKS_IN_SCOPE} WHERE {scope} AND c.search_vector @@ ({tsquery})"
+            f" ORDER BY ts_rank_cd(c.search_vector, ({tsquery})) DESC, c.id"
+            " LIMIT %(depth)s",
+            params,
+        )
+        text_ids += [chunk_id for chunk_id in found if chunk_id not in text_ids]
+    return text_ids[: params["depth"]]
+
+
+def _vector_weight(query: str) -> float:
+    """How much the vector ranking counts in the fusion.
+
+    The offline MiniLM is English-only: for a Russian question its neighbours
+    are close to noise (make eval: vector hit@5 0.50 on the Russian book), so
+    the two full-text rankings lead there. A hosted multilingual model and
+    English questions count fully.
+    """
+    if current_model_name() == LOCAL_MODEL_NAME and question_language(query) == "ru":
+        return 0.25
+    return 1.0
+
+
+@dataclass(frozen=True)
+class Ranking:
+    scores: list[tuple[int, float]]  # (chunk id, fused score), best first
+    degraded: bool = False  # the embedding endpoint failed: full text only
+
+    @property
+    def ids(self) -> list[int]:
+        return [chunk_id for chunk_id, _ in self.scores]
+
+
+def chunk_ranking(
+    *,
+    owner: User,
+    query: str,
+    material: Material | None = None,
+    k: int = 5,
+    mode: str = "hybrid",
+) -> Ranking:
+    """The owner's best chunks for a query, fused by reciprocal rank.
+
+    Hybrid fuses three rankings: vector nearest neighbours (paraphrases),
+    full text by ts_rank_cd (exact terms, websearch syntax) and idf term
+    coverage (natural questions, Russian). Full text is what makes Russian work
+    offline. Every ranking is limited to the owner's own chunks in its SQL.
+    In hybrid mode a dead embedding endpoint degrades to full text only.
+    """
+    query = query.strip()
+    if not query:
+        return Ranking(scores=[])
+    depth = max(20, k * 4)
+    scope, params = _scope(owner, material)
+    params.update(q=query, depth=depth)
+    rankings: list[tuple[list[int], float]] = []
+    degraded = False
+    if mode in ("hybrid", "vector"):
+        try:
+            rankings.append((_vector_ids(scope, params, query), _vector_weight(query)))
+        except ProcessingError:
+            if mode == "vector":
+                raise
+            degraded = True
+    if mode in ("hybrid", "text"):
+        rankings.append((_text_ids(scope, {**params, "q": _terms_query(query)}), 1.0))
+    if mode in ("hybrid", "terms"):
+        coverage = term_coverage(owner=owner, query=query, material=material, depth=depth)
+        rankings.append(([chunk_id for chunk_id, _ in coverage], 1.0))
+    scores: dict[int, float] = {}
+    for ranked, weight in rankings:
+        for rank, chunk_id in enumerate(ranked, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (RRF_K + rank)
+    best = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
+    return Ranking(
+        scores=[(chunk_id, round(scores[chunk_id], 5)) for chunk_id in best], degraded=degraded
+    )
 
 
 def chunk_search(
@@ -90,57 +268,13 @@ def chunk_search(
     k: int = 5,
     mode: str = "hybrid",
 ) -> list[SearchHit]:
-    """Hybrid search: vector nearest neighbours and full text, fused by reciprocal rank.
-
-    Full text finds exact terms and works for Russian (MiniLM is English-only);
-    vectors find paraphrases. Both halves are limited to the owner's own chunks
-    inside the SQL itself.
-    """
-    query = query.strip()
-    if not query:
-        return []
-    depth = max(20, k * 4)
-    scope = "c.owner_id = %(owner)s AND NOT m.is_hidden"
-    params: dict = {"owner": owner.pk, "q": query, "depth": depth}
-    if material is not None:
-        scope += " AND c.material_id = %(material)s"
-        params["material"] = material.pk
-
-    vector_ids: list[int] = []
-    text_ids: list[int] = []
-    if mode in ("hybrid", "vector"):
-        params["vector"] = str(get_embedder().embed([query])[0])
-        params["model"] = current_model_name()
-        _set_iterative_scan()
-        vector_ids = _ranked_ids(
-            f"{_CHUNKS_IN_SCOPE} WHERE {scope} AND c.embedding_model = %(model)s"
-            " ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s",
-            params,
-        )
-    if mode in ("hybrid", "text"):
-        # Chunks with all the words (websearch syntax: quotes, -word) rank first;
-        # chunks with only some of them follow.
-        for tsquery in (_TSQUERY_BY_LANGUAGE, _ANY_TERM_BY_LANGUAGE):
-            if len(text_ids) >= depth:
-                break
-            found = _ranked_ids(
-                f"{_CHUNKS_IN_SCOPE} WHERE {scope} AND c.search_vector @@ ({tsquery})"
-                f" ORDER BY ts_rank_cd(c.search_vector, ({tsquery})) DESC, c.id"
-                " LIMIT %(depth)s",
-                params,
-            )
-            text_ids += [chunk_id for chunk_id in found if chunk_id not in text_ids]
-        text_ids = text_ids[:depth]
-    scores: dict[int, float] = {}
-    for ranked, weight in ((vector_ids, _vector_weight(query)), (text_ids, 1.0)):
-        for rank, chunk_id in enumerate(ranked, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (RRF_K + rank)
-    best = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
-    chunks = Chunk.objects.filter(pk__in=best, owner=owner).select_related("material")
+    """The owner's best chunks for a query with their fused scores (see chunk_ranking)."""
+    ranking = chunk_ranking(owner=owner, query=query, material=material, k=k, mode=mode)
+    chunks = Chunk.objects.filter(pk__in=ranking.ids, owner=owner).select_related("material")
     by_id = {chunk.pk: chunk for chunk in chunks}
     return [
-        SearchHit(chunk=by_id[chunk_id], score=round(scores[chunk_id], 5))
-        for chunk_id in best
+        SearchHit(chunk=by_id[chunk_id], score=score)
+        for chunk_id, score in ranking.scores
         if chunk_id in by_id
     ]
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from eduplatform.ai import openai_client, with_backoff
 from materials.errors import ProcessingError
 from materials.models import Chunk
+from materials.pipeline.chunking import question_language
 from tutor.prompts import SYSTEM_PROMPT, passages_block
 
 EXTRACTIVE = "extractive"
@@ -136,8 +137,12 @@ def nothing_found() -> Answer:
 
 
 def _cosines(query: str, texts: Sequence[str]) -> list[float] | None:
-    """Similarity of each text to the query with the offline model, if it is the one in use."""
-    if settings.OPENAI_API_KEY or not texts:
+    """Similarity of each text to the query with the offline model, if it is the one in use.
+
+    The offline MiniLM is English-only: it scores any two Russian texts alike,
+    so for other questions its similarity would only add noise.
+    """
+    if settings.OPENAI_API_KEY or not texts or question_language(query) != "en":
         return None
     from eduplatform.embeddings import get_embedder
 
@@ -202,22 +207,6 @@ def extractive_answer(
 # --------------------------------------------------------------------------
 
 _LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LATIN = re.compile(r"[A-Za-z]")
-
-
-def question_language(text: str) -> str:
-    """ "ru", "en" or "" for a short question, by its alphabet.
-
-    The material detector needs common words that a question of five words
-    seldom has; the product's two languages differ by alphabet anyway.
-    """
-    cyrillic, latin = len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
-    if cyrillic + latin < 3:
-        return ""
-    if cyrillic >= latin:
-        return "ru"
-    return "en"
 
 
 def build_messages(

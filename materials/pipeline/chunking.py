@@ -90,6 +90,20 @@ def detect_language(text: str) -> str:
     return "simple"
 
 
+def question_language(text: str) -> str:
+    """ "ru", "en" or "" for a short question or query, by its alphabet.
+
+    `detect_language` needs common words that a question of five words
+    seldom has; the product's two languages differ by alphabet anyway.
+    """
+    cyrillic, latin = len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
+    if cyrillic + latin < 3:
+        return ""
+    if cyrillic >= latin:
+        return "ru"
+    return "en"
+
+
 @lru_cache(maxsize=4)
 def _segmenter(language: str) -> Any:
     import pysbd
