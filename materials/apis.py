@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -12,8 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eduplatform.ownership import owned
 from materials.models import Material
-from materials.selectors import chunk_search, material_get, material_list
+from materials.selectors import chunk_search, material_list
 from materials.serializers import (
     MaterialCreateSerializer,
     MaterialSerializer,
@@ -100,10 +100,7 @@ class SearchApi(APIView):
         params.is_valid(raise_exception=True)
         material = None
         if "material" in params.validated_data:
-            try:
-                material = material_get(owner=request.user, pk=params.validated_data["material"])
-            except Material.DoesNotExist as exc:
-                raise Http404 from exc
+            material = owned(material_list, request.user, params.validated_data["material"])
         hits = chunk_search(
             owner=request.user,
             query=params.validated_data["q"],

@@ -16,9 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eduplatform.ownership import owned
 from materials.apis import as_drf_error
-from materials.models import Flashcard, Material, QuizAttempt, QuizQuestion
-from materials.selectors import material_get
+from materials.models import Flashcard, Material, QuizQuestion
+from materials.selectors import material_list
 from materials.study import selectors, services
 from materials.study.exports import cards_to_apkg, cards_to_csv, notes_to_markdown
 from materials.study.generation import generation_error_message, study_regenerate
@@ -70,7 +71,8 @@ class FlashcardCreateSerializer(serializers.Serializer):
 
 class ReviewSerializer(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=4)
-    duration_ms = serializers.IntegerField(min_value=0, required=False)
+    # At most a day: larger values are typos and would overflow the column.
+    duration_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
 
 
 class ReportSerializer(serializers.Serializer):
@@ -109,27 +111,6 @@ class AttemptSerializer(serializers.Serializer):
 # --- helpers ------------------------------------------------------------------
 
 
-def _material(request: Request, pk: int) -> Material:
-    try:
-        return material_get(owner=request.user, pk=pk)
-    except Material.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def _card(request: Request, pk: int) -> Flashcard:
-    try:
-        return selectors.flashcard_get(owner=request.user, pk=pk)
-    except Flashcard.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def _question(request: Request, pk: int) -> QuizQuestion:
-    try:
-        return selectors.quiz_question_get(owner=request.user, pk=pk)
-    except QuizQuestion.DoesNotExist as exc:
-        raise Http404 from exc
-
-
 def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:  # noqa: ANN001
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
@@ -142,7 +123,7 @@ def _paginated(view: APIView, request: Request, queryset, serializer_class) -> R
 class SummaryApi(APIView):
     @extend_schema(responses={200: SummarySerializer})
     def get(self, request: Request, pk: int) -> Response:
-        material = _material(request, pk)
+        material = owned(material_list, request.user, pk)
         study_set = selectors.study_set_get(owner=request.user, material=material)
         return Response(
             {
@@ -157,7 +138,7 @@ class SummaryApi(APIView):
 class NotesApi(APIView):
     @extend_schema(responses={200: NotesSerializer})
     def get(self, request: Request, pk: int) -> Response:
-        material = _material(request, pk)
+        material = owned(material_list, request.user, pk)
         sections = selectors.note_section_list(owner=request.user, material=material)
         study_set = selectors.study_set_get(owner=request.user, material=material)
         return Response(
@@ -184,12 +165,17 @@ class RegenerateApi(APIView):
 
     @extend_schema(request=None, responses={202: SummarySerializer})
     def post(self, request: Request, pk: int) -> Response:
-        material = _material(request, pk)
+        material = owned(material_list, request.user, pk)
         if material.status != Material.Status.READY:
             raise serializers.ValidationError({"material": ["The material is not ready yet."]})
         study_set = study_regenerate(material=material)
         return Response(
-            {"text": study_set.summary, "generator": study_set.generator, "status": "pending"},
+            {
+                "text": study_set.summary,
+                "generator": study_set.generator,
+                "status": "pending",
+                "error": "",
+            },
             status=status.HTTP_202_ACCEPTED,
         )
 
@@ -198,15 +184,17 @@ class RegenerateApi(APIView):
 
 
 class MaterialFlashcardsApi(APIView):
+    pagination_class = PageNumberPagination  # so the schema shows the paginated envelope
+
     @extend_schema(responses={200: FlashcardSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:
-        material = _material(request, pk)
+        material = owned(material_list, request.user, pk)
         cards = selectors.flashcard_list(owner=request.user, material=material)
         return _paginated(self, request, cards, FlashcardSerializer)
 
     @extend_schema(request=FlashcardCreateSerializer, responses={201: FlashcardSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        material = _material(request, pk)
+        material = owned(material_list, request.user, pk)
         data = FlashcardCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -221,11 +209,11 @@ class MaterialFlashcardsApi(APIView):
 class FlashcardApi(APIView):
     @extend_schema(responses={200: FlashcardSerializer})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(FlashcardSerializer(_card(request, pk)).data)
+        return Response(FlashcardSerializer(owned(selectors.flashcard_list, request.user, pk)).data)
 
     @extend_schema(request=FlashcardSerializer, responses={200: FlashcardSerializer})
     def patch(self, request: Request, pk: int) -> Response:
-        card = _card(request, pk)
+        card = owned(selectors.flashcard_list, request.user, pk)
         data = FlashcardSerializer(card, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         try:
@@ -241,14 +229,14 @@ class FlashcardApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        services.flashcard_delete(card=_card(request, pk))
+        services.flashcard_delete(card=owned(selectors.flashcard_list, request.user, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class FlashcardReviewApi(APIView):
     @extend_schema(request=ReviewSerializer, responses={200: FlashcardSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        card = _card(request, pk)
+        card = owned(selectors.flashcard_list, request.user, pk)
         data = ReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         card = services.flashcard_review(
@@ -262,6 +250,8 @@ class FlashcardReviewApi(APIView):
 class DueFlashcardsApi(APIView):
     """Cards due today across all of the user's materials."""
 
+    pagination_class = PageNumberPagination
+
     @extend_schema(responses={200: FlashcardSerializer(many=True)})
     def get(self, request: Request) -> Response:
         cards = selectors.flashcard_due_list(owner=request.user)
@@ -271,7 +261,7 @@ class DueFlashcardsApi(APIView):
 class FlashcardReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
     def post(self, request: Request, pk: int) -> Response:
-        card = _card(request, pk)
+        card = owned(selectors.flashcard_list, request.user, pk)
         data = ReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.content_report_create(
@@ -286,7 +276,7 @@ class FlashcardReportApi(APIView):
 class QuizApi(APIView):
     @extend_schema(responses={200: QuizSerializer})
     def get(self, request: Request, pk: int) -> Response:
-        material = _material(request, pk)
+        material = owned(material_list, request.user, pk)
         questions = selectors.quiz_question_list(owner=request.user, material=material)
         study_set = selectors.study_set_get(owner=request.user, material=material)
         return Response(
@@ -298,15 +288,17 @@ class QuizApi(APIView):
 
 
 class QuizAttemptsApi(APIView):
+    pagination_class = PageNumberPagination  # so the schema shows the paginated envelope
+
     @extend_schema(responses={200: AttemptSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:
-        material = _material(request, pk)
+        material = owned(material_list, request.user, pk)
         attempts = selectors.quiz_attempt_list(owner=request.user, material=material)
         return _paginated(self, request, attempts, AttemptSerializer)
 
     @extend_schema(request=AttemptCreateSerializer, responses={201: AttemptSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        material = _material(request, pk)
+        material = owned(material_list, request.user, pk)
         data = AttemptCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         questions = list(selectors.quiz_question_list(owner=request.user, material=material))
@@ -322,10 +314,7 @@ class QuizAttemptsApi(APIView):
 class QuizAttemptApi(APIView):
     @extend_schema(responses={200: AttemptSerializer})
     def get(self, request: Request, pk: int) -> Response:
-        try:
-            attempt = selectors.quiz_attempt_get(owner=request.user, pk=pk)
-        except QuizAttempt.DoesNotExist as exc:
-            raise Http404 from exc
+        attempt = owned(selectors.quiz_attempt_list, request.user, pk)
         return Response(AttemptSerializer(attempt).data)
 
 
@@ -334,14 +323,16 @@ class QuestionFlashcardApi(APIView):
 
     @extend_schema(request=None, responses={201: FlashcardSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        card = services.flashcard_from_question(owner=request.user, question=_question(request, pk))
+        card = services.flashcard_from_question(
+            owner=request.user, question=owned(selectors.quiz_question_list, request.user, pk)
+        )
         return Response(FlashcardSerializer(card).data, status=status.HTTP_201_CREATED)
 
 
 class QuestionReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
     def post(self, request: Request, pk: int) -> Response:
-        question = _question(request, pk)
+        question = owned(selectors.quiz_question_list, request.user, pk)
         data = ReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.content_report_create(
@@ -390,4 +381,4 @@ class ExportApi(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
-        return export_response(request, _material(request, pk), fmt)
+        return export_response(request, owned(material_list, request.user, pk), fmt)

@@ -10,33 +10,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from materials.models import Flashcard, Material, QuizAttempt, QuizQuestion
+from eduplatform.ownership import owned
+from materials.models import Material
+from materials.selectors import material_list
 from materials.study import selectors, services
 from materials.study.generation import generation_error_message, study_regenerate
 from materials.study.links import source_label, source_url
 from materials.study_apis import export_response
-from materials.views import _owned
-
-
-def _card(request: HttpRequest, pk: int) -> Flashcard:
-    try:
-        return selectors.flashcard_get(owner=request.user, pk=pk)
-    except Flashcard.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def _question(request: HttpRequest, pk: int) -> QuizQuestion:
-    try:
-        return selectors.quiz_question_get(owner=request.user, pk=pk)
-    except QuizQuestion.DoesNotExist as exc:
-        raise Http404 from exc
 
 
 def _anchor(material: Material, page: int | None, start_seconds: float | None) -> dict:
@@ -68,7 +55,7 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 @login_required
 @require_GET
 def study_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material = _owned(request, pk)
+    material = owned(material_list, request.user, pk)
     sections = [
         {
             "heading": section.heading,
@@ -87,7 +74,7 @@ def study_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material = _owned(request, pk)
+    material = owned(material_list, request.user, pk)
     if material.status == Material.Status.READY:
         study_regenerate(material=material)
         messages.info(request, _("Study content is being made again."))
@@ -100,7 +87,7 @@ def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def flashcard_list_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material = _owned(request, pk)
+    material = owned(material_list, request.user, pk)
     cards = selectors.flashcard_list(owner=request.user, material=material)
     page = Paginator(cards, 50).get_page(request.GET.get("page"))
     for card in page.object_list:
@@ -113,7 +100,7 @@ def flashcard_list_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def flashcard_create_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material = _owned(request, pk)
+    material = owned(material_list, request.user, pk)
     try:
         services.flashcard_create(
             owner=request.user,
@@ -131,7 +118,7 @@ def flashcard_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def flashcard_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    card = _card(request, pk)
+    card = owned(selectors.flashcard_list, request.user, pk)
     errors: list[str] = []
     if request.method == "POST":
         try:
@@ -153,7 +140,7 @@ def flashcard_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def flashcard_suspend_view(request: HttpRequest, pk: int) -> HttpResponse:
-    card = _card(request, pk)
+    card = owned(selectors.flashcard_list, request.user, pk)
     services.flashcard_update(card=card, is_suspended=not card.is_suspended)
     return _back(request, reverse("materials:flashcards", args=[card.material_id]))
 
@@ -161,7 +148,7 @@ def flashcard_suspend_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def flashcard_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    card = _card(request, pk)
+    card = owned(selectors.flashcard_list, request.user, pk)
     material_id = card.material_id
     services.flashcard_delete(card=card)
     messages.success(request, _("Card deleted."))
@@ -171,7 +158,7 @@ def flashcard_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def flashcard_report_view(request: HttpRequest, pk: int) -> HttpResponse:
-    card = _card(request, pk)
+    card = owned(selectors.flashcard_list, request.user, pk)
     services.content_report_create(
         reporter=request.user, flashcard=card, reason=request.POST.get("reason", "")
     )
@@ -185,10 +172,7 @@ def flashcard_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _review_context(request: HttpRequest) -> dict:
     material = None
     if request.GET.get("material"):
-        try:
-            material = _owned(request, int(request.GET["material"]))
-        except ValueError as exc:
-            raise Http404 from exc
+        material = owned(material_list, request.user, request.GET["material"])
     due = selectors.flashcard_due_list(owner=request.user, material=material)
     card = due.first()
     if card is not None:
@@ -209,7 +193,7 @@ def review_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
-    card = _card(request, pk)
+    card = owned(selectors.flashcard_list, request.user, pk)
     try:
         rating = int(request.POST.get("rating", ""))
         services.flashcard_review(card=card, rating=rating)
@@ -233,7 +217,7 @@ def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def quiz_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material = _owned(request, pk)
+    material = owned(material_list, request.user, pk)
     questions = list(selectors.quiz_question_list(owner=request.user, material=material))
     if request.method == "POST" and questions:
         answers = {str(q.pk): request.POST.get(f"q{q.pk}") for q in questions}
@@ -252,10 +236,7 @@ def quiz_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def attempt_view(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        attempt = selectors.quiz_attempt_get(owner=request.user, pk=pk)
-    except QuizAttempt.DoesNotExist as exc:
-        raise Http404 from exc
+    attempt = owned(selectors.quiz_attempt_list, request.user, pk)
     material = attempt.material
     live = set(
         selectors.quiz_question_list(owner=request.user, material=material).values_list(
@@ -286,7 +267,7 @@ def attempt_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def question_flashcard_view(request: HttpRequest, pk: int) -> HttpResponse:
-    question = _question(request, pk)
+    question = owned(selectors.quiz_question_list, request.user, pk)
     services.flashcard_from_question(owner=request.user, question=question)
     if request.htmx:
         return HttpResponse(f'<span class="badge ready">{_("Added to your cards")}</span>')
@@ -297,7 +278,7 @@ def question_flashcard_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def question_report_view(request: HttpRequest, pk: int) -> HttpResponse:
-    question = _question(request, pk)
+    question = owned(selectors.quiz_question_list, request.user, pk)
     services.content_report_create(
         reporter=request.user, question=question, reason=request.POST.get("reason", "")
     )
@@ -311,4 +292,4 @@ def question_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    return export_response(request, _owned(request, pk), fmt)
+    return export_response(request, owned(material_list, request.user, pk), fmt)

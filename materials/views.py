@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from eduplatform.ownership import owned
 from materials.forms import PdfUploadForm, SearchForm, YoutubeForm
 from materials.models import Material
-from materials.selectors import material_get, material_list
+from materials.selectors import material_list
 from materials.services import (
     check_request_size,
     material_create_pdf,
@@ -28,13 +29,6 @@ from materials.services import (
     material_delete,
     material_reprocess,
 )
-
-
-def _owned(request: HttpRequest, pk: int) -> Material:
-    try:
-        return material_get(owner=request.user, pk=pk)
-    except Material.DoesNotExist as exc:
-        raise Http404 from exc
 
 
 def _list_context(request: HttpRequest, **forms: Form) -> dict:
@@ -131,7 +125,7 @@ def _create_from_form(
 @login_required
 @require_GET
 def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material = _owned(request, pk)
+    material = owned(material_list, request.user, pk)
     template = "materials/detail.html"
     if request.htmx and request.htmx.target == "status":
         if not material.is_active:
@@ -144,7 +138,7 @@ def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def material_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material = material_reprocess(material=_owned(request, pk))
+    material = material_reprocess(material=owned(material_list, request.user, pk))
     url = reverse("materials:detail", args=[material.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -152,7 +146,7 @@ def material_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["POST", "DELETE"])
 def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material_delete(material=_owned(request, pk))
+    material_delete(material=owned(material_list, request.user, pk))
     url = reverse("materials:list")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -161,7 +155,7 @@ def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
     """The stored PDF, to its owner only; citations link here with #page=N."""
-    material = _owned(request, pk)
+    material = owned(material_list, request.user, pk)
     if not material.file:
         raise Http404(_("This material has no file."))
     content_type = mimetypes.guess_type(material.original_filename)[0] or "application/pdf"

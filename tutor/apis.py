@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from materials.models import Material
-from materials.selectors import material_get
+from eduplatform.ownership import owned
+from materials.selectors import material_list
 from tutor.models import Conversation
-from tutor.selectors import conversation_get, conversation_list
+from tutor.selectors import conversation_list
 from tutor.serializers import (
     ConversationCreateSerializer,
     ConversationSerializer,
@@ -35,10 +34,7 @@ class ConversationViewSet(
         return conversation_list(owner=self.request.user).prefetch_related("messages")
 
     def get_object(self):  # noqa: ANN201
-        try:
-            return conversation_get(owner=self.request.user, pk=self.kwargs["pk"])
-        except (ValueError, self.get_queryset().model.DoesNotExist) as exc:
-            raise Http404 from exc
+        return owned(self.get_queryset(), self.request.user, self.kwargs["pk"])
 
     @extend_schema(request=ConversationCreateSerializer, responses={201: ConversationSerializer})
     def create(self, request: Request) -> Response:
@@ -46,12 +42,7 @@ class ConversationViewSet(
         serializer.is_valid(raise_exception=True)
         material = None
         if serializer.validated_data.get("material") is not None:
-            try:
-                material = material_get(
-                    owner=request.user, pk=serializer.validated_data["material"]
-                )
-            except Material.DoesNotExist as exc:
-                raise Http404 from exc
+            material = owned(material_list, request.user, serializer.validated_data["material"])
         conversation = conversation_create(owner=request.user, material=material)
         return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED)
 

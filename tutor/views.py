@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     StreamingHttpResponse,
@@ -17,28 +16,23 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from eduplatform.ownership import owned
 from materials.models import Material
-from materials.selectors import material_get, material_list
+from materials.selectors import material_list
 from tutor.forms import AskForm, SearchForm
 from tutor.models import Conversation, Message
-from tutor.selectors import conversation_get, conversation_list, message_list, search_results
+from tutor.selectors import conversation_list, message_list, search_results
 from tutor.services import conversation_create, message_ask, message_ask_stream
 
 
 def _owned_material(request: HttpRequest, pk: int | str | None) -> Material | None:
     if pk in (None, ""):
         return None
-    try:
-        return material_get(owner=request.user, pk=pk)
-    except (Material.DoesNotExist, ValueError) as exc:
-        raise Http404 from exc
+    return owned(material_list, request.user, pk)
 
 
 def _owned_conversation(request: HttpRequest, pk: int) -> Conversation:
-    try:
-        return conversation_get(owner=request.user, pk=pk)
-    except Conversation.DoesNotExist as exc:
-        raise Http404 from exc
+    return owned(conversation_list, request.user, pk)
 
 
 @login_required
@@ -151,7 +145,8 @@ def search_view(request: HttpRequest) -> HttpResponse:
         search_results(owner=request.user, query=query, material=material, k=10) if query else []
     )
     template = "tutor/search.html"
-    if request.htmx:
+    # A boosted tab switch wants the whole page; the search form wants its results.
+    if request.htmx and request.htmx.target == "search-results":
         template += "#search-results"
     return render(
         request,

@@ -41,11 +41,6 @@ def flashcard_list(
     return cards.select_related("material").order_by("material", "position", "id")
 
 
-def flashcard_get(*, owner: User, pk: int | str) -> Flashcard:
-    """The owner's card, or Flashcard.DoesNotExist (a 404 to the caller)."""
-    return flashcard_list(owner=owner).get(pk=pk)
-
-
 def flashcard_due_list(
     *, owner: User, now: datetime | None = None, material: Material | None = None
 ) -> QuerySet[Flashcard]:
@@ -59,24 +54,15 @@ def flashcard_due_list(
     )
 
 
-def quiz_question_list(*, owner: User, material: Material) -> QuerySet[QuizQuestion]:
-    return QuizQuestion.objects.filter(
-        owner=owner, material=material, is_hidden=False, material__is_hidden=False
-    ).order_by("position")
-
-
-def quiz_question_get(*, owner: User, pk: int | str) -> QuizQuestion:
-    return QuizQuestion.objects.filter(owner=owner, is_hidden=False, material__is_hidden=False).get(
-        pk=pk
-    )
+def quiz_question_list(*, owner: User, material: Material | None = None) -> QuerySet[QuizQuestion]:
+    questions = QuizQuestion.objects.filter(owner=owner, is_hidden=False, material__is_hidden=False)
+    if material is not None:
+        questions = questions.filter(material=material)
+    return questions.order_by("material", "position")
 
 
 def quiz_attempt_list(*, owner: User, material: Material | None = None) -> QuerySet[QuizAttempt]:
     attempts = QuizAttempt.objects.filter(owner=owner, material__is_hidden=False)
     if material is not None:
         attempts = attempts.filter(material=material)
-    return attempts.order_by("-created_at", "-id")
-
-
-def quiz_attempt_get(*, owner: User, pk: int | str) -> QuizAttempt:
-    return quiz_attempt_list(owner=owner).select_related("material").get(pk=pk)
+    return attempts.select_related("material").order_by("-created_at", "-id")

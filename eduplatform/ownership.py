@@ -1,0 +1,36 @@
+"""The one owner-scoped lookup that pages and APIs use for a URL's object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+
+T = TypeVar("T", bound=Model)
+
+
+def owned(source: QuerySet[T] | type[T] | Callable[..., QuerySet[T]], user: User, pk: object) -> T:
+    """The user's own row with this pk, or Http404.
+
+    `source` is a queryset, a model, or a selector called as `source(owner=user)`
+    (e.g. `owned(material_list, request.user, pk)`, which also leaves out hidden
+    rows). The row must belong to `user` (its `owner` column) whatever is passed,
+    so a selector that forgot its owner filter still cannot leak; a malformed pk
+    is a 404 as well, so another student's object, a missing one and garbage in
+    the URL all look the same from outside.
+    """
+    if isinstance(source, type) and issubclass(source, Model):
+        queryset = source._default_manager.all()
+    elif isinstance(source, QuerySet):
+        queryset = source
+    else:
+        queryset = source(owner=user)
+    try:
+        return queryset.filter(owner=user).get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc
