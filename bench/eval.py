@@ -120,6 +120,36 @@ QUESTIONS = [
              "предопределенный макрос tracingall"),
 ]  # fmt: skip
 
+# Written after the ranking (three-way fusion, question words) was chosen on
+# the questions above, and never used to tune anything: the check that the
+# figures are not fitted to the set.
+HELD_OUT = [
+    Question("en", "Which function goes in the opposite direction of stack?", 17,
+             "Function unstack goes in the opposite direction"),
+    Question("en", "Can reshape also transform data back to the wide form?", 17,
+             "reshape can also perform the opposite transformation"),
+    Question("en", "Which project embeds R into PostgreSQL?", 24,
+             "is a project to embed R into PostgreSQL"),
+    Question("en", "Can the file argument be an FTP or HTTP URL?", 32,
+             "if the file argument specifies a FTP, HTTP or HTTPS URL"),
+    Question("en", "Can lines of text be pushed back onto a connection?", 32,
+             "can be pushed back onto a connection"),
+    Question("en", "Who wrote the support for connections?", 6,
+             "Brian Ripley is the author of the support for connections"),
+    Question("ru", "Какое начальное значение у filenametemplate?", 10,
+             "начальное значение filenametemplate устанавливается в %j.%c"),
+    Question("ru", "Как нарисовать плавную кривую через точки?", 10,
+             "рисует плавную кривую через эти точки"),
+    Question("ru", "Какая внутренняя переменная задаёт смещение метки?", 27,
+             "определяется внутренней переменной labeloffset"),
+    Question("ru", "Что служит отправной точкой для трансформаций пера?", 50,
+             "Отправной точкой для таких трансформаций служит pencircle"),
+    Question("ru", "От чего зависит толщина линии, рисуемой пером?", 50,
+             "Толщина линии, рисуемой пером, зависит от того"),
+    Question("ru", "Какой макрос рисует маленькую дугу угла?", 60,
+             "mark_angle должен сгенерировать маленькую дугу"),
+]  # fmt: skip
+
 # Questions neither book answers: the tutor should say it found nothing.
 OFF_TOPIC = [
     ("en", "How do I bake sourdough bread at home?"),
@@ -157,7 +187,7 @@ def _setup_django() -> None:
 def check_pages(material_pages: dict[str, dict[int, str]]) -> list[str]:
     """Questions whose evidence is not on the stated page (the set must be fixed)."""
     problems = []
-    for question in QUESTIONS:
+    for question in QUESTIONS + HELD_OUT:
         page_text = material_pages[question.book].get(question.page, "")
         if _normalise(question.evidence) not in _normalise(page_text):
             problems.append(f"{question.book} p.{question.page}: {question.evidence!r} not found")
@@ -200,7 +230,7 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
     import tempfile
 
     from accounts.models import User
-    from materials.models import Chunk, Material
+    from materials.models import Material
     from materials.pipeline.pdf import clean_pages, extract_pages
     from materials.pipeline.process import material_process
     from materials.selectors import chunk_search
@@ -230,7 +260,11 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
     if problems:
         print("The evaluation set does not match the books:", *problems, sep="\n  ")
         return 1
-    print(f"{len(QUESTIONS)} questions, pages verified against the extracted text\n")
+    print(
+        f"{len(QUESTIONS)} questions (+{len(HELD_OUT)} held out), pages verified against"
+        " the extracted text\n"
+    )
+    question_sets = {"tuned": QUESTIONS, "held-out": HELD_OUT}
 
     # --- search ---------------------------------------------------------
     def ranked(mode: str, question: Question) -> list:
@@ -239,24 +273,28 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
         )
 
     rows = []
-    for mode in MODES:
-        for subset in ("en", "ru", "all"):
-            chosen = [q for q in QUESTIONS if subset in ("all", q.book)]
-            ranks = [_hit_rank(ranked(mode, question), question.page) for question in chosen]
-            hit1 = sum(r == 1 for r in ranks) / len(ranks)
-            hit5 = sum(r is not None and r <= 5 for r in ranks) / len(ranks)
-            mrr = sum(1 / r for r in ranks if r is not None) / len(ranks)
-            rows.append((mode, subset, len(ranks), hit1, hit5, mrr))
+    for set_name, questions in question_sets.items():
+        for mode in MODES:
+            for subset in ("en", "ru", "all"):
+                chosen = [q for q in questions if subset in ("all", q.book)]
+                ranks = [_hit_rank(ranked(mode, question), question.page) for question in chosen]
+                hit1 = sum(r == 1 for r in ranks) / len(ranks)
+                hit5 = sum(r is not None and r <= 5 for r in ranks) / len(ranks)
+                mrr = sum(1 / r for r in ranks if r is not None) / len(ranks)
+                rows.append((set_name, mode, subset, len(ranks), hit1, hit5, mrr))
     print(
         "Search (right page within the chunk's pages; MRR over the top 10), modes of\n"
         "materials.selectors.chunk_search: vector (HNSW cosine), text (websearch_to_tsquery,"
         " then any term;\nts_rank_cd), terms (idf-weighted term coverage), hybrid (the three"
         " fused by RRF, k=60;\nwhat GET /api/search/, the search box and the tutor use)"
     )
-    print(f"| {'mode':<7} | {'set':<3} | {'n':>3} | hit@1 | hit@5 |  MRR  |")
-    print("|---------|-----|-----|-------|-------|-------|")
-    for mode, subset, n, hit1, hit5, mrr in rows:
-        print(f"| {mode:<7} | {subset:<3} | {n:>3} | {hit1:.3f} | {hit5:.3f} | {mrr:.3f} |")
+    print(f"| {'questions':<9} | {'mode':<7} | {'set':<3} | {'n':>3} | hit@1 | hit@5 |  MRR  |")
+    print("|-----------|---------|-----|-----|-------|-------|-------|")
+    for set_name, mode, subset, n, hit1, hit5, mrr in rows:
+        print(
+            f"| {set_name:<9} | {mode:<7} | {subset:<3} | {n:>3} | {hit1:.3f} | {hit5:.3f}"
+            f" | {mrr:.3f} |"
+        )
 
     # --- relevance evidence (for TUTOR_MIN_COSINE) -----------------------
     def evidence(book: str, text: str) -> tuple[float, float]:
@@ -283,10 +321,29 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
         print(f"  per question (cosine, coverage): {rounded}")
 
     # --- tutor, offline --------------------------------------------------
+    print(
+        "\nTutor, offline (extractive): answers citing the right page (the citation's page"
+        " is estimated\nwithin a passage that spans pages), and answers citing a passage"
+        " whose pages include it"
+    )
+    for set_name, questions in question_sets.items():
+        _tutor_citations(set_name, questions, owner, materials)
+    refused = 0
+    for book, text in OFF_TOPIC:
+        conversation = conversation_create(owner=owner, material=materials[book])
+        refused += message_ask(conversation=conversation, content=text).generator == "none"
+    print(f"Off-topic questions declined honestly: {refused}/{len(OFF_TOPIC)}")
+    return 0
+
+
+def _tutor_citations(set_name: str, questions: list[Question], owner, materials) -> None:  # noqa: ANN001
+    from materials.models import Chunk
+    from tutor.services import conversation_create, message_ask
+
     right = {"en": 0, "ru": 0}
     spans = {"en": 0, "ru": 0}
     declined = {"en": 0, "ru": 0}
-    for question in QUESTIONS:
+    for question in questions:
         conversation = conversation_create(owner=owner, material=materials[question.book])
         message = message_ask(conversation=conversation, content=question.text)
         if not message.citations:
@@ -296,30 +353,18 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
         cited = Chunk.objects.filter(pk__in=[c["chunk"] for c in message.citations])
         if any(c.page_start <= question.page <= c.page_end for c in cited):
             spans[question.book] += 1
-    refused = 0
-    for book, text in OFF_TOPIC:
-        conversation = conversation_create(owner=owner, material=materials[book])
-        refused += message_ask(conversation=conversation, content=text).generator == "none"
-    counts = {key: sum(q.book == key for q in QUESTIONS) for key in BOOKS}
-    total_right = sum(right.values())
-    total_spans = sum(spans.values())
-    print(
-        "\nTutor, offline (extractive): answers citing the right page (the citation's page"
-        " is estimated\nwithin a passage that spans pages), and answers citing a passage"
-        " whose pages include it"
-    )
+    counts = {key: sum(q.book == key for q in questions) for key in BOOKS}
+    total_right, total_spans, n = sum(right.values()), sum(spans.values()), len(questions)
     for key in BOOKS:
         print(
-            f"  {key}: page {right[key]}/{counts[key]} = {right[key] / counts[key]:.1%},"
+            f"  {set_name} {key}: page {right[key]}/{counts[key]} = {right[key] / counts[key]:.1%},"
             f" passage {spans[key]}/{counts[key]} = {spans[key] / counts[key]:.1%}"
             f" (said 'not found' to {declined[key]})"
         )
     print(
-        f"  all: page {total_right}/{len(QUESTIONS)} = {total_right / len(QUESTIONS):.1%},"
-        f" passage {total_spans}/{len(QUESTIONS)} = {total_spans / len(QUESTIONS):.1%}"
+        f"  {set_name} all: page {total_right}/{n} = {total_right / n:.1%},"
+        f" passage {total_spans}/{n} = {total_spans / n:.1%}"
     )
-    print(f"Off-topic questions declined honestly: {refused}/{len(OFF_TOPIC)}")
-    return 0
 
 
 if __name__ == "__main__":
