@@ -8,7 +8,7 @@ export PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint format bench messages install eval clean-data
+.PHONY: run test lint format bench messages install eval clean-data fuzz load
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ bench: install
 # Search hit@1/hit@5/MRR and tutor citation quality on the corpus books.
 eval: install
 	$(PY) -m bench.eval
+
+# schemathesis with 100 examples per operation and its coverage phase (make test runs 5).
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_RANDOM=1 $(PY) -m pytest tests/test_api_fuzz.py --no-cov
+
+# Locust headless against the `make run` stack on its own port and data folder; stops by itself.
+load: install
+	$(PY) -m bench.load
 
 clean-data:
 	rm -rf $(DATA_DIR)

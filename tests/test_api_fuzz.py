@@ -4,9 +4,10 @@ Every operation is fuzzed as its owner (no 5xx, every documented response
 matches the schema), then each generated request is sent again at the owner's
 real objects: as the owner (schema checks on real data), as another user
 (object endpoints must answer 404) and without credentials (401/403).
-`make test` runs a few examples per operation; `make fuzz` runs
-FUZZ_EXAMPLES (default 100) per operation plus the stateful run over the
-schema's links (tests/fuzz_stateful.py).
+`make test` runs 5 generated examples per operation; `make fuzz` runs
+FUZZ_EXAMPLES (default 100) per operation plus schemathesis' coverage phase
+(boundary values, wrong types, unexpected methods). No stateful run: the
+schema has no OpenAPI links, so the real-object replay above stands in for it.
 """
 
 from __future__ import annotations

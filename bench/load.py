@@ -1,0 +1,250 @@
+"""`make load`: Locust headless against `make run`'s own stack, started and stopped here.
+
+The app runs exactly as `make run` runs it (eduplatform.runner: gunicorn, an
+RQ worker, rqcron) but on its own PORT and in a fresh DATA_DIR, so it gets
+its own embedded PostgreSQL and Valkey and never touches ./var. Students are
+seeded through the real pipeline (small text PDFs processed by the runner's
+worker), then each profile (users, seconds) runs bounded and headless. The
+table gives the failure ratio and p50/p95 of page reads and API reads from
+the raw samples; bench-results/load.json keeps the figures.
+
+Targets: issue 7 — 50 users, 2 minutes, failures < 1 %, p95 < 300 ms;
+issue 8 — 20 users, p95 <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# (name, users, seconds, p95 target in ms)
+PROFILES = [
+    ("issue 7: 50 users", 50, 120, 300.0),
+    ("issue 8: 20 users", 20, 60, 100.0),
+]
+STUDENTS = int(os.environ.get("LOAD_STUDENTS", "5"))
+# LOAD_SECONDS shortens every profile, for a quick try of the harness only.
+SECONDS = int(os.environ.get("LOAD_SECONDS", "0"))
+MATERIALS_EACH = 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(base: str, runner: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if runner.poll() is not None:
+            raise SystemExit("the app stopped while starting")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise SystemExit("the app did not become healthy in time")
+
+
+def seed() -> None:
+    """Run inside the app's DATA_DIR: students, sessions, tokens and processed materials."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduplatform.settings")
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from materials.models import Material
+    from materials.services import material_create_pdf
+    from tests.conftest import make_pdf
+    from tests.study.conftest import lecture_pages
+
+    pdf = make_pdf(lecture_pages(4))
+    accounts = []
+    for n in range(STUDENTS):
+        user = User.objects.create_user(email=f"load{n}@example.org", password=None)
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        materials = [
+            material_create_pdf(
+                owner=user,
+                file=SimpleUploadedFile(f"lecture{m}.pdf", pdf, content_type="application/pdf"),
+                title=f"Biology {m}",
+            ).pk
+            for m in range(MATERIALS_EACH)
+        ]
+        accounts.append(
+            {
+                "session": session.session_key,
+                "token": Token.objects.create(user=user).key,
+                "materials": materials,
+            }
+        )
+    ids = [pk for account in accounts for pk in account["materials"]]
+    deadline = time.monotonic() + 600
+    while Material.objects.filter(pk__in=ids, status__in=["pending", "processing"]).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("seeded materials were not processed in time")
+        time.sleep(1)
+    failed = Material.objects.filter(pk__in=ids).exclude(status="ready").count()
+    if failed:
+        raise SystemExit(f"{failed} seeded materials failed")
+    print(json.dumps(accounts))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _summarise(samples: list[list]) -> dict:
+    result = {}
+    for kind in ("page", "api"):
+        rows = [s for s in samples if s[0].startswith(kind)]
+        times = [s[1] for s in rows]
+        failures = sum(1 for s in rows if s[2])
+        result[kind] = {
+            "requests": len(rows),
+            "failures": failures,
+            "failure_ratio": failures / len(rows) if rows else float("nan"),
+            "p50_ms": round(_percentile(times, 50), 1),
+            "p95_ms": round(_percentile(times, 95), 1),
+        }
+    return result
+
+
+def _warm_up(base: str, accounts: Path) -> None:
+    """Every web worker loads the query embedder once; that first load is not a page read."""
+    account = json.loads(accounts.read_text())[0]
+    material = account["materials"][0]
+    for n in range(30):
+        request = urllib.request.Request(  # noqa: S310
+            f"{base}/api/search/?q=photosynthesis+{n}&material={material}",
+            headers={"Authorization": f"Token {account['token']}"},
+        )
+        with urllib.request.urlopen(request, timeout=60):  # noqa: S310
+            pass
+
+
+def _run_profile(base: str, accounts: Path, work: Path, users: int, seconds: int) -> dict:
+    samples = work / f"samples-{users}.json"
+    env = dict(os.environ, LOAD_ACCOUNTS=str(accounts), LOAD_SAMPLES=str(samples))
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(ROOT / "bench" / "locustfile.py"),
+        "--headless",
+        "--host",
+        base,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(max(1, users // 5)),
+        "--run-time",
+        f"{seconds}s",
+        "--stop-timeout",
+        "10",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    subprocess.run(command, env=env, cwd=ROOT, check=False, timeout=seconds + 120)  # noqa: S603
+    return _summarise(json.loads(samples.read_text()))
+
+
+def main() -> int:
+    if sys.argv[1:] == ["--seed"]:
+        seed()
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="eduplatform-load-"))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, DATA_DIR=str(work / "data"), PORT=str(port))
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    log = open(work / "app.log", "w")  # noqa: SIM115
+    runner = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "eduplatform.runner"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    results = {}
+    try:
+        _wait_healthy(base, runner)
+        print(f"app up on {base} (DATA_DIR {work / 'data'}); seeding {STUDENTS} students")
+        started = time.monotonic()
+        seeded = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "bench.load", "--seed"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        accounts = work / "accounts.json"
+        accounts.write_text(seeded.stdout.strip().splitlines()[-1])
+        print(f"seeded in {time.monotonic() - started:.0f} s (real pipeline)")
+        _warm_up(base, accounts)
+        for name, users, seconds, target in PROFILES:
+            seconds = SECONDS or seconds
+            print(f"running {name} for {seconds} s ...", flush=True)
+            figures = _run_profile(base, accounts, work, users, seconds)
+            results[name] = {"users": users, "seconds": seconds, "p95_target_ms": target}
+            results[name].update(figures)
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        try:
+            runner.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(runner.pid, signal.SIGKILL)
+        log.close()
+    print()
+    header = f"{'profile':<20} {'kind':<5} {'requests':>8} {'fail %':>7} {'p50 ms':>7} "
+    print(header + f"{'p95 ms':>7} {'target':>7}  met")
+    all_met = True
+    for name, row in results.items():
+        for kind in ("page", "api"):
+            fig = row[kind]
+            met = fig["failure_ratio"] < 0.01 and fig["p95_ms"] <= row["p95_target_ms"]
+            all_met &= met
+            print(
+                f"{name:<20} {kind:<5} {fig['requests']:>8} {100 * fig['failure_ratio']:>7.2f} "
+                f"{fig['p50_ms']:>7.1f} {fig['p95_ms']:>7.1f} {row['p95_target_ms']:>7.0f}  "
+                f"{'yes' if met else 'NO'}"
+            )
+    print(f"\nmachine: {os.cpu_count()} cores, shared with whatever else runs now")
+    out = ROOT / "bench-results" / "load.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"cores": os.cpu_count(), "profiles": results}, indent=2) + "\n")
+    subprocess.run(["rm", "-rf", str(work)], check=False)  # noqa: S603, S607
+    return 0 if all_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
