@@ -146,7 +146,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
     )
     template = "tutor/search.html"
     # A boosted tab switch wants the whole page; the search form wants its results.
-    if request.htmx and request.htmx.target == "search-results":
+    if request.htmx and not request.htmx.boosted:
         template += "#search-results"
     return render(
         request,
