@@ -29,8 +29,31 @@ def wait_ready(page) -> None:  # noqa: ANN001
     expect(page.locator("#status .badge.ready")).to_be_visible(timeout=120_000)
 
 
+def tabs(page, pk: int) -> None:  # noqa: ANN001
+    """Tabs swap in place with htmx, each with its own URL, and the back button works."""
+    page.evaluate("window.sameDocument = true")
+    page.locator("nav.tabs a").nth(1).click()
+    page.wait_for_url(f"**/materials/{pk}/notes/")
+    expect(page.locator("nav.tabs a[aria-current=page]")).to_have_attribute(
+        "href", f"/materials/{pk}/notes/"
+    )
+    expect(page.locator(".note-section").first).to_be_visible()
+    page.locator("nav.tabs a").nth(2).click()
+    page.wait_for_url(f"**/materials/{pk}/flashcards/")
+    expect(page.locator("table.cards")).to_be_visible()
+    assert page.evaluate("window.sameDocument") is True  # no full page load
+    page.go_back()
+    page.wait_for_url(f"**/materials/{pk}/notes/")
+    expect(page.locator(".note-section").first).to_be_visible()
+    page.reload()  # every tab is linkable: the URL alone gives the same tab
+    expect(page.locator("nav.tabs a[aria-current=page]")).to_have_attribute(
+        "href", f"/materials/{pk}/notes/"
+    )
+
+
 def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  # noqa: ANN001
     sign_up(page, f"student-{lang}@example.com")
+    expect(page.locator(".stats")).to_be_visible()  # home after sign-up is the dashboard
     content = first_pages(corpus_file("pdf", "books", book), pages)
     upload_pdf(page, f"{lang}-book.pdf", content)
     material = Material.objects.get(owner__email=f"student-{lang}@example.com")
@@ -44,14 +67,11 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
     wait_ready(page)
     shoot(page, f"{lang}-desktop-material")
 
-    page.goto(f"/materials/{material.pk}/notes/")
-    for _ in range(100):
-        if page.locator(".summary").count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
-    summary = page.locator(".summary").inner_text()
-    assert len(summary) > 80
+    # The summary tab updates by itself once the study content is made.
+    expect(page.locator(".summary")).to_be_visible(timeout=90_000)
+    assert len(page.locator(".summary").inner_text()) > 80
+    shoot(page, f"{lang}-desktop-summary")
+    tabs(page, material.pk)
     shoot(page, f"{lang}-desktop-notes")
 
     page.goto(f"/materials/review/?material={material.pk}")
@@ -77,7 +97,7 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
     shoot(page, f"{lang}-desktop-attempt")
 
     page.goto(f"/tutor/?material={material.pk}")
-    page.locator("main form button[type=submit]").first.click()
+    page.locator('main form[action="/tutor/new/"] button').first.click()
     page.wait_for_url(re.compile(r"/tutor/\d+/$"))
     page.locator("#ask-form textarea").fill(question)
     page.locator("#ask-form button[type=submit]").click()
@@ -97,9 +117,17 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
     popup = popup_info.value
     assert popup.url.endswith(f"/materials/{material.pk}/file/#page={number}")
 
+    # The dashboard (home after sign-in) shows today's study.
+    page.goto("/")
+    expect(page.locator("[data-streak]")).to_contain_text("1")
+    expect(page.locator("svg.chart circle")).to_have_count(1)
+    expect(page.locator(".material-list")).to_contain_text(material.title)
+    shoot(page, f"{lang}-desktop-dashboard")
     page.set_viewport_size(MOBILE)
+    shoot(page, f"{lang}-mobile-dashboard")
     page.goto(f"/materials/{material.pk}/")
     shoot(page, f"{lang}-mobile-material")
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -139,12 +167,8 @@ def test_youtube_lecture_from_recorded_responses(new_page, worker, youtube):
     wait_ready(page)
     material = Material.objects.get(owner__email="viewer@example.com")
     assert material.kind == "youtube"
+    expect(page.locator(".summary")).to_be_visible(timeout=90_000)
     page.goto(f"/materials/{material.pk}/notes/")
-    for _ in range(100):
-        if page.locator(".summary").count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
     link = page.locator(".note-section a.source").first
     assert re.search(r"youtube\.com/watch\?v=GJLlxj_dtq8&t=\d+", link.get_attribute("href"))
     shoot(page, "en-desktop-youtube-notes")

@@ -16,11 +16,12 @@ def test_anonymous_visitor_is_sent_to_login(client):
     assert response.status_code == 302 and "/accounts/login/" in response.url
 
 
-def test_home_shows_the_product_to_visitors_and_redirects_students(client, logged_in):
+def test_home_shows_the_product_to_visitors_and_the_dashboard_to_students(client, logged_in):
     from django.test import Client
 
     assert "Upload a lecture" in Client().get("/").content.decode()
-    assert logged_in.get("/").status_code == 302
+    page = logged_in.get("/").content.decode()
+    assert "Cards due today" in page and "Upload a lecture" not in page
 
 
 def test_empty_list_invites_a_first_upload(logged_in):

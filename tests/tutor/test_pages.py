@@ -20,12 +20,27 @@ def algebra(user, indexed):  # noqa: ANN001, ANN201
     return indexed(user, ALGEBRA, title="Linear algebra")
 
 
-def test_material_page_has_a_search_box_and_a_tutor_link(logged_in, algebra):
+def test_material_page_has_search_and_tutor_tabs(logged_in, algebra):
     page = logged_in.get(f"/materials/{algebra.pk}/").content.decode()
     assert f'href="/tutor/?material={algebra.pk}"' in page
-    assert 'action="/tutor/search/"' in page and 'id="search-results"' in page
-    assert f'name="material" value="{algebra.pk}"' in page
+    assert f'href="/tutor/search/?material={algebra.pk}"' in page
     assert 'id="status"' in page  # the existing partial is still there
+    tab = logged_in.get("/tutor/search/", {"material": algebra.pk}).content.decode()
+    assert 'action="/tutor/search/"' in tab and 'id="search-results"' in tab
+    assert f'name="material" value="{algebra.pk}"' in tab
+
+
+def test_a_boosted_tab_switch_gets_the_whole_search_page(logged_in, algebra):
+    response = logged_in.get(
+        "/tutor/search/",
+        {"material": algebra.pk},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_BOOSTED="true",
+        HTTP_HX_TARGET="material-tabs",
+    )
+    body = response.content.decode()
+    assert "<html" in body and 'id="material-tabs"' in body
+    assert 'aria-current="page">Search</a>' in body
 
 
 def test_materials_list_has_a_search_box_over_all_materials(logged_in, algebra):

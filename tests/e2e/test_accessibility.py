@@ -1,0 +1,109 @@
+"""axe-core over the main pages (en and ru, light and dark), with screenshots of each.
+
+axe-core comes inside the pinned `axe-playwright-python` wheel (axe.min.js,
+MPL-2.0) and is injected into the page from disk: nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from materials.models import Material
+from tests.conftest import make_pdf
+from tests.e2e.conftest import DESKTOP, MOBILE, shoot, sign_up
+from tests.study.conftest import BIOLOGY
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BLOCKING = {"serious", "critical"}
+
+
+def violations(page) -> list[str]:  # noqa: ANN001
+    """Serious and critical axe violations on the page, one readable line each."""
+    results = Axe().run(page)
+    return [
+        f"{page.url} {v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(", ".join(node["target"]) for node in v["nodes"][:4])
+        for v in results.response["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+def prepare(page) -> dict[str, str]:  # noqa: ANN001
+    """A student with a processed material, a quiz attempt and a tutor answer."""
+    sign_up(page, "axe@example.com")
+    page.goto("/materials/")
+    page.locator("#pdf-form input[type=file]").set_input_files(
+        {"name": "biology.pdf", "mimeType": "application/pdf", "buffer": make_pdf(BIOLOGY)}
+    )
+    page.locator("#pdf-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/materials/\d+/$"))
+    expect(page.locator("#status .badge.ready")).to_be_visible(timeout=120_000)
+    material = Material.objects.get(owner__email="axe@example.com")
+    pk = material.pk
+    page.goto(f"/materials/{pk}/quiz/")
+    for _ in range(60):
+        if page.locator("fieldset.question").count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    page.locator("form.quiz button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/attempts/\d+/$"))
+    attempt = page.url
+    page.goto(f"/tutor/?material={pk}")
+    page.locator('main form[action="/tutor/new/"] button').first.click()
+    page.wait_for_url(re.compile(r"/tutor/\d+/$"))
+    conversation = page.url
+    page.locator("#ask-form textarea").fill("What does chlorophyll absorb?")
+    page.locator("#ask-form button[type=submit]").click()
+    expect(page.locator("#chat-messages .citations")).to_be_visible(timeout=60_000)
+    return {
+        "dashboard": "/",
+        "materials": "/materials/",
+        "material": f"/materials/{pk}/",
+        "notes": f"/materials/{pk}/notes/",
+        "flashcards": f"/materials/{pk}/flashcards/",
+        "review": f"/materials/review/?material={pk}",
+        "quiz": f"/materials/{pk}/quiz/",
+        "attempt": attempt,
+        "tutor": f"/tutor/?material={pk}",
+        "conversation": conversation,
+    }
+
+
+def check(page, pages: dict[str, str], *, tag: str, shots: bool) -> list[str]:  # noqa: ANN001
+    found = []
+    for name, url in pages.items():
+        page.set_viewport_size(DESKTOP)
+        page.goto(url)
+        found += violations(page)
+        if shots:
+            shoot(page, f"{tag}-desktop-{name}")
+            page.set_viewport_size(MOBILE)
+            shoot(page, f"{tag}-mobile-{name}")
+    return found
+
+
+def test_main_pages_pass_axe_in_both_languages_and_schemes(new_page, worker, browser):
+    anonymous = new_page()
+    public = {"home": "/", "login": "/accounts/login/", "signup": "/accounts/signup/"}
+    found = check(anonymous, public, tag="en", shots=True)
+
+    page = new_page()
+    pages = prepare(page)
+    found += check(page, pages, tag="en", shots=True)
+    # The language switcher in the header turns the whole site Russian.
+    page.goto("/")
+    page.select_option("#language", "ru")
+    page.wait_for_load_state()
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    found += check(page, pages, tag="ru", shots=True)
+    found += check(new_page(locale="ru-RU"), public, tag="ru", shots=True)
+    # Dark mode follows the system setting; its colours must keep their contrast too.
+    page.emulate_media(color_scheme="dark")
+    found += check(page, pages, tag="ru-dark", shots=False)
+    shoot(page, "ru-dark-desktop-conversation")
+    assert not found, "\n".join(found)
