@@ -167,6 +167,10 @@ MAX_SUBTITLE_MB = 5
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
+# Per-student budgets per UTC day (eduplatform/quota.py); 0 means unlimited.
+# Uploads: new PDFs and YouTube lectures; AI calls: tutor questions and study regeneration.
+DAILY_UPLOAD_LIMIT = env.int("DAILY_UPLOAD_LIMIT", default=50)
+DAILY_AI_CALL_LIMIT = env.int("DAILY_AI_CALL_LIMIT", default=200)
 
 # --- Queue ------------------------------------------------------------------
 RQ_QUEUES = {

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from rq import Retry
 
 from accounts.models import User
+from eduplatform import quota
 from materials.errors import ProcessingError, error_message
 from materials.models import Material
 from materials.pipeline.youtube import canonical_url, parse_video_id
@@ -65,13 +66,19 @@ def _default_title(filename: str) -> str:
     return Path(filename).stem.replace("_", " ").strip()[:300] or _("Untitled")
 
 
-@transaction.atomic
 def material_create_pdf(*, owner: User, file: UploadedFile, title: str = "") -> Material:
     """Store an uploaded PDF after checking it by its bytes and page count.
 
-    Nothing is kept when a check fails: the row is rolled back and the stored
-    file removed.
+    Counts against the owner's daily upload budget (QuotaExceeded when spent,
+    before the file is read); a refused file gives its use back. Nothing is
+    kept when a check fails: the row is rolled back and the stored file removed.
     """
+    with quota.spend(owner, quota.UPLOAD):
+        return _material_create_pdf(owner=owner, file=file, title=title)
+
+
+@transaction.atomic
+def _material_create_pdf(*, owner: User, file: UploadedFile, title: str) -> Material:
     from materials.pipeline.pdf import pdf_page_count
 
     _check_size(file, field="file", limit_mb=settings.MAX_UPLOAD_MB)
@@ -103,11 +110,21 @@ def material_create_pdf(*, owner: User, file: UploadedFile, title: str = "") -> 
     return material
 
 
-@transaction.atomic
 def material_create_youtube(
     *, owner: User, url: str, title: str = "", subtitles: UploadedFile | None = None
 ) -> Material:
-    """Register a YouTube lecture; an optional subtitle file replaces fetching captions."""
+    """Register a YouTube lecture; an optional subtitle file replaces fetching captions.
+
+    Counts against the daily upload budget like a PDF; a refused link gives it back.
+    """
+    with quota.spend(owner, quota.UPLOAD):
+        return _material_create_youtube(owner=owner, url=url, title=title, subtitles=subtitles)
+
+
+@transaction.atomic
+def _material_create_youtube(
+    *, owner: User, url: str, title: str, subtitles: UploadedFile | None
+) -> Material:
     try:
         video_id = parse_video_id(url)
     except ProcessingError as exc:

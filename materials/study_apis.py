@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.apis import as_drf_error
 from materials.models import Flashcard, Material, QuizQuestion
@@ -168,6 +169,7 @@ class RegenerateApi(APIView):
         material = owned(material_list, request.user, pk)
         if material.status != Material.Status.READY:
             raise serializers.ValidationError({"material": ["The material is not ready yet."]})
+        quota.reserve(request.user, quota.AI)  # over budget: 429 with the reason
         study_set = study_regenerate(material=material)
         return Response(
             {

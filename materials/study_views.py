@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.models import Material
 from materials.selectors import material_list
@@ -76,8 +77,13 @@ def study_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
 def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     if material.status == Material.Status.READY:
-        study_regenerate(material=material)
-        messages.info(request, _("Study content is being made again."))
+        try:
+            quota.reserve(request.user, quota.AI)
+        except quota.QuotaExceeded as exc:
+            messages.error(request, exc.message)
+        else:
+            study_regenerate(material=material)
+            messages.info(request, _("Study content is being made again."))
     return _back(request, reverse("materials:detail", args=[material.pk]))
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.forms.utils import ErrorDict
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from eduplatform.ownership import owned
+from eduplatform.quota import QuotaExceeded
 from materials.forms import PdfUploadForm, SearchForm, YoutubeForm
 from materials.models import Material
 from materials.selectors import material_list
@@ -60,6 +61,7 @@ def _created_or_errors(
     form: Form,
     field_errors: ValidationError | None,
     material: Material | None,
+    status: int = 400,
 ) -> HttpResponse:
     if material is not None:
         url = reverse("materials:detail", args=[material.pk])
@@ -71,8 +73,9 @@ def _created_or_errors(
     key = "pdf_form" if isinstance(form, PdfUploadForm) else "youtube_form"
     context = _list_context(request, **{key: form})
     if request.htmx:
+        # htmx swaps only 2xx answers: the form comes back with its errors.
         return render(request, f"materials/list.html#{key.replace('_', '-')}", context)
-    return render(request, "materials/list.html", context, status=400)
+    return render(request, "materials/list.html", context, status=status)
 
 
 @login_required
@@ -113,13 +116,15 @@ def material_youtube_view(request: HttpRequest) -> HttpResponse:
 def _create_from_form(
     request: HttpRequest, form: Form, create: Callable[[dict], Material]
 ) -> HttpResponse:
-    material, errors = None, None
+    material, errors, status = None, None, 400
     if form.is_valid():
         try:
             material = create(form.cleaned_data)
         except ValidationError as exc:
             errors = exc
-    return _created_or_errors(request, form, errors, material)
+        except QuotaExceeded as exc:
+            errors, status = ValidationError({NON_FIELD_ERRORS: exc.message}), 429
+    return _created_or_errors(request, form, errors, material, status)
 
 
 @login_required

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from django.conf import settings
 
 from accounts.models import User
+from eduplatform import quota
 from materials.models import Material
 from tutor.answers import Answer, extractive_answer, model_answer_stream, nothing_found
 from tutor.models import Conversation, Message
@@ -40,6 +41,17 @@ def _history(conversation: Conversation) -> list[Message]:
 
 def message_ask_stream(
     *, conversation: Conversation, content: str, stream: bool = True
+) -> Iterator[str | Message]:
+    """Count the question against the owner's daily AI budget (QuotaExceeded,
+    raised here, before anything is stored or streamed), then answer it: see
+    _answer_stream.
+    """
+    quota.reserve(conversation.owner, quota.AI)
+    return _answer_stream(conversation=conversation, content=content, stream=stream)
+
+
+def _answer_stream(
+    *, conversation: Conversation, content: str, stream: bool
 ) -> Iterator[str | Message]:
     """Store the question, then yield the answer's text as it is written and
     finally the stored assistant Message.

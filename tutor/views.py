@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from eduplatform.ownership import owned
+from eduplatform.quota import QuotaExceeded
 from materials.models import Material
 from materials.selectors import material_list
 from tutor.forms import AskForm, SearchForm
@@ -86,7 +87,12 @@ def message_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         context = _conversation_context(request, conversation, form)
         return render(request, "tutor/conversation.html", context, status=400)
-    message_ask(conversation=conversation, content=form.cleaned_data["content"])
+    try:
+        message_ask(conversation=conversation, content=form.cleaned_data["content"])
+    except QuotaExceeded as exc:
+        form.add_error(None, exc.message)
+        context = _conversation_context(request, conversation, form)
+        return render(request, "tutor/conversation.html", context, status=429)
     return redirect(reverse("tutor:conversation", args=[conversation.pk]) + "#latest")
 
 
@@ -115,12 +121,20 @@ def message_stream_view(request: HttpRequest, pk: int) -> HttpResponse:
             content_type="application/json",
         )
 
+    try:
+        pieces = message_ask_stream(conversation=conversation, content=form.cleaned_data["content"])
+    except QuotaExceeded as exc:
+        # The page falls back to the plain form post, which shows the message.
+        return HttpResponse(
+            json.dumps({"detail": exc.message, "code": exc.default_code}),
+            status=429,
+            content_type="application/json",
+        )
+
     def events() -> Iterator[str]:
         # Padding pushes the first bytes through proxies that buffer small bodies.
         yield ": " + " " * 2048 + "\n\n"
-        for piece in message_ask_stream(
-            conversation=conversation, content=form.cleaned_data["content"]
-        ):
+        for piece in pieces:
             if isinstance(piece, Message):
                 yield _event("done", _render_message(request, conversation, piece))
             else:

@@ -1,0 +1,124 @@
+"""Daily budgets: uploads and AI calls per student, atomic in Valkey, 429 when spent."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from eduplatform import quota
+from tests.conftest import make_pdf
+
+pytestmark = pytest.mark.django_db
+
+
+def _pdf(name: str = "lecture.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, make_pdf(["Cells make ATP."]), content_type="application/pdf")
+
+
+def test_upload_budget_gives_429_in_russian_and_bad_input_costs_nothing(api, user, settings):
+    settings.DAILY_UPLOAD_LIMIT = 2
+    not_pdf = SimpleUploadedFile("x.pdf", b"hello", content_type="application/pdf")
+    assert api.post("/api/materials/", {"file": not_pdf}, format="multipart").status_code == 400
+    bad_link = {"youtube_url": "https://example.org/not-youtube"}
+    assert api.post("/api/materials/", bad_link, format="json").status_code == 400
+    assert quota.used(user, quota.UPLOAD) == 0  # refused input gave its use back
+    for _ in range(2):
+        assert api.post("/api/materials/", {"file": _pdf()}, format="multipart").status_code == 201
+
+    response = api.post(
+        "/api/materials/", {"file": _pdf()}, format="multipart", HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert response.status_code == 429
+    body = response.json()
+    assert body["code"] == "daily_limit"
+    assert "лимит" in body["detail"] and "2" in body["detail"]
+    assert 0 < int(response["Retry-After"]) <= 86400
+    assert user.materials.count() == 2
+
+
+def test_upload_page_shows_the_limit_in_the_form(logged_in, settings):
+    settings.DAILY_UPLOAD_LIMIT = 1
+    assert logged_in.post("/materials/upload/", {"file": _pdf()}).status_code == 302
+    response = logged_in.post(
+        "/materials/upload/", {"file": _pdf(), "title": ""}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 429
+    assert "today&#x27;s limit of 1 new materials" in response.content.decode()
+
+
+def test_tutor_questions_count_in_api_page_and_stream(api, logged_in, user, settings):
+    settings.DAILY_AI_CALL_LIMIT = 2
+    conversation = api.post("/api/tutor/conversations/", {}, format="json").json()["id"]
+    url = f"/api/tutor/conversations/{conversation}/messages/"
+    assert api.post(url, {"content": "What is ATP?"}, format="json").status_code == 201
+    assert logged_in.post(f"/tutor/{conversation}/ask/", {"content": "And DNA?"}).status_code == 302
+
+    over = api.post(url, {"content": "Again?"}, format="json", HTTP_ACCEPT_LANGUAGE="ru")
+    assert over.status_code == 429
+    assert "вопросов" in over.json()["detail"]
+    page = logged_in.post(
+        f"/tutor/{conversation}/ask/", {"content": "Again?"}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert page.status_code == 429
+    assert "лимит" in page.content.decode()
+    stream = logged_in.post(f"/tutor/{conversation}/stream/", {"content": "Again?"})
+    assert stream.status_code == 429 and stream.json()["code"] == "daily_limit"
+    # Refused questions are not stored: two questions, two answers.
+    assert user.conversations.get().messages.count() == 4
+
+
+def test_regeneration_counts_as_an_ai_call(api, user, settings):
+    from tests.factories import MaterialFactory
+
+    settings.DAILY_AI_CALL_LIMIT = 1
+    material = MaterialFactory(owner=user, status="ready")
+    url = f"/api/materials/{material.pk}/study/regenerate/"
+    assert api.post(url).status_code == 202
+    assert api.post(url).status_code == 429
+
+
+def test_zero_means_unlimited(user, settings):
+    settings.DAILY_AI_CALL_LIMIT = 0
+    for _ in range(5):
+        quota.reserve(user, quota.AI)
+    assert quota.used(user, quota.AI) == 0
+
+
+@pytest.mark.parametrize("kind", [quota.UPLOAD, quota.AI])
+def test_concurrent_burst_never_passes_the_limit(user, settings, kind: str):
+    """30 threads reserve at once against a limit of 10 on the real Valkey: exactly 10 pass."""
+    settings.DAILY_UPLOAD_LIMIT = settings.DAILY_AI_CALL_LIMIT = 10
+    start = threading.Barrier(30)
+    outcomes: list[bool] = []
+    lock = threading.Lock()
+
+    def fire() -> None:
+        start.wait()
+        try:
+            quota.reserve(user, kind)
+            ok = True
+        except quota.QuotaExceeded:
+            ok = False
+        with lock:
+            outcomes.append(ok)
+
+    threads = [threading.Thread(target=fire) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(True) == 10 and outcomes.count(False) == 20
+    assert quota.used(user, kind) == 10
+    # The counter expires at the end of the UTC day.
+    import django_rq
+
+    ttl = django_rq.get_connection("default").ttl(f"quota:{kind}:{user.pk}:" + _today())
+    assert 0 < ttl <= 86400
+
+
+def _today() -> str:
+    from datetime import UTC, datetime
+
+    return f"{datetime.now(UTC):%Y-%m-%d}"
