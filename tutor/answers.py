@@ -24,7 +24,7 @@ from eduplatform.ai import openai_client, with_backoff
 from materials.errors import ProcessingError
 from materials.models import Chunk
 from materials.pipeline.chunking import question_language
-from tutor.prompts import SYSTEM_PROMPT, passages_block
+from tutor.prompts import SYSTEM_PROMPT, leaks_instructions, passages_block
 
 EXTRACTIVE = "extractive"
 EXTRACTIVE_FALLBACK = "extractive-fallback"
@@ -272,7 +272,10 @@ def model_answer_stream(
 
     Rate limits and server errors before the first word are retried with
     backoff; if the model stays unreachable (or breaks off mid-answer), the
-    extractive answer is given instead, labelled as such.
+    extractive answer is given instead, labelled as such. So it is when the
+    model recites its instructions (a document talked it into it): the
+    stream stops showing text at the first leaked words, and the stored
+    answer is the extractive one.
     """
     client = openai_client()
     messages = build_messages(question, history, passages)
@@ -288,16 +291,19 @@ def model_answer_stream(
                 lambda: client.chat.completions.create(model=model, messages=messages, stream=True)
             )
             pieces = []
+            shown = True
             for event in response:
                 delta = event.choices[0].delta.content if event.choices else None
                 if delta:
                     pieces.append(delta)
-                    yield delta
+                    shown = shown and not leaks_instructions("".join(pieces))
+                    if shown:
+                        yield delta
             raw = "".join(pieces)
     except (ProcessingError, openai.APIError):
         yield extractive_answer(question, passages, fallback=True)
         return
-    if not raw.strip():
+    if not raw.strip() or leaks_instructions(raw):
         yield extractive_answer(question, passages, fallback=True)
         return
     yield checked_answer(raw, passages, generator=model)
