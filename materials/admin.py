@@ -15,6 +15,23 @@ from materials.models import (
 from materials.services import material_reprocess
 
 
+class ReportedFilter(admin.SimpleListFilter):
+    """Items students reported as wrong: with an open report, or with any report."""
+
+    title = _("reported")
+    parameter_name = "reported"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("open", _("Open reports")), ("any", _("Any report"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "open":
+            return queryset.filter(reports__status=ContentReport.Status.OPEN).distinct()
+        if self.value() == "any":
+            return queryset.filter(reports__isnull=False).distinct()
+        return queryset
+
+
 @admin.register(Material)
 class MaterialAdmin(admin.ModelAdmin):
     list_display = (
@@ -24,11 +41,19 @@ class MaterialAdmin(admin.ModelAdmin):
         "status",
         "stage",
         "progress",
-        "error_code",
+        "error_text",
         "is_hidden",
         "created_at",
     )
-    list_filter = ("status", "kind", "stage", "is_hidden", "language", "created_at")
+    list_filter = (
+        "status",
+        ReportedFilter,
+        "kind",
+        "stage",
+        "is_hidden",
+        "language",
+        "created_at",
+    )
     search_fields = ("title", "owner__email", "youtube_url", "original_filename")
     readonly_fields = (
         "owner",
@@ -55,6 +80,11 @@ class MaterialAdmin(admin.ModelAdmin):
     )
     list_select_related = ("owner",)
     actions = ("reprocess", "hide", "unhide")
+
+    @admin.display(description=_("error"), ordering="error_code")
+    def error_text(self, material: Material) -> str:
+        """What went wrong, in the moderator's language (the code and detail are on the page)."""
+        return material.error if material.error_code else ""
 
     @admin.action(description=_("Reprocess selected materials"))
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Material]) -> None:
@@ -116,7 +146,7 @@ class StudySetAdmin(admin.ModelAdmin):
 @admin.register(Flashcard)
 class FlashcardAdmin(HideActionsMixin, admin.ModelAdmin):
     list_display = ("front", "back", "material", "owner", "origin", "kind", "is_hidden", "due")
-    list_filter = ("is_hidden", "origin", "kind", "is_suspended", "generator")
+    list_filter = ("is_hidden", ReportedFilter, "origin", "kind", "is_suspended", "generator")
     search_fields = ("front", "back", "material__title", "owner__email")
     raw_id_fields = ("material", "owner")
     list_select_related = ("material", "owner")
@@ -126,7 +156,7 @@ class FlashcardAdmin(HideActionsMixin, admin.ModelAdmin):
 @admin.register(QuizQuestion)
 class QuizQuestionAdmin(HideActionsMixin, admin.ModelAdmin):
     list_display = ("question", "material", "owner", "answer_index", "generator", "is_hidden")
-    list_filter = ("is_hidden", "generator")
+    list_filter = ("is_hidden", ReportedFilter, "generator")
     search_fields = ("question", "explanation", "material__title", "owner__email")
     raw_id_fields = ("material", "owner")
     list_select_related = ("material", "owner")
@@ -141,18 +171,33 @@ class QuizAttemptAdmin(admin.ModelAdmin):
 
 @admin.register(ContentReport)
 class ContentReportAdmin(admin.ModelAdmin):
-    list_display = ("reason", "flashcard", "question", "reporter", "status", "created_at")
+    list_display = (
+        "reason",
+        "material",
+        "flashcard",
+        "question",
+        "reporter",
+        "status",
+        "created_at",
+    )
     list_filter = ("status", "created_at")
-    search_fields = ("reason", "flashcard__front", "question__question", "reporter__email")
-    raw_id_fields = ("flashcard", "question", "reporter")
+    search_fields = (
+        "reason",
+        "material__title",
+        "flashcard__front",
+        "question__question",
+        "reporter__email",
+    )
+    raw_id_fields = ("material", "flashcard", "question", "reporter")
     actions = ("resolve", "hide_target")
 
     @admin.action(description=_("Mark selected reports resolved"))
     def resolve(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> None:
         queryset.update(status=ContentReport.Status.RESOLVED)
 
-    @admin.action(description=_("Hide the reported cards and questions, and resolve"))
+    @admin.action(description=_("Hide the reported materials, cards and questions, and resolve"))
     def hide_target(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> None:
+        Material.objects.filter(reports__in=queryset).update(is_hidden=True)
         Flashcard.objects.filter(reports__in=queryset).update(is_hidden=True)
         QuizQuestion.objects.filter(reports__in=queryset).update(is_hidden=True)
         queryset.update(status=ContentReport.Status.RESOLVED)

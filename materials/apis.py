@@ -17,6 +17,7 @@ from materials.selectors import chunk_search, material_list
 from materials.serializers import (
     MaterialCreateSerializer,
     MaterialSerializer,
+    ReportSerializer,
     SearchQuerySerializer,
     SearchResponseSerializer,
 )
@@ -82,6 +83,21 @@ class MaterialViewSet(
     def reprocess(self, request: Request, pk: str | None = None) -> Response:
         material = material_reprocess(material=self.get_object())
         return Response(MaterialSerializer(material).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=ReportSerializer, responses={201: None})
+    @action(detail=True, methods=["post"])
+    def report(self, request: Request, pk: str | None = None) -> Response:
+        """Flag the material as wrong for the moderators."""
+        from materials.study.services import content_report_create
+
+        data = ReportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = content_report_create(
+            reporter=request.user,
+            material=self.get_object(),
+            reason=data.validated_data.get("reason", ""),
+        )
+        return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
 
 
 class SearchApi(APIView):

@@ -5,6 +5,10 @@ from rest_framework import serializers
 from materials.models import Material
 
 
+class ReportSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+
+
 class MaterialSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
 

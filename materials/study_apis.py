@@ -21,6 +21,7 @@ from eduplatform.ownership import owned
 from materials.apis import as_drf_error
 from materials.models import Flashcard, Material, QuizQuestion
 from materials.selectors import material_list
+from materials.serializers import ReportSerializer
 from materials.study import selectors, services
 from materials.study.exports import cards_to_apkg, cards_to_csv, notes_to_markdown
 from materials.study.generation import generation_error_message, study_regenerate
@@ -74,10 +75,6 @@ class ReviewSerializer(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=4)
     # At most a day: larger values are typos and would overflow the column.
     duration_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
-
-
-class ReportSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False)
 
 
 class QuestionSerializer(serializers.ModelSerializer):

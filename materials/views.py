@@ -6,6 +6,7 @@ import mimetypes
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
@@ -173,3 +174,18 @@ def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=0"
     return response
+
+
+@login_required
+@require_POST
+def material_report_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A student flags their material as wrong (bad text, broken file) for moderators."""
+    from materials.study.services import content_report_create
+
+    material = owned(material_list, request.user, pk)
+    content_report_create(
+        reporter=request.user, material=material, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, _("Thank you. A moderator will look at this material."))
+    url = reverse("materials:detail", args=[material.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -67,6 +67,7 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "materials:reprocess": lambda w: [Probe(f"/materials/{_material(w)}/reprocess/")],
     "materials:delete": lambda w: [Probe(f"/materials/{_material(w)}/delete/")],
     "materials:file": lambda w: [Probe(f"/materials/{_material(w)}/file/")],
+    "materials:report": lambda w: [Probe(f"/materials/{_material(w)}/report/")],
     "materials:notes": lambda w: [Probe(f"/materials/{_material(w)}/notes/")],
     "materials:study-retry": lambda w: [Probe(f"/materials/{_material(w)}/study/retry/")],
     "materials:flashcards": lambda w: [Probe(f"/materials/{_material(w)}/flashcards/")],
@@ -101,6 +102,7 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     # API
     "material-detail": lambda w: [Probe(f"/api/materials/{_material(w)}/")],
     "material-reprocess": lambda w: [Probe(f"/api/materials/{_material(w)}/reprocess/")],
+    "material-report": lambda w: [Probe(f"/api/materials/{_material(w)}/report/")],
     "search": lambda w: [Probe(f"/api/search/?q=energy&material={_material(w)}", ("GET",))],
     "study-summary": lambda w: [Probe(f"/api/materials/{_material(w)}/summary/")],
     "study-notes": lambda w: [Probe(f"/api/materials/{_material(w)}/notes/")],

@@ -206,8 +206,15 @@ class QuizAttempt(models.Model):
         return f"{self.score}/{self.total}"
 
 
+def _only(**target: bool) -> Q:
+    """The report's one target is set and the other two are empty."""
+    return Q(
+        **{f"{name}__isnull": name not in target for name in ("flashcard", "question", "material")}
+    )
+
+
 class ContentReport(models.Model):
-    """A student's report of a bad card or question, for moderators."""
+    """A student's report of a bad material, card or question, for moderators."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -222,6 +229,9 @@ class ContentReport(models.Model):
     question = models.ForeignKey(
         QuizQuestion, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
     )
+    material = models.ForeignKey(
+        Material, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
     reason = models.TextField(_("reason"), max_length=2000)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -232,8 +242,7 @@ class ContentReport(models.Model):
         verbose_name_plural = _("content reports")
         constraints = [
             models.CheckConstraint(
-                condition=(Q(flashcard__isnull=False) & Q(question__isnull=True))
-                | (Q(flashcard__isnull=True) & Q(question__isnull=False)),
+                condition=_only(flashcard=True) | _only(question=True) | _only(material=True),
                 name="report_exactly_one_target",
             )
         ]

@@ -211,8 +211,9 @@ def content_report_create(
     reason: str,
     flashcard: Flashcard | None = None,
     question: QuizQuestion | None = None,
+    material: Material | None = None,
 ) -> ContentReport:
     reason = (reason or "").strip()[:2000] or _("No reason given.")
     return ContentReport.objects.create(
-        reporter=reporter, flashcard=flashcard, question=question, reason=reason
+        reporter=reporter, flashcard=flashcard, question=question, material=material, reason=reason
     )
