@@ -22,3 +22,20 @@ class EduWorker(SimpleWorker):
 
             get_embedder()
         return super().work(*args, **kwargs)
+
+    def execute_job(self, job, queue):  # noqa: ANN001, ANN201
+        """Run a job on a live database connection.
+
+        Outside requests Django never drops a broken connection by itself, so
+        after a database restart (or a failover) every later job in this
+        long-lived process would fail on the dead one. Closing unusable (and,
+        with CONN_MAX_AGE=0, all) connections around each job lets the next
+        query reconnect.
+        """
+        from django.db import close_old_connections
+
+        close_old_connections()
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            close_old_connections()
