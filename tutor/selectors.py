@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
@@ -32,17 +32,6 @@ def conversation_list(*, owner: User, material: Material | None = None) -> Query
     if material is not None:
         conversations = conversations.filter(material=material)
     return conversations
-
-
-def conversation_get(*, owner: User, pk: int | str) -> Conversation:
-    """The owner's conversation with its messages, or Conversation.DoesNotExist."""
-    return (
-        conversation_list(owner=owner)
-        .prefetch_related(
-            Prefetch("messages", queryset=Message.objects.order_by("created_at", "pk"))
-        )
-        .get(pk=pk)
-    )
 
 
 @dataclass(frozen=True)
