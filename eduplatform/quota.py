@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import Throttled
 
 from accounts.models import User
@@ -58,6 +60,16 @@ class QuotaExceeded(Throttled):
 
     def __str__(self) -> str:
         return self.message
+
+
+# The 429 answer, for the OpenAPI schema of the endpoints that spend a budget.
+QUOTA_RESPONSE = OpenApiResponse(
+    response=inline_serializer(
+        "DailyLimitError",
+        {"detail": serializers.CharField(), "code": serializers.CharField()},
+    ),
+    description="Today's budget of uploads or AI calls is spent (see Retry-After).",
+)
 
 
 def _limit_message(kind: str, limit: int) -> str:

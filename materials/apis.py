@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eduplatform.ownership import owned
+from eduplatform.quota import QUOTA_RESPONSE
 from materials.models import Material
 from materials.selectors import chunk_search, material_list
 from materials.serializers import (
@@ -50,7 +51,9 @@ class MaterialViewSet(
             return Material.objects.none()
         return material_list(owner=self.request.user)
 
-    @extend_schema(request=MaterialCreateSerializer, responses={201: MaterialSerializer})
+    @extend_schema(
+        request=MaterialCreateSerializer, responses={201: MaterialSerializer, 429: QUOTA_RESPONSE}
+    )
     def create(self, request: Request) -> Response:
         try:
             check_request_size(request.META.get("CONTENT_LENGTH"))

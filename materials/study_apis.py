@@ -161,7 +161,7 @@ class NotesApi(APIView):
 class RegenerateApi(APIView):
     """Make the study content again (e.g. after "could not be generated")."""
 
-    @extend_schema(request=None, responses={202: SummarySerializer})
+    @extend_schema(request=None, responses={202: SummarySerializer, 429: quota.QUOTA_RESPONSE})
     def post(self, request: Request, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         if material.status != Material.Status.READY:

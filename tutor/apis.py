@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from eduplatform.ownership import owned
+from eduplatform.quota import QUOTA_RESPONSE
 from materials.selectors import material_list
 from tutor.models import Conversation
 from tutor.selectors import conversation_list
@@ -46,7 +47,9 @@ class ConversationViewSet(
         conversation = conversation_create(owner=request.user, material=material)
         return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
+    @extend_schema(
+        request=MessageCreateSerializer, responses={201: MessageSerializer, 429: QUOTA_RESPONSE}
+    )
     @action(detail=True, methods=["post"])
     def messages(self, request: Request, pk: str | None = None) -> Response:
         conversation = self.get_object()
