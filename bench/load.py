@@ -214,8 +214,11 @@ def main() -> int:
         for name, users, seconds, target in PROFILES:
             seconds = SECONDS or seconds
             print(f"running {name} for {seconds} s ...", flush=True)
+            before = os.getloadavg()[0]
             figures = _run_profile(base, accounts, work, users, seconds)
             results[name] = {"users": users, "seconds": seconds, "p95_target_ms": target}
+            # What else the machine was doing: 1-minute load average before and after.
+            results[name]["load_average"] = [round(before, 1), round(os.getloadavg()[0], 1)]
             results[name].update(figures)
     finally:
         runner.send_signal(signal.SIGTERM)
@@ -238,7 +241,8 @@ def main() -> int:
                 f"{fig['p50_ms']:>7.1f} {fig['p95_ms']:>7.1f} {row['p95_target_ms']:>7.0f}  "
                 f"{'yes' if met else 'NO'}"
             )
-    print(f"\nmachine: {os.cpu_count()} cores, shared with whatever else runs now")
+    loads = {name: row["load_average"] for name, row in results.items()}
+    print(f"\nmachine: {os.cpu_count()} cores; 1-min load average before/after: {loads}")
     out = ROOT / "bench-results" / "load.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"cores": os.cpu_count(), "profiles": results}, indent=2) + "\n")
