@@ -43,3 +43,12 @@ document.addEventListener("submit", function (event) {
     note.textContent = form.dataset.tooLarge;
   }
 }, true);
+
+// Material tabs are swapped by htmx (hx-boost): keep keyboard focus on the tab
+// just chosen, since the old link element is gone after the swap.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var target = event.detail && event.detail.target;
+  if (!target || target.id !== "material-tabs") return;
+  var current = target.querySelector(".tabs [aria-current=page]");
+  if (current) current.focus({ preventScroll: true });
+});

@@ -106,7 +106,7 @@ def worker(transactional_db, settings) -> Iterator[None]:  # noqa: ANN001
         try:
             while not stop.is_set():
                 ThreadWorker([queue], connection=queue.connection).work(burst=True)
-                stop.wait(0.2)
+                stop.wait(1.0)
         finally:
             connections.close_all()
 
