@@ -20,6 +20,7 @@ from tests.study.conftest import BIOLOGY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BLOCKING = {"serious", "critical"}
+NARROW = {"width": 360, "height": 740}
 
 
 def violations(page) -> list[str]:  # noqa: ANN001
@@ -92,6 +93,11 @@ def check(page, pages: dict[str, str], *, tag: str) -> list[str]:  # noqa: ANN00
         if name in MOBILE_SHOTS:
             page.set_viewport_size(MOBILE)
             shoot(page, f"{tag}-mobile-{name}")
+        # Down to 360 px nothing may stick out sideways.
+        page.set_viewport_size(NARROW)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > NARROW["width"]:
+            found.append(f"{page.url} is {width} px wide at {NARROW['width']} px")
     return found
 
 
@@ -112,5 +118,6 @@ def test_main_pages_pass_axe_in_both_languages_and_schemes(new_page, worker):
     # Dark mode follows the system setting; its colours must keep their contrast too.
     page.emulate_media(color_scheme="dark")
     found += check(page, {name: pages[name] for name in DARK_PAGES}, tag="ru-dark")
+    page.set_viewport_size(DESKTOP)
     shoot(page, "ru-dark-desktop-conversation")
     assert not found, "\n".join(found)

@@ -65,14 +65,11 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
             break
         page.wait_for_timeout(200)
     wait_ready(page)
-    shoot(page, f"{lang}-desktop-material")
 
     # The summary tab updates by itself once the study content is made.
     expect(page.locator(".summary")).to_be_visible(timeout=90_000)
     assert len(page.locator(".summary").inner_text()) > 80
-    shoot(page, f"{lang}-desktop-summary")
     tabs(page, material.pk)
-    shoot(page, f"{lang}-desktop-notes")
 
     page.goto(f"/materials/review/?material={material.pk}")
     fronts = []
@@ -89,12 +86,10 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
     page.goto(f"/materials/{material.pk}/quiz/")
     questions = page.locator("fieldset.question")
     assert questions.count() >= 3
-    shoot(page, f"{lang}-desktop-quiz")
     for index in range(questions.count()):
         questions.nth(index).locator("input[type=radio]").first.check()
     page.locator("form.quiz button[type=submit]").click()
     expect(page.locator("h1")).to_contain_text(re.compile(r"\d+"))
-    shoot(page, f"{lang}-desktop-attempt")
 
     page.goto(f"/tutor/?material={material.pk}")
     page.locator('main form[action="/tutor/new/"] button').first.click()
@@ -103,7 +98,7 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
     page.locator("#ask-form button[type=submit]").click()
     link = page.locator("#chat-messages .citations a.source").first
     expect(link).to_be_visible(timeout=60_000)
-    shoot(page, f"{lang}-desktop-tutor")
+    shoot(page, f"{lang}-desktop-tutor-answer")
     href = link.get_attribute("href")
     match = re.search(r"/materials/(\d+)/file/#page=(\d+)$", href)
     assert match, href
@@ -122,11 +117,9 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
     expect(page.locator("[data-streak]")).to_contain_text("1")
     expect(page.locator("svg.chart circle")).to_have_count(1)
     expect(page.locator(".material-list")).to_contain_text(material.title)
-    shoot(page, f"{lang}-desktop-dashboard")
+    shoot(page, f"{lang}-desktop-dashboard-after-study")
     page.set_viewport_size(MOBILE)
-    shoot(page, f"{lang}-mobile-dashboard")
     page.goto(f"/materials/{material.pk}/")
-    shoot(page, f"{lang}-mobile-material")
     assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
 
 
@@ -145,7 +138,6 @@ def test_russian_journey_follows_the_browser_language(new_page, worker):
     page = new_page(locale="ru-RU")
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == "ru"
-    shoot(page, "ru-desktop-home")
     journey(
         page,
         lang="ru",
