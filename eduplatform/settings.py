@@ -178,6 +178,14 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800},
 }
 RQ_SHOW_ADMIN_LINK = True
+# Login and API throttles count in Valkey, so every web process shares one count.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+    }
+}
 RQ = {"WORKER_CLASS": "eduplatform.worker.EduWorker"}
 PROCESS_JOB_TIMEOUT = env.int("PROCESS_JOB_TIMEOUT", default=1800)
 PDF_PARSE_TIMEOUT = env.float("PDF_PARSE_TIMEOUT", default=300.0)
