@@ -93,11 +93,14 @@ class MaterialViewSet(
         """Flag the material as wrong for the moderators."""
         from materials.study.services import content_report_create
 
+        # The owner check comes first: another student's material is a 404
+        # whatever the body, never a 400 that tells it exists.
+        material = self.get_object()
         data = ReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = content_report_create(
             reporter=request.user,
-            material=self.get_object(),
+            material=material,
             reason=data.validated_data.get("reason", ""),
         )
         return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
