@@ -21,6 +21,12 @@ from tests.study.conftest import BIOLOGY
 pytestmark = pytest.mark.django_db(transaction=True)
 BLOCKING = {"serious", "critical"}
 NARROW = {"width": 360, "height": 740}
+# The innermost elements whose right edge passes the viewport, to say what to fix.
+WIDE_ELEMENTS = """(limit) => [...document.querySelectorAll("body *")]
+  .filter((el) => el.getBoundingClientRect().right > limit + 1)
+  .filter((el) => ![...el.children].some((c) => c.getBoundingClientRect().right > limit + 1))
+  .slice(0, 4)
+  .map((el) => el.tagName.toLowerCase() + (el.className ? "." + el.className : ""))"""
 
 
 def violations(page) -> list[str]:  # noqa: ANN001
@@ -97,7 +103,8 @@ def check(page, pages: dict[str, str], *, tag: str) -> list[str]:  # noqa: ANN00
         page.set_viewport_size(NARROW)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > NARROW["width"]:
-            found.append(f"{page.url} is {width} px wide at {NARROW['width']} px")
+            culprits = page.evaluate(WIDE_ELEMENTS, NARROW["width"])
+            found.append(f"{page.url} is {width} px wide at {NARROW['width']} px: {culprits}")
     return found
 
 
