@@ -37,10 +37,10 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# One table (ours, baseline, ratio, target) and bench/results.json; parts run
+# alone too: python -m bench.embedding | bench.pipeline | bench.search | bench.study
 bench: install
-	$(PY) -m bench.pipeline
-	$(PY) -m bench.study
-	$(PY) bench/embedding_backends.py
+	$(PY) -m bench
 
 # Search hit@1/hit@5/MRR and tutor citation quality on the corpus books.
 eval: install

@@ -199,6 +199,7 @@ def main() -> int:
     parser.add_argument("--big-pages", type=int, default=1000)
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--rss-child")
+    parser.add_argument("--json", type=Path, help="also write the results here (python -m bench)")
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args.rss_child)
@@ -256,6 +257,8 @@ def main() -> int:
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / "pipeline.json").write_text(json.dumps(results, indent=2, default=str))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0
 
 
