@@ -46,7 +46,7 @@ bench: install
 eval: install
 	$(PY) -m bench.eval
 
-# schemathesis with 100 examples per operation and its coverage phase (make test runs 5).
+# schemathesis with 100 examples per operation and its coverage phase (make test runs 3).
 fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_RANDOM=1 $(PY) -m pytest tests/test_api_fuzz.py --no-cov
 

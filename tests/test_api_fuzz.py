@@ -4,7 +4,7 @@ Every operation is fuzzed as its owner (no 5xx, every documented response
 matches the schema), then each generated request is sent again at the owner's
 real objects: as the owner (schema checks on real data), as another user
 (object endpoints must answer 404) and without credentials (401/403).
-`make test` runs 5 generated examples per operation; `make fuzz` runs
+`make test` runs 3 generated examples per operation; `make fuzz` runs
 FUZZ_EXAMPLES (default 100) per operation plus schemathesis' coverage phase
 (boundary values, wrong types, unexpected methods). No stateful run: the
 schema has no OpenAPI links, so the real-object replay above stands in for it.
@@ -34,7 +34,7 @@ from tests.tutor.conftest import indexed  # noqa: F401 (fixture)
 from tutor.services import conversation_create
 
 pytestmark = pytest.mark.slow
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 # `make test` skips the coverage phase (boundary values, unexpected methods); `make fuzz` runs it.
 PHASES = [Phase.explicit, Phase.generate] if os.environ.get("FUZZ_EXAMPLES") else [Phase.generate]
 # Which of the owner's objects a path's {id} names.

@@ -137,7 +137,7 @@ def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings)
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     pages = [
-        f"Part {n}. " + "Glucose is split in glycolysis to release energy. " * 60 for n in range(10)
+        f"Part {n}. " + "Glucose is split in glycolysis to release energy. " * 60 for n in range(6)
     ]
     material = MaterialFactory(owner=user, title="Long")
     material.file.save("long.pdf", ContentFile(make_pdf(pages)))
