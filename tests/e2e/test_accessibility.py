@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from accounts.models import User
 from materials.models import Material
 from tests.conftest import make_pdf
-from tests.e2e.conftest import DESKTOP, MOBILE, shoot, sign_up
+from tests.e2e.conftest import DESKTOP, MOBILE, SCREENSHOTS, shoot, sign_up
 from tests.study.conftest import BIOLOGY
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,8 +30,17 @@ WIDE_ELEMENTS = """(limit) => [...document.querySelectorAll("body *")]
 
 
 def violations(page) -> list[str]:  # noqa: ANN001
-    """Serious and critical axe violations on the page, one readable line each."""
+    """Serious and critical axe violations on the page, one readable line each.
+
+    Every violation, whatever its impact, is also logged to
+    tests/e2e/screenshots/axe.txt for reading.
+    """
     results = Axe().run(page)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with (SCREENSHOTS / "axe.txt").open("a", encoding="utf-8") as log:
+        for v in results.response["violations"]:
+            log.write(f"{page.url} {v['id']} ({v['impact']}): {len(v['nodes'])} node(s)\n")
+        log.write(f"{page.url} checked\n")
     return [
         f"{page.url} {v['id']} ({v['impact']}): {v['help']} — "
         + "; ".join(", ".join(node["target"]) for node in v["nodes"][:4])
@@ -109,6 +118,7 @@ def check(page, pages: dict[str, str], *, tag: str) -> list[str]:  # noqa: ANN00
 
 
 def test_main_pages_pass_axe_in_both_languages_and_schemes(new_page, worker):
+    (SCREENSHOTS / "axe.txt").unlink(missing_ok=True)
     public = {"home": "/", "login": "/accounts/login/", "signup": "/accounts/signup/"}
     found = check(new_page(), public, tag="en")
     page = new_page()
