@@ -187,6 +187,10 @@ def notes(results: dict) -> list[str]:
             " same searches with index scans off (exact vectors; full text keeps its bitmap"
             f" scans). Database {s['database']}: {s['users']} users, {s['materials']} materials."
         )
+        for scope in ("material", "user"):
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in s[scope].get("sql_p50_ms", {}).items())
+            out.append(f"Search {scope} scope, p50 ms per statement kind: {parts}.")
+        out.append(f"Search plans of the vector half: {s.get('plan')}.")
     return out
 
 
@@ -194,7 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="comma-separated parts: " + ",".join(PARTS))
     parser.add_argument("--skip-big", action="store_true", help="no 1,000-page RSS run")
+    parser.add_argument("--render", type=Path, help="print the table of a results.json again")
     args = parser.parse_args(argv)
+    if args.render:
+        results = json.loads(args.render.read_text())
+        print(table(results))
+        for line in notes(results):
+            print("- " + line)
+        return 0
     parts = args.only.split(",") if args.only else list(PARTS)
     started = time.perf_counter()
     results: dict = {
@@ -207,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in parts:
         extra = ["--skip-big"] if name == "pipeline" and args.skip_big else []
         results[name] = run_part(name, extra)
+        # Written after each part too, so a failing part keeps the others' figures.
+        (ROOT / "bench" / "results.json").write_text(
+            json.dumps(results, indent=2, ensure_ascii=False, default=str)
+        )
     results["machine"]["load_average_end"] = os.getloadavg()
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["table"] = table(results)

@@ -96,9 +96,10 @@ def make_pdf(path: Path, pages: int) -> Path:
 
 
 def setup_django() -> None:
-    import django
+    """Its own database (bench_pipeline), so a run never touches the app's data."""
+    from bench.db import use_database
 
-    django.setup()
+    use_database("bench_pipeline")
 
 
 def bench_user():  # noqa: ANN201

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from bench.db import use_database
 
 ROOT = Path(__file__).resolve().parents[1]
 DB_NAME = "bench_scale"
@@ -47,30 +48,6 @@ STATEMENTS = (
     ("hnsw_settings", "hnsw."),
 )
 TARGETS = {"material_p95_ms": 20.0, "user_p95_ms": 50.0, "recall_at_10": 0.95}
-
-
-def configure_database() -> None:
-    """Point Django at bench_scale on the embedded (or configured) server; create it if absent."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduplatform.settings")
-    os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
-        from eduplatform.embedded import configure_environment
-
-        configure_environment(Path(os.environ.get("DATA_DIR", ROOT / "var")).resolve())
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not exists:
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-    os.environ["DATABASE_URL"] = parts._replace(path=f"/{DB_NAME}").geturl()
-    import django
-
-    django.setup()
 
 
 def base_passages() -> list[tuple[str, str]]:
@@ -354,13 +331,10 @@ def plan(query: tuple[int, int, str], *, scope: str) -> str:
 def run(rebuild: bool = False, queries: int = QUERIES, ef_values: list[int] | None = None) -> dict:
     import numpy as np
 
-    configure_database()
-    from django.core.management import call_command
-
+    use_database(DB_NAME)
     from eduplatform.embeddings import get_embedder
     from materials import selectors
 
-    call_command("migrate", verbosity=0)  # a no-op once bench_scale is set up
     result: dict = {"database": DB_NAME, "fill": {}}
     if rebuild or not is_filled():
         fill(result["fill"])
