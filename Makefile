@@ -8,7 +8,7 @@ export PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint format bench messages install eval clean-data fuzz load
+.PHONY: run test lint format bench messages install eval corpus clean-data fuzz load
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ fuzz: install
 # Locust headless against the `make run` stack on its own port and data folder; stops by itself.
 load: install
 	$(PY) -m bench.load
+
+# Every corpus PDF through the real worker (make test takes a fixed third).
+corpus: install
+	EDUPLATFORM_FULL_CORPUS=1 $(PY) -m pytest tests/materials/test_worker_process.py \
+		-k every_corpus_pdf -p no:cacheprovider --no-cov -s
 
 clean-data:
 	rm -rf $(DATA_DIR)

@@ -107,6 +107,10 @@ def test_every_corpus_pdf_ends_ready_or_failed_with_a_message(user, media_root):
     if not folder.is_dir():
         pytest.skip("../shared/corpus/pdf is absent")
     files = sorted(folder.rglob("*.pdf"))
+    if not os.environ.get("EDUPLATFORM_FULL_CORPUS"):
+        # make test keeps to a fixed third of the corpus (every third file by
+        # size, so small and large ones alike); `make corpus` runs them all.
+        files = sorted(files, key=lambda path: (path.stat().st_size, path.name))[::3]
     materials = []
     for path in files:
         material = MaterialFactory(owner=user, title=path.name)
