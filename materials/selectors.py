@@ -29,8 +29,10 @@ class SearchHit:
         return self.chunk.material_id
 
 
-# Candidates the HNSW scan keeps (pgvector's default is 40); tuned with
-# bench/search.py at 200,000 chunks over 50 users for recall@10 >= 0.95.
+# Candidates the HNSW scan keeps (pgvector's default is 40), a margin for
+# filtered scans, not a tuned value: at 200,000 chunks over 50 users
+# (bench/search.py) the planner answered one material and one student's
+# materials exactly from the btree indexes, where ef_search has no effect.
 HNSW_EF_SEARCH = 100
 
 
