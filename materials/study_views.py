@@ -78,11 +78,10 @@ def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     if material.status == Material.Status.READY:
         try:
-            quota.reserve(request.user, quota.AI)
+            study_regenerate(material=material)
         except quota.QuotaExceeded as exc:
             messages.error(request, exc.message)
         else:
-            study_regenerate(material=material)
             messages.info(request, _("Study content is being made again."))
     return _back(request, reverse("materials:detail", args=[material.pk]))
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from eduplatform import quota
 from materials.errors import ProcessingError
 from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion, StudySet
 from materials.study.checks import drop_near_duplicates, is_grounded
@@ -245,7 +246,12 @@ def study_generate(*, material: Material, generator: Generator | None = None) ->
 
 
 def study_regenerate(*, material: Material) -> StudySet:
-    """Queue generation alone (the material's chunks stay as they are)."""
+    """Queue generation alone (the material's chunks stay as they are).
+
+    It is one of the student's AI calls of the day: over the budget it raises
+    quota.QuotaExceeded before anything changes.
+    """
+    quota.reserve(material.owner, quota.AI)
     study_set, _ = StudySet.objects.update_or_create(
         material=material,
         defaults={"status": StudySet.Status.PENDING, "error_code": "", "error_detail": ""},
