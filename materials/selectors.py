@@ -130,7 +130,6 @@ def _terms_query(query: str) -> str:
 
 
 RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very top ranks
-SEARCH_MODES = ("hybrid", "vector", "text", "terms")
 
 
 def _scope(owner: User, material: Material | None) -> tuple[str, dict]:
