@@ -43,8 +43,7 @@ K = 10
 # How chunk_search's statements are told apart in the timing breakdown.
 STATEMENTS = (
     ("vector", "<=>"),
-    ("term_coverage", "WITH scoped"),
-    ("full_text", "ts_rank_cd"),
+    ("full_text_and_terms", "WITH langs"),
     ("hnsw_settings", "hnsw."),
 )
 TARGETS = {"material_p95_ms": 20.0, "user_p95_ms": 50.0, "recall_at_10": 0.95}
@@ -347,8 +346,13 @@ def run(rebuild: bool = False, queries: int = QUERIES, ef_values: list[int] | No
     result["materials"] = USERS * MATERIALS_PER_USER
     get_embedder().embed(["warm-up"])
     qs = make_queries(np.random.default_rng(21), queries)
-    for scope in ("material", "user"):  # one untimed pass warms the caches
-        measure(qs[:20], scope=scope)
+    # Steady state: an untimed pass of *other* queries over the same students
+    # first brings their chunks into PostgreSQL's buffers (as a student's
+    # first search of the day would), so the timed pass measures search work
+    # rather than the page cache. The timed queries themselves are never run twice.
+    warm = make_queries(np.random.default_rng(22), queries)
+    for scope in ("material", "user"):
+        measure(warm, scope=scope)
     result["query_embed_p50_ms"] = embed_time(qs)
     shipped = selectors.HNSW_EF_SEARCH
     for ef in ef_values or []:  # tuning: the HNSW path itself at several ef_search values

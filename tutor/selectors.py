@@ -21,6 +21,7 @@ from materials.selectors import (
     chunk_headlines,
     chunk_ranking,
     chunk_search,
+    chunks_by_id,
     term_coverage,
 )
 from materials.study.links import source_label, source_url
@@ -109,8 +110,7 @@ def passage_retrieve(
             cosines = _cosines(owner=owner, chunk_ids=ids, vector=vector)
         except ProcessingError:
             degraded = True
-    chunks = Chunk.objects.filter(owner=owner, pk__in=ids).select_related("material")
-    by_id = {chunk.pk: chunk for chunk in chunks}
+    by_id = chunks_by_id(owner=owner, chunk_ids=ids)
     passages = [
         Passage(
             chunk=by_id[chunk_id],
