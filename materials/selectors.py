@@ -110,7 +110,7 @@ candidates AS MATERIALIZED (
            CASE WHEN c.search_vector @@ q.all_terms
                 THEN ts_rank_cd(c.search_vector, q.all_terms) END AS rank_all,
            CASE WHEN c.search_vector @@ q.any_term
-                THEN ts_rank_cd(c.search_vector, q.any_term) END AS rank_any,
+                THEN ts_rank(c.search_vector, q.any_term) END AS rank_any,
            ARRAY(SELECT t.lexeme FROM terms t
                  WHERE t.lang = q.lang AND c.search_vector @@ t.one) AS found
     FROM materials_chunk c
