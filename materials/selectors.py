@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,7 +66,8 @@ def _set_iterative_scan() -> None:
 
 # Both full-text rankings in one statement and one pass over the scope's
 # chunks: only chunks holding one of the query's lexemes (stemmed by each
-# chunk's own language) are scored, and each of them once.
+# chunk's own language) are scored, and each of them once. So a query of
+# exclusions only ("-word") finds nothing here rather than everything else.
 #
 # Full text: chunks with all the words (websearch syntax: quotes, -word)
 # first, ranked by ts_rank_cd (how close together they are), then chunks with
@@ -236,11 +238,23 @@ ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s
 """
 
 
-# One thread per process embeds search queries, so that the query's vector is
-# computed while PostgreSQL runs the full-text statement (ONNX Runtime and
-# psycopg both release the GIL while they work). One thread: the embedder is
-# never used by two of its threads at once.
-_QUERY_EMBEDDING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
+_query_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _query_embedding_pool() -> ThreadPoolExecutor:
+    """One thread per process that embeds search queries.
+
+    So the query's vector is computed while PostgreSQL runs the full-text
+    statement (ONNX Runtime and psycopg both release the GIL while they
+    work). One thread: the embedder is never used by two of its threads at
+    once. Made per process id: a forked RQ work horse must not inherit a pool
+    whose thread did not survive the fork.
+    """
+    global _query_pool
+    if _query_pool is None or _query_pool[0] != os.getpid():
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
+        _query_pool = (os.getpid(), pool)
+    return _query_pool[1]
 
 
 def _embed_query(query: str) -> str:
@@ -308,7 +322,7 @@ def chunk_ranking(
     vector = None
     if mode in ("hybrid", "vector") and weight > 0:
         # Started first, collected after the full-text statement (log context copied).
-        vector = _QUERY_EMBEDDING.submit(contextvars.copy_context().run, _embed_query, query)
+        vector = _query_embedding_pool().submit(contextvars.copy_context().run, _embed_query, query)
     text = None
     if mode in ("hybrid", "text", "terms"):
         text = text_rankings(scope, {**params, "q": _terms_query(query)})

@@ -83,3 +83,58 @@ def test_russian_question_is_found_by_its_terms(user, indexed):
     indexed(user, TOPICS[3] + ["Сила тяжести действует на все тела."], language="ru")
     retrieval = passage_retrieve(owner=user, query="Что говорит второй закон Ньютона?")
     assert "Ньютона" in retrieval.relevant[0].chunk.text
+
+
+def test_full_text_puts_chunks_with_every_word_first(user, indexed):
+    from materials.selectors import _scope, text_rankings
+
+    material = indexed(
+        user,
+        [
+            "Matrix matrix matrix matrix: the word again and again.",
+            "The inverse of a matrix is returned by solve.",
+            "Eigenvalues are real.",
+        ],
+    )
+    scope, params = _scope(user, None)
+    ranked = text_rankings(scope, {**params, "q": "inverse matrix", "depth": 20})
+    chunks = list(material.chunks.order_by("position").values_list("pk", flat=True))
+    # Only the second chunk has both words; the first has one word often.
+    assert ranked.full_text == [chunks[1], chunks[0]]
+    assert dict(ranked.coverage)[chunks[1]] == 1.0
+    assert 0 < dict(ranked.coverage)[chunks[0]] < 1.0
+    assert chunks[2] not in dict(ranked.coverage)
+
+
+def test_a_query_of_exclusions_only_finds_nothing(user, indexed):
+    from materials.selectors import _scope, text_rankings
+
+    indexed(user, ["The inverse of a matrix is returned by solve."])
+    scope, params = _scope(user, None)
+    ranked = text_rankings(scope, {**params, "q": "-photosynthesis", "depth": 20})
+    assert ranked.full_text == [] and ranked.coverage == []
+
+
+def test_equal_coverage_is_ordered_by_chunk_id(user, indexed):
+    from materials.selectors import term_coverage
+
+    material = indexed(user, [f"Chloroplasts, part {n}." for n in range(6)])
+    coverage = term_coverage(owner=user, query="chloroplasts", material=material, depth=10)
+    assert [score for _, score in coverage] == [1.0] * 6
+    assert [chunk_id for chunk_id, _ in coverage] == sorted(chunk_id for chunk_id, _ in coverage)
+
+
+def test_a_forked_process_gets_its_own_query_embedding_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from materials import selectors
+
+    inherited = ThreadPoolExecutor(max_workers=1)
+    selectors._query_pool = (-1, inherited)  # as if made by the parent before a fork
+    try:
+        pool = selectors._query_embedding_pool()
+        assert pool is not inherited
+        assert pool.submit(lambda: 42).result(timeout=5) == 42
+        assert selectors._query_embedding_pool() is pool
+    finally:
+        inherited.shutdown()
