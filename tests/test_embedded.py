@@ -84,3 +84,19 @@ def test_postgres_restarts_after_its_owner_was_killed(tmp_path):
     # The last (live) owner left: the server is stopped, no stale handle remains.
     handles = json.loads((tmp_path / "pg" / ".handle_pids.json").read_text() or "[]")
     assert all(not psutil.pid_exists(pid) for pid in handles)
+
+
+def test_postgres_tuning_is_included_once_and_follows_the_environment(tmp_path, monkeypatch):
+    from eduplatform.embedded import TUNING_INCLUDE, shared_buffers, write_tuning
+
+    monkeypatch.delenv("PG_SHARED_BUFFERS", raising=False)
+    assert 128 <= int(shared_buffers().removesuffix("MB")) <= 2048
+    monkeypatch.setenv("PG_SHARED_BUFFERS", "256MB")
+    write_tuning(tmp_path)  # before initdb: nothing to include into
+    assert not (tmp_path / "eduplatform.conf").exists()
+    conf = tmp_path / "postgresql.conf"
+    conf.write_text("# initdb's settings\n")
+    write_tuning(tmp_path)
+    write_tuning(tmp_path)
+    assert conf.read_text().count(TUNING_INCLUDE) == 1
+    assert (tmp_path / "eduplatform.conf").read_text() == "shared_buffers = '256MB'\n"
