@@ -284,9 +284,10 @@ def _evaluate(ContentFile, settings) -> int:  # noqa: ANN001, N803
                 rows.append((set_name, mode, subset, len(ranks), hit1, hit5, mrr))
     print(
         "Search (right page within the chunk's pages; MRR over the top 10), modes of\n"
-        "materials.selectors.chunk_search: vector (HNSW cosine), text (websearch_to_tsquery,"
-        " then any term;\nts_rank_cd), terms (idf-weighted term coverage), hybrid (the three"
-        " fused by RRF, k=60;\nwhat GET /api/search/, the search box and the tutor use)"
+        "materials.selectors.chunk_search: vector (HNSW cosine), text (websearch_to_tsquery"
+        " by ts_rank_cd,\nthen any term by ts_rank), terms (idf-weighted term coverage),"
+        " hybrid (the three fused by RRF,\nk=60; what GET /api/search/, the search box and"
+        " the tutor use)"
     )
     print(f"| {'questions':<9} | {'mode':<7} | {'set':<3} | {'n':>3} | hit@1 | hit@5 |  MRR  |")
     print("|-----------|---------|-----|-----|-------|-------|-------|")
