@@ -246,9 +246,10 @@ def _query_embedding_pool() -> ThreadPoolExecutor:
 
     So the query's vector is computed while PostgreSQL runs the full-text
     statement (ONNX Runtime and psycopg both release the GIL while they
-    work). One thread: the embedder is never used by two of its threads at
-    once. Made per process id: a forked RQ work horse must not inherit a pool
-    whose thread did not survive the fork.
+    work). One thread is enough: a process's searches share its cores anyway,
+    and ONNX Runtime sessions are safe to call from any thread. Made per
+    process id: a forked RQ work horse must not inherit a pool whose thread
+    did not survive the fork.
     """
     global _query_pool
     if _query_pool is None or _query_pool[0] != os.getpid():
