@@ -400,8 +400,8 @@ def _tutor(client, questions, materials, page_texts, figures) -> None:  # noqa: 
             {"half": half, "questions": group, "n": n, "cited": cited, "uncited": uncited}
         )
     declined = asked = 0
-    for key, material in materials.items():
-        for language, texts in OFF_TOPIC.items():
+    for material in materials.values():
+        for texts in OFF_TOPIC.values():
             for text in texts:
                 asked += 1
                 declined += not _ask(client, material.pk, text)["citations"]

@@ -147,5 +147,5 @@ def document_path(doc: Document, cache: Path) -> tuple[Path | None, str]:
         target.write_bytes(data)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     if digest != doc.sha256:
-        return None, f"{target.name} has SHA-256 {digest[:12]}…, not the one its questions were written on"
+        return None, f"{target.name} is not the file its questions were written on ({digest[:12]}…)"
     return target, ""
