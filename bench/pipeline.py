@@ -134,9 +134,10 @@ def run_baseline(path: Path) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
 
     from materials.models import Material
-    from materials.pipeline.chunking import Segment, detect_language, split_passages
+    from materials.pipeline.chunking import Segment, split_passages
     from materials.pipeline.pdf import PageText, clean_pages
     from materials.pipeline.process import store_chunks
+    from materials.search.language import detect_language
 
     model = SentenceTransformer(str(get_model_path()), device="cpu")
     out: dict[str, float] = {}

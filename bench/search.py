@@ -12,10 +12,10 @@ uploaded by many students, each copy a little different), spread over 50 users
 with 20 materials each, bulk-loaded with binary COPY, then the HNSW and GIN
 indexes are built. Later runs find the data and skip all of that.
 
-Timed: `materials.selectors.chunk_search` (the function behind GET
+Timed: `materials.search.selectors.search` (the function behind GET
 /api/search/, query embedding included) for one material and across one
 user's materials, p50/p95 over 200 queries. Recall@10 compares the vector
-query that chunk_search ran (captured as executed) with the same query run
+query that search ran (captured as executed) with the same query run
 exactly (index scans off, so no HNSW).
 """
 
@@ -40,7 +40,7 @@ NOISE_SIGMA = 0.02  # per dimension: each copy keeps cosine ~0.93 to its source 
 MODEL_TAG = "bench-scale-v1"  # stored as the material title suffix: marks a complete fill
 QUERIES = 200
 K = 10
-# How chunk_search's statements are told apart in the timing breakdown.
+# How search's statements are told apart in the timing breakdown.
 STATEMENTS = (
     ("vector", "<=>"),
     ("full_text_and_terms", "WITH langs"),
@@ -209,7 +209,7 @@ def measure(
     exact: bool = False,
     force_hnsw: bool = False,
 ) -> dict:
-    """Time chunk_search per query; capture its vector SQL and score recall@10 against exact.
+    """Time search per query; capture its vector SQL and score recall@10 against exact.
 
     exact=True is the baseline: the same searches with index scans off, so the
     vector half reads every chunk in scope (and recall is 1 by definition).
@@ -221,8 +221,8 @@ def measure(
     from django.db import connection, transaction
 
     from accounts.models import User
-    from materials import selectors
     from materials.models import Material
+    from materials.search import selectors
 
     users = {u.pk: u for u in User.objects.filter(pk__in={q[0] for q in queries})}
     materials = {m.pk: m for m in Material.objects.filter(pk__in={q[1] for q in queries})}
@@ -249,9 +249,9 @@ def measure(
         before = {kind: len(values) for kind, values in parts.items()}
         with connection.execute_wrapper(capture):
             started = time.perf_counter()
-            hits = selectors.chunk_search(
+            hits = selectors.search(
                 owner=users[owner_id], query=query, material=material, k=K
-            )
+            ).hits
             times.append((time.perf_counter() - started) * 1000)
         for kind, values in parts.items():  # one query's statements of a kind, summed
             first = before.get(kind, 0)
@@ -304,8 +304,8 @@ def plan(query: tuple[int, int, str], *, scope: str) -> str:
     from django.db import connection
 
     from accounts.models import User
-    from materials import selectors
     from materials.models import Material
+    from materials.search import selectors
 
     captured = []
 
@@ -317,7 +317,7 @@ def plan(query: tuple[int, int, str], *, scope: str) -> str:
     owner = User.objects.get(pk=query[0])
     material = Material.objects.get(pk=query[1]) if scope == "material" else None
     with connection.execute_wrapper(capture):
-        selectors.chunk_search(owner=owner, query=query[2], material=material, k=K)
+        selectors.search(owner=owner, query=query[2], material=material, k=K)
     if not captured:
         return ""
     with connection.cursor() as cursor:
@@ -332,7 +332,7 @@ def run(rebuild: bool = False, queries: int = QUERIES, ef_values: list[int] | No
 
     use_database(DB_NAME)
     from eduplatform.embeddings import get_embedder
-    from materials import selectors
+    from materials.search import ranking
 
     result: dict = {"database": DB_NAME, "fill": {}}
     if rebuild or not is_filled():
@@ -354,13 +354,13 @@ def run(rebuild: bool = False, queries: int = QUERIES, ef_values: list[int] | No
     for scope in ("material", "user"):
         measure(warm, scope=scope)
     result["query_embed_p50_ms"] = embed_time(qs)
-    shipped = selectors.HNSW_EF_SEARCH
+    shipped = ranking.HNSW_EF_SEARCH
     for ef in ef_values or []:  # tuning: the HNSW path itself at several ef_search values
-        selectors.HNSW_EF_SEARCH = ef
+        ranking.HNSW_EF_SEARCH = ef
         result[f"hnsw_forced_ef_search={ef}"] = {
             scope: measure(qs, scope=scope, force_hnsw=True) for scope in ("material", "user")
         }
-    selectors.HNSW_EF_SEARCH = shipped
+    ranking.HNSW_EF_SEARCH = shipped
     result["ef_search"] = shipped
     result["material"] = measure(qs, scope="material")
     result["user"] = measure(qs, scope="user")

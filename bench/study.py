@@ -33,8 +33,9 @@ def measure(path: Path) -> dict:
     import numpy as np
 
     from eduplatform.embeddings import get_embedder
-    from materials.pipeline.chunking import Segment, detect_language, split_passages
+    from materials.pipeline.chunking import Segment, split_passages
     from materials.pipeline.pdf import clean_pages, extract_pages
+    from materials.search.language import detect_language
     from materials.study.generation import check_content
     from materials.study.offline import OfflineGenerator
     from materials.study.outline import read_outline

@@ -5,7 +5,8 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.apis import TokenObtainApi
 from eduplatform.views import healthz_view, home_view
-from materials.apis import MaterialViewSet, SearchApi
+from materials.apis import MaterialViewSet
+from materials.search.apis import SearchApi
 from materials.study_urls import api_urlpatterns as study_api_urlpatterns
 from tutor.apis import ConversationViewSet
 

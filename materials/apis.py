@@ -1,26 +1,22 @@
-"""DRF endpoints for materials and search: validate, call a service, shape."""
+"""DRF endpoints for materials: validate, call a service, shape."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from eduplatform.ownership import owned
 from eduplatform.quota import QUOTA_RESPONSE
 from materials.models import Material
-from materials.selectors import chunk_search, material_list
+from materials.selectors import material_list
 from materials.serializers import (
     MaterialCreateSerializer,
     MaterialSerializer,
     ReportSerializer,
-    SearchQuerySerializer,
-    SearchResponseSerializer,
 )
 from materials.services import (
     check_request_size,
@@ -104,40 +100,3 @@ class MaterialViewSet(
             reason=data.validated_data.get("reason", ""),
         )
         return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
-
-
-class SearchApi(APIView):
-    """Passages of the user's own materials that best match the query."""
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, required=True),
-            OpenApiParameter("material", int),
-            OpenApiParameter("k", int),
-        ],
-        responses={200: SearchResponseSerializer},
-    )
-    def get(self, request: Request) -> Response:
-        params = SearchQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        material = None
-        if "material" in params.validated_data:
-            material = owned(material_list, request.user, params.validated_data["material"])
-        hits = chunk_search(
-            owner=request.user,
-            query=params.validated_data["q"],
-            material=material,
-            k=params.validated_data["k"],
-        )
-        results = [
-            {
-                "chunk": hit.chunk.pk,
-                "material": hit.chunk.material_id,
-                "page": hit.chunk.page_start,
-                "start_seconds": hit.chunk.start_seconds,
-                "text": hit.chunk.text,
-                "score": hit.score,
-            }
-            for hit in hits
-        ]
-        return Response({"results": results})

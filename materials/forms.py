@@ -28,7 +28,3 @@ class YoutubeForm(forms.Form):
             "instead."
         ),
     )
-
-
-class SearchForm(forms.Form):
-    q = forms.CharField(label=_("Search"), max_length=500, required=False)

@@ -48,22 +48,3 @@ class MaterialCreateSerializer(serializers.Serializer):
                 {"file": [_("Send either a PDF file or a YouTube link.")]}
             )
         return attrs
-
-
-class SearchQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=500)
-    material = serializers.IntegerField(required=False, min_value=1)
-    k = serializers.IntegerField(required=False, min_value=1, max_value=50, default=5)
-
-
-class SearchResultSerializer(serializers.Serializer):
-    chunk = serializers.IntegerField()
-    material = serializers.IntegerField()
-    page = serializers.IntegerField(allow_null=True)
-    start_seconds = serializers.FloatField(allow_null=True)
-    text = serializers.CharField()
-    score = serializers.FloatField()
-
-
-class SearchResponseSerializer(serializers.Serializer):
-    results = SearchResultSerializer(many=True)

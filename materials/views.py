@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
-from materials.forms import PdfUploadForm, SearchForm, YoutubeForm
+from materials.forms import PdfUploadForm, YoutubeForm
 from materials.models import Material
 from materials.selectors import material_list
 from materials.services import (
@@ -41,7 +41,6 @@ def _list_context(request: HttpRequest, **forms: Form) -> dict:
         "any_active": any(m.is_active for m in page.object_list),
         "pdf_form": forms.get("pdf_form") or PdfUploadForm(),
         "youtube_form": forms.get("youtube_form") or YoutubeForm(),
-        "search_form": SearchForm(),
         "max_upload_bytes": settings.MAX_UPLOAD_MB * 1024 * 1024,
         "too_large_message": _("The file is too large (limit: %(limit)d MB).")
         % {"limit": settings.MAX_UPLOAD_MB},
@@ -138,7 +137,7 @@ def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             # Processing just ended: reload once so the study sections appear.
             return HttpResponseClientRefresh()
         template += "#status"
-    return render(request, template, {"material": material, "search_form": SearchForm()})
+    return render(request, template, {"material": material})
 
 
 @login_required

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import openai
@@ -22,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from eduplatform.ai import openai_client, with_backoff
 from materials.errors import ProcessingError
-from materials.models import Chunk
-from materials.pipeline.chunking import question_language
+from materials.search.evidence import Sentence, sentence_for_text, sentences
+from materials.search.language import question_language
 from tutor.prompts import SYSTEM_PROMPT, leaks_instructions, passages_block
 
 EXTRACTIVE = "extractive"
@@ -31,7 +30,6 @@ EXTRACTIVE_FALLBACK = "extractive-fallback"
 NOTHING_FOUND = "none"
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»”’)\]]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9])")
 _CITATION_MARK = re.compile(r"\[\s*#?(\d+(?:\s*[,;]\s*#?\d+)*)\s*\]")
 _STOPWORDS = frozenset(
     "the and for are was what which who how why when where does did can with from that this"
@@ -55,47 +53,14 @@ class Answer:
 # --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _segmenter(language: str) -> Any:
-    import pysbd
-
-    return pysbd.Segmenter(language=language, clean=False)
-
-
-def split_sentences(text: str, language: str) -> list[tuple[int, str]]:
-    """(offset, sentence) pairs of a passage, paragraphs kept apart."""
-    sentences: list[tuple[int, str]] = []
-    cursor = 0
-    for paragraph in re.split(r"\n\s*\n", text):
-        start = text.find(paragraph, cursor)
-        cursor = start + len(paragraph)
-        if language in ("en", "ru"):
-            pieces = _segmenter(language).segment(paragraph)
-        else:
-            pieces = _SENTENCE_END.split(paragraph)
-        inner = 0
-        for piece in pieces:
-            piece = piece.strip()
-            if not piece:
-                continue
-            found = paragraph.find(piece, inner)
-            if found < 0:
-                found = inner
-            inner = found + len(piece)
-            sentences.append((start + found, " ".join(piece.split())))
-    return sentences
-
-
-def citation(chunk: Chunk, *, quote: str, offset: int) -> dict[str, Any]:
+def citation(sentence: Sentence) -> dict[str, Any]:
     """A citation at the quoted sentence's own page (PDF) or second (video)."""
-    anchor = chunk.anchor_at(offset)
-    is_pdf = chunk.page_start is not None
     return {
-        "material": chunk.material_id,
-        "chunk": chunk.pk,
-        "page": int(anchor) if is_pdf and anchor is not None else chunk.page_start,
-        "start_seconds": anchor if not is_pdf and anchor is not None else chunk.start_seconds,
-        "quote": quote,
+        "material": sentence.chunk.material_id,
+        "chunk": sentence.chunk.pk,
+        "page": sentence.page,
+        "start_seconds": sentence.start_seconds,
+        "quote": sentence.text,
     }
 
 
@@ -114,13 +79,6 @@ def _overlap(query_stems: set[str], text: str) -> float:
     return len(query_stems & _stems(text)) / len(query_stems)
 
 
-def _best_sentence(chunk: Chunk, context: str) -> tuple[int, str]:
-    """The sentence of a chunk that shares most words with the given context."""
-    sentences = split_sentences(chunk.text, chunk.language) or [(0, chunk.text)]
-    stems = _stems(context)
-    return max(sentences, key=lambda item: (_overlap(stems, item[1]), -item[0]))
-
-
 # --------------------------------------------------------------------------
 # No answer, and the extractive answer
 # --------------------------------------------------------------------------
@@ -136,45 +94,57 @@ def nothing_found() -> Answer:
     )
 
 
-def _cosines(query: str, texts: Sequence[str]) -> list[float] | None:
+def _cosines(
+    query: str, texts: Sequence[str], vector: Sequence[float] | None = None
+) -> list[float] | None:
     """Similarity of each text to the query with the offline model, if it is the one in use.
 
     The offline MiniLM is English-only: it scores any two Russian texts alike,
-    so for other questions its similarity would only add noise.
+    so for other questions its similarity would only add noise. The question's
+    vector from retrieval is reused when given.
     """
     if settings.OPENAI_API_KEY or not texts or question_language(query) != "en":
         return None
     from eduplatform.embeddings import get_embedder
 
-    vectors = get_embedder().embed([query, *texts])
-    head = vectors[0]
-    return [sum(a * b for a, b in zip(head, vector, strict=True)) for vector in vectors[1:]]
+    if vector is None:
+        vector, *vectors = get_embedder().embed([query, *texts])
+    else:
+        vectors = get_embedder().embed(list(texts))
+    return [sum(a * b for a, b in zip(vector, v, strict=True)) for v in vectors]
 
 
 def extractive_answer(
-    question: str, passages: Sequence[Any], *, fallback: bool = False, limit: int = 3
+    question: str,
+    passages: Sequence[Any],
+    *,
+    fallback: bool = False,
+    limit: int = 3,
+    vector: Sequence[float] | None = None,
 ) -> Answer:
-    """The most relevant sentences of the best passages, each cited.
+    """The most relevant sentences of the best passages, each cited at its own page.
 
-    Sentences are scored by meaning (offline vectors), shared word stems with
-    the question and the passage's rank; a passage's neighbouring sentences
-    are not guessed at, so the answer never says more than the material.
+    Sentences are scored by the question's rare terms (the search's sentence
+    evidence), by meaning (offline vectors, English) and by the passage's
+    rank; a passage's neighbouring sentences are not guessed at, so the answer
+    never says more than the material.
     """
-    candidates: list[tuple[Chunk, int, int, str]] = []
+    candidates: list[tuple[int, Sentence]] = []
     seen: set[str] = set()
     for rank, passage in enumerate(passages[:3]):
-        chunk = passage.chunk
-        for offset, sentence in split_sentences(chunk.text, chunk.language):
-            if len(_WORD.findall(sentence)) >= 4 and sentence.casefold() not in seen:
-                seen.add(sentence.casefold())
-                candidates.append((chunk, rank, offset, sentence))
+        found = passage.sentences or tuple(sentences(passage.chunk))
+        for sentence in found:
+            text = sentence.text
+            if len(_WORD.findall(text)) >= 4 and text.casefold() not in seen:
+                seen.add(text.casefold())
+                candidates.append((rank, sentence))
     if not candidates:
-        candidates = [(p.chunk, rank, 0, p.chunk.text[:400]) for rank, p in enumerate(passages[:1])]
+        candidates = [(0, s) for s in sentences(passages[0].chunk)[:1]]
     stems = _stems(question)
-    cosines = _cosines(question, [c[3] for c in candidates])
+    cosines = _cosines(question, [s.text for _, s in candidates], vector)
     scored = []
-    for index, (_chunk, rank, _offset, sentence) in enumerate(candidates):
-        score = 0.6 * _overlap(stems, sentence) - 0.05 * rank
+    for index, (rank, sentence) in enumerate(candidates):
+        score = sentence.score + 0.3 * _overlap(stems, sentence.text) - 0.05 * rank
         if cosines is not None:
             score += cosines[index]
         scored.append((score, index))
@@ -185,9 +155,9 @@ def extractive_answer(
     parts: list[str] = []
     citations: list[dict[str, Any]] = []
     for number, index in enumerate(chosen, start=1):
-        chunk, _rank, offset, sentence = candidates[index]
-        parts.append(f"{sentence} [{number}]")
-        citations.append(citation(chunk, quote=sentence, offset=offset))
+        sentence = candidates[index][1]
+        parts.append(f"{sentence.text} [{number}]")
+        citations.append(citation(sentence))
     if fallback:
         label = _(
             "The AI model could not be reached, so here are the most relevant sentences "
@@ -248,9 +218,11 @@ def checked_answer(raw: str, passages: Sequence[Any], *, generator: str) -> Answ
             if chunk is None:
                 continue
             if chunk.pk not in numbers:
-                offset, quote = _best_sentence(chunk, _sentence_before(raw, match.start()))
+                sentence = sentence_for_text(chunk, _sentence_before(raw, match.start()))
+                if sentence is None:
+                    continue
                 numbers[chunk.pk] = len(citations) + 1
-                citations.append(citation(chunk, quote=quote, offset=offset))
+                citations.append(citation(sentence))
             if f"[{numbers[chunk.pk]}]" not in marks:
                 marks.append(f"[{numbers[chunk.pk]}]")
         return "".join(marks)

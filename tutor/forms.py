@@ -10,8 +10,3 @@ class AskForm(forms.Form):
             attrs={"rows": 2, "placeholder": _("Ask about your material…"), "required": True}
         ),
     )
-
-
-class SearchForm(forms.Form):
-    q = forms.CharField(label=_("Search"), max_length=500, required=False)
-    material = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

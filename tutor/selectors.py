@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import QuerySet
-from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from eduplatform.embeddings import current_model_name, get_embedder
+from eduplatform.embeddings import get_embedder
 from materials.errors import ProcessingError
 from materials.models import Chunk, Material
-from materials.pipeline.chunking import question_language
-from materials.selectors import (
-    HEADLINE_START,
-    HEADLINE_STOP,
-    chunk_headlines,
-    chunk_ranking,
-    chunk_search,
-    chunks_by_id,
-    term_coverage,
-)
+from materials.search.evidence import Sentence
+from materials.search.language import question_language
+from materials.search.ranking import chunk_cosines, term_coverage
+from materials.search.selectors import search
 from materials.study.links import source_label, source_url
 from tutor.models import Conversation, Message
 
@@ -40,9 +31,10 @@ class Passage:
     """A retrieved chunk with the evidence that it is relevant to the question."""
 
     chunk: Chunk
-    score: float  # reciprocal-rank fusion score: rank-based, not a relevance measure
+    score: float  # rank-based (fusion and sentence evidence): not a relevance measure
     cosine: float | None  # similarity of the question's and the chunk's vectors
     coverage: float  # share of the question's term weight (idf) found in the chunk
+    sentences: tuple[Sentence, ...] = ()  # the chunk's sentences, scored against the query
 
     @property
     def is_relevant(self) -> bool:
@@ -56,24 +48,11 @@ class Retrieval:
     passages: list[Passage]
     # The embedding endpoint failed, so only full text was searched.
     degraded: bool = False
+    vector: list[float] | None = None  # the question's embedding, made once
 
     @property
     def relevant(self) -> list[Passage]:
         return [p for p in self.passages if p.is_relevant]
-
-
-def _cosines(*, owner: User, chunk_ids: list[int], vector: list[float]) -> dict[int, float]:
-    if not chunk_ids:
-        return {}
-    sql = (
-        "SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) FROM materials_chunk c"
-        " WHERE c.owner_id = %(owner)s AND c.id = ANY(%(ids)s) AND c.embedding_model = %(model)s"
-    )
-    params = {"vector": str(vector), "owner": owner.pk, "ids": chunk_ids}
-    params["model"] = current_model_name()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0]: float(row[1]) for row in cursor.fetchall()}
 
 
 def passage_retrieve(
@@ -86,19 +65,22 @@ def passage_retrieve(
 ) -> Retrieval:
     """The owner's best passages for a query, each with its relevance evidence.
 
-    Reciprocal-rank fusion always returns k rows, however unrelated; whether
-    a passage is relevant is judged on `evidence_query` (the question itself,
-    when `query` was widened with the conversation): enough of its term
-    weight in the passage (TUTOR_MIN_COVERAGE) or a vector similarity above
-    TUTOR_MIN_COSINE, both calibrated by `make eval`. A dead embedding
-    endpoint degrades to full text only.
+    Search always returns k rows, however unrelated; whether a passage is
+    relevant is judged on `evidence_query` (the question itself, when `query`
+    was widened with the conversation): enough of its term weight in the
+    passage (TUTOR_MIN_COVERAGE) or a vector similarity above
+    TUTOR_MIN_COSINE, both calibrated by `make eval`. The question is embedded
+    once. A dead embedding endpoint degrades to full text only.
     """
+    query = query.strip()
     evidence_query = (evidence_query or query).strip()
-    ranking = chunk_ranking(owner=owner, query=query, material=material, k=k)
-    ranked, degraded, ids = ranking.scores, ranking.degraded, ranking.ids
+    results = search(owner=owner, query=query, material=material, k=k)
+    ids = [hit.chunk.pk for hit in results.hits]
     coverage = dict(
         term_coverage(owner=owner, query=evidence_query, chunk_ids=ids, depth=len(ids) or 1)
     )
+    degraded = results.degraded
+    vector = results.ranking.vector if evidence_query == query else None
     cosines: dict[int, float] = {}
     # The offline MiniLM scores any two Russian texts alike (0.35-0.41 for
     # off-topic questions in `make eval`), so its similarity is evidence only
@@ -106,70 +88,22 @@ def passage_retrieve(
     meaningful = settings.OPENAI_API_KEY or question_language(evidence_query) == "en"
     if ids and not degraded and meaningful:
         try:
-            vector = get_embedder().embed([evidence_query])[0]
-            cosines = _cosines(owner=owner, chunk_ids=ids, vector=vector)
+            if vector is None:
+                vector = get_embedder().embed([evidence_query])[0]
+            cosines = chunk_cosines(owner=owner, chunk_ids=ids, vector=vector)
         except ProcessingError:
             degraded = True
-    by_id = chunks_by_id(owner=owner, chunk_ids=ids)
     passages = [
         Passage(
-            chunk=by_id[chunk_id],
-            score=score,
-            cosine=cosines.get(chunk_id),
-            coverage=coverage.get(chunk_id, 0.0),
-        )
-        for chunk_id, score in ranked
-        if chunk_id in by_id
-    ]
-    return Retrieval(passages=passages, degraded=degraded)
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    chunk: Chunk
-    score: float
-    snippet: SafeString
-
-    @property
-    def material(self) -> Material:
-        return self.chunk.material
-
-    @property
-    def source_url(self) -> str:
-        return source_url(
-            self.material, page=self.chunk.page_start, start_seconds=self.chunk.start_seconds
-        )
-
-    @property
-    def source_label(self) -> str:
-        return source_label(
-            material=self.material,
-            page=self.chunk.page_start,
-            start_seconds=self.chunk.start_seconds,
-        )
-
-
-def _highlighted(snippet: str) -> SafeString:
-    escaped = html.escape(snippet)
-    return mark_safe(  # noqa: S308 (escaped above; only our own <mark> tags are added)
-        escaped.replace(HEADLINE_START, "<mark>").replace(HEADLINE_STOP, "</mark>")
-    )
-
-
-def search_results(
-    *, owner: User, query: str, material: Material | None = None, k: int = 10
-) -> list[SearchResult]:
-    """Hybrid search results with highlighted snippets, for the search box."""
-    hits = chunk_search(owner=owner, query=query, material=material, k=k)
-    snippets = chunk_headlines(owner=owner, query=query, chunk_ids=[h.chunk.pk for h in hits])
-    return [
-        SearchResult(
             chunk=hit.chunk,
             score=hit.score,
-            snippet=_highlighted(snippets.get(hit.chunk.pk, hit.chunk.text[:300])),
+            cosine=cosines.get(hit.chunk.pk),
+            coverage=coverage.get(hit.chunk.pk, 0.0),
+            sentences=hit.sentences,
         )
-        for hit in hits
+        for hit in results.hits
     ]
+    return Retrieval(passages=passages, degraded=degraded, vector=vector)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,9 @@ def _answer_stream(
             else:
                 yield piece
     else:
-        answer = extractive_answer(content, relevant, fallback=retrieval.degraded)
+        answer = extractive_answer(
+            content, relevant, fallback=retrieval.degraded, vector=retrieval.vector
+        )
     assert answer is not None
     message = Message.objects.create(
         conversation=conversation,

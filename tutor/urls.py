@@ -1,5 +1,6 @@
 from django.urls import path
 
+from materials.search.views import search_view
 from tutor import views
 
 app_name = "tutor"
@@ -7,7 +8,7 @@ app_name = "tutor"
 urlpatterns = [
     path("", views.tutor_index_view, name="index"),
     path("new/", views.conversation_create_view, name="create"),
-    path("search/", views.search_view, name="search"),
+    path("search/", search_view, name="search"),
     path("<int:pk>/", views.conversation_view, name="conversation"),
     path("<int:pk>/ask/", views.message_create_view, name="ask"),
     path("<int:pk>/stream/", views.message_stream_view, name="stream"),

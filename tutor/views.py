@@ -20,9 +20,9 @@ from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
 from materials.models import Material
 from materials.selectors import material_list
-from tutor.forms import AskForm, SearchForm
+from tutor.forms import AskForm
 from tutor.models import Conversation, Message
-from tutor.selectors import conversation_list, message_list, search_results
+from tutor.selectors import conversation_list, message_list
 from tutor.services import conversation_create, message_ask, message_ask_stream
 
 
@@ -144,26 +144,3 @@ def message_stream_view(request: HttpRequest, pk: int) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
-
-
-@login_required
-@require_GET
-def search_view(request: HttpRequest) -> HttpResponse:
-    """Search my materials (or one material); one view for the page and its results fragment."""
-    form = SearchForm(request.GET)
-    query, material = "", None
-    if form.is_valid():
-        query = form.cleaned_data["q"].strip()
-        material = _owned_material(request, form.cleaned_data.get("material"))
-    results = (
-        search_results(owner=request.user, query=query, material=material, k=10) if query else []
-    )
-    template = "tutor/search.html"
-    # A boosted tab switch wants the whole page; the search form wants its results.
-    if request.htmx and not request.htmx.boosted:
-        template += "#search-results"
-    return render(
-        request,
-        template,
-        {"form": form, "query": query, "material": material, "results": results},
-    )

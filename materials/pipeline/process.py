@@ -19,7 +19,8 @@ from django.utils import timezone
 from eduplatform.embeddings import get_embedder
 from materials.errors import ProcessingError
 from materials.models import Chunk, Material
-from materials.pipeline.chunking import Passage, Segment, detect_language, split_passages
+from materials.pipeline.chunking import Passage, Segment, split_passages
+from materials.search.language import detect_language
 from materials.services import material_set_progress
 from materials.study.generation import study_generate
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from eduplatform import quota
 from materials.errors import ProcessingError
 from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion, StudySet
+from materials.search.evidence import sentence_for_text
 from materials.study.checks import drop_near_duplicates, is_grounded
 from materials.study.text import normalize
 from materials.study.types import Generator, MaterialText, Source, StudyContent
@@ -57,11 +58,20 @@ def material_text(material: Material) -> MaterialText:
     rows = list(
         Chunk.objects.filter(material=material)
         .order_by("position")
-        .values_list("position", "text", "page_start", "page_end", "start_seconds", "embedding")
+        .values_list(
+            "position", "text", "page_start", "page_end", "start_seconds", "embedding", "anchors"
+        )
     )
     sources = [
-        Source(position=pos, text=text, page=page, page_end=page_end, start_seconds=start)
-        for pos, text, page, page_end, start, _ in rows
+        Source(
+            position=pos,
+            text=text,
+            page=page,
+            page_end=page_end,
+            start_seconds=start,
+            anchors=tuple(tuple(anchor) for anchor in anchors or ()),
+        )
+        for pos, text, page, page_end, start, _, anchors in rows
     ]
     embeddings = None
     if rows and all(row[5] is not None for row in rows):
@@ -107,6 +117,24 @@ def check_content(content: StudyContent) -> StudyContent:
     return content
 
 
+def _place(source: Source, text: str) -> tuple[int | None, float | None]:
+    """The page (or second) of the source's sentence that an item was drawn from.
+
+    A passage runs over page breaks; a card, a question or a note point shows
+    and links the page of its own sentence, not the passage's first page.
+    """
+    chunk = Chunk(
+        text=source.text,
+        anchors=[list(anchor) for anchor in source.anchors],
+        page_start=source.page,
+        start_seconds=source.start_seconds,
+    )
+    sentence = sentence_for_text(chunk, text)
+    if sentence is None:
+        return source.page, source.start_seconds
+    return sentence.page, sentence.start_seconds
+
+
 def _card_key(front: str, back: str) -> str:
     return f"{normalize(front)}\x00{normalize(back)}"
 
@@ -120,26 +148,26 @@ def study_content_store(*, material: Material, content: StudyContent) -> StudySe
     """
     study_set, _ = StudySet.objects.select_for_update().get_or_create(material=material)
     material.note_sections.all().delete()
+    sections = []
+    for position, section in enumerate(content.sections):
+        points = []
+        for point in section.points:
+            page, seconds = _place(point.source, point.text)
+            points.append({"text": point.text, "page": page, "start_seconds": seconds})
+        sections.append((position, section, points))
     NoteSection.objects.bulk_create(
         NoteSection(
             material=material,
             position=position,
             heading=section.heading,
-            points=[
-                {
-                    "text": point.text,
-                    "page": point.source.page,
-                    "start_seconds": point.source.start_seconds,
-                }
-                for point in section.points
-            ],
-            pages=sorted({p.source.page for p in section.points if p.source.page is not None}),
+            points=points,
+            pages=sorted({p["page"] for p in points if p["page"] is not None}),
             page=section.source.page if section.source else None,
             page_end=section.source.page_end if section.source else None,
             start_seconds=section.source.start_seconds if section.source else None,
             generator=content.generator,
         )
-        for position, section in enumerate(content.sections)
+        for position, section, points in sections
     )
 
     old_cards = {
@@ -154,6 +182,7 @@ def study_content_store(*, material: Material, content: StudyContent) -> StudySe
             kept.position = position
             kept.save(update_fields=["position", "updated_at"])
             continue
+        page, seconds = _place(card.source, f"{card.front} {card.back}")
         new_cards.append(
             Flashcard(
                 owner_id=material.owner_id,
@@ -164,9 +193,9 @@ def study_content_store(*, material: Material, content: StudyContent) -> StudySe
                 origin=Flashcard.Origin.GENERATED,
                 generator=content.generator,
                 position=position,
-                page=card.source.page,
+                page=page,
                 page_end=card.source.page_end,
-                start_seconds=card.source.start_seconds,
+                start_seconds=seconds,
                 passage=card.source.text,
                 due=now,
             )
@@ -175,6 +204,7 @@ def study_content_store(*, material: Material, content: StudyContent) -> StudySe
     Flashcard.objects.bulk_create(new_cards, batch_size=500)
 
     material.quiz_questions.all().delete()
+    places = [_place(q.source, f"{q.question} {q.answer}") for q in content.questions]
     QuizQuestion.objects.bulk_create(
         QuizQuestion(
             owner_id=material.owner_id,
@@ -184,13 +214,15 @@ def study_content_store(*, material: Material, content: StudyContent) -> StudySe
             choices=question.choices,
             answer_index=question.answer_index,
             explanation=question.explanation,
-            page=question.source.page,
+            page=page,
             page_end=question.source.page_end,
-            start_seconds=question.source.start_seconds,
+            start_seconds=seconds,
             passage=question.source.text,
             generator=content.generator,
         )
-        for position, question in enumerate(content.questions)
+        for position, (question, (page, seconds)) in enumerate(
+            zip(content.questions, places, strict=True)
+        )
     )
 
     study_set.status = StudySet.Status.READY

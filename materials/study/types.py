@@ -15,6 +15,8 @@ class Source:
     page: int | None = None
     page_end: int | None = None
     start_seconds: float | None = None
+    # [[word index, page or second], ...] where each page or caption begins (Chunk.anchors)
+    anchors: tuple = ()
 
 
 @dataclass

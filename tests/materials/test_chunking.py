@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from materials.pipeline.chunking import (
-    FTS_CONFIG,
-    Passage,
-    Segment,
-    detect_language,
-    fts_config,
-    split_passages,
-)
+from materials.pipeline.chunking import Passage, Segment, split_passages
+from materials.search.language import FTS_CONFIG, detect_language, fts_config
 from tests.conftest import corpus_file
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from materials.errors import ProcessingError
 from materials.pipeline import pdf as pdf_module
-from materials.pipeline.chunking import detect_language
 from materials.pipeline.pdf import (
     PageText,
     clean_pages,
@@ -24,6 +23,7 @@ from materials.pipeline.pdf import (
     looks_scanned,
     pdf_page_count,
 )
+from materials.search.language import detect_language
 from tests.conftest import corpus_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from rq.job import Job
 
 from materials.jobs import on_process_failure, process_material
 from materials.models import Chunk, Material
-from materials.selectors import chunk_search
+from materials.search.selectors import search
 from materials.services import material_enqueue, material_reprocess
 from tests.conftest import corpus_file, make_pdf
 from tests.factories import MaterialFactory
@@ -47,7 +47,7 @@ def test_pdf_becomes_chunks_with_pages_and_is_searchable(
     chunks = list(material.chunks.order_by("position"))
     assert [c.position for c in chunks] == list(range(len(chunks)))
     assert all(c.embedding_model == "all-MiniLM-L6-v2-int8" for c in chunks)
-    hits = chunk_search(owner=user, query="force equals mass times acceleration", k=1)
+    hits = search(owner=user, query="force equals mass times acceleration", k=1).hits
     assert hits[0].chunk.page_start <= 3 <= hits[0].chunk.page_end
 
 

@@ -5,9 +5,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from materials.models import Chunk
-from materials.selectors import chunk_search
+from materials.search.selectors import search
+from materials.search.views import search_results
 from tests.factories import UserFactory
-from tutor.selectors import passage_retrieve, search_results
+from tutor.selectors import passage_retrieve
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def test_search_never_returns_another_owners_chunk(students):
     )
     def check(user, words, material, mode):  # noqa: ANN001
         query = " ".join(words)
-        hits = chunk_search(owner=user, query=query, material=material, k=10, mode=mode)
+        hits = search(owner=user, query=query, material=material, k=10, mode=mode).hits
         assert all(owner_of[h.chunk.pk] == user.pk for h in hits)
         if material is not None and material.owner_id != user.pk:
             assert hits == []
@@ -86,7 +87,7 @@ def test_russian_question_is_found_by_its_terms(user, indexed):
 
 
 def test_full_text_puts_chunks_with_every_word_first(user, indexed):
-    from materials.selectors import _scope, text_rankings
+    from materials.search.ranking import _scope, text_rankings
 
     material = indexed(
         user,
@@ -107,7 +108,7 @@ def test_full_text_puts_chunks_with_every_word_first(user, indexed):
 
 
 def test_a_query_of_exclusions_only_finds_nothing(user, indexed):
-    from materials.selectors import _scope, text_rankings
+    from materials.search.ranking import _scope, text_rankings
 
     indexed(user, ["The inverse of a matrix is returned by solve."])
     scope, params = _scope(user, None)
@@ -116,7 +117,7 @@ def test_a_query_of_exclusions_only_finds_nothing(user, indexed):
 
 
 def test_equal_coverage_is_ordered_by_chunk_id(user, indexed):
-    from materials.selectors import term_coverage
+    from materials.search.ranking import term_coverage
 
     material = indexed(user, [f"Chloroplasts, part {n}." for n in range(6)])
     coverage = term_coverage(owner=user, query="chloroplasts", material=material, depth=10)
@@ -127,7 +128,7 @@ def test_equal_coverage_is_ordered_by_chunk_id(user, indexed):
 def test_a_forked_process_gets_its_own_query_embedding_thread():
     from concurrent.futures import ThreadPoolExecutor
 
-    from materials import selectors
+    from materials.search import ranking as selectors
 
     inherited = ThreadPoolExecutor(max_workers=1)
     selectors._query_pool = (-1, inherited)  # as if made by the parent before a fork

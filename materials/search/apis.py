@@ -1,0 +1,39 @@
+"""The search endpoint: validate, search, shape."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from eduplatform.ownership import owned
+from materials.search.selectors import search
+from materials.search.serializers import SearchQuerySerializer, SearchResponseSerializer
+from materials.selectors import material_list
+
+
+class SearchApi(APIView):
+    """Passages of the user's own materials that best match the query."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("material", int),
+            OpenApiParameter("k", int),
+        ],
+        responses={200: SearchResponseSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        params = SearchQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        material = None
+        if "material" in params.validated_data:
+            material = owned(material_list, request.user, params.validated_data["material"])
+        results = search(
+            owner=request.user,
+            query=params.validated_data["q"],
+            material=material,
+            k=params.validated_data["k"],
+        )
+        return Response(SearchResponseSerializer({"results": results.hits}).data)

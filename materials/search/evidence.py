@@ -1,0 +1,237 @@
+"""Second stage of search: the sentence of a passage that answers, and its own page.
+
+A passage runs over page breaks (and over caption snippets); its first page
+is often not where the answer is. Here each candidate passage is cut into
+sentences, each sentence into pieces that lie on one page (or start at one
+second), and every sentence is scored by the share of the query's term
+weight (the idf of its lexemes, stemmed by PostgreSQL as the full-text
+search stems them) that it holds, plus a part of what its neighbours add.
+The best sentence decides the passage's evidence score, its quote and the
+page the link opens: the page of the piece that holds most of the matched
+weight.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+from materials.models import Chunk
+
+# A sentence ends at terminal punctuation (and closing quotes) followed by
+# what can start a sentence, or at a paragraph break. Regular expressions,
+# not pysbd: this runs on ~30 passages per search and must take milliseconds.
+_SENTENCE_BREAK = re.compile(
+    r"(?<=[.!?…])[\"'»”’)\]]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9])|\n\s*\n|(?<=[:;])\s+(?=[A-ZА-ЯЁ])"
+)
+_WORD = re.compile(r"\S+")
+# Lists, tables and code come out of PDFs as very long "sentences": they are
+# cut into windows of this many words, so that one does not win by length.
+MAX_SENTENCE_WORDS = 40
+# What a sentence's neighbours add counts this much (an answer often names
+# its subject in the sentence before).
+NEIGHBOUR_SHARE = 0.35
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A part of a sentence that lies on one page or starts at one second."""
+
+    start: int
+    end: int
+    anchor: float | None  # page (PDF) or start second (video)
+
+
+@dataclass
+class Sentence:
+    chunk: Chunk
+    index: int  # position among the chunk's sentences
+    start: int  # character offsets in chunk.text
+    end: int
+    pieces: list[Piece]
+    score: float = 0.0
+    anchor: float | None = None  # the page or second its link opens
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.chunk.text[self.start : self.end].split())
+
+    @property
+    def page(self) -> int | None:
+        if self.chunk.page_start is None or self.anchor is None:
+            return self.chunk.page_start
+        return int(self.anchor)
+
+    @property
+    def start_seconds(self) -> float | None:
+        if self.chunk.page_start is not None:
+            return None
+        return self.anchor if self.anchor is not None else self.chunk.start_seconds
+
+
+def _default_anchor(chunk: Chunk) -> float | None:
+    return chunk.page_start if chunk.page_start is not None else chunk.start_seconds
+
+
+def _anchor_offsets(chunk: Chunk) -> tuple[list[int], list[float]]:
+    """Character offsets where each page or caption begins in the text, and its value."""
+    starts = [match.start() for match in _WORD.finditer(chunk.text)]
+    offsets, values = [], []
+    for word, value in chunk.anchors or []:
+        offsets.append(starts[word] if word < len(starts) else len(chunk.text))
+        values.append(value)
+    return offsets, values
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each sentence, long ones cut into windows of words."""
+    spans = []
+    cursor = 0
+    for match in [*_SENTENCE_BREAK.finditer(text), None]:
+        stop = match.start() if match else len(text)
+        # A word that runs past the break (a closing quote after the full
+        # stop) still belongs to the sentence it started in.
+        words = []
+        for word in _WORD.finditer(text, cursor):
+            if word.start() >= stop:
+                break
+            words.append(word.span())
+        for first in range(0, len(words), MAX_SENTENCE_WORDS):
+            window = words[first : first + MAX_SENTENCE_WORDS]
+            spans.append((window[0][0], window[-1][1]))
+        cursor = match.end() if match else len(text)
+    return spans
+
+
+def sentences(chunk: Chunk) -> list[Sentence]:
+    """The chunk's sentences, each cut into pieces at page (or caption) starts."""
+    offsets, values = _anchor_offsets(chunk)
+    default = _default_anchor(chunk)
+    found = []
+    for index, (start, end) in enumerate(_spans(chunk.text)):
+        cuts = [start] + [o for o in offsets if start < o < end] + [end]
+        pieces = []
+        for low, high in zip(cuts, cuts[1:], strict=False):
+            position = bisect.bisect_right(offsets, low) - 1
+            anchor = values[position] if position >= 0 else default
+            if chunk.text[low:high].strip():
+                pieces.append(Piece(low, high, anchor))
+        found.append(Sentence(chunk, index, start, end, pieces, anchor=pieces[0].anchor))
+    return found
+
+
+_LEXEMES_SQL = """
+SELECT u.n, tsvector_to_array(CASE u.lang
+    WHEN 'ru' THEN to_tsvector('pg_catalog.russian'::regconfig, u.t)
+    WHEN 'en' THEN to_tsvector('pg_catalog.english'::regconfig, u.t)
+    ELSE to_tsvector('pg_catalog.simple'::regconfig, u.t) END)
+FROM unnest(%(texts)s::text[], %(langs)s::text[]) WITH ORDINALITY AS u(t, lang, n)
+"""
+
+
+def _lexemes(texts: Sequence[str], languages: Sequence[str]) -> list[set[str]]:
+    """PostgreSQL's lexemes of each text, stemmed as the chunk's search_vector is."""
+    if not texts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_LEXEMES_SQL, {"texts": list(texts), "langs": list(languages)})
+        by_position = {row[0]: set(row[1]) for row in cursor.fetchall()}
+    return [by_position.get(n, set()) for n in range(1, len(texts) + 1)]
+
+
+def _search_language(chunk: Chunk) -> str:
+    return chunk.language if chunk.language in ("ru", "en") else "simple"
+
+
+def score_sentences(
+    chunks: Iterable[Chunk], weights: dict[str, dict[str, float]]
+) -> dict[int, list[Sentence]]:
+    """Every sentence of the chunks, scored against the query's lexeme weights.
+
+    A sentence scores the share of the query's weight it holds, plus
+    NEIGHBOUR_SHARE of what the sentences before and after add; its anchor is
+    the piece holding most of the matched weight (the longest piece when
+    nothing matched).
+    """
+    chunks = list(chunks)
+    by_chunk = {chunk.pk: sentences(chunk) for chunk in chunks}
+    pieces = [
+        (sentence, piece)
+        for chunk in chunks
+        for sentence in by_chunk[chunk.pk]
+        for piece in sentence.pieces
+    ]
+    lexemes = _lexemes(
+        [s.chunk.text[p.start : p.end] for s, p in pieces],
+        [_search_language(s.chunk) for s, _ in pieces],
+    )
+    piece_terms: dict[tuple[int, int], list[tuple[Piece, set[str]]]] = {}
+    for (sentence, piece), found in zip(pieces, lexemes, strict=True):
+        piece_terms.setdefault((sentence.chunk.pk, sentence.index), []).append((piece, found))
+    for chunk in chunks:
+        query = weights.get(_search_language(chunk), {})
+        total = sum(query.values())
+        found_by_sentence = []
+        for sentence in by_chunk[chunk.pk]:
+            parts = piece_terms.get((chunk.pk, sentence.index), [])
+            terms = set().union(*(found for _, found in parts)) & query.keys()
+            found_by_sentence.append(terms)
+
+            def matched(item: tuple[Piece, set[str]], q: dict[str, float] = query) -> tuple:
+                piece, found = item
+                return (sum(q[t] for t in found & q.keys()), piece.end - piece.start)
+
+            if parts:
+                sentence.anchor = max(parts, key=matched)[0].anchor
+        if not total:
+            continue
+        for position, sentence in enumerate(by_chunk[chunk.pk]):
+            own = found_by_sentence[position]
+            around = set(own)
+            for neighbour in (position - 1, position + 1):
+                if 0 <= neighbour < len(found_by_sentence):
+                    around |= found_by_sentence[neighbour]
+            share = sum(query[t] for t in own) / total
+            extra = sum(query[t] for t in around - own) / total
+            sentence.score = share + NEIGHBOUR_SHARE * extra
+    return by_chunk
+
+
+def best_sentence(scored: list[Sentence]) -> Sentence | None:
+    """The highest-scoring sentence; the earliest among equals."""
+    if not scored:
+        return None
+    return max(scored, key=lambda sentence: (sentence.score, -sentence.index))
+
+
+def _stems(text: str) -> set[str]:
+    # A five-letter prefix: a crude stem for English and Russian alike, enough
+    # to tell which sentence of a passage a generated text was drawn from.
+    return {word.casefold()[:5] for word in re.findall(r"\w{3,}", text)}
+
+
+def sentence_for_text(chunk: Chunk, text: str) -> Sentence | None:
+    """The chunk's sentence that shares most word stems with a text written from it.
+
+    For items written from a passage (a model's answer, a card, a quiz
+    question): the quote and the page are those of the sentence it was drawn
+    from; within a sentence that crosses a page, the piece sharing most stems.
+    """
+    found = sentences(chunk)
+    if not found:
+        return None
+    stems = _stems(text)
+
+    def shared(sentence: Sentence) -> tuple[int, int]:
+        return (len(stems & _stems(sentence.text)), -sentence.index)
+
+    best = max(found, key=shared)
+    best.anchor = max(
+        best.pieces,
+        key=lambda p: (len(stems & _stems(chunk.text[p.start : p.end])), p.end - p.start),
+    ).anchor
+    return best

@@ -1,0 +1,91 @@
+"""Search as the student sees it: ranked passages, each with the sentence and page to open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.models import User
+from materials.models import Chunk, Material
+from materials.search.evidence import Sentence, best_sentence, score_sentences
+from materials.search.ranking import Ranking, chunk_ranking, chunks_by_id
+
+# Passages of the first stage that the second stage reads.
+CANDIDATES = 30
+# How much the first stage's fused rank counts beside the best sentence's
+# evidence (0..1.35): enough to order passages whose sentences tie, and to
+# keep the vectors' say for paraphrases that share no word.
+FUSION_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # the fused rank and the sentence evidence together
+    sentence: Sentence | None  # the sentence that matched best
+    sentences: tuple[Sentence, ...] = ()  # all of the chunk's sentences, scored
+
+    @property
+    def material_id(self) -> int:
+        return self.chunk.material_id
+
+    @property
+    def evidence(self) -> float:
+        return self.sentence.score if self.sentence else 0.0
+
+    @property
+    def page(self) -> int | None:
+        """The page of the best-matching sentence: the one its link opens."""
+        return self.sentence.page if self.sentence else self.chunk.page_start
+
+    @property
+    def start_seconds(self) -> float | None:
+        return self.sentence.start_seconds if self.sentence else self.chunk.start_seconds
+
+    @property
+    def quote(self) -> str:
+        return self.sentence.text if self.sentence else ""
+
+
+@dataclass(frozen=True)
+class Results:
+    hits: list[Hit]
+    ranking: Ranking  # the first stage, with the query's vector and lexeme weights
+
+    @property
+    def degraded(self) -> bool:
+        return self.ranking.degraded
+
+
+def search(
+    *,
+    owner: User,
+    query: str,
+    material: Material | None = None,
+    k: int = 5,
+    mode: str = "hybrid",
+) -> Results:
+    """The owner's best k passages for a query, ordered by evidence.
+
+    The first stage (ranking.chunk_ranking) fuses vectors, full text and term
+    coverage into CANDIDATES passages; the second (evidence.score_sentences)
+    scores their sentences against the query's rare terms. A passage ranks by
+    its fused rank and its best sentence, and that sentence's page is the one
+    shown and linked.
+    """
+    ranking = chunk_ranking(
+        owner=owner, query=query, material=material, depth=max(CANDIDATES, k), mode=mode
+    )
+    by_id = chunks_by_id(owner=owner, chunk_ids=ranking.ids)
+    scored = score_sentences(by_id.values(), ranking.weights)
+    top = ranking.scores[0][1] if ranking.scores else 1.0
+    hits = []
+    for chunk_id, fused in ranking.scores:
+        if chunk_id not in by_id:
+            continue
+        found = scored.get(chunk_id, [])
+        sentence = best_sentence(found)
+        evidence = sentence.score if sentence else 0.0
+        score = round(FUSION_WEIGHT * fused / top + evidence, 5)
+        hits.append(Hit(by_id[chunk_id], score, sentence, tuple(found)))
+    hits.sort(key=lambda hit: -hit.score)
+    return Results(hits=hits[:k], ranking=ranking)

@@ -1,0 +1,89 @@
+"""The search page (all my materials, or one material's Search tab) and its results fragment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_GET
+
+from accounts.models import User
+from eduplatform.ownership import owned
+from materials.models import Material
+from materials.search.forms import SearchForm
+from materials.search.selectors import Hit, search
+from materials.search.snippets import highlighted, snippet_text
+from materials.selectors import material_list
+from materials.study.links import source_label, source_url
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hit: Hit
+    snippet: SafeString  # the best sentence and its neighbours on the same page
+
+    @property
+    def chunk(self):  # noqa: ANN201
+        return self.hit.chunk
+
+    @property
+    def score(self) -> float:
+        return self.hit.score
+
+    @property
+    def source_url(self) -> str:
+        material = self.hit.chunk.material
+        return source_url(material, page=self.hit.page, start_seconds=self.hit.start_seconds)
+
+    @property
+    def source_label(self) -> str:
+        return source_label(
+            material=self.hit.chunk.material,
+            page=self.hit.page,
+            start_seconds=self.hit.start_seconds,
+        )
+
+
+def search_results(
+    *, owner: User, query: str, material: Material | None = None, k: int = 10
+) -> list[SearchResult]:
+    """Search results with their highlighted snippets, for the search page."""
+    hits = search(owner=owner, query=query, material=material, k=k).hits
+    texts = [
+        (
+            snippet_text(hit.sentence, hit.sentences) if hit.sentence else hit.chunk.text[:300],
+            hit.chunk.language,
+        )
+        for hit in hits
+    ]
+    snippets = highlighted(query, texts)
+    return [
+        SearchResult(hit=hit, snippet=snippet) for hit, snippet in zip(hits, snippets, strict=True)
+    ]
+
+
+@login_required
+@require_GET
+def search_view(request: HttpRequest) -> HttpResponse:
+    """Search my materials (or one material); one view for the page and its results fragment."""
+    form = SearchForm(request.GET)
+    query, material = "", None
+    if form.is_valid():
+        query = form.cleaned_data["q"].strip()
+        if form.cleaned_data.get("material"):
+            material = owned(material_list, request.user, form.cleaned_data["material"])
+    results = (
+        search_results(owner=request.user, query=query, material=material, k=10) if query else []
+    )
+    template = "search/search.html"
+    # A boosted tab switch wants the whole page; the search form wants its results.
+    if request.htmx and not request.htmx.boosted:
+        template += "#search-results"
+    return render(
+        request,
+        template,
+        {"form": form, "query": query, "material": material, "results": results},
+    )
