@@ -200,48 +200,58 @@ def _setup_django() -> None:
     logging.disable(logging.INFO)
 
 
+def in_throwaway_database(run):  # noqa: ANN001, ANN201
+    """Run `run()` in a database of its own, so the evaluation never touches the app's
+    data nor a test database that a concurrent test run is using."""
+    _setup_django()
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    setup_test_environment()  # the test client's host is allowed
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"eval_{os.getpid()}"
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        return run()
+    finally:
+        connection.close()
+        teardown_databases(old_config, verbosity=0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", help="comma-separated keys (default: all)")
     parser.add_argument("--no-tutor", action="store_true", help="search only")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
-    _setup_django()
-
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
-
-    setup_test_environment()  # the test client's host is allowed
-    # A database of its own, so the evaluation never touches the app's data
-    # nor a test database that a concurrent test run is using.
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"eval_{os.getpid()}"
-    old_config = setup_databases(verbosity=0, interactive=False)
-    try:
-        return _evaluate(args)
-    finally:
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
+    return in_throwaway_database(lambda: _evaluate(args))
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+@dataclass
+class Prepared:
+    """The documents processed by the real pipeline, and the questions checked against them."""
+
+    owner: object
+    materials: dict  # document key -> Material
+    page_texts: dict[str, dict[int, str]]  # document key -> page -> normalised text
+    baselines: dict[str, PageBM25]
+    questions: list[Question]
+
+
+def prepare(documents: str | None) -> Prepared | None:
+    """Process each document and check every question's page; None when nothing can be read."""
     from django.conf import settings
     from django.core.files.base import ContentFile
-    from rest_framework.test import APIClient
 
     from accounts.models import User
-    from materials.models import Chunk, Material
+    from materials.models import Material
     from materials.pipeline.pdf import clean_pages, extract_pages
     from materials.pipeline.process import material_process
 
     settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="eval-media-"))
     cache = Path(settings.DATA_DIR) / "eval-docs"
-    wanted = args.documents.split(",") if args.documents else list(DOCUMENTS)
+    wanted = documents.split(",") if documents else list(DOCUMENTS)
     owner = User.objects.create_user(email="eval@example.org", password="unused-password-1")
-    client = APIClient()
-    client.force_authenticate(owner)
-
-    questions = [q for q in load_questions() if q.document in wanted]
     materials: dict[str, Material] = {}
     page_texts: dict[str, dict[int, str]] = {}
     baselines: dict[str, PageBM25] = {}
@@ -263,10 +273,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             f" language {material.language}, processed in {time.perf_counter() - started:.1f}s"
         )
         materials[key] = material
-    questions = [q for q in questions if q.document in materials]
+    questions = [q for q in load_questions() if q.document in materials]
     if not questions:
         print("SKIP: no document of the evaluation could be read")
-        return 0
+        return None
     problems = [
         f"{q.document} p.{q.page}: {q.evidence!r} not on the page"
         for q in questions
@@ -274,8 +284,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     ]
     if problems:
         print("The question sets do not match the documents:", *problems, sep="\n  ")
-        return 1
+        raise SystemExit(1)
     print(f"{len(questions)} questions, each checked against its page's text\n")
+    return Prepared(owner, materials, page_texts, baselines, questions)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from rest_framework.test import APIClient
+
+    from materials.models import Chunk
+
+    prepared = prepare(args.documents)
+    if prepared is None:
+        return 0
+    materials, page_texts, baselines = (
+        prepared.materials,
+        prepared.page_texts,
+        prepared.baselines,
+    )
+    questions = prepared.questions
+    client = APIClient()
+    client.force_authenticate(prepared.owner)
 
     # --- search, through the API ------------------------------------------
     ours: dict[tuple[str, str], Scores] = {}

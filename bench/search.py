@@ -249,9 +249,7 @@ def measure(
         before = {kind: len(values) for kind, values in parts.items()}
         with connection.execute_wrapper(capture):
             started = time.perf_counter()
-            hits = selectors.search(
-                owner=users[owner_id], query=query, material=material, k=K
-            ).hits
+            hits = selectors.search(owner=users[owner_id], query=query, material=material, k=K).hits
             times.append((time.perf_counter() - started) * 1000)
         for kind, values in parts.items():  # one query's statements of a kind, summed
             first = before.get(kind, 0)

@@ -13,7 +13,7 @@ from materials.errors import ProcessingError
 from materials.models import Chunk, Material
 from materials.search.evidence import Sentence
 from materials.search.language import question_language
-from materials.search.ranking import chunk_cosines, term_coverage
+from materials.search.ranking import chunk_cosines, query_weights
 from materials.search.selectors import search
 from materials.study.links import source_label, source_url
 from tutor.models import Conversation, Message
@@ -33,7 +33,7 @@ class Passage:
     chunk: Chunk
     score: float  # rank-based (fusion and sentence evidence): not a relevance measure
     cosine: float | None  # similarity of the question's and the chunk's vectors
-    coverage: float  # share of the question's term weight (idf) found in the chunk
+    coverage: float  # share of the question's term weight (idf in the searched scope) in the chunk
     sentences: tuple[Sentence, ...] = ()  # the chunk's sentences, scored against the query
 
     @property
@@ -76,9 +76,9 @@ def passage_retrieve(
     evidence_query = (evidence_query or query).strip()
     results = search(owner=owner, query=query, material=material, k=k)
     ids = [hit.chunk.pk for hit in results.hits]
-    coverage = dict(
-        term_coverage(owner=owner, query=evidence_query, chunk_ids=ids, depth=len(ids) or 1)
-    )
+    weights = results.ranking.weights
+    if evidence_query != query:
+        weights = query_weights(owner=owner, query=evidence_query, material=material)
     degraded = results.degraded
     vector = results.ranking.vector if evidence_query == query else None
     cosines: dict[int, float] = {}
@@ -98,7 +98,7 @@ def passage_retrieve(
             chunk=hit.chunk,
             score=hit.score,
             cosine=cosines.get(hit.chunk.pk),
-            coverage=coverage.get(hit.chunk.pk, 0.0),
+            coverage=hit.coverage(weights),
             sentences=hit.sentences,
         )
         for hit in results.hits

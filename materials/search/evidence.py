@@ -55,6 +55,7 @@ class Sentence:
     pieces: list[Piece]
     score: float = 0.0
     anchor: float | None = None  # the page or second its link opens
+    lexemes: frozenset[str] = frozenset()  # as PostgreSQL stems the chunk's language
 
     @property
     def text(self) -> str:
@@ -178,8 +179,8 @@ def score_sentences(
         found_by_sentence = []
         for sentence in by_chunk[chunk.pk]:
             parts = piece_terms.get((chunk.pk, sentence.index), [])
-            terms = set().union(*(found for _, found in parts)) & query.keys()
-            found_by_sentence.append(terms)
+            sentence.lexemes = frozenset().union(*(found for _, found in parts))
+            found_by_sentence.append(sentence.lexemes & query.keys())
 
             def matched(item: tuple[Piece, set[str]], q: dict[str, float] = query) -> tuple:
                 piece, found = item
@@ -199,6 +200,15 @@ def score_sentences(
             extra = sum(query[t] for t in around - own) / total
             sentence.score = share + NEIGHBOUR_SHARE * extra
     return by_chunk
+
+
+def coverage(found: Iterable[Sentence], weights: dict[str, float]) -> float:
+    """The share of the query's term weight that the sentences hold together."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    lexemes = frozenset().union(*(sentence.lexemes for sentence in found))
+    return sum(weights[t] for t in lexemes & weights.keys()) / total
 
 
 def best_sentence(scored: list[Sentence]) -> Sentence | None:

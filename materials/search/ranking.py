@@ -203,24 +203,13 @@ def text_rankings(scope: str, params: dict) -> TextRankings:
     return TextRankings(full_text=full_text[:depth], coverage=coverage[:depth], weights=weights)
 
 
-def term_coverage(
-    *,
-    owner: User,
-    query: str,
-    material: Material | None = None,
-    chunk_ids: list[int] | None = None,
-    depth: int = 20,
-) -> list[tuple[int, float]]:
-    """(chunk id, coverage) of the owner's chunks best covering the query's terms.
-
-    With chunk_ids, the lexemes' weights are counted among those chunks only.
-    """
+def query_weights(
+    *, owner: User, query: str, material: Material | None = None
+) -> dict[str, dict[str, float]]:
+    """The query's lexemes and their idf among the owner's chunks in scope, by language."""
     scope, params = _scope(owner, material)
-    params.update(q=_terms_query(query), depth=depth)
-    if chunk_ids is not None:
-        scope += " AND c.id = ANY(%(ids)s)"
-        params["ids"] = chunk_ids
-    return text_rankings(scope, params).coverage
+    params.update(q=_terms_query(query), depth=1)
+    return text_rankings(scope, params).weights
 
 
 _VECTOR_SQL = """

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from accounts.models import User
 from materials.models import Chunk, Material
-from materials.search.evidence import Sentence, best_sentence, score_sentences
+from materials.search.evidence import Sentence, best_sentence, coverage, score_sentences
 from materials.search.ranking import Ranking, chunk_ranking, chunks_by_id
 
 # Passages of the first stage that the second stage reads.
@@ -44,6 +44,11 @@ class Hit:
     @property
     def quote(self) -> str:
         return self.sentence.text if self.sentence else ""
+
+    def coverage(self, weights: dict[str, dict[str, float]]) -> float:
+        """The share of a query's term weight (idf over the searched scope) in the passage."""
+        language = self.chunk.language if self.chunk.language in ("ru", "en") else "simple"
+        return coverage(self.sentences, weights.get(language, {}))
 
 
 @dataclass(frozen=True)

@@ -117,10 +117,11 @@ def test_a_query_of_exclusions_only_finds_nothing(user, indexed):
 
 
 def test_equal_coverage_is_ordered_by_chunk_id(user, indexed):
-    from materials.search.ranking import term_coverage
+    from materials.search.ranking import _scope, text_rankings
 
     material = indexed(user, [f"Chloroplasts, part {n}." for n in range(6)])
-    coverage = term_coverage(owner=user, query="chloroplasts", material=material, depth=10)
+    scope, params = _scope(user, material)
+    coverage = text_rankings(scope, {**params, "q": "chloroplasts", "depth": 10}).coverage
     assert [score for _, score in coverage] == [1.0] * 6
     assert [chunk_id for chunk_id, _ in coverage] == sorted(chunk_id for chunk_id, _ in coverage)
 

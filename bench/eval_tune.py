@@ -1,0 +1,130 @@
+"""Trying ranking and relevance settings on the tune half only: `python -m bench.eval_tune`.
+
+Reads only the questions of the "tune" half (bench/eval_sets, even positions)
+and the off-topic questions; the untouched half is never looked at here, so
+`make eval` can report it as a check that nothing was fitted to it. Prints,
+for each setting, strict hit@1 / hit@5 / MRR by language and direction, then
+the tutor's relevance evidence (best passage's term coverage and cosine) of
+answerable and off-topic questions, for choosing TUTOR_MIN_COVERAGE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+
+from bench.eval import OFF_TOPIC, in_throwaway_database, prepare
+
+GRID = {
+    "FUSION_WEIGHT": (0.25, 0.5, 1.0),
+    "NEIGHBOUR_SHARE": (0.0, 0.35, 0.7),
+    "MAX_SENTENCE_WORDS": (25, 40, 60),
+}
+
+
+def _search_rows(prepared, questions) -> dict[str, tuple[float, float, float]]:  # noqa: ANN001
+    from bench.eval import holds
+    from materials.search.selectors import search
+
+    ranks: dict[str, list[int | None]] = {}
+    for question in questions:
+        hits = search(
+            owner=prepared.owner,
+            query=question.text,
+            material=prepared.materials[question.document],
+            k=10,
+        ).hits
+        texts = prepared.page_texts[question.document]
+        rank = next(
+            (n for n, hit in enumerate(hits, 1) if holds(texts, hit.page, question.evidence)),
+            None,
+        )
+        ranks.setdefault(question.group, []).append(rank)
+    rows = {}
+    for group, found in ranks.items():
+        n = len(found)
+        rows[group] = (
+            sum(r == 1 for r in found) / n,
+            sum(r is not None and r <= 5 for r in found) / n,
+            sum(1 / r for r in found if r is not None) / n,
+        )
+    return rows
+
+
+def _relevance(prepared, questions) -> None:  # noqa: ANN001
+    from django.conf import settings
+
+    from tutor.selectors import passage_retrieve
+
+    def evidence(material, text: str) -> tuple[float, float]:  # noqa: ANN001
+        passages = passage_retrieve(owner=prepared.owner, query=text, material=material).passages
+        cosine = max((p.cosine for p in passages if p.cosine is not None), default=0.0)
+        return max((p.coverage for p in passages), default=0.0), cosine
+
+    answerable = {}
+    for question in questions:
+        group = question.group
+        answerable.setdefault(group, []).append(
+            evidence(prepared.materials[question.document], question.text)
+        )
+    off_topic = [
+        evidence(material, text)
+        for material in prepared.materials.values()
+        for texts in OFF_TOPIC.values()
+        for text in texts
+    ]
+    print("\nTutor relevance: share judged relevant (coverage >= t, or cosine >= the setting)")
+    print("| t    | " + " | ".join(f"{g:>6}" for g in answerable) + " | off-topic declined |")
+    for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
+        cells = []
+        for pairs in answerable.values():
+            kept = sum(c >= threshold or v >= settings.TUTOR_MIN_COSINE for c, v in pairs)
+            cells.append(f"{kept / len(pairs):6.3f}")
+        declined = sum(c < threshold and v < settings.TUTOR_MIN_COSINE for c, v in off_topic) / len(
+            off_topic
+        )
+        print(f"| {threshold:.2f} | " + " | ".join(cells) + f" | {declined:.3f} |")
+    print(
+        "off-topic (coverage, cosine), highest first:",
+        sorted(((round(c, 2), round(v, 2)) for c, v in off_topic), reverse=True)[:12],
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from materials.search import evidence, selectors
+
+    prepared = prepare(args.documents)
+    if prepared is None:
+        return 0
+    tune = [q for q in prepared.questions if q.half == "tune"]
+    print(f"tune half: {len(tune)} questions")
+    modules = {"FUSION_WEIGHT": selectors, "NEIGHBOUR_SHARE": evidence}
+    modules["MAX_SENTENCE_WORDS"] = evidence
+    shipped = {name: getattr(modules[name], name) for name in GRID}
+    if not args.relevance_only:
+        for values in itertools.product(*GRID.values()):
+            for name, value in zip(GRID, values, strict=True):
+                setattr(modules[name], name, value)
+            rows = _search_rows(prepared, tune)
+            cells = "  ".join(
+                f"{g} {h1:.3f}/{h5:.3f}/{m:.3f}" for g, (h1, h5, m) in sorted(rows.items())
+            )
+            mark = " (shipped)" if values == tuple(shipped.values()) else ""
+            print(f"{dict(zip(GRID, values, strict=True))}{mark}: {cells}")
+        for name, value in shipped.items():
+            setattr(modules[name], name, value)
+    _relevance(prepared, tune)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--documents", help="comma-separated keys (default: all)")
+    parser.add_argument("--relevance-only", action="store_true")
+    args = parser.parse_args()
+    return in_throwaway_database(lambda: _run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

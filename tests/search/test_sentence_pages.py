@@ -1,0 +1,156 @@
+"""Every page a student opens is the page of the sentence that matched or is quoted.
+
+Passages run over page breaks; these tests build a PDF whose only passage
+spans all four pages and check the page shown by search, the tutor and the study
+items made from it — through the real worker, the API and the pages.
+"""
+
+import re
+
+import pytest
+from django.core.files.base import ContentFile
+
+from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion
+from materials.search.evidence import sentence_for_text, sentences
+from materials.services import material_enqueue
+from tests.conftest import make_pdf
+from tests.factories import MaterialFactory
+
+PAGES = [
+    "Plants make their food in the light. Photosynthesis converts light energy into chemical "
+    "energy inside the chloroplasts of leaf cells. Chlorophyll is the green pigment that absorbs "
+    "red and blue light. Oxygen is released as a by-product of splitting water. The sugar made "
+    "in the leaves travels to the roots through the phloem. Stomata on the underside of the "
+    "leaf let carbon dioxide in and water vapour out.",
+    "Cells release the energy stored in sugar step by step. The Krebs cycle takes place in the "
+    "mitochondrial matrix of every animal cell. Each turn of the cycle starts when acetyl "
+    "groups join oxaloacetate to form citrate. Carbon dioxide leaves the cycle as a waste "
+    "product. The electron transport chain then pumps protons across the inner membrane. "
+    "Adenosine triphosphate is the currency the cell spends on its work.",
+    "Proteins are built from instructions kept in the nucleus. Ribosomes translate messenger "
+    "RNA into chains of amino acids. Transfer RNA brings each amino acid to the ribosome in "
+    "turn. A codon is a group of three bases that names one amino acid. Folding gives the "
+    "finished protein its shape and its function. Chaperone proteins help other proteins "
+    "fold correctly after translation.",
+    "Water crosses membranes without any energy from the cell. Osmosis moves water across a "
+    "semipermeable membrane towards the more concentrated solution. A cell placed in salty "
+    "water shrinks as it loses water. Turgor pressure keeps plant cells firm and upright. "
+    "Diffusion spreads dissolved particles from crowded regions to emptier ones.",
+]
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", " ", text).casefold()
+
+
+@pytest.fixture
+def biology(user, run_jobs, django_capture_on_commit_callbacks):  # noqa: ANN001, ANN201
+    """The four-page PDF, processed by the real worker (offline study content included)."""
+    material = MaterialFactory(owner=user, kind=Material.Kind.PDF, title="Biology")
+    material.file.save("biology.pdf", ContentFile(make_pdf(PAGES)))
+    with django_capture_on_commit_callbacks(execute=True):
+        material_enqueue(material=material)
+    run_jobs()
+    material.refresh_from_db()
+    assert material.status == Material.Status.READY, material.error
+    return material
+
+
+@pytest.mark.django_db
+def test_search_api_links_the_page_of_the_matching_sentence(api, biology):
+    first = biology.chunks.order_by("position").first()
+    assert (first.page_start, first.page_end) == (1, 4), "one passage spans all four pages"
+    response = api.get(
+        "/api/search/", {"q": "Where does the Krebs cycle happen?", "material": biology.pk}
+    )
+    best = response.json()["results"][0]
+    assert best["chunk"] == first.pk
+    assert (best["page"], best["page_start"], best["page_end"]) == (2, 1, 4)
+    assert "Krebs cycle takes place" in best["sentence"]
+    assert best["sentence"] in best["text"]
+
+
+@pytest.mark.django_db
+def test_search_page_links_and_quotes_the_matching_page(logged_in, biology):
+    page = logged_in.get(
+        "/tutor/search/", {"q": "ribosomes translate RNA", "material": biology.pk}
+    ).content.decode()
+    first = page.index('class="results"')
+    assert f'href="/materials/{biology.pk}/file/#page=3"' in page[first : first + 600]
+    assert "<mark>Ribosomes</mark> <mark>translate</mark>" in page
+    # The snippet stays on its page: nothing of page 2 is quoted beside it.
+    snippet = page[
+        page.index("<mark>Ribosomes</mark>") - 300 : page.index("<mark>Ribosomes</mark>")
+    ]
+    assert "Adenosine" not in snippet
+
+
+@pytest.mark.django_db
+def test_tutor_cites_the_page_of_the_quoted_sentence(api, biology):
+    conversation = api.post("/api/tutor/conversations/", {"material": biology.pk}, format="json")
+    answer = api.post(
+        f"/api/tutor/conversations/{conversation.json()['id']}/messages/",
+        {"content": "What does osmosis do to water?"},
+        format="json",
+    ).json()
+    assert answer["citations"], answer["content"]
+    for citation in answer["citations"]:
+        assert _normal(citation["quote"]) in _normal(PAGES[citation["page"] - 1])
+    assert answer["citations"][0]["page"] == 4
+
+
+@pytest.mark.django_db
+def test_cards_questions_and_notes_show_the_page_of_their_sentence(biology):
+    cards = list(Flashcard.objects.filter(material=biology))
+    questions = list(QuizQuestion.objects.filter(material=biology))
+    assert cards and questions
+    for card in cards:
+        assert _normal(card.back) in _normal(PAGES[card.page - 1]), (card.front, card.page)
+    for question in questions:
+        answer = question.choices[question.answer_index]
+        assert _normal(answer) in _normal(PAGES[question.page - 1]), (
+            question.question,
+            question.page,
+        )
+    for section in NoteSection.objects.filter(material=biology):
+        for point in section.points:
+            assert _normal(point["text"]) in _normal(PAGES[point["page"] - 1]), point
+    # Not all on the passage's first page: the pages really are the sentences' own.
+    assert {card.page for card in cards} - {1}
+
+
+@pytest.mark.django_db
+def test_a_russian_question_about_an_english_material_is_never_answered_with_nothing(api, biology):
+    response = api.get("/api/search/", {"q": "Где происходит цикл Кребса?", "material": biology.pk})
+    assert response.status_code == 200 and response.json()["results"]
+
+
+def test_sentences_are_cut_where_a_page_begins():
+    chunk = Chunk(
+        text="Alpha beta gamma. Delta epsilon zeta eta.", anchors=[[0, 1], [5, 2]], page_start=1
+    )
+    found = sentences(chunk)
+    assert [s.text for s in found] == ["Alpha beta gamma.", "Delta epsilon zeta eta."]
+    assert [(chunk.text[p.start : p.end], p.anchor) for p in found[1].pieces] == [
+        ("Delta epsilon ", 1),
+        ("zeta eta.", 2),
+    ]
+    sentence = sentence_for_text(chunk, "What do zeta and eta mean?")
+    assert sentence.text == "Delta epsilon zeta eta." and sentence.page == 2
+
+
+def test_a_long_run_without_full_stops_is_cut_into_windows():
+    chunk = Chunk(text=" ".join(f"word{n}" for n in range(100)), anchors=[], page_start=7)
+    found = sentences(chunk)
+    assert [len(s.text.split()) for s in found] == [40, 40, 20]
+    assert {s.page for s in found} == {7}
+
+
+def test_video_sentences_start_at_their_own_caption():
+    chunk = Chunk(
+        text="Welcome to the lecture. Today we study matrices and their inverses.",
+        anchors=[[0, 0.0], [4, 5.5]],
+        start_seconds=0.0,
+    )
+    sentence = sentence_for_text(chunk, "inverses of matrices")
+    assert sentence.page is None and sentence.start_seconds == 5.5
