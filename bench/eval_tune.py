@@ -17,9 +17,9 @@ import sys
 from bench.eval import OFF_TOPIC, in_throwaway_database, prepare
 
 GRID = {
-    "FUSION_WEIGHT": (0.25, 0.5, 1.0),
-    "NEIGHBOUR_SHARE": (0.0, 0.35, 0.7),
-    "MAX_SENTENCE_WORDS": (25, 40, 60),
+    "FUSION_WEIGHT": (0.5, 1.0, 1.5, 2.0, 3.0),
+    "NEIGHBOUR_SHARE": (0.35,),
+    "MAX_SENTENCE_WORDS": (40,),
 }
 
 
@@ -68,12 +68,10 @@ def _relevance(prepared, questions) -> None:  # noqa: ANN001
         answerable.setdefault(group, []).append(
             evidence(prepared.materials[question.document], question.text)
         )
-    off_topic = [
-        evidence(material, text)
-        for material in prepared.materials.values()
-        for texts in OFF_TOPIC.values()
-        for text in texts
+    asked = [
+        (key, text) for key in prepared.materials for texts in OFF_TOPIC.values() for text in texts
     ]
+    off_topic = [evidence(prepared.materials[key], text) for key, text in asked]
     print("\nTutor relevance: share judged relevant (coverage >= t, or cosine >= the setting)")
     print("| t    | " + " | ".join(f"{g:>6}" for g in answerable) + " | off-topic declined |")
     for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
@@ -85,10 +83,10 @@ def _relevance(prepared, questions) -> None:  # noqa: ANN001
             off_topic
         )
         print(f"| {threshold:.2f} | " + " | ".join(cells) + f" | {declined:.3f} |")
-    print(
-        "off-topic (coverage, cosine), highest first:",
-        sorted(((round(c, 2), round(v, 2)) for c, v in off_topic), reverse=True)[:12],
-    )
+    print("off-topic (coverage, cosine), highest first:")
+    ranked = sorted(zip(off_topic, asked, strict=True), reverse=True)
+    for (coverage, cosine), (key, text) in ranked[:8]:
+        print(f"  {coverage:.2f} {cosine:.2f} {key}: {text}")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ CANDIDATES = 30
 # How much the first stage's fused rank counts beside the best sentence's
 # evidence (0..1.35): enough to order passages whose sentences tie, and to
 # keep the vectors' say for paraphrases that share no word.
-FUSION_WEIGHT = 0.5
+FUSION_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
