@@ -17,9 +17,10 @@ import sys
 from bench.eval import OFF_TOPIC, in_throwaway_database, prepare
 
 GRID = {
-    "FUSION_WEIGHT": (0.5, 1.0, 1.5, 2.0, 3.0),
+    "FUSION_WEIGHT": (1.0,),
     "NEIGHBOUR_SHARE": (0.35,),
     "MAX_SENTENCE_WORDS": (40,),
+    "CROSS_WEIGHT": (0.5, 1.0, 2.0),
 }
 
 
@@ -57,10 +58,11 @@ def _relevance(prepared, questions) -> None:  # noqa: ANN001
 
     from tutor.selectors import passage_retrieve
 
-    def evidence(material, text: str) -> tuple[float, float]:  # noqa: ANN001
+    def evidence(material, text: str) -> tuple[float, float, float]:  # noqa: ANN001
         passages = passage_retrieve(owner=prepared.owner, query=text, material=material).passages
         cosine = max((p.cosine for p in passages if p.cosine is not None), default=0.0)
-        return max((p.coverage for p in passages), default=0.0), cosine
+        cross = max((p.cross_cosine for p in passages if p.cross_cosine is not None), default=0.0)
+        return max((p.coverage for p in passages), default=0.0), cosine, cross
 
     answerable = {}
     for question in questions:
@@ -72,25 +74,36 @@ def _relevance(prepared, questions) -> None:  # noqa: ANN001
         (key, text) for key in prepared.materials for texts in OFF_TOPIC.values() for text in texts
     ]
     off_topic = [evidence(prepared.materials[key], text) for key, text in asked]
-    print("\nTutor relevance: share judged relevant (coverage >= t, or cosine >= the setting)")
-    print("| t    | " + " | ".join(f"{g:>6}" for g in answerable) + " | off-topic declined |")
-    for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
-        cells = []
-        for pairs in answerable.values():
-            kept = sum(c >= threshold or v >= settings.TUTOR_MIN_COSINE for c, v in pairs)
-            cells.append(f"{kept / len(pairs):6.3f}")
-        declined = sum(c < threshold and v < settings.TUTOR_MIN_COSINE for c, v in off_topic) / len(
-            off_topic
-        )
-        print(f"| {threshold:.2f} | " + " | ".join(cells) + f" | {declined:.3f} |")
-    print("off-topic (coverage, cosine), highest first:")
+
+    def relevant(e: tuple[float, float, float], t: float, tx: float) -> bool:
+        return e[0] >= t or e[1] >= settings.TUTOR_MIN_COSINE or e[2] >= tx
+
+    print("\nTutor relevance: share judged relevant (coverage >= t, cosine >= the setting,")
+    print("or multilingual cosine >= tx)")
+    print(
+        "| t    | tx   | " + " | ".join(f"{g:>6}" for g in answerable) + " | off-topic declined |"
+    )
+    for threshold in (0.3, 0.35, 0.4):
+        for cross in (0.25, 0.3, 0.35, 0.4, 0.45, 1.1):
+            cells = []
+            for found in answerable.values():
+                kept = sum(relevant(e, threshold, cross) for e in found)
+                cells.append(f"{kept / len(found):6.3f}")
+            declined = sum(not relevant(e, threshold, cross) for e in off_topic) / len(off_topic)
+            print(
+                f"| {threshold:.2f} | {cross:.2f} | " + " | ".join(cells) + f" | {declined:.3f} |"
+            )
+    print("off-topic (coverage, cosine, multilingual cosine), highest first:")
     ranked = sorted(zip(off_topic, asked, strict=True), reverse=True)
-    for (coverage, cosine), (key, text) in ranked[:8]:
-        print(f"  {coverage:.2f} {cosine:.2f} {key}: {text}")
+    for (coverage, cosine, cross), (key, text) in ranked[:8]:
+        print(f"  {coverage:.2f} {cosine:.2f} {cross:.2f} {key}: {text}")
+    print(
+        "highest multilingual cosines of off-topic questions:", sorted(e[2] for e in off_topic)[-5:]
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
-    from materials.search import evidence, selectors
+    from materials.search import evidence, ranking, selectors
 
     prepared = prepare(args.documents)
     if prepared is None:
@@ -99,6 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"tune half: {len(tune)} questions")
     modules = {"FUSION_WEIGHT": selectors, "NEIGHBOUR_SHARE": evidence}
     modules["MAX_SENTENCE_WORDS"] = evidence
+    modules["CROSS_WEIGHT"] = ranking
     shipped = {name: getattr(modules[name], name) for name in GRID}
     if not args.relevance_only:
         for values in itertools.product(*GRID.values()):

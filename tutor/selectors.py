@@ -35,10 +35,14 @@ class Passage:
     cosine: float | None  # similarity of the question's and the chunk's vectors
     coverage: float  # share of the question's term weight (idf in the searched scope) in the chunk
     sentences: tuple[Sentence, ...] = ()  # the chunk's sentences, scored against the query
+    # multilingual similarity, for a passage in another language than the question's
+    cross_cosine: float | None = None
 
     @property
     def is_relevant(self) -> bool:
         if self.coverage >= settings.TUTOR_MIN_COVERAGE:
+            return True
+        if self.cross_cosine is not None and self.cross_cosine >= settings.TUTOR_MIN_CROSS_COSINE:
             return True
         return self.cosine is not None and self.cosine >= settings.TUTOR_MIN_COSINE
 
@@ -100,6 +104,7 @@ def passage_retrieve(
             cosine=cosines.get(hit.chunk.pk),
             coverage=hit.coverage(weights),
             sentences=hit.sentences,
+            cross_cosine=results.ranking.cross_cosines.get(hit.chunk.pk),
         )
         for hit in results.hits
     ]

@@ -1,6 +1,12 @@
 """Materials and what is made from them; one module per concern, names re-exported."""
 
-from materials.models.material import EMBEDDING_DIMENSIONS, Chunk, Material, upload_path
+from materials.models.material import (
+    EMBEDDING_DIMENSIONS,
+    Chunk,
+    ChunkCrossVector,
+    Material,
+    upload_path,
+)
 from materials.models.study import (
     ContentReport,
     Flashcard,
@@ -14,6 +20,7 @@ from materials.models.study import (
 __all__ = [
     "EMBEDDING_DIMENSIONS",
     "Chunk",
+    "ChunkCrossVector",
     "ContentReport",
     "Flashcard",
     "Material",

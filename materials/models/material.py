@@ -170,3 +170,29 @@ class Chunk(models.Model):
         if found is None:
             return self.page_start if self.page_start is not None else self.start_seconds
         return found
+
+
+CROSSLINGUAL_DIMENSIONS = 512
+
+
+class ChunkCrossVector(models.Model):
+    """A chunk's vector from the multilingual model, for questions in the other language.
+
+    In a table of its own: the chunk row stays within PostgreSQL's inline
+    limit (migration 0005), so the first stage reads no more than before.
+    """
+
+    chunk = models.OneToOneField(
+        Chunk, on_delete=models.CASCADE, primary_key=True, related_name="cross_vector"
+    )
+    # Denormalised, as on Chunk, so that the search filters without a join.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=100)
+    embedding = VectorField(dimensions=CROSSLINGUAL_DIMENSIONS)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "material"])]
+
+    def __str__(self) -> str:
+        return f"{self.chunk_id} ({self.model})"

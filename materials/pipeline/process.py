@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from eduplatform.embeddings import get_embedder
 from materials.errors import ProcessingError
-from materials.models import Chunk, Material
+from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
+from materials.search import crosslingual
 from materials.search.language import detect_language
 from materials.services import material_set_progress
 from materials.study.generation import study_generate
@@ -113,9 +114,13 @@ def embed_passages(
 
 @transaction.atomic
 def store_chunks(
-    material: Material, passages: list[Passage], vectors: list[list[float]], model_name: str
+    material: Material,
+    passages: list[Passage],
+    vectors: list[list[float]],
+    model_name: str,
+    cross_vectors: list[list[float]] | None = None,
 ) -> int:
-    """Replace the material's chunks in one transaction."""
+    """Replace the material's chunks (and their multilingual vectors) in one transaction."""
     Material.objects.select_for_update().filter(pk=material.pk).first()
     material.chunks.all().delete()
     language = material.language or "simple"
@@ -137,6 +142,20 @@ def store_chunks(
         for p, vector in zip(passages, vectors, strict=True)
     ]
     Chunk.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    if cross_vectors is not None:
+        ChunkCrossVector.objects.bulk_create(
+            (
+                ChunkCrossVector(
+                    chunk=row,
+                    owner_id=material.owner_id,
+                    material=material,
+                    model=crosslingual.MODEL_NAME,
+                    embedding=vector,
+                )
+                for row, vector in zip(rows, cross_vectors, strict=True)
+            ),
+            batch_size=INSERT_BATCH,
+        )
     return len(rows)
 
 
@@ -170,9 +189,14 @@ def material_process(*, material: Material) -> Timings:
     timings.add("embed", started)
     material_set_progress(material=material, stage=Stage.INDEXING, progress=86)
 
+    # Multilingual vectors, so that a question in the other language finds it.
+    started = time.perf_counter()
+    cross_vectors = crosslingual.embed([p.text for p in passages])
+    timings.add("embed_crosslingual", started)
+
     started = time.perf_counter()
     with transaction.atomic():
-        count = store_chunks(material, passages, vectors, model_name)
+        count = store_chunks(material, passages, vectors, model_name, cross_vectors)
         updates = {
             "language": material.language,
             "embedding_model": model_name,

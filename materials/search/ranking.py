@@ -17,6 +17,7 @@ from accounts.models import User
 from eduplatform.embeddings import LOCAL_MODEL_NAME, current_model_name, get_embedder
 from materials.errors import ProcessingError
 from materials.models import Chunk, Material
+from materials.search import crosslingual
 from materials.search.language import question_language
 
 
@@ -165,6 +166,9 @@ def _terms_query(query: str) -> str:
 
 
 RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very top ranks
+# The multilingual vectors rank only the chunks in the other language than the
+# question's, beside the other three rankings (see crosslingual).
+CROSS_WEIGHT = 1.0
 
 
 def _scope(owner: User, material: Material | None) -> tuple[str, dict]:
@@ -273,6 +277,9 @@ class Ranking:
     # The query's lexemes and their idf, by language (see TextRankings.weights).
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
     vector: list[float] | None = None  # the query's embedding, when it was made
+    # Across languages: the query's multilingual vector and each ranked chunk's cosine to it.
+    cross_vector: list[float] | None = None
+    cross_cosines: dict[int, float] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[int]:
@@ -330,6 +337,12 @@ def chunk_ranking(
         rankings.append((text.full_text, 1.0))
     if text is not None and mode in ("hybrid", "terms"):
         rankings.append(([chunk_id for chunk_id, _ in text.coverage], 1.0))
+    cross_vector, cross = None, []
+    language = question_language(query)
+    if mode == "hybrid" and language and (material is None or material.language != language):
+        cross_vector = crosslingual.embed([query])[0]
+        cross = crosslingual.ranking(scope, params, cross_vector, language)
+        rankings.append(([chunk_id for chunk_id, _ in cross], CROSS_WEIGHT))
     scores: dict[int, float] = {}
     for ranked, share in rankings:
         for rank, chunk_id in enumerate(ranked, start=1):
@@ -340,6 +353,8 @@ def chunk_ranking(
         degraded=degraded,
         weights=text.weights if text is not None else {},
         vector=vector,
+        cross_vector=cross_vector,
+        cross_cosines=dict(cross),
     )
 
 

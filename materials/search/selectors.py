@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from accounts.models import User
 from materials.models import Chunk, Material
+from materials.search import crosslingual
 from materials.search.evidence import Sentence, best_sentence, coverage, score_sentences
+from materials.search.language import question_language
 from materials.search.ranking import Ranking, chunk_ranking, chunks_by_id
 
 # Passages of the first stage that the second stage reads.
@@ -93,4 +95,32 @@ def search(
         score = round(FUSION_WEIGHT * fused / top + evidence, 5)
         hits.append(Hit(by_id[chunk_id], score, sentence, tuple(found)))
     hits.sort(key=lambda hit: -hit.score)
-    return Results(hits=hits[:k], ranking=ranking)
+    hits = hits[:k]
+    if ranking.cross_vector is not None:
+        hits = _cross_evidence(hits, ranking.cross_vector, question_language(query))
+    return Results(hits=hits, ranking=ranking)
+
+
+# Hits whose sentences are compared with the question across languages: each
+# costs the multilingual model about ten sentences.
+CROSS_EVIDENCE_HITS = 5
+
+
+def _cross_evidence(hits: list[Hit], vector: list[float], language: str) -> list[Hit]:
+    """For passages in the other language, the sentence nearest the question in meaning.
+
+    Full text shares few words across languages (names, commands), so the
+    sentences of the first CROSS_EVIDENCE_HITS such passages also score their
+    multilingual similarity to the question, and the best of both is quoted.
+    """
+    chosen = [
+        index for index, hit in enumerate(hits) if hit.chunk.language != language and hit.sentences
+    ][:CROSS_EVIDENCE_HITS]
+    texts = [s.text for index in chosen for s in hits[index].sentences]
+    similarity = iter(crosslingual.similarities(vector, texts))
+    for index in chosen:
+        hit = hits[index]
+        for sentence in hit.sentences:
+            sentence.score += next(similarity)
+        hits[index] = replace(hit, sentence=best_sentence(list(hit.sentences)))
+    return hits
