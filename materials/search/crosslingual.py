@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 MODEL_NAME = "use-multilingual-v3"
 BATCH = 64
@@ -70,3 +70,53 @@ def ranking(scope: str, params: dict, vector: Sequence[float], language: str) ->
     with connection.cursor() as cursor:
         cursor.execute(_RANKING_SQL.format(scope=scope), params)
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def crosslingual_fill(
+    *,
+    material_ids: list[int] | None = None,
+    on_progress: Callable[[str, int, int], None] = lambda title, count, total: None,
+) -> int:
+    """Embed the chunks that have no vector of this model yet, material by material.
+
+    For materials processed before the multilingual vectors existed, or after
+    a change of model; new materials get theirs in the pipeline.
+    """
+    from materials.models import Chunk, ChunkCrossVector, Material
+
+    materials = Material.objects.order_by("pk")
+    if material_ids:
+        materials = materials.filter(pk__in=material_ids)
+    added = 0
+    for material in materials.iterator():
+        chunks = list(
+            Chunk.objects.filter(material=material)
+            .exclude(cross_vector__model=MODEL_NAME)
+            .only("pk", "text")
+            .order_by("position")
+        )
+        for start in range(0, len(chunks), BATCH):
+            batch = chunks[start : start + BATCH]
+            vectors = embed([chunk.text for chunk in batch])
+            with transaction.atomic():
+                ChunkCrossVector.objects.filter(chunk__in=batch).delete()
+                ChunkCrossVector.objects.bulk_create(
+                    ChunkCrossVector(
+                        chunk=chunk,
+                        owner_id=material.owner_id,
+                        material=material,
+                        model=MODEL_NAME,
+                        embedding=vector,
+                    )
+                    for chunk, vector in zip(batch, vectors, strict=True)
+                )
+            added += len(batch)
+            on_progress(material.title, start + len(batch), len(chunks))
+    return added
+
+
+def crosslingual_drop() -> int:
+    """Remove every multilingual vector: the way back after a change of model."""
+    from materials.models import ChunkCrossVector
+
+    return ChunkCrossVector.objects.all().delete()[0]

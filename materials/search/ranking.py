@@ -299,10 +299,11 @@ def chunk_ranking(
     Hybrid fuses three rankings: vector nearest neighbours (paraphrases),
     full text by ts_rank (exact terms, websearch syntax) and idf term
     coverage (natural questions, Russian). Full text is what makes Russian work
-    offline. When no chunk shares a word with the query (a Russian question
-    about an English book), the vectors answer whatever their weight, so a
-    question never comes back empty while there are passages. In hybrid mode a
-    dead embedding endpoint degrades to full text only.
+    offline. Chunks in another language than the question's are also ranked
+    by the multilingual vectors (crosslingual). When nothing else finds a
+    chunk, the vectors answer whatever their weight, so a question never comes
+    back empty while there are passages. In hybrid mode a dead embedding
+    endpoint degrades to full text only.
     """
     query = query.strip()
     if not query:
@@ -321,8 +322,14 @@ def chunk_ranking(
     text = None
     if mode in ("hybrid", "text", "terms"):
         text = text_rankings(scope, {**params, "q": _terms_query(query)})
-    if text is not None and not text.coverage and mode == "hybrid":
-        weight = 1.0
+    cross_vector, cross = None, []
+    language = question_language(query)
+    if mode == "hybrid" and language and (material is None or material.language != language):
+        cross_vector = crosslingual.embed([query])[0]
+        cross = crosslingual.ranking(scope, params, cross_vector, language)
+        rankings.append(([chunk_id for chunk_id, _ in cross], CROSS_WEIGHT))
+    if text is not None and not text.coverage and not cross and mode == "hybrid":
+        weight = 1.0  # nothing else found anything: never come back empty
     vector = None
     if pending is not None:
         try:
@@ -337,12 +344,6 @@ def chunk_ranking(
         rankings.append((text.full_text, 1.0))
     if text is not None and mode in ("hybrid", "terms"):
         rankings.append(([chunk_id for chunk_id, _ in text.coverage], 1.0))
-    cross_vector, cross = None, []
-    language = question_language(query)
-    if mode == "hybrid" and language and (material is None or material.language != language):
-        cross_vector = crosslingual.embed([query])[0]
-        cross = crosslingual.ranking(scope, params, cross_vector, language)
-        rankings.append(([chunk_id for chunk_id, _ in cross], CROSS_WEIGHT))
     scores: dict[int, float] = {}
     for ranked, share in rankings:
         for rank, chunk_id in enumerate(ranked, start=1):
