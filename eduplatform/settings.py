@@ -215,8 +215,10 @@ TUTOR_HISTORY_TURNS = env.int("TUTOR_HISTORY_TURNS", default=6)
 TUTOR_MIN_COSINE = env.float("TUTOR_MIN_COSINE", default=0.35)
 TUTOR_MIN_COVERAGE = env.float("TUTOR_MIN_COVERAGE", default=0.35)
 # Across languages (a Russian question about an English passage), the
-# multilingual similarity that makes a passage relevant, chosen the same way.
-TUTOR_MIN_CROSS_COSINE = env.float("TUTOR_MIN_CROSS_COSINE", default=0.35)
+# multilingual similarity that makes a passage relevant, chosen the same way:
+# 0.3 keeps every cross-language question of the tune half; the highest
+# off-topic question reached 0.20.
+TUTOR_MIN_CROSS_COSINE = env.float("TUTOR_MIN_CROSS_COSINE", default=0.3)
 # Study content: tokens one material may spend on a hosted model, and the
 # size of each map step's batch of passages (characters).
 STUDY_TOKEN_BUDGET = env.int("STUDY_TOKEN_BUDGET", default=200_000)
