@@ -114,6 +114,22 @@ def _cosines(
     return [sum(a * b for a, b in zip(vector, v, strict=True)) for v in vectors]
 
 
+def _across_languages(
+    candidates: Sequence[tuple[int, Sentence]],
+    passages: Sequence[Any],
+    cross_vector: Sequence[float] | None,
+) -> dict[int, float]:
+    """Multilingual similarity of the candidate sentences that are in another language."""
+    other = {p.chunk.pk for p in passages[:3] if getattr(p, "cross_cosine", None) is not None}
+    if cross_vector is None or not other:
+        return {}
+    from materials.search import crosslingual
+
+    chosen = [i for i, (_, s) in enumerate(candidates) if s.chunk.pk in other]
+    found = crosslingual.similarities(cross_vector, [candidates[i][1].text for i in chosen])
+    return dict(zip(chosen, found, strict=True))
+
+
 def extractive_answer(
     question: str,
     passages: Sequence[Any],
@@ -121,13 +137,15 @@ def extractive_answer(
     fallback: bool = False,
     limit: int = 3,
     vector: Sequence[float] | None = None,
+    cross_vector: Sequence[float] | None = None,
 ) -> Answer:
     """The most relevant sentences of the best passages, each cited at its own page.
 
     Sentences are scored by the question's rare terms (the search's sentence
     evidence), by meaning (offline vectors, English) and by the passage's
-    rank; a passage's neighbouring sentences are not guessed at, so the answer
-    never says more than the material.
+    rank; a passage in another language than the question's is read by the
+    multilingual model instead. A passage's neighbouring sentences are not
+    guessed at, so the answer never says more than the material.
     """
     candidates: list[tuple[int, Sentence]] = []
     seen: set[str] = set()
@@ -142,11 +160,13 @@ def extractive_answer(
         candidates = [(0, s) for s in sentences(passages[0].chunk)[:1]]
     stems = _stems(question)
     cosines = _cosines(question, [s.text for _, s in candidates], vector)
+    across = _across_languages(candidates, passages, cross_vector)
     scored = []
     for index, (rank, sentence) in enumerate(candidates):
         score = sentence.score + 0.3 * _overlap(stems, sentence.text) - 0.05 * rank
         if cosines is not None:
             score += cosines[index]
+        score += across.get(index, 0.0)
         scored.append((score, index))
     scored.sort(key=lambda item: (-item[0], item[1]))
     best = scored[0][0]

@@ -53,6 +53,7 @@ class Retrieval:
     # The embedding endpoint failed, so only full text was searched.
     degraded: bool = False
     vector: list[float] | None = None  # the question's embedding, made once
+    cross_vector: list[float] | None = None  # its multilingual one, when made
 
     @property
     def relevant(self) -> list[Passage]:
@@ -108,7 +109,12 @@ def passage_retrieve(
         )
         for hit in results.hits
     ]
-    return Retrieval(passages=passages, degraded=degraded, vector=vector)
+    return Retrieval(
+        passages=passages,
+        degraded=degraded,
+        vector=vector,
+        cross_vector=results.ranking.cross_vector,
+    )
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,11 @@ def _answer_stream(
                 yield piece
     else:
         answer = extractive_answer(
-            content, relevant, fallback=retrieval.degraded, vector=retrieval.vector
+            content,
+            relevant,
+            fallback=retrieval.degraded,
+            vector=retrieval.vector,
+            cross_vector=retrieval.cross_vector,
         )
     assert answer is not None
     message = Message.objects.create(

@@ -176,18 +176,20 @@ CROSSLINGUAL_DIMENSIONS = 512
 
 
 class ChunkCrossVector(models.Model):
-    """A chunk's vector from the multilingual model, for questions in the other language.
+    """The multilingual vector of one page (or caption run) of a chunk.
 
-    In a table of its own: the chunk row stays within PostgreSQL's inline
-    limit (migration 0005), so the first stage reads no more than before.
+    For questions in the other language: a chunk has one row per page it
+    spans, so the page nearest the question is known without embedding
+    anything at search time. In a table of its own: the chunk row stays
+    within PostgreSQL's inline limit (migration 0005), so the first stage
+    reads no more than before.
     """
 
-    chunk = models.OneToOneField(
-        Chunk, on_delete=models.CASCADE, primary_key=True, related_name="cross_vector"
-    )
+    chunk = models.ForeignKey(Chunk, on_delete=models.CASCADE, related_name="cross_vectors")
     # Denormalised, as on Chunk, so that the search filters without a join.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="+")
+    anchor = models.FloatField(null=True)  # the page (PDF) or start second (video) of the part
     model = models.CharField(max_length=100)
     embedding = VectorField(dimensions=CROSSLINGUAL_DIMENSIONS)
 
@@ -195,4 +197,4 @@ class ChunkCrossVector(models.Model):
         indexes = [models.Index(fields=["owner", "material"])]
 
     def __str__(self) -> str:
-        return f"{self.chunk_id} ({self.model})"
+        return f"{self.chunk_id}@{self.anchor} ({self.model})"

@@ -118,7 +118,7 @@ def store_chunks(
     passages: list[Passage],
     vectors: list[list[float]],
     model_name: str,
-    cross_vectors: list[list[float]] | None = None,
+    cross_parts: list[list[tuple]] | None = None,
 ) -> int:
     """Replace the material's chunks (and their multilingual vectors) in one transaction."""
     Material.objects.select_for_update().filter(pk=material.pk).first()
@@ -142,19 +142,9 @@ def store_chunks(
         for p, vector in zip(passages, vectors, strict=True)
     ]
     Chunk.objects.bulk_create(rows, batch_size=INSERT_BATCH)
-    if cross_vectors is not None:
+    if cross_parts is not None:
         ChunkCrossVector.objects.bulk_create(
-            (
-                ChunkCrossVector(
-                    chunk=row,
-                    owner_id=material.owner_id,
-                    material=material,
-                    model=crosslingual.MODEL_NAME,
-                    embedding=vector,
-                )
-                for row, vector in zip(rows, cross_vectors, strict=True)
-            ),
-            batch_size=INSERT_BATCH,
+            crosslingual.cross_vector_rows(rows, cross_parts), batch_size=INSERT_BATCH
         )
     return len(rows)
 
@@ -191,12 +181,12 @@ def material_process(*, material: Material) -> Timings:
 
     # Multilingual vectors, so that a question in the other language finds it.
     started = time.perf_counter()
-    cross_vectors = crosslingual.embed([p.text for p in passages])
+    cross_parts = crosslingual.embed_parts(passages)
     timings.add("embed_crosslingual", started)
 
     started = time.perf_counter()
     with transaction.atomic():
-        count = store_chunks(material, passages, vectors, model_name, cross_vectors)
+        count = store_chunks(material, passages, vectors, model_name, cross_parts)
         updates = {
             "language": material.language,
             "embedding_model": model_name,

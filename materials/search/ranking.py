@@ -281,6 +281,7 @@ class Ranking:
     # Across languages: the query's multilingual vector and each ranked chunk's cosine to it.
     cross_vector: list[float] | None = None
     cross_cosines: dict[int, float] = field(default_factory=dict)
+    cross_anchors: dict[int, float | None] = field(default_factory=dict)  # the nearest part's page
 
     @property
     def ids(self) -> list[int]:
@@ -328,7 +329,7 @@ def chunk_ranking(
     if mode == "hybrid" and language and (material is None or material.language != language):
         cross_vector = crosslingual.embed([query])[0]
         cross = crosslingual.ranking(scope, params, cross_vector, language)
-        rankings.append(([chunk_id for chunk_id, _ in cross], CROSS_WEIGHT))
+        rankings.append(([chunk_id for chunk_id, _, _ in cross], CROSS_WEIGHT))
     if text is not None and not text.coverage and not cross and mode == "hybrid":
         weight = 1.0  # nothing else found anything: never come back empty
     vector = None
@@ -356,7 +357,8 @@ def chunk_ranking(
         weights=text.weights if text is not None else {},
         vector=vector,
         cross_vector=cross_vector,
-        cross_cosines=dict(cross),
+        cross_cosines={chunk_id: cosine for chunk_id, cosine, _ in cross},
+        cross_anchors={chunk_id: anchor for chunk_id, _, anchor in cross},
     )
 
 

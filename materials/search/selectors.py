@@ -8,7 +8,6 @@ from accounts.models import User
 from materials.models import Chunk, Material
 from materials.search import crosslingual
 from materials.search.evidence import Sentence, best_sentence, coverage, score_sentences
-from materials.search.language import question_language
 from materials.search.ranking import Ranking, chunk_ranking, chunks_by_id
 
 # Passages of the first stage that the second stage reads.
@@ -96,31 +95,38 @@ def search(
         hits.append(Hit(by_id[chunk_id], score, sentence, tuple(found)))
     hits.sort(key=lambda hit: -hit.score)
     hits = hits[:k]
-    if ranking.cross_vector is not None:
-        hits = _cross_evidence(hits, ranking.cross_vector, question_language(query))
+    if ranking.cross_anchors:
+        hits = [
+            _across_languages(hit, ranking, read=index < CROSS_READ)
+            for index, hit in enumerate(hits)
+        ]
     return Results(hits=hits, ranking=ranking)
 
 
-# Hits whose sentences are compared with the question across languages: each
-# costs the multilingual model about ten sentences.
-CROSS_EVIDENCE_HITS = 5
+# Passages found across languages whose sentences on the chosen page are read
+# by the multilingual model to pick the quote (about 10 ms each).
+CROSS_READ = 2
 
 
-def _cross_evidence(hits: list[Hit], vector: list[float], language: str) -> list[Hit]:
-    """For passages in the other language, the sentence nearest the question in meaning.
+def _across_languages(hit: Hit, ranking: Ranking, *, read: bool) -> Hit:
+    """A passage found by its meaning in another language opens its page nearest the question.
 
-    Full text shares few words across languages (names, commands), so the
-    sentences of the first CROSS_EVIDENCE_HITS such passages also score their
-    multilingual similarity to the question, and the best of both is quoted.
+    The multilingual vectors are per page of a passage (crosslingual), so the
+    page is known. The quoted sentence is the one on that page that shares
+    terms (names, commands) with the question, or, for the first CROSS_READ
+    such passages, the one nearest it in meaning.
     """
-    chosen = [
-        index for index, hit in enumerate(hits) if hit.chunk.language != language and hit.sentences
-    ][:CROSS_EVIDENCE_HITS]
-    texts = [s.text for index in chosen for s in hits[index].sentences]
-    similarity = iter(crosslingual.similarities(vector, texts))
-    for index in chosen:
-        hit = hits[index]
-        for sentence in hit.sentences:
-            sentence.score += next(similarity)
-        hits[index] = replace(hit, sentence=best_sentence(list(hit.sentences)))
-    return hits
+    anchors = ranking.cross_anchors
+    if hit.chunk.pk not in anchors or (hit.sentence is not None and hit.sentence.score > 0):
+        return hit
+    anchor = anchors[hit.chunk.pk]
+    on_page = [s for s in hit.sentences if any(p.anchor == anchor for p in s.pieces)]
+    if read and on_page and ranking.cross_vector is not None:
+        found = crosslingual.similarities(ranking.cross_vector, [s.text for s in on_page])
+        for sentence, similarity in zip(on_page, found, strict=True):
+            sentence.score += similarity
+    sentence = best_sentence(on_page)
+    if sentence is None:
+        return hit
+    sentence.anchor = anchor
+    return replace(hit, sentence=sentence)

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from materials.models import ChunkCrossVector
+from materials.search.crosslingual import parts
 from materials.search.selectors import search
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +64,10 @@ def test_the_same_language_does_not_ask_the_multilingual_model(user, indexed):
     _fill()
     results = search(owner=user, query="What does Newton's second law say?", material=material)
     assert results.ranking.cross_vector is None and results.hits[0].chunk.position == 1
+
+
+def test_a_pdf_passage_has_one_part_per_page_and_a_video_joins_its_captions():
+    text = "one two three four five six"
+    assert parts(text, [[0, 3], [4, 4]], 3) == [(3, "one two three four"), (4, "five six")]
+    captions = [[n, float(n)] for n in range(6)]
+    assert parts(text, captions, 0.0, video=True) == [(0.0, text)]
