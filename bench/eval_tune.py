@@ -102,6 +102,25 @@ def _relevance(prepared, questions) -> None:  # noqa: ANN001
     )
 
 
+def _tutor_misses(prepared, questions) -> None:  # noqa: ANN001
+    """Tune-half questions whose offline tutor answer cites no page holding the answer."""
+    from bench.eval import holds
+    from tutor.services import conversation_create, message_ask
+
+    misses = 0
+    for question in questions:
+        material = prepared.materials[question.document]
+        conversation = conversation_create(owner=prepared.owner, material=material)
+        message = message_ask(conversation=conversation, content=question.text)
+        texts = prepared.page_texts[question.document]
+        if any(holds(texts, c["page"], question.evidence) for c in message.citations):
+            continue
+        misses += 1
+        cited = [(c["page"], c["quote"][:70]) for c in message.citations]
+        print(f"- [{question.group}] {question.text} (p.{question.page}): {cited or 'not found'}")
+    print(f"tutor misses on the tune half: {misses}/{len(questions)}")
+
+
 def _run(args: argparse.Namespace) -> int:
     from materials.search import evidence, ranking, selectors
 
@@ -127,6 +146,8 @@ def _run(args: argparse.Namespace) -> int:
         for name, value in shipped.items():
             setattr(modules[name], name, value)
     _relevance(prepared, tune)
+    if args.tutor_misses:
+        _tutor_misses(prepared, tune)
     return 0
 
 
@@ -134,6 +155,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", help="comma-separated keys (default: all)")
     parser.add_argument("--relevance-only", action="store_true")
+    parser.add_argument("--tutor-misses", action="store_true", help="list the tutor's misses")
     args = parser.parse_args()
     return in_throwaway_database(lambda: _run(args))
 
