@@ -78,49 +78,43 @@ def _default_anchor(chunk: Chunk) -> float | None:
     return chunk.page_start if chunk.page_start is not None else chunk.start_seconds
 
 
-def _anchor_offsets(chunk: Chunk) -> tuple[list[int], list[float]]:
-    """Character offsets where each page or caption begins in the text, and its value."""
-    starts = [match.start() for match in _WORD.finditer(chunk.text)]
-    offsets, values = [], []
-    for word, value in chunk.anchors or []:
-        offsets.append(starts[word] if word < len(starts) else len(chunk.text))
-        values.append(value)
-    return offsets, values
+def _spans(text: str, starts: list[int], ends: list[int]) -> list[tuple[int, int]]:
+    """[start, end) of each sentence, long ones cut into windows of words.
 
-
-def _spans(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each sentence, long ones cut into windows of words."""
+    `starts` and `ends` are the text's word offsets; a word that runs past a
+    break (a closing quote after the full stop) stays in the sentence it
+    started in.
+    """
     spans = []
-    cursor = 0
+    first = 0
     for match in [*_SENTENCE_BREAK.finditer(text), None]:
-        stop = match.start() if match else len(text)
-        # A word that runs past the break (a closing quote after the full
-        # stop) still belongs to the sentence it started in.
-        words = []
-        for word in _WORD.finditer(text, cursor):
-            if word.start() >= stop:
-                break
-            words.append(word.span())
-        for first in range(0, len(words), MAX_SENTENCE_WORDS):
-            window = words[first : first + MAX_SENTENCE_WORDS]
-            spans.append((window[0][0], window[-1][1]))
-        cursor = match.end() if match else len(text)
+        stop = bisect.bisect_left(starts, match.start()) if match else len(starts)
+        for low in range(first, stop, MAX_SENTENCE_WORDS):
+            high = min(low + MAX_SENTENCE_WORDS, stop)
+            spans.append((starts[low], ends[high - 1]))
+        first = max(first, stop)
     return spans
 
 
 def sentences(chunk: Chunk) -> list[Sentence]:
     """The chunk's sentences, each cut into pieces at page (or caption) starts."""
-    offsets, values = _anchor_offsets(chunk)
+    text = chunk.text
+    words = [match.span() for match in _WORD.finditer(text)]
+    starts = [start for start, _ in words]
+    ends = [end for _, end in words]
+    # Character offsets where each page or caption begins, and its value.
+    offsets = [starts[w] if w < len(starts) else len(text) for w, _ in chunk.anchors or []]
+    values = [value for _, value in chunk.anchors or []]
     default = _default_anchor(chunk)
     found = []
-    for index, (start, end) in enumerate(_spans(chunk.text)):
-        cuts = [start] + [o for o in offsets if start < o < end] + [end]
+    for index, (start, end) in enumerate(_spans(text, starts, ends)):
+        inside = offsets[bisect.bisect_right(offsets, start) : bisect.bisect_left(offsets, end)]
+        cuts = [start, *inside, end]
         pieces = []
         for low, high in zip(cuts, cuts[1:], strict=False):
             position = bisect.bisect_right(offsets, low) - 1
             anchor = values[position] if position >= 0 else default
-            if chunk.text[low:high].strip():
-                pieces.append(Piece(low, high, anchor))
+            pieces.append(Piece(low, high, anchor))
         found.append(Sentence(chunk, index, start, end, pieces, anchor=pieces[0].anchor))
     return found
 
@@ -146,6 +140,11 @@ def _lexemes(texts: Sequence[str], languages: Sequence[str]) -> list[set[str]]:
 
 def _search_language(chunk: Chunk) -> str:
     return chunk.language if chunk.language in ("ru", "en") else "simple"
+
+
+def _matched(item: tuple[Piece, set[str]], query: dict[str, float]) -> tuple[float, int]:
+    piece, found = item
+    return (sum(query[t] for t in found & query.keys()), piece.end - piece.start)
 
 
 def score_sentences(
@@ -181,13 +180,8 @@ def score_sentences(
             parts = piece_terms.get((chunk.pk, sentence.index), [])
             sentence.lexemes = frozenset().union(*(found for _, found in parts))
             found_by_sentence.append(sentence.lexemes & query.keys())
-
-            def matched(item: tuple[Piece, set[str]], q: dict[str, float] = query) -> tuple:
-                piece, found = item
-                return (sum(q[t] for t in found & q.keys()), piece.end - piece.start)
-
-            if parts:
-                sentence.anchor = max(parts, key=matched)[0].anchor
+            if len(parts) > 1:
+                sentence.anchor = max(parts, key=lambda item, q=query: _matched(item, q))[0].anchor
         if not total:
             continue
         for position, sentence in enumerate(by_chunk[chunk.pk]):
