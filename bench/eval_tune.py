@@ -20,7 +20,8 @@ GRID = {
     "FUSION_WEIGHT": (1.0,),
     "NEIGHBOUR_SHARE": (0.35,),
     "MAX_SENTENCE_WORDS": (40,),
-    "CROSS_WEIGHT": (0.5, 1.0, 2.0),
+    "CROSS_WEIGHT": (2.0,),
+    "CANDIDATES": (20,),
 }
 
 
@@ -121,6 +122,39 @@ def _tutor_misses(prepared, questions) -> None:  # noqa: ANN001
     print(f"tutor misses on the tune half: {misses}/{len(questions)}")
 
 
+TUTOR_GRID = {
+    "OVERLAP_WEIGHT": (0.0, 0.3),
+    "RANK_PENALTY": (0.05, 0.2),
+    "COSINE_WEIGHT": (0.3, 1.0),
+}
+
+
+def _tutor_grid(prepared, questions) -> None:  # noqa: ANN001
+    """The share of tune-half answers citing a page that holds the answer, per setting."""
+    from bench.eval import holds
+    from tutor import answers
+    from tutor.services import conversation_create, message_ask
+
+    shipped = {name: getattr(answers, name) for name in TUTOR_GRID}
+    for values in itertools.product(*TUTOR_GRID.values()):
+        for name, value in zip(TUTOR_GRID, values, strict=True):
+            setattr(answers, name, value)
+        cited: dict[str, list[bool]] = {}
+        for question in questions:
+            material = prepared.materials[question.document]
+            conversation = conversation_create(owner=prepared.owner, material=material)
+            message = message_ask(conversation=conversation, content=question.text)
+            texts = prepared.page_texts[question.document]
+            cited.setdefault(question.group, []).append(
+                any(holds(texts, c["page"], question.evidence) for c in message.citations)
+            )
+        cells = "  ".join(f"{g} {sum(v) / len(v):.3f}" for g, v in sorted(cited.items()))
+        mark = " (shipped)" if values == tuple(shipped.values()) else ""
+        print(f"tutor {dict(zip(TUTOR_GRID, values, strict=True))}{mark}: {cells}")
+    for name, value in shipped.items():
+        setattr(answers, name, value)
+
+
 def _run(args: argparse.Namespace) -> int:
     from materials.search import evidence, ranking, selectors
 
@@ -132,6 +166,7 @@ def _run(args: argparse.Namespace) -> int:
     modules = {"FUSION_WEIGHT": selectors, "NEIGHBOUR_SHARE": evidence}
     modules["MAX_SENTENCE_WORDS"] = evidence
     modules["CROSS_WEIGHT"] = ranking
+    modules["CANDIDATES"] = selectors
     shipped = {name: getattr(modules[name], name) for name in GRID}
     if not args.relevance_only:
         for values in itertools.product(*GRID.values()):
@@ -146,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
         for name, value in shipped.items():
             setattr(modules[name], name, value)
     _relevance(prepared, tune)
+    if args.tutor_grid:
+        _tutor_grid(prepared, tune)
     if args.tutor_misses:
         _tutor_misses(prepared, tune)
     return 0
@@ -156,6 +193,7 @@ def main() -> int:
     parser.add_argument("--documents", help="comma-separated keys (default: all)")
     parser.add_argument("--relevance-only", action="store_true")
     parser.add_argument("--tutor-misses", action="store_true", help="list the tutor's misses")
+    parser.add_argument("--tutor-grid", action="store_true", help="try the tutor's settings")
     args = parser.parse_args()
     return in_throwaway_database(lambda: _run(args))
 

@@ -114,6 +114,13 @@ def _cosines(
     return [sum(a * b for a, b in zip(vector, v, strict=True)) for v in vectors]
 
 
+# How a sentence of the extractive answer is scored beside the search's own
+# sentence evidence: shared word stems, the passage's rank, MiniLM similarity.
+OVERLAP_WEIGHT = 0.3
+RANK_PENALTY = 0.05
+COSINE_WEIGHT = 1.0
+
+
 def _across_languages(
     candidates: Sequence[tuple[int, Sentence]],
     passages: Sequence[Any],
@@ -163,9 +170,10 @@ def extractive_answer(
     across = _across_languages(candidates, passages, cross_vector)
     scored = []
     for index, (rank, sentence) in enumerate(candidates):
-        score = sentence.score + 0.3 * _overlap(stems, sentence.text) - 0.05 * rank
+        score = sentence.score + OVERLAP_WEIGHT * _overlap(stems, sentence.text)
+        score -= RANK_PENALTY * rank
         if cosines is not None:
-            score += cosines[index]
+            score += COSINE_WEIGHT * cosines[index]
         score += across.get(index, 0.0)
         scored.append((score, index))
     scored.sort(key=lambda item: (-item[0], item[1]))

@@ -24,7 +24,7 @@ from materials.models import Chunk
 
 # A sentence ends at terminal punctuation (and closing quotes) followed by
 # what can start a sentence, or at a paragraph break. Regular expressions,
-# not pysbd: this runs on ~30 passages per search and must take milliseconds.
+# not pysbd: this runs on ~20 passages per search and must take milliseconds.
 _SENTENCE_BREAK = re.compile(
     r"(?<=[.!?…])[\"'»”’)\]]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9])|\n\s*\n|(?<=[:;])\s+(?=[A-ZА-ЯЁ])"
 )

@@ -10,8 +10,9 @@ from materials.search import crosslingual
 from materials.search.evidence import Sentence, best_sentence, coverage, score_sentences
 from materials.search.ranking import Ranking, chunk_ranking, chunks_by_id
 
-# Passages of the first stage that the second stage reads.
-CANDIDATES = 30
+# Passages of the first stage that the second stage reads: 20 ranked the tune
+# half as 30 did, 15 lost an English hit@5 (bench/eval_tune).
+CANDIDATES = 20
 # How much the first stage's fused rank counts beside the best sentence's
 # evidence (0..1.35): enough to order passages whose sentences tie, and to
 # keep the vectors' say for paraphrases that share no word.
