@@ -27,14 +27,6 @@ class Hit:
     sentences: tuple[Sentence, ...] = ()  # all of the chunk's sentences, scored
 
     @property
-    def material_id(self) -> int:
-        return self.chunk.material_id
-
-    @property
-    def evidence(self) -> float:
-        return self.sentence.score if self.sentence else 0.0
-
-    @property
     def page(self) -> int | None:
         """The page of the best-matching sentence: the one its link opens."""
         return self.sentence.page if self.sentence else self.chunk.page_start
