@@ -155,22 +155,6 @@ class Chunk(models.Model):
     def __str__(self) -> str:
         return f"{self.material_id}#{self.position}"
 
-    @property
-    def page(self) -> int | None:
-        return self.page_start
-
-    def anchor_at(self, offset: int) -> float | None:
-        """The page (PDF) or start second (video) of the text at a character offset."""
-        words_before = len(self.text[:offset].split())
-        found = None
-        for word, value in self.anchors:
-            if word > words_before:
-                break
-            found = value
-        if found is None:
-            return self.page_start if self.page_start is not None else self.start_seconds
-        return found
-
 
 CROSSLINGUAL_DIMENSIONS = 512
 

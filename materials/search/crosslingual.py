@@ -23,7 +23,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from django.db import connection, transaction
+
+from materials.models.material import CROSSLINGUAL_DIMENSIONS
 
 MODEL_NAME = "use-multilingual-v3"
 BATCH = 64
@@ -46,20 +49,23 @@ def _encoder() -> Any:
         return _model[1]
 
 
+def _encode(texts: Sequence[str]) -> np.ndarray:
+    """(len(texts), 512) L2-normalised vectors."""
+    encoder = _encoder()
+    batches = [encoder.encode(list(texts[i : i + BATCH])) for i in range(0, len(texts), BATCH)]
+    return np.vstack(batches) if batches else np.zeros((0, CROSSLINGUAL_DIMENSIONS))
+
+
 def embed(texts: Sequence[str]) -> list[list[float]]:
     """L2-normalised 512-dimensional vectors, one per text."""
-    vectors: list[list[float]] = []
-    encoder = _encoder()
-    for start in range(0, len(texts), BATCH):
-        vectors.extend(encoder.encode(list(texts[start : start + BATCH])).tolist())
-    return vectors
+    return _encode(texts).tolist()
 
 
 def similarities(vector: Sequence[float], texts: Sequence[str]) -> list[float]:
     """Cosine similarity of each text to a vector from `embed`."""
     if not texts:
         return []
-    return [sum(a * b for a, b in zip(vector, v, strict=True)) for v in embed(texts)]
+    return (_encode(texts) @ np.asarray(vector, dtype=np.float32)).tolist()
 
 
 # A video's caption run grows to this many words before a new part starts.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from materials.models import Chunk
+from materials.search.language import fts_config, search_language
 
 # A sentence ends at terminal punctuation (and closing quotes) followed by
 # what can start a sentence, or at a paragraph break. Regular expressions,
@@ -120,11 +121,8 @@ def sentences(chunk: Chunk) -> list[Sentence]:
 
 
 _LEXEMES_SQL = """
-SELECT u.n, tsvector_to_array(CASE u.lang
-    WHEN 'ru' THEN to_tsvector('pg_catalog.russian'::regconfig, u.t)
-    WHEN 'en' THEN to_tsvector('pg_catalog.english'::regconfig, u.t)
-    ELSE to_tsvector('pg_catalog.simple'::regconfig, u.t) END)
-FROM unnest(%(texts)s::text[], %(langs)s::text[]) WITH ORDINALITY AS u(t, lang, n)
+SELECT u.n, tsvector_to_array(to_tsvector(u.config::regconfig, u.t))
+FROM unnest(%(texts)s::text[], %(configs)s::text[]) WITH ORDINALITY AS u(t, config, n)
 """
 
 
@@ -132,14 +130,11 @@ def _lexemes(texts: Sequence[str], languages: Sequence[str]) -> list[set[str]]:
     """PostgreSQL's lexemes of each text, stemmed as the chunk's search_vector is."""
     if not texts:
         return []
+    configs = [f"pg_catalog.{fts_config(language)}" for language in languages]
     with connection.cursor() as cursor:
-        cursor.execute(_LEXEMES_SQL, {"texts": list(texts), "langs": list(languages)})
+        cursor.execute(_LEXEMES_SQL, {"texts": list(texts), "configs": configs})
         by_position = {row[0]: set(row[1]) for row in cursor.fetchall()}
     return [by_position.get(n, set()) for n in range(1, len(texts) + 1)]
-
-
-def _search_language(chunk: Chunk) -> str:
-    return chunk.language if chunk.language in ("ru", "en") else "simple"
 
 
 def _matched(item: tuple[Piece, set[str]], query: dict[str, float]) -> tuple[float, int]:
@@ -167,13 +162,13 @@ def score_sentences(
     ]
     lexemes = _lexemes(
         [s.chunk.text[p.start : p.end] for s, p in pieces],
-        [_search_language(s.chunk) for s, _ in pieces],
+        [s.chunk.language for s, _ in pieces],
     )
     piece_terms: dict[tuple[int, int], list[tuple[Piece, set[str]]]] = {}
     for (sentence, piece), found in zip(pieces, lexemes, strict=True):
         piece_terms.setdefault((sentence.chunk.pk, sentence.index), []).append((piece, found))
     for chunk in chunks:
-        query = weights.get(_search_language(chunk), {})
+        query = weights.get(search_language(chunk.language), {})
         total = sum(query.values())
         found_by_sentence = []
         for sentence in by_chunk[chunk.pk]:

@@ -22,6 +22,11 @@ def fts_config(language: str) -> str:
     return FTS_CONFIG.get(language, "simple")
 
 
+def search_language(language: str) -> str:
+    """ "ru", "en" or "simple": the key under which search keeps a language's query lexemes."""
+    return language if language in FTS_CONFIG else "simple"
+
+
 def detect_language(text: str) -> str:
     """ "ru", "en" or "simple" from the share of Cyrillic and Latin letters.
 

@@ -8,6 +8,7 @@ from accounts.models import User
 from materials.models import Chunk, Material
 from materials.search import crosslingual
 from materials.search.evidence import Sentence, best_sentence, coverage, score_sentences
+from materials.search.language import search_language
 from materials.search.ranking import Ranking, chunk_ranking, chunks_by_id
 
 # Passages of the first stage that the second stage reads: 20 ranked the tune
@@ -41,8 +42,7 @@ class Hit:
 
     def coverage(self, weights: dict[str, dict[str, float]]) -> float:
         """The share of a query's term weight (idf over the searched scope) in the passage."""
-        language = self.chunk.language if self.chunk.language in ("ru", "en") else "simple"
-        return coverage(self.sentences, weights.get(language, {}))
+        return coverage(self.sentences, weights.get(search_language(self.chunk.language), {}))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils.safestring import SafeString, mark_safe
 
 from materials.search.evidence import Sentence
+from materials.search.language import fts_config
 
 SNIPPET_WORDS = 45
 
@@ -17,10 +18,8 @@ HEADLINE_START, HEADLINE_STOP = "\x02", "\x03"
 
 _HEADLINES_SQL = """
 WITH u AS (
-    SELECT u.t, u.n, CASE u.lang WHEN 'ru' THEN 'pg_catalog.russian'::regconfig
-                                 WHEN 'en' THEN 'pg_catalog.english'::regconfig
-                                 ELSE 'pg_catalog.simple'::regconfig END AS config
-    FROM unnest(%(texts)s::text[], %(langs)s::text[]) WITH ORDINALITY AS u(t, lang, n)
+    SELECT u.t, u.n, u.config::regconfig AS config
+    FROM unnest(%(texts)s::text[], %(configs)s::text[]) WITH ORDINALITY AS u(t, config, n)
 )
 SELECT u.n, ts_headline(u.config, u.t, coalesce(
     (SELECT string_agg(quote_literal(l), ' | ')
@@ -65,7 +64,7 @@ def highlighted(query: str, texts: list[tuple[str, str]]) -> list[SafeString]:
             _HEADLINES_SQL,
             {
                 "texts": [text for text, _ in texts],
-                "langs": [language for _, language in texts],
+                "configs": [f"pg_catalog.{fts_config(language)}" for _, language in texts],
                 "q": query,
                 "options": options,
             },
