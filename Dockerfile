@@ -31,9 +31,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TOKENIZERS_PARALLELISM=false \
     DATA_DIR=/data
 
-# gettext provides msgfmt for `manage.py compilemessages`.
+# gettext provides msgfmt for `manage.py compilemessages`; Tesseract's
+# language data lets the worker recognise scans (the same list as
+# scripts/system-packages.sh; the tesserocr wheel carries libtesseract).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gettext \
+    && apt-get install -y --no-install-recommends gettext tesseract-ocr-eng \
+        tesseract-ocr-rus tesseract-ocr-osd tesseract-ocr-chi-sim \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system app \

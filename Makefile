@@ -8,7 +8,7 @@ export PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint format bench messages install eval corpus clean-data fuzz load
+.PHONY: run test lint format bench messages install system-packages eval corpus clean-data fuzz load
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,10 +16,14 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed messages
+install: system-packages $(VENV)/.installed messages
+
+# gettext and Tesseract's language data from Debian, when missing (never fatal).
+system-packages:
+	@scripts/system-packages.sh
 
 # Compiled message catalogues are build output (not committed), made at setup.
-messages: $(VENV)/.installed
+messages: system-packages $(VENV)/.installed
 	cd $(CURDIR) && DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unused:1/0 \
 		$(PY) manage.py compilemessages --ignore=.venv --verbosity 0
 

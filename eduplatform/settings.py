@@ -194,6 +194,13 @@ RQ = {"WORKER_CLASS": "eduplatform.worker.EduWorker"}
 PROCESS_JOB_TIMEOUT = env.int("PROCESS_JOB_TIMEOUT", default=1800)
 PDF_PARSE_TIMEOUT = env.float("PDF_PARSE_TIMEOUT", default=300.0)
 PDF_PARSE_MEMORY_MB = env.int("PDF_PARSE_MEMORY_MB", default=1536)
+# Text recognition (Tesseract) of pages without a usable text layer, inside the
+# same child process and memory limit; each page to recognise adds
+# OCR_SECONDS_PER_PAGE to PDF_PARSE_TIMEOUT. Threads: one page per core.
+OCR_ENABLED = env.bool("OCR_ENABLED", default=True)
+OCR_THREADS = env.int("OCR_THREADS", default=min(os.cpu_count() or 1, 4))
+OCR_TESSDATA = env("OCR_TESSDATA", default="")
+OCR_SECONDS_PER_PAGE = env.float("OCR_SECONDS_PER_PAGE", default=20.0)
 
 # --- AI ---------------------------------------------------------------------
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")

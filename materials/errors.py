@@ -13,8 +13,12 @@ ERROR_MESSAGES = {
     "pdf_broken": _("This file is damaged or is not a readable PDF."),
     "pdf_empty": _("This PDF has no pages."),
     "pdf_no_text": _(
-        "This PDF has no text layer (it looks like a scan). "
-        "Text recognition (OCR) is not supported yet."
+        "No readable text was found in this PDF, even after text recognition: "
+        "its pages look like photos or drawings without text."
+    ),
+    "ocr_unavailable": _(
+        "This PDF is a scan without a text layer, and text recognition (Tesseract) "
+        "is not installed on the server. Ask the administrator to install it."
     ),
     "pdf_timeout": _(
         "Reading this PDF took too long and was stopped. "

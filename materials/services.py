@@ -194,14 +194,21 @@ def material_delete(*, material: Material) -> None:
         transaction.on_commit(lambda stored=stored: stored.storage.delete(stored.name))
 
 
-def material_set_progress(*, material: Material, stage: str, progress: int) -> None:
-    """Record how far the job is, visible at once (outside any open transaction)."""
+def material_set_progress(
+    *, material: Material, stage: str, progress: int, reading: dict[str, int] | None = None
+) -> None:
+    """Record how far the job is, visible at once (outside any open transaction).
+
+    `reading` replaces the material's page-reading report (pages recognised so far).
+    """
     progress = max(0, min(100, int(progress)))
+    updates = {"reading": dict(reading)} if reading is not None else {}
     Material.objects.filter(pk=material.pk).update(
         status=Material.Status.PROCESSING,
         stage=stage,
         progress=progress,
         heartbeat_at=timezone.now(),
+        **updates,
     )
     material.stage, material.progress = stage, progress
 

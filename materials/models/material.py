@@ -7,6 +7,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from pgvector.django import HnswIndex, VectorField
 
 from materials.errors import error_message
@@ -34,6 +35,7 @@ class Material(models.Model):
     class Stage(models.TextChoices):
         QUEUED = "queued", _("Waiting in the queue")
         EXTRACTING = "extracting", _("Reading the text")
+        RECOGNISING = "recognising", _("Recognising text in page images")
         EMBEDDING = "embedding", _("Understanding the passages")
         INDEXING = "indexing", _("Building the search index")
         GENERATING = "generating", _("Writing study materials")
@@ -62,6 +64,11 @@ class Material(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     page_count = models.PositiveIntegerField(null=True, blank=True)
+    # How the pages were read, for the student: {"ocr": pages recognised from
+    # images, "repaired": pages decoded from a legacy Cyrillic code page,
+    # "unreadable": pages without text even after recognition}; while
+    # recognising, {"ocr_total", "ocr_done"} drive "page 12 of 80".
+    reading = models.JSONField(default=dict, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     language = models.CharField(max_length=8, blank=True)
     embedding_model = models.CharField(max_length=100, blank=True)
@@ -94,6 +101,47 @@ class Material(models.Model):
     @property
     def error(self) -> str:
         return error_message(self.error_code)
+
+    @property
+    def reading_notes(self) -> list[str]:
+        """What the student should know about how the pages were read."""
+        reading = self.reading or {}
+        notes = []
+        if self.is_active and reading.get("ocr_total"):
+            done, total = reading.get("ocr_done", 0), reading["ocr_total"]
+            notes.append(
+                _("Recognising page %(done)s of %(total)s")
+                % {"done": min(done + 1, total), "total": total}
+            )
+            return notes
+        if count := reading.get("ocr"):
+            notes.append(
+                ngettext(
+                    "%(count)s page was read from its image (text recognition).",
+                    "%(count)s pages were read from their images (text recognition).",
+                    count,
+                )
+                % {"count": count}
+            )
+        if count := reading.get("repaired"):
+            notes.append(
+                ngettext(
+                    "The text of %(count)s page was repaired from an old Cyrillic encoding.",
+                    "The text of %(count)s pages was repaired from an old Cyrillic encoding.",
+                    count,
+                )
+                % {"count": count}
+            )
+        if (count := reading.get("unreadable")) and self.status == self.Status.READY:
+            notes.append(
+                ngettext(
+                    "%(count)s page had no readable text, even after recognition.",
+                    "%(count)s pages had no readable text, even after recognition.",
+                    count,
+                )
+                % {"count": count}
+            )
+        return notes
 
     @property
     def is_active(self) -> bool:

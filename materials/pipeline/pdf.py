@@ -43,10 +43,14 @@ _MEMORY_HINTS = (
 
 @dataclass(frozen=True)
 class PageText:
-    """The text of one physical page."""
+    """The text of one physical page, and how it was read."""
 
     number: int  # physical page, counted from 1
     text: str
+    # "text" (the PDF's text layer), "repaired" (decoded from a legacy
+    # Cyrillic code page), "ocr" (recognised from the image), "none" (no text
+    # even after recognition) or "unavailable" (recognition not installed).
+    method: str = "text"
 
 
 # --- the child process ------------------------------------------------------
@@ -86,6 +90,8 @@ class _Child:
             self._stderr.close()
             raise
         self.clean_exit = False
+        # Seconds the parent will wait for the child in all; recognition adds to it.
+        self.timeout = 0.0
 
     def __enter__(self) -> _Child:
         return self
@@ -116,8 +122,10 @@ class _Child:
 
         The deadline counts only the time spent waiting for the child, so a
         slow consumer between pages (embedding, saving) cannot cause a timeout
-        while the child sits blocked on a full pipe.
+        while the child sits blocked on a full pipe. A consumer may raise
+        `self.timeout` while reading (recognition announces its page count).
         """
+        self.timeout = timeout
         stdout = self.process.stdout
         assert stdout is not None
         descriptor = stdout.fileno()
@@ -127,9 +135,11 @@ class _Child:
         with selectors.DefaultSelector() as selector:
             selector.register(descriptor, selectors.EVENT_READ)
             while True:
-                remaining = timeout - waited
+                remaining = self.timeout - waited
                 if remaining <= 0:
-                    raise ProcessingError("pdf_timeout", detail=f"no result within {timeout:g}s")
+                    raise ProcessingError(
+                        "pdf_timeout", detail=f"no result within {self.timeout:g}s"
+                    )
                 started = time.monotonic()
                 ready = selector.select(remaining)
                 waited += time.monotonic() - started
@@ -151,7 +161,7 @@ class _Child:
         if message is not None:
             yield message
         try:
-            self.process.wait(timeout=max(timeout - waited, 0.5))
+            self.process.wait(timeout=max(self.timeout - waited, 0.5))
         except subprocess.TimeoutExpired:
             raise ProcessingError("pdf_timeout", detail="child did not exit") from None
 
@@ -191,25 +201,58 @@ def _decode(line: bytes) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-def extract_pages(
-    path: Path, *, timeout: float = 120.0, memory_limit_mb: int = 1024
-) -> Iterator[PageText]:
-    """Yield each page's raw text as the child reads it.
+@dataclass(frozen=True)
+class OcrOptions:
+    """How the child recognises pages that have no usable text layer."""
 
-    Lazy: nothing starts until the first page is asked for, and the child is
-    killed and reaped as soon as the consumer stops (close() or garbage).
+    enabled: bool = True
+    threads: int = 2
+    tessdata: str = ""  # empty: TESSDATA_PREFIX or the distribution's folder
+    seconds_per_page: float = 20.0  # added to the deadline per page to recognise
+
+
+def extract_pages(
+    path: Path,
+    *,
+    timeout: float = 120.0,
+    memory_limit_mb: int = 1024,
+    ocr: OcrOptions | None = None,
+    on_recognising: Callable[[int], None] | None = None,
+) -> Iterator[PageText]:
+    """Yield each page's text as the child reads it, each page exactly once.
+
+    Pages with a usable text layer come first, in order; pages read from
+    their image follow as they finish, after `on_recognising(count)` is
+    called once with how many there will be. Lazy: nothing starts until the
+    first page is asked for, and the child is killed and reaped as soon as
+    the consumer stops (close() or garbage).
     Raises ProcessingError: pdf_missing, pdf_encrypted, pdf_broken, pdf_empty,
     pdf_timeout or pdf_too_complex.
     """
     path = Path(path)
     if not path.is_file():
         raise ProcessingError("pdf_missing")
+    ocr = ocr or OcrOptions()
     # Table rendering is a nicety: it may use a quarter of the time, never all.
-    table_seconds = f"{min(timeout / 4, 30.0):.3f}"
-    with _Child(path, ["--table-seconds", table_seconds], memory_limit_mb) as child:
+    extra = ["--table-seconds", f"{min(timeout / 4, 30.0):.3f}"]
+    extra += ["--ocr-threads", str(max(1, ocr.threads))]
+    if ocr.tessdata:
+        extra += ["--tessdata", ocr.tessdata]
+    if not ocr.enabled:
+        extra.append("--no-ocr")
+    with _Child(path, extra, memory_limit_mb) as child:
         for message in child.messages(timeout):
             if "page" in message:
-                yield PageText(number=int(message["page"]), text=str(message.get("text") or ""))
+                yield PageText(
+                    number=int(message["page"]),
+                    text=str(message.get("text") or ""),
+                    method=str(message.get("method") or "text"),
+                )
+            elif "ocr_total" in message:
+                count = int(message["ocr_total"])
+                child.timeout += count * ocr.seconds_per_page
+                if on_recognising is not None:
+                    on_recognising(count)
             elif "error" in message:
                 raise child.error(message)
             elif "done" in message:
@@ -238,14 +281,6 @@ def pdf_page_count(path: Path, *, timeout: float = 20.0, memory_limit_mb: int = 
                     raise ProcessingError("pdf_empty")
                 return pages
         raise child.crash()
-
-
-def looks_scanned(pages: list[PageText]) -> bool:
-    """True when the pages carry (almost) no text layer: a scan needing OCR."""
-    if not pages:
-        return True
-    visible = sum(len("".join(page.text.split())) for page in pages)
-    return visible / len(pages) < 20
 
 
 # --- cleaning ---------------------------------------------------------------

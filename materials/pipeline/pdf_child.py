@@ -1,6 +1,7 @@
 """Reads one PDF in a throwaway process and streams its pages as JSON lines.
 
-Run as ``python -m materials.pipeline.pdf_child PATH [--count] [--table-seconds N]``.
+Run as ``python -m materials.pipeline.pdf_child PATH [--count] [--table-seconds N]
+[--ocr-threads N] [--tessdata DIR] [--no-ocr]``.
 The parent (`materials.pipeline.pdf`) starts it under a memory limit and a
 deadline, so a hostile or broken file can only kill this process, never the
 worker. It must not import Django: it has to start fast and stay small under
@@ -8,7 +9,15 @@ the limit.
 
 Protocol on stdout, one JSON object per line:
 
-* ``{"page": n, "text": "..."}`` for every page, in order, as soon as it is read;
+* ``{"page": n, "text": "...", "method": m}`` for every page, as soon as it is
+  read; ``m`` is "text" (the text layer as it is), "repaired" (a legacy
+  8-bit Cyrillic encoding decoded), "ocr" (recognised from the page's image,
+  with its ``"confidence"``), "none" (nothing usable, even after recognition)
+  or "unavailable" (no usable text layer, and recognition is switched off or
+  Tesseract is not installed);
+  pages with a usable text layer come first, in order, then the recognised
+  ones as they finish;
+* ``{"ocr_total": k}`` before the first of k pages is recognised;
 * ``{"pages": n}`` in ``--count`` mode;
 * last, exactly one of ``{"done": n}`` or ``{"error": code}``.
 """
@@ -412,11 +421,85 @@ def _pages(document: Any, path: str, table_seconds: float) -> Iterator[tuple[int
         tables.close()
 
 
+def _rendered(document: Any, numbers: list[int]) -> Iterator[tuple[int, Any]]:
+    """Page images for recognition, rendered on this thread (pdfium is not thread-safe)."""
+    from materials.pipeline.ocr import render
+
+    for number in numbers:
+        try:
+            page = document[number - 1]
+        except MemoryError:
+            raise
+        except Exception:
+            continue
+        try:
+            image = render(page)
+        except MemoryError:
+            raise
+        except Exception:
+            continue
+        finally:
+            page.close()
+        yield number, image
+
+
+def _emit_pages(document: Any, args: argparse.Namespace) -> None:
+    """Every page once: usable text layers at once, then the recognised pages."""
+    from materials.pipeline.textcheck import check_page
+
+    to_recognise: list[int] = []
+    sample: list[str] = []
+    for number, raw in _pages(document, args.path, args.table_seconds):
+        verdict = check_page(raw)
+        if verdict.status in ("ok", "repaired"):
+            method = "text" if verdict.status == "ok" else "repaired"
+            _emit({"page": number, "text": verdict.text, "method": method})
+            if sum(map(len, sample)) < 5000:
+                sample.append(verdict.text)
+        else:
+            to_recognise.append(number)
+    if not to_recognise:
+        return
+    recognised: set[int] = set()
+    unavailable = args.no_ocr
+    if not args.no_ocr:
+        from materials.pipeline.ocr import OcrUnavailable, Recognizer, tessdata_dir
+
+        try:
+            recognizer = Recognizer(
+                tessdata_dir(args.tessdata), threads=args.ocr_threads, sample_text=" ".join(sample)
+            )
+        except OcrUnavailable:
+            unavailable = True
+        else:
+            _emit({"ocr_total": len(to_recognise)})
+            try:
+                pages = recognizer.recognise_all(_rendered(document, to_recognise))
+                for number, reading in pages:
+                    recognised.add(number)
+                    _emit(
+                        {
+                            "page": number,
+                            "text": reading.text,
+                            "method": "ocr" if reading.text else "none",
+                            "confidence": round(reading.confidence, 1),
+                        }
+                    )
+            finally:
+                recognizer.close()
+    for number in to_recognise:
+        if number not in recognised:
+            _emit({"page": number, "text": "", "method": "unavailable" if unavailable else "none"})
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m materials.pipeline.pdf_child")
     parser.add_argument("path")
     parser.add_argument("--count", action="store_true", help="print the page count only")
     parser.add_argument("--table-seconds", type=float, default=30.0, help="pdfplumber budget")
+    parser.add_argument("--ocr-threads", type=int, default=2, help="pages recognised at once")
+    parser.add_argument("--tessdata", default="", help="Tesseract's language data folder")
+    parser.add_argument("--no-ocr", action="store_true", help="never recognise page images")
     args = parser.parse_args(argv)
     path = args.path
     try:
@@ -437,8 +520,7 @@ def main(argv: list[str]) -> int:
         if total == 0:
             _emit({"error": "pdf_empty"})
             return 0
-        for number, text in _pages(document, path, args.table_seconds):
-            _emit({"page": number, "text": text})
+        _emit_pages(document, args)
         _emit({"done": total})
     except MemoryError:
         _emit({"error": "pdf_too_complex"})

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +26,9 @@ from materials.search import crosslingual
 from materials.search.language import detect_language
 from materials.services import material_set_progress
 from materials.study.generation import study_generate
+
+if TYPE_CHECKING:
+    from materials.pipeline.pdf import OcrOptions
 
 logger = logging.getLogger(__name__)
 
@@ -50,27 +55,62 @@ class Extracted:
     title: str = ""
 
 
+def ocr_options() -> OcrOptions:
+    from materials.pipeline.pdf import OcrOptions
+
+    return OcrOptions(
+        enabled=settings.OCR_ENABLED,
+        threads=settings.OCR_THREADS,
+        tessdata=settings.OCR_TESSDATA,
+        seconds_per_page=settings.OCR_SECONDS_PER_PAGE,
+    )
+
+
 def extract_pdf(material: Material) -> Extracted:
-    from materials.pipeline.pdf import clean_pages, extract_pages, looks_scanned
+    """Every page's text: the text layer, repaired where it can be, recognised where not."""
+    from materials.pipeline.pdf import clean_pages, extract_pages
 
     if not material.file or not Path(material.file.path).exists():
         raise ProcessingError("pdf_missing")
     pages = []
     total = material.page_count or 0
+    reading = {"ocr_total": 0, "ocr_done": 0}
+
+    def recognising(count: int) -> None:
+        reading["ocr_total"] = count
+        material_set_progress(
+            material=material, stage=Stage.RECOGNISING, progress=10, reading=reading
+        )
+
     for page in extract_pages(
         Path(material.file.path),
         timeout=settings.PDF_PARSE_TIMEOUT,
         memory_limit_mb=settings.PDF_PARSE_MEMORY_MB,
+        ocr=ocr_options(),
+        on_recognising=recognising,
     ):
         pages.append(page)
-        if total and page.number % 25 == 0:
+        if page.method in ("ocr", "none"):
+            reading["ocr_done"] += 1
+            share = reading["ocr_done"] / max(1, reading["ocr_total"])
             material_set_progress(
-                material=material, stage=Stage.EXTRACTING, progress=5 + 25 * page.number // total
+                material=material,
+                stage=Stage.RECOGNISING,
+                progress=10 + int(20 * share),
+                reading=reading,
+            )
+        elif total and len(pages) % 25 == 0:
+            material_set_progress(
+                material=material, stage=Stage.EXTRACTING, progress=2 + 8 * len(pages) // total
             )
     if not pages:
         raise ProcessingError("pdf_empty")
-    if looks_scanned(pages):
-        raise ProcessingError("pdf_no_text")
+    pages.sort(key=lambda page: page.number)
+    methods = Counter(page.method for page in pages)
+    report = {"ocr": methods["ocr"], "repaired": methods["repaired"], "unreadable": methods["none"]}
+    Material.objects.filter(pk=material.pk).update(reading=report)
+    if not any(page.text.strip() for page in pages):
+        raise ProcessingError("ocr_unavailable" if methods["unavailable"] else "pdf_no_text")
     pages = clean_pages(pages)
     return Extracted(
         segments=[Segment(text=p.text, page=p.number) for p in pages if p.text.strip()],

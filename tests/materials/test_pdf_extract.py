@@ -17,10 +17,10 @@ import pytest
 from materials.errors import ProcessingError
 from materials.pipeline import pdf as pdf_module
 from materials.pipeline.pdf import (
+    OcrOptions,
     PageText,
     clean_pages,
     extract_pages,
-    looks_scanned,
     pdf_page_count,
 )
 from materials.search.language import detect_language
@@ -95,9 +95,23 @@ def test_ruled_table_becomes_rows_of_cells():
     assert "Beautiful is better than ugly." in text
 
 
-def test_image_only_pdf_looks_scanned():
+def test_pictures_without_text_are_recognised_and_found_empty():
     path = corpus_pdf("py-pdf-sample-files", "007-imagemagick-images_imagemagick-images.pdf")
-    assert looks_scanned(list(extract_pages(path)))
+    pages = list(extract_pages(path))
+    assert [(page.method, page.text) for page in pages] == [("none", "")] * 6
+
+
+def test_text_drawn_as_an_image_is_recognised():
+    path = corpus_pdf("py-pdf-sample-files", "020-xmp_output_with_metadata_pymupdf.pdf")
+    recognising = []
+    [page] = list(extract_pages(path, on_recognising=recognising.append))
+    assert (page.method, page.text, recognising) == ("ocr", "Hello, World!", [1])
+
+
+def test_recognition_switched_off_marks_pages_unavailable():
+    path = corpus_pdf("py-pdf-sample-files", "020-xmp_output_with_metadata_pymupdf.pdf")
+    [page] = list(extract_pages(path, ocr=OcrOptions(enabled=False)))
+    assert (page.method, page.text) == ("unavailable", "")
 
 
 # --- failures ---------------------------------------------------------------
@@ -209,19 +223,6 @@ def test_child_module_does_not_import_django():
         [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, timeout=60
     )
     assert result.returncode == 0, result.stderr.decode()
-
-
-# --- looks_scanned ----------------------------------------------------------
-
-
-def test_pages_with_text_do_not_look_scanned():
-    pages = [PageText(1, "A page with a real text layer and enough words on it.")]
-    assert not looks_scanned(pages)
-
-
-def test_pages_with_a_few_stray_characters_look_scanned():
-    pages = [PageText(number, "3") for number in range(1, 6)]
-    assert looks_scanned(pages)
 
 
 # --- clean_pages ------------------------------------------------------------
