@@ -426,21 +426,19 @@ def _rendered(document: Any, numbers: list[int]) -> Iterator[tuple[int, Any]]:
     from materials.pipeline.ocr import render
 
     for number in numbers:
+        image = None
         try:
             page = document[number - 1]
+            try:
+                image = render(page)
+            finally:
+                page.close()
         except MemoryError:
             raise
-        except Exception:
-            continue
-        try:
-            image = render(page)
-        except MemoryError:
-            raise
-        except Exception:
-            continue
-        finally:
-            page.close()
-        yield number, image
+        except Exception:  # noqa: S110 - an unrenderable page is reported as unreadable
+            pass
+        if image is not None:
+            yield number, image
 
 
 def _emit_pages(document: Any, args: argparse.Namespace) -> None:
