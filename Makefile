@@ -42,7 +42,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 
 # One table (ours, baseline, ratio, target) and bench/results.json; parts run
-# alone too: python -m bench.embedding | bench.pipeline | bench.search | bench.study
+# alone too: python -m bench.embedding | bench.pipeline | bench.search | bench.ocr | bench.study
 bench: install
 	$(PY) -m bench
 
