@@ -47,8 +47,10 @@ bench: install
 	$(PY) -m bench
 
 # Search hit@1/hit@5/MRR and tutor citation quality on the corpus books.
+# EVAL_SCANS: documents also read from an image-only scan of themselves (text recognition).
+EVAL_SCANS ?= R-data,R-admin,eskdx,maint-guide.ru
 eval: install
-	$(PY) -m bench.eval
+	$(PY) -m bench.eval --scan "$(EVAL_SCANS)"
 
 # schemathesis with 100 examples per operation and its coverage phase (make test runs 3).
 fuzz: install
