@@ -18,7 +18,7 @@ from materials.pipeline.pdf import OcrOptions, clean_pages, extract_pages
 from materials.services import material_enqueue
 from tests.conftest import make_pdf
 from tests.factories import MaterialFactory
-from tests.pdfs import DEJAVU_SANS, scan_pdf
+from tests.pdfs import DEJAVU_SANS, PROBABILITY_PAGES, legacy_cyrillic_pdf, scan_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +180,31 @@ def test_recognition_progress_is_told_page_by_page():
         assert material.reading_notes == ["Recognising page 12 of 80"]
     with translation.override("ru"):
         assert material.reading_notes == ["Распознаётся страница 12 из 80"]
+
+
+def russian_share(texts: list[str]) -> float:
+    """Share of these texts whose letters are mostly Cyrillic."""
+
+    def cyrillic(text: str) -> bool:
+        letters = [char for char in text if char.isalpha()]
+        return sum("\u0400" <= char <= "\u04ff" for char in letters) >= 0.5 * max(1, len(letters))
+
+    return sum(map(cyrillic, texts)) / max(1, len(texts))
+
+
+def test_a_legacy_cyrillic_pdf_is_repaired_and_studied_in_russian(
+    user, api, run_jobs, django_capture_on_commit_callbacks
+):
+    from materials.models import Flashcard
+
+    material = process(user, legacy_cyrillic_pdf(), run_jobs, django_capture_on_commit_callbacks)
+    assert (material.status, material.language) == ("ready", "ru"), material.error_detail
+    assert material.reading["repaired"] == len(PROBABILITY_PAGES)
+    assert material.reading["ocr"] == 0
+    cards = list(Flashcard.objects.filter(material=material))
+    assert cards
+    assert russian_share([f"{card.front} {card.back}" for card in cards]) >= 0.9
+    with translation.override("en"):
+        assert "repaired from an old Cyrillic encoding" in " ".join(material.reading_notes)
+    response = api.get("/api/search/", {"q": "Колмогоров аксиомы", "material": material.pk})
+    assert response.json()["results"][0]["page"] == 1
