@@ -234,14 +234,19 @@ _CONSONANT_RUN = re.compile("[^1 ]{6}")
 _SAMPLE_WORDS = 150
 # Below this many words the page is too short to judge (a title, a table).
 _MIN_WORDS = 20
-# Vowels make 35-50 % of the letters of English, Russian, French, German or
-# Polish prose, and about 30 % of a code listing's identifiers; letter soup
-# from a shifted or shuffled encoding has about 20 % (5 vowels in 26 letters).
-_MIN_VOWEL_SHARE = 0.25
-_MAX_VOWEL_SHARE = 0.72
-# Share of implausible words above which the page is soup: prose has a few
-# per cent (acronyms), a code listing up to about a quarter ("str", "cls").
-_MAX_IMPLAUSIBLE = 0.4
+# Vowels make 37-45 % of the letters of English, French, German, Spanish,
+# Portuguese, Icelandic, Polish, Czech or Russian prose and of Python, C or SQL
+# listings; shell scripts, Makefiles, assembly and chemistry reach 24-27 %,
+# with up to 38 % of their words implausible ("rbp", "HCl"). Letter soup from a
+# shifted or shuffled encoding that moves vowels away has under 22 % and
+# about half its words implausible. A page is soup only when both say so,
+# so no listing is ever flagged on its vowel share alone.
+_SOUP_VOWEL_SHARE = 0.22
+_SOUP_IMPLAUSIBLE = 0.35
+# Past these bounds one signal is enough: no text of a language is this poor
+# (or rich) in vowels.
+_MIN_VOWEL_SHARE = 0.12
+_MAX_VOWEL_SHARE = 0.75
 
 
 def check_page(text: str) -> Verdict:
@@ -403,8 +408,9 @@ def _is_language(text: str) -> bool:
         return True
     sample = words[:: max(1, len(words) // _SAMPLE_WORDS)]
     marked, vowels = _VOWEL.subn("1", " ".join(sample))
-    if not _MIN_VOWEL_SHARE <= vowels / (len(marked) - len(sample) + 1) <= _MAX_VOWEL_SHARE:
+    vowel_share = vowels / (len(marked) - len(sample) + 1)
+    if not _MIN_VOWEL_SHARE <= vowel_share <= _MAX_VOWEL_SHARE:
         return False
     vowelless = sum("1" not in word for word in marked.split(" "))
-    implausible = vowelless + len(_CONSONANT_RUN.findall(marked))
-    return implausible <= _MAX_IMPLAUSIBLE * len(sample)
+    implausible = (vowelless + len(_CONSONANT_RUN.findall(marked))) / len(sample)
+    return vowel_share >= _SOUP_VOWEL_SHARE or implausible <= _SOUP_IMPLAUSIBLE
