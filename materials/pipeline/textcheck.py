@@ -54,14 +54,19 @@ _MIN_CYRILLIC = 0.9
 # "Größe", "ætíð"), so their text never triggers a repair.
 _EVIDENCE_RUN = 4
 _EVIDENCE_LETTERS = 2
+# Cyrillic letters a piece glued to a letter through a symbol must give.
+_MIN_GLUED_LETTERS = 2
 # Evidence words read to choose the code page (enough: one of two code pages
 # is picked right for 99 % of five-word samples).
 _EVIDENCE_SAMPLE = 64
-# Mean log-frequency per letter, in nats, below which a re-reading is not
-# taken for Russian even if it is all Cyrillic: the score of letters drawn
-# uniformly at random (Russian prose scores above -3.5, a re-reading through
-# the wrong code page below -4.5).
-_MIN_RUSSIAN_SCORE = -4.1
+# A reading is taken for Russian only if its mean log-frequency per letter
+# is within this many standard errors of Russian prose's, and at most this far
+# below it however long the sample. Greek cp1253 mojibake read as cp1251 is
+# all Cyrillic letters (the alphabets share their order) but scores -3.8
+# against Russian's -3.1; two-word Russian samples stay above the floor in
+# 98 % of cases, ten-word samples always.
+_RUSSIAN_STANDARD_ERRORS = 4
+_RUSSIAN_MAX_DROP = 0.5
 
 # Windows-1252 puts punctuation at 0x80-0x9F; pdfium reads a WinAnsi font's
 # bytes that way, so those characters stand for the same bytes as Latin-1's.
@@ -96,22 +101,28 @@ _LEGACY_LETTER = re.compile(
 _EVIDENCE = re.compile(f"[{_LEGACY_CLASS}]{{{_EVIDENCE_RUN},}}")
 # A block: legacy characters with the digits, ASCII punctuation and spaces
 # between them; an ASCII letter or a character beyond Latin-1 ends it.
+# Words split on ASCII white space only: U+00A0 and U+00AD are letters in cp866.
+_ASCII_SPACE = " \t\n\r\f\v"
+_TOKEN = re.compile(f"[^{_ASCII_SPACE}]+")
 _BLOCK = re.compile(
     f"[{_LEGACY_CLASS}](?:[{_LEGACY_CLASS}0-9\\s!-/:-@\\[-`{{-~]*[{_LEGACY_CLASS}])?"
 )
 _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC_LETTER = re.compile(r"[\u0400-\u0481\u048a-\u04ff]")
 
-# Russian letter frequencies in per cent (case folded, "ё" counted apart).
+# Russian letter frequencies in per cent, case folded; "ё" as in text that
+# prints it (where it is mostly written "е", it is rarer still).
 _RUSSIAN_FREQUENCY = {
     "о": 10.97, "е": 8.45, "а": 8.01, "и": 7.35, "н": 6.70, "т": 6.26, "с": 5.47,
     "р": 4.73, "в": 4.54, "л": 4.40, "к": 3.49, "м": 3.21, "д": 2.98, "п": 2.81,
     "у": 2.62, "я": 2.01, "ы": 1.90, "ь": 1.74, "г": 1.70, "з": 1.65, "б": 1.59,
     "ч": 1.44, "й": 1.21, "х": 0.97, "ж": 0.94, "ш": 0.73, "ю": 0.64, "ц": 0.48,
-    "щ": 0.36, "э": 0.32, "ф": 0.26, "ъ": 0.04, "ё": 0.04,
+    "щ": 0.36, "э": 0.32, "ф": 0.26, "ъ": 0.04, "ё": 0.20,
 }  # fmt: skip
-# Other Cyrillic letters (Ukrainian, Serbian...): as rare as "ъ".
-_RARE_LOG = math.log(0.0004)
+_RUSSIAN_MEAN = sum(p / 100 * math.log(p / 100) for p in _RUSSIAN_FREQUENCY.values())
+_RUSSIAN_DEVIATION = math.sqrt(
+    sum(p / 100 * (math.log(p / 100) - _RUSSIAN_MEAN) ** 2 for p in _RUSSIAN_FREQUENCY.values())
+)
 # Prose is mostly lower case; a reading that swaps case (cp1251 read as koi8-r)
 # pays this much per capital. Measured on samples of the test prose: 0.5 picks
 # the right code page for 96 % of single words and 99.5 % of two-word samples,
@@ -165,9 +176,14 @@ class _SingleByte:
         )
 
     def russian_score(self, raw: bytes) -> float:
-        """Mean log-frequency of the reading's letters in Russian prose."""
+        """How far the mean log-frequency of the reading's letters in Russian
+        prose lies above the lowest that Russian text of that length shows."""
         letters = raw.translate(None, self.not_cyrillic)
-        return sum(map(self.score.__getitem__, letters)) / len(letters) if letters else -math.inf
+        if not letters:
+            return -math.inf
+        mean = sum(map(self.score.__getitem__, letters)) / len(letters)
+        spread = _RUSSIAN_STANDARD_ERRORS * _RUSSIAN_DEVIATION / math.sqrt(len(letters))
+        return mean - (_RUSSIAN_MEAN - min(spread, _RUSSIAN_MAX_DROP))
 
 
 _SINGLE_BYTE = {name: _SingleByte.of(name) for name in _CODE_PAGES if name != "utf-8"}
@@ -284,17 +300,43 @@ def _repair_mojibake(text: str) -> tuple[str, str, int]:
     done = 0
     unrepaired = 0
     for block in _BLOCK.finditer(text):
-        start, end = block.span()
-        reading = _reread(text, start, end, code_page)
-        if reading is None:
-            unrepaired += sum(1 for _ in _evidence(block.group()))
-            continue
-        pieces += [text[done:start], reading]
-        done = end
+        for start, end, reading in _block_readings(text, *block.span(), code_page):
+            if reading is None:
+                unrepaired += sum(1 for _ in _evidence(text[start:end]))
+                continue
+            pieces += [text[done:start], reading]
+            done = end
     if not pieces:
         return text, "", unrepaired
     pieces.append(text[done:])
     return "".join(pieces), code_page.replace("_", "-"), unrepaired
+
+
+def _block_readings(
+    text: str, start: int, end: int, code_page: str
+) -> Iterator[tuple[int, int, str | None]]:
+    """Re-readings of the block text[start:end] as (start, end, reading or None).
+
+    A word of the block glued to a letter outside it ("x²", "Größe", "d·ïè")
+    is judged alone (see `_reread`); the rest is judged as one block, and word
+    by word only if it fails as a whole.
+    """
+    words = [match.span() for match in _TOKEN.finditer(text, start, end)]
+    first, last = 0, len(words)
+    if start > 0 and text[start - 1].isalpha():
+        first = 1
+        yield words[0][0], words[0][1], _reread(text, *words[0], code_page)
+    if last > first and end < len(text) and text[end].isalpha():
+        last -= 1
+        yield words[-1][0], words[-1][1], _reread(text, *words[-1], code_page)
+    if first < last:
+        middle_start, middle_end = words[first][0], words[last - 1][1]
+        reading = _reread(text, middle_start, middle_end, code_page)
+        if reading is not None:
+            yield middle_start, middle_end, reading
+        else:
+            for word_start, word_end in words[first:last]:
+                yield word_start, word_end, _reread(text, word_start, word_end, code_page)
 
 
 def _evidence(text: str) -> Iterator[str]:
@@ -319,7 +361,7 @@ def _best_code_page(raw: bytes) -> str:
         cyrillic = len(_CYRILLIC_LETTER.findall(reading))
         if cyrillic and cyrillic >= _MIN_CYRILLIC * len(_LETTER.findall(reading)):
             return "utf-8"
-    best, best_score = "", _MIN_RUSSIAN_SCORE
+    best, best_score = "", 0.0
     for single_byte in _SINGLE_BYTE.values():
         cyrillic, foreign = single_byte.shares(raw)
         if not cyrillic or cyrillic < _MIN_CYRILLIC * (cyrillic + foreign):
@@ -331,17 +373,22 @@ def _best_code_page(raw: bytes) -> str:
 
 
 def _reread(text: str, start: int, end: int, code_page: str) -> str | None:
-    """The block text[start:end] read in ``code_page``, or None unless its
-    words then are 90 % Cyrillic.
+    """The piece text[start:end] read in ``code_page``, or None unless it is
+    then 90 % Cyrillic.
 
-    The words the block begins and ends in count whole, so "x²" is not made
-    "xІ". Characters a single-byte code page reads as foreign stay as they
-    were (a genuine "°" beside mojibake): such a reading is one character per
-    byte, so positions match.
+    A piece that begins or ends in a letter glued to letters outside it counts
+    with them, so "Größe" on a mojibake page is not made "GrцЯe". A piece glued
+    to a letter through a symbol must give two Cyrillic letters: "d·ïè" is
+    "d·пи", but "x²" stays, not "xІ". Characters a single-byte code page reads
+    as foreign stay as they were (a genuine "°" beside mojibake): such a
+    reading is one character per byte, so positions match.
     """
-    block = text[start:end]
-    raw = _legacy_bytes(block)
-    edges = text[_word_start(text, start) : start] + text[end : _word_end(text, end)]
+    piece = text[start:end]
+    raw = _legacy_bytes(piece)
+    before = _letters_before(text, start) if piece[0].isalpha() else start
+    after = _letters_after(text, end) if piece[-1].isalpha() else end
+    glued = (start > 0 and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha())
+    edges = text[before:start] + text[end:after]
     cyrillic = len(_CYRILLIC_LETTER.findall(edges))
     foreign = len(_LETTER.findall(edges)) - cyrillic
     if code_page == "utf-8":
@@ -349,29 +396,30 @@ def _reread(text: str, start: int, end: int, code_page: str) -> str | None:
             reading = raw.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        letters = len(_CYRILLIC_LETTER.findall(reading))
-        cyrillic += letters
-        foreign += len(_LETTER.findall(reading)) - letters
+        piece_cyrillic = len(_CYRILLIC_LETTER.findall(reading))
+        piece_foreign = len(_LETTER.findall(reading)) - piece_cyrillic
     else:
-        block_cyrillic, block_foreign = _SINGLE_BYTE[code_page].shares(raw)
-        cyrillic += block_cyrillic
-        foreign += block_foreign
+        piece_cyrillic, piece_foreign = _SINGLE_BYTE[code_page].shares(raw)
         reading = raw.decode(code_page, errors="replace")
-        if block_foreign:
-            reading = _FOREIGN.sub(lambda match: block[match.start()], reading)
+        if piece_foreign:
+            reading = _FOREIGN.sub(lambda match: piece[match.start()], reading)
+    cyrillic += piece_cyrillic
+    foreign += piece_foreign
     if not cyrillic or cyrillic < _MIN_CYRILLIC * (cyrillic + foreign):
+        return None
+    if glued and not edges and piece_cyrillic < _MIN_GLUED_LETTERS:
         return None
     return reading
 
 
-def _word_start(text: str, index: int) -> int:
-    while index > 0 and not text[index - 1].isspace():
+def _letters_before(text: str, index: int) -> int:
+    while index > 0 and text[index - 1].isalpha():
         index -= 1
     return index
 
 
-def _word_end(text: str, index: int) -> int:
-    while index < len(text) and not text[index].isspace():
+def _letters_after(text: str, index: int) -> int:
+    while index < len(text) and text[index].isalpha():
         index += 1
     return index
 
