@@ -62,18 +62,16 @@ _EVIDENCE_RUN = 4
 _EVIDENCE_LETTERS = 2
 # Cyrillic letters a piece glued to a letter through a symbol must give.
 _MIN_GLUED_LETTERS = 2
-# Evidence words read to choose the code page: from ten words on, the choice
-# was right for every sample of the test prose in all three code pages; below
-# that it is sometimes left undecided, and then nothing is re-read.
+# Evidence words read to choose the code page: from five words on, the choice
+# was right for every sample of the test prose in all three code pages.
 _EVIDENCE_SAMPLE = 64
 # A reading is taken for Russian only if its mean log-frequency per letter
-# is within this many standard errors of Russian prose's, and at most this far
-# below it however long the sample. Greek cp1253 mojibake read as cp1251 is
-# all Cyrillic letters (the alphabets share their order) but scores -3.8
-# against Russian's -3.1; two-word Russian samples stay above the floor in
-# 98 % of cases, ten-word samples always.
+# is within this many standard errors of Russian prose's (-3.1), and in any
+# case within this margin of it however long the sample, as one text's words
+# differ more than random draws. Greek cp1253 mojibake read as cp1251 is all
+# Cyrillic letters (the two alphabets share their order) but scores -3.8.
 _RUSSIAN_STANDARD_ERRORS = 4
-_RUSSIAN_MAX_DROP = 0.5
+_RUSSIAN_MARGIN = 0.5
 
 # Windows-1252 puts punctuation at 0x80-0x9F; pdfium reads a WinAnsi font's
 # bytes that way, so those characters stand for the same bytes as Latin-1's.
@@ -132,8 +130,8 @@ _RUSSIAN_DEVIATION = math.sqrt(
 )
 # Prose is mostly lower case; a reading that swaps case (cp1251 read as koi8-r)
 # pays this much per capital. On samples of the test prose in cp1251 and
-# koi8-r, 0.5 picks a wrong code page for 2.8 % of single words and none of
-# two-word samples (no penalty: 9 % and 1.8 %), and still reads 6 of 8
+# koi8-r, 0.5 picks a wrong code page for 3.4 % of single words and 0.4 % of
+# two-word samples (no penalty: 9 % and 2 %), and still reads 7 of 8
 # all-capital headings right (1.0: none).
 _CAPITAL_PENALTY = 0.5
 
@@ -191,7 +189,7 @@ class _SingleByte:
             return -math.inf
         mean = sum(map(self.score.__getitem__, letters)) / len(letters)
         spread = _RUSSIAN_STANDARD_ERRORS * _RUSSIAN_DEVIATION / math.sqrt(len(letters))
-        return mean - (_RUSSIAN_MEAN - min(spread, _RUSSIAN_MAX_DROP))
+        return mean - (_RUSSIAN_MEAN - max(spread, _RUSSIAN_MARGIN))
 
 
 _SINGLE_BYTE = {name: _SingleByte.of(name) for name in _CODE_PAGES if name != "utf-8"}

@@ -222,6 +222,15 @@ def test_an_all_capital_heading_is_read_with_its_page() -> None:
     assert check_page(cp1251_mojibake(russian)).text == russian
 
 
+def test_a_lone_mojibake_heading_on_an_english_page_is_repaired() -> None:
+    page = cp1251_mojibake("Введение") + "\n\n" + PROSE["english"]
+
+    verdict = check_page(page)
+
+    assert verdict.status == "repaired"
+    assert verdict.text == "Введение\n\n" + PROSE["english"]
+
+
 def test_only_the_mojibake_of_a_mixed_page_is_repaired() -> None:
     # Russian set in a legacy font; English, code, numbers and symbols in real ones.
     russian = (
