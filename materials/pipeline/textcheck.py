@@ -60,6 +60,13 @@ _MIN_CYRILLIC = 0.9
 # "Größe", "ætíð"), so their text never triggers a repair.
 _EVIDENCE_RUN = 4
 _EVIDENCE_LETTERS = 2
+# An accented letter beside an ASCII one ("Größe", "für"): genuine Latin-1
+# text, never mojibake, whose words are all legacy characters. A page with as
+# many of these as evidence runs is in a Latin-1 language, and a run such as
+# "äöüß" or "áéíóú" in a grammar table there is no evidence.
+_GENUINE_ACCENT = re.compile(
+    "[A-Za-z][\xc0-\xd6\xd8-\xf6\xf8-\xff]|[\xc0-\xd6\xd8-\xf6\xf8-\xff][A-Za-z]"
+)
 # Cyrillic letters a piece glued to a letter through a symbol must give.
 _MIN_GLUED_LETTERS = 2
 # Evidence words read to choose the code page: from five words on, the choice
@@ -299,6 +306,8 @@ def _repair_mojibake(text: str) -> tuple[str, str, int]:
     sample = list(itertools.islice(_evidence(text), _EVIDENCE_SAMPLE))
     if not sample:
         return text, "", 0
+    if len(_GENUINE_ACCENT.findall(text)) >= len(sample):
+        return text, "", 0  # a Latin-1 language's page listing "äöüß" or "áéíóú"
     code_page = _best_code_page(_legacy_bytes(" ".join(sample)))
     if not code_page:
         return text, "", sum(1 for _ in _evidence(text))

@@ -258,6 +258,13 @@ def test_genuine_accented_text_is_never_re_read(language: str) -> None:
     assert check_page(page).text == page
 
 
+@pytest.mark.parametrize("letters", ["äöüß", "áéíóú", "ÀÂÆÇÉÈÊËÎÏÔŒÙÛÜ"])
+def test_a_grammar_table_of_accented_letters_is_not_mojibake(letters: str) -> None:
+    page = f"Die Umlaute und Akzente: {letters}.\n" + PROSE["german"] + "\n" + PROSE["spanish"]
+
+    assert check_page(page).text == page
+
+
 def test_mojibake_of_another_script_is_unusable() -> None:
     greek = "Η θεωρία πιθανοτήτων γεννήθηκε το 1654 από την αλληλογραφία του Πασκάλ. " * 3
 
