@@ -67,6 +67,9 @@ _EVIDENCE_LETTERS = 2
 _GENUINE_ACCENT = re.compile(
     "[A-Za-z][\xc0-\xd6\xd8-\xf6\xf8-\xff]|[\xc0-\xd6\xd8-\xf6\xf8-\xff][A-Za-z]"
 )
+# Evidence runs past which the page is mojibake whatever else it holds (and
+# the count above is not worth its time).
+_EVIDENCE_PLENTY = 8
 # Cyrillic letters a piece glued to a letter through a symbol must give.
 _MIN_GLUED_LETTERS = 2
 # Evidence words read to choose the code page: from five words on, the choice
@@ -306,7 +309,7 @@ def _repair_mojibake(text: str) -> tuple[str, str, int]:
     sample = list(itertools.islice(_evidence(text), _EVIDENCE_SAMPLE))
     if not sample:
         return text, "", 0
-    if len(_GENUINE_ACCENT.findall(text)) >= len(sample):
+    if len(sample) < _EVIDENCE_PLENTY and len(_GENUINE_ACCENT.findall(text)) >= len(sample):
         return text, "", 0  # a Latin-1 language's page listing "äöüß" or "áéíóú"
     code_page = _best_code_page(_legacy_bytes(" ".join(sample)))
     if not code_page:
