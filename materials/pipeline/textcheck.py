@@ -50,8 +50,8 @@ _MIN_VISIBLE = 20
 # multi-byte sequences cannot happen by chance and would otherwise be misread
 # as cp1251 ("Ð¿Ñ€" -> "РїСЂ", all Cyrillic letters).
 _CODE_PAGES = ("utf-8", "cp1251", "koi8_r", "cp866")
-# The rule: a re-read block is kept only if this share of its letters
-# is Cyrillic.
+# A re-read block is kept only if this share of what its legacy bytes became,
+# letters and symbols but not punctuation, is Cyrillic letters.
 _MIN_CYRILLIC = 0.9
 # A run of four legacy characters, two of them letters, is evidence that the
 # page holds mojibake: a Russian word in mojibake is nothing but legacy
