@@ -1,0 +1,169 @@
+"""PDFs that tests build on the fly: a legacy-encoded Cyrillic one, and scans.
+
+Nothing here is committed as a binary: each file is made from the text and the
+fonts Debian ships, in well under a second.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import io
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+DEJAVU_SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+# Three pages of study prose, one distinct set of facts per page, so a search
+# test can ask for a fact and expect its page.
+PROBABILITY_PAGES = [
+    "Введение в теорию вероятностей\n\n"
+    "Теория вероятностей изучает закономерности случайных явлений. Её история "
+    "началась в 1654 году с переписки Блеза Паскаля и Пьера Ферма о задаче "
+    "раздела ставки: как справедливо поделить банк между игроками, если игра "
+    "прервана досрочно. Паскаль и Ферма независимо пришли к одному ответу, и "
+    "этот обмен письмами считают рождением науки о случайном.\n\n"
+    "Через три года Христиан Гюйгенс издал трактат «О расчётах в азартной "
+    "игре», первую книгу по теории вероятностей. В нём появилось понятие "
+    "математического ожидания, которое Гюйгенс называл ценой шанса.\n\n"
+    "Строгое аксиоматическое построение теории дал Андрей Николаевич "
+    "Колмогоров в 1933 году в книге «Основные понятия теории вероятностей». "
+    "Колмогоров определил вероятность как меру на множестве элементарных "
+    "исходов: она неотрицательна, вероятность достоверного события равна "
+    "единице, а вероятность суммы несовместных событий равна сумме их "
+    "вероятностей. С тех пор теория вероятностей стала разделом математики, "
+    "а не собранием правил для игроков.",
+    "Классическое определение вероятности\n\n"
+    "Если опыт имеет конечное число равновозможных исходов, то вероятность "
+    "события равна отношению числа благоприятных исходов к числу всех "
+    "исходов. Бросим две игральные кости: всего существует тридцать шесть "
+    "равновозможных исходов. Сумма очков, равная семи, выпадает в шести из "
+    "них, поэтому её вероятность равна одной шестой. Сумма, равная двум, "
+    "выпадает лишь в одном случае из тридцати шести.\n\n"
+    "Геометрическая вероятность переносит ту же идею на бесконечные множества "
+    "исходов: вероятность попадания точки в область пропорциональна площади "
+    "этой области. Знаменитый пример предложил Жорж Бюффон в 1777 году: игла "
+    "длиной l бросается на плоскость, расчерченную параллельными прямыми на "
+    "расстоянии d друг от друга. Вероятность того, что игла пересечёт прямую, "
+    "равна 2l/(d·пи), и опыт Бюффона позволяет оценивать число пи бросанием "
+    "иглы.\n\n"
+    "Условная вероятность события A при условии B равна P(AB)/P(B). Формула "
+    "Байеса, опубликованная после смерти её автора в 1763 году, позволяет "
+    "пересчитывать вероятности гипотез после наблюдения.",
+    "Закон больших чисел\n\n"
+    "Якоб Бернулли доказал первую форму закона больших чисел в книге "
+    "«Искусство предположений», изданной в 1713 году, уже после смерти "
+    "автора. Теорема Бернулли утверждает, что частота успеха в длинной серии "
+    "независимых испытаний сходится по вероятности к вероятности успеха в "
+    "одном испытании.\n\n"
+    "Пафнутий Львович Чебышёв в 1867 году получил неравенство, которое носит "
+    "его имя: вероятность того, что случайная величина отклонится от своего "
+    "математического ожидания больше чем на k стандартных отклонений, не "
+    "превосходит единицы, делённой на квадрат k. Из неравенства Чебышёва "
+    "закон больших чисел следует в нескольких строках.\n\n"
+    "Центральная предельная теорема объясняет, почему нормальное "
+    "распределение встречается так часто: сумма многих независимых малых "
+    "слагаемых распределена приблизительно нормально. Александр Михайлович "
+    "Ляпунов доказал её при общих условиях в 1901 году, используя "
+    "характеристические функции.",
+]
+
+
+def cp1251_as_latin1(text: str) -> str:
+    """What a reader makes of text set in an old "Cyr" font: its cp1251 bytes
+    read as Windows-1252 (WinAnsiEncoding), so «А» comes out as «À»."""
+    return text.encode("cp1251").decode("cp1252")
+
+
+@functools.cache
+def legacy_cyr_font() -> Path:
+    """DejaVu Sans re-mapped like the old Windows "Cyr" fonts.
+
+    Its cmap sends the codes of cp1251's Cyrillic letters, read as Latin-1
+    (U+00C0–U+00FF, U+00A8, U+00B8, U+00B9), to the Cyrillic glyphs: a page set
+    in it shows Russian while its text layer says "Ââåäåíèå". Built once per
+    test run into a temporary file. Debian's fonts-dejavu-core provides the
+    original; without it the calling test is skipped.
+    """
+    if not DEJAVU_SANS.exists():
+        import pytest
+
+        pytest.skip(f"{DEJAVU_SANS} is absent (Debian package fonts-dejavu-core)")
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(DEJAVU_SANS)
+    best = font.getBestCmap()
+    keep = {code: glyph for code, glyph in best.items() if code < 0x0250 or 0x2000 <= code < 0x2200}
+    for byte in range(0x80, 0x100):
+        legacy = bytes([byte]).decode("cp1251", errors="ignore")
+        if legacy and (legacy.isalpha() or legacy == "№"):
+            keep[ord(bytes([byte]).decode("latin-1"))] = best[ord(legacy)]
+    # Only the legacy codes reach the Cyrillic glyphs, as in the real fonts.
+    for table in font["cmap"].tables:
+        if table.isUnicode():
+            table.cmap = dict(keep)
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.drop_tables += ["FFTM"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=keep.keys())
+    subsetter.subset(font)
+    folder = Path(tempfile.mkdtemp(prefix="legacy-cyr-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "DejaVuSansCyr.ttf"
+    font.save(path)
+    return path
+
+
+def legacy_cyrillic_pdf(pages: list[str] | None = None) -> bytes:
+    """A PDF whose pages show Russian but whose text layer is cp1251 mojibake.
+
+    ``pages`` are written in Russian (default: three pages on probability);
+    each string is one page.
+    """
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("DejaVuCyr", fname=str(legacy_cyr_font()))
+    pdf.set_font("DejaVuCyr", size=12)
+    for text in pages or PROBABILITY_PAGES:
+        pdf.add_page()
+        pdf.multi_cell(0, 7, cp1251_as_latin1(text))
+    return bytes(pdf.output())
+
+
+def scan_pdf(
+    pdf: bytes, *, dpi: int = 200, seed: int = 0, max_skew: float = 1.5, noise: float = 8.0
+) -> bytes:
+    """The PDF as a scanner would return it: one grayscale image per page, no text.
+
+    Each page is rendered at ``dpi``, turned by a random angle within
+    ``±max_skew`` degrees and sprinkled with Gaussian noise of standard
+    deviation ``noise`` grey levels; ``seed`` makes both repeatable.
+    """
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    rng = random.Random(seed)
+    noise_rng = np.random.default_rng(seed)
+    images: list[Image.Image] = []
+    document = pdfium.PdfDocument(pdf)
+    try:
+        for page in document:
+            bitmap = page.render(scale=dpi / 72, grayscale=True)
+            image = bitmap.to_pil().convert("L")
+            angle = rng.uniform(-max_skew, max_skew)
+            image = image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255)
+            pixels = np.asarray(image, dtype=np.float32)
+            pixels += noise_rng.normal(0.0, noise, pixels.shape).astype(np.float32)
+            images.append(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L"))
+    finally:
+        document.close()
+    out = io.BytesIO()
+    images[0].save(out, "PDF", save_all=True, append_images=images[1:], resolution=dpi)
+    return out.getvalue()
