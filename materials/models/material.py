@@ -24,6 +24,8 @@ class Material(models.Model):
     class Kind(models.TextChoices):
         PDF = "pdf", "PDF"
         YOUTUBE = "youtube", "YouTube"
+        PPTX = "pptx", _("Slides (PPTX)")
+        DOCX = "docx", _("Document (DOCX)")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
@@ -94,6 +96,11 @@ class Material(models.Model):
     @property
     def error(self) -> str:
         return error_message(self.error_code)
+
+    @property
+    def is_office(self) -> bool:
+        """Slides or a handout: anchored to slides or sections, read through the text view."""
+        return self.kind in (self.Kind.PPTX, self.Kind.DOCX)
 
     @property
     def is_active(self) -> bool:
