@@ -21,14 +21,17 @@ class PdfUploadForm(forms.Form):
     file = forms.FileField(
         label=_("File (PDF, PPTX or DOCX)"),
         widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_ACCEPT}),
-        help_text=_(
+    )
+    title = forms.CharField(label=_("Title (optional)"), max_length=300, required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Filled per request: `%` on a lazy string at import time would freeze its language.
+        self.fields["file"].help_text = _(
             "A PDF, lecture slides (.pptx) or a handout (.docx), up to %(mb)d MB. "
             "Files with macros (.pptm, .docm), password-protected files and old formats "
             "(.ppt, .doc) are not accepted."
-        )
-        % {"mb": settings.MAX_UPLOAD_MB},
-    )
-    title = forms.CharField(label=_("Title (optional)"), max_length=300, required=False)
+        ) % {"mb": settings.MAX_UPLOAD_MB}
 
 
 class YoutubeForm(forms.Form):

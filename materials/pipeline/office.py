@@ -147,7 +147,9 @@ def _inspect_archive(archive: zipfile.ZipFile) -> OfficeFile:
     if CONTENT_TYPES_PART.lower() not in names:
         raise ProcessingError("office_broken", detail="no [Content_Types].xml")
     declared = _content_types(archive, names[CONTENT_TYPES_PART.lower()])
-    if any("macroenabled" in kind.lower() or "vbaproject" in kind.lower() for kind in declared):
+    if any(
+        "macroenabled" in kind.lower() or "vbaproject" in kind.lower() for kind in declared.values()
+    ):
         raise ProcessingError("office_macros")
     main = [
         (part, MAIN_CONTENT_TYPES[kind])
@@ -216,6 +218,16 @@ def extract_office(path: Path, kind: str) -> OfficeText:
         raise ProcessingError("office_broken", detail=f"{type(exc).__name__}: {exc}"[:500]) from exc
 
 
+def _segment(paragraphs: list[str], number: int) -> Segment:
+    """A slide or section as a segment that ends its paragraph.
+
+    The chunker joins segments softly, because a PDF's sentences run on over
+    a page break; a slide or a section never runs on into the next one, so a
+    passage prefers to end where it ends.
+    """
+    return Segment(text="\n\n".join(paragraphs) + "\n\n", page=number)
+
+
 # --- slides ----------------------------------------------------------------------------
 
 
@@ -231,9 +243,9 @@ def extract_pptx(path: Path) -> OfficeText:
     segments = []
     number = 0
     for number, slide in enumerate(presentation.slides, start=1):
-        text = "\n\n".join(_slide_paragraphs(slide))
-        if text.strip():
-            segments.append(Segment(text=text, page=number))
+        paragraphs = list(_slide_paragraphs(slide))
+        if paragraphs:
+            segments.append(_segment(paragraphs, number))
     return OfficeText(segments=segments, page_count=number)
 
 
@@ -317,10 +329,7 @@ def extract_docx(path: Path) -> OfficeText:
                 sections.append([])
             sections[-1].append(line)
     sections = [lines for lines in sections if lines]
-    segments = [
-        Segment(text="\n\n".join(lines), page=number)
-        for number, lines in enumerate(sections, start=1)
-    ]
+    segments = [_segment(lines, number) for number, lines in enumerate(sections, start=1)]
     return OfficeText(segments=segments, page_count=len(segments), outline=outline)
 
 
