@@ -42,6 +42,17 @@ def make_pptx() -> bytes:
     return buffer.getvalue()
 
 
+def blank_pptx(slides: int = 2) -> bytes:
+    from pptx import Presentation
+
+    deck = Presentation()
+    for _ in range(slides):
+        deck.slides.add_slide(deck.slide_layouts[6])  # the blank layout
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
 SECTIONS = {
     "Introduction": "Plants make their own food from light, water and air. ",
     "Light reactions": "The light reactions split water and release oxygen in the thylakoids. ",

@@ -20,6 +20,7 @@ from tests.materials.office_files import (
     OLE,
     PPTX_TYPE,
     SECTIONS,
+    blank_pptx,
     macro_type_pptx,
     make_docx,
     make_pptx,
@@ -135,6 +136,18 @@ def test_original_slides_are_only_downloaded_never_shown_inline(logged_in, slide
     assert b"".join(response.streaming_content).startswith(b"PK\x03\x04")
 
 
+def test_slides_without_text_fail_with_a_clear_message(
+    api, run_jobs, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/materials/", {"file": upload("blank.pptx", blank_pptx())}, format="multipart"
+        )
+    run_jobs()
+    body = api.get(f"/api/materials/{response.json()['id']}/").json()
+    assert (body["status"], body["error"]) == ("failed", "No text could be found in this material.")
+
+
 def test_another_students_text_view_is_404(client, other_user, slides):
     client.force_login(other_user)
     assert client.get(f"/materials/{slides.pk}/text/").status_code == 404
@@ -168,6 +181,13 @@ def test_handout_search_names_the_section(logged_in, handout):
 def test_handout_notes_link_each_point_to_its_section(logged_in, handout):
     page = logged_in.get(f"/materials/{handout.pk}/notes/").content.decode()
     assert f'href="/materials/{handout.pk}/text/#p-2"' in page and "section 2" in page
+
+
+def test_markdown_export_names_and_links_the_sections(api, handout):
+    markdown = api.get(f"/api/materials/{handout.pk}/export/markdown/").content.decode()
+    assert "## The Calvin cycle" in markdown
+    assert f"([section 3](http://testserver/materials/{handout.pk}/text/#p-3))" in markdown
+    assert "#page=" not in markdown
 
 
 def test_place_labels_name_slides_and_sections():
