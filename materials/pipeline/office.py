@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -98,27 +99,20 @@ def office_inspect(source: Path | IO[bytes]) -> OfficeFile:
                 return _inspect_archive(archive)
         except _UNREADABLE as exc:
             raise ProcessingError("office_broken", detail=str(exc)[:500]) from exc
-        finally:
-            handle.seek(0)
 
 
-class _opened:
-    """A readable, seekable handle on a path or an already open upload."""
-
-    def __init__(self, source: Path | IO[bytes]) -> None:
-        self.source = source
-        self.handle: IO[bytes] | None = None
-
-    def __enter__(self) -> IO[bytes]:
-        if isinstance(self.source, Path):
-            self.handle = self.source.open("rb")
-            return self.handle
-        self.source.seek(0)
-        return self.source
-
-    def __exit__(self, *exc: object) -> None:
-        if self.handle is not None:
-            self.handle.close()
+@contextmanager
+def _opened(source: Path | IO[bytes]) -> Iterator[IO[bytes]]:
+    """A handle on a stored path, or the upload itself, left rewound for whoever reads next."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            yield handle
+        return
+    source.seek(0)
+    try:
+        yield source
+    finally:
+        source.seek(0)
 
 
 def _has_encrypted_stream(handle: IO[bytes]) -> bool:
