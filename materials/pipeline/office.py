@@ -51,6 +51,7 @@ _UNREADABLE = (
     NotImplementedError,  # an unsupported compression method
     RuntimeError,  # a password-protected ZIP member
     ValueError,
+    OSError,
 )
 
 _P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
