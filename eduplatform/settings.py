@@ -168,6 +168,13 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=100)
 MAX_PDF_PAGES = env.int("MAX_PDF_PAGES", default=2000)
 MAX_SUBTITLE_MB = 5
+# Slides (.pptx) and handouts (.docx) are ZIP files: what they unpack to is
+# bounded before any part is parsed (zip bombs), and so is their length.
+MAX_OFFICE_UNPACKED_MB = env.int("MAX_OFFICE_UNPACKED_MB", default=200)
+MAX_OFFICE_COMPRESSION_RATIO = env.int("MAX_OFFICE_COMPRESSION_RATIO", default=100)
+MAX_OFFICE_PARTS = env.int("MAX_OFFICE_PARTS", default=5000)
+MAX_PPTX_SLIDES = env.int("MAX_PPTX_SLIDES", default=500)
+MAX_DOCX_PARAGRAPHS = env.int("MAX_DOCX_PARAGRAPHS", default=20_000)
 # Bigger bodies are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

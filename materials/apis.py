@@ -20,7 +20,7 @@ from materials.serializers import (
 )
 from materials.services import (
     check_request_size,
-    material_create_pdf,
+    material_create_file,
     material_create_youtube,
     material_delete,
     material_reprocess,
@@ -60,7 +60,7 @@ class MaterialViewSet(
         data = serializer.validated_data
         try:
             if data.get("file"):
-                material = material_create_pdf(
+                material = material_create_file(
                     owner=request.user, file=data["file"], title=data.get("title", "")
                 )
             else:

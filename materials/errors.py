@@ -29,6 +29,30 @@ ERROR_MESSAGES = {
         "The file may be damaged or unusually complex."
     ),
     "pdf_missing": _("The uploaded file is missing. Upload it again."),
+    # Slides (.pptx) and handouts (.docx)
+    "office_encrypted": _(
+        "This file is password-protected (encrypted). "
+        "Remove the password, save it again as .pptx or .docx, and upload it."
+    ),
+    "office_legacy": _(
+        "This is an old-format Office file (.ppt or .doc). "
+        "Save it as .pptx or .docx and upload it again."
+    ),
+    "office_macros": _(
+        "This file contains macros (.pptm or .docm), which we do not accept. "
+        "Save it as a plain .pptx or .docx and upload it again."
+    ),
+    "office_bomb": _(
+        "This file unpacks to far more data than an ordinary presentation or document "
+        "(it may be a zip bomb), so it was refused."
+    ),
+    "office_unsupported": _(
+        "This Office file is neither a PowerPoint presentation (.pptx) nor a Word document (.docx)."
+    ),
+    "office_broken": _(
+        "This file is damaged or is not a readable PowerPoint (.pptx) or Word (.docx) file."
+    ),
+    "office_too_long": _("This file has more slides or paragraphs than we can process."),
     # YouTube
     "yt_invalid_url": _("This is not a YouTube video link."),
     "yt_transcripts_disabled": _(

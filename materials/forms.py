@@ -2,14 +2,36 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+# The browser's file picker offers these; the server still judges by content.
+UPLOAD_ACCEPT = ",".join(
+    [
+        "application/pdf",
+        ".pdf",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ".pptx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ".docx",
+    ]
+)
+
 
 class PdfUploadForm(forms.Form):
+    """A PDF, slides (.pptx) or a handout (.docx); the name is kept for the page and its tests."""
+
     file = forms.FileField(
-        label=_("PDF file"),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
-        help_text=_("Up to %(mb)d MB.") % {"mb": settings.MAX_UPLOAD_MB},
+        label=_("File (PDF, PPTX or DOCX)"),
+        widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_ACCEPT}),
     )
     title = forms.CharField(label=_("Title (optional)"), max_length=300, required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Filled per request: `%` on a lazy string at import time would freeze its language.
+        self.fields["file"].help_text = _(
+            "A PDF, lecture slides (.pptx) or a handout (.docx), up to %(mb)d MB. "
+            "Files with macros (.pptm, .docm), password-protected files and old formats "
+            "(.ppt, .doc) are not accepted."
+        ) % {"mb": settings.MAX_UPLOAD_MB}
 
 
 class YoutubeForm(forms.Form):

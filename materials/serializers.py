@@ -36,9 +36,16 @@ class MaterialSerializer(serializers.ModelSerializer):
 
 
 class MaterialCreateSerializer(serializers.Serializer):
-    """Either a PDF `file` (multipart) or a `youtube_url`, with an optional title."""
+    """Either a `file` (multipart) or a `youtube_url`, with an optional title.
 
-    file = serializers.FileField(required=False)
+    `file` takes a PDF, slides (.pptx) or a handout (.docx); the kind is read
+    from the bytes, so clients that sent PDFs here keep working unchanged.
+    """
+
+    file = serializers.FileField(
+        required=False,
+        help_text=_("A PDF, PowerPoint slides (.pptx) or a Word handout (.docx)."),
+    )
     youtube_url = serializers.CharField(required=False, max_length=500)
     subtitles = serializers.FileField(required=False)
     title = serializers.CharField(required=False, allow_blank=True, max_length=300)
@@ -46,6 +53,6 @@ class MaterialCreateSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if bool(attrs.get("file")) == bool(attrs.get("youtube_url")):
             raise serializers.ValidationError(
-                {"file": [_("Send either a PDF file or a YouTube link.")]}
+                {"file": [_("Send either a file (PDF, PPTX or DOCX) or a YouTube link.")]}
             )
         return attrs

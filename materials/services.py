@@ -19,6 +19,7 @@ from accounts.models import User
 from eduplatform import quota
 from materials.errors import ProcessingError, error_message
 from materials.models import Material
+from materials.pipeline import office
 from materials.pipeline.youtube import canonical_url, parse_video_id
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,15 @@ def _check_pdf_bytes(upload: UploadedFile) -> None:
     upload.seek(0)
     if PDF_MAGIC not in head:
         raise ValidationError({"file": _("This file is not a PDF.")})
+
+
+def _unsupported_file_message(filename: str) -> str:
+    if Path(filename).suffix.lower() in (".pptx", ".docx", ".pptm", ".docm", ".ppt", ".doc"):
+        return error_message("office_broken")
+    return _(
+        "This file is not a PDF. Upload a PDF, a PowerPoint presentation (.pptx) "
+        "or a Word document (.docx)."
+    )
 
 
 def _default_title(filename: str) -> str:
@@ -105,6 +115,55 @@ def _material_create_pdf(*, owner: User, file: UploadedFile, title: str) -> Mate
             }
         )
     material.page_count = pages
+    material.save()
+    material_enqueue(material=material)
+    return material
+
+
+def material_create_file(*, owner: User, file: UploadedFile, title: str = "") -> Material:
+    """Store an uploaded PDF, slides (.pptx) or handout (.docx), told apart by their bytes.
+
+    The name the student gave the file decides nothing: a PDF starts with
+    `%PDF-`, slides and handouts are ZIPs whose content types say which they
+    are. Counts against the daily upload budget like a PDF.
+    """
+    with quota.spend(owner, quota.UPLOAD):
+        _check_size(file, field="file", limit_mb=settings.MAX_UPLOAD_MB)
+        file.seek(0)
+        head = file.read(1024)
+        file.seek(0)
+        if head.startswith((office.ZIP_MAGIC, office.OLE_MAGIC)):
+            return _material_create_office(owner=owner, file=file, title=title)
+        if PDF_MAGIC in head:
+            return _material_create_pdf(owner=owner, file=file, title=title)
+        raise ValidationError({"file": _unsupported_file_message(file.name or "")})
+
+
+@transaction.atomic
+def _material_create_office(*, owner: User, file: UploadedFile, title: str) -> Material:
+    """Slides or a handout, checked before anything is written to disk."""
+    try:
+        info = office.office_inspect(file)
+    except ProcessingError as exc:
+        raise ValidationError({"file": error_message(exc.code)}) from exc
+    if too_long := office.office_check_length(info):
+        message = (
+            _("The presentation has too many slides (%(count)d; limit: %(limit)d).")
+            if info.kind == office.PPTX
+            else _("The document has too many paragraphs (%(count)d; limit: %(limit)d).")
+        )
+        raise ValidationError({"file": message % {"count": too_long[0], "limit": too_long[1]}})
+    original_name = Path(file.name or f"material.{info.kind}").name[:255]
+    material = Material(
+        owner=owner,
+        kind=info.kind,
+        title=(title or "").strip()[:300] or _default_title(original_name),
+        original_filename=original_name,
+        # A handout's sections are only known once it is read.
+        page_count=info.count if info.kind == office.PPTX else None,
+    )
+    # Stored under its real kind's suffix, whatever the student named it.
+    material.file.save(f"upload.{info.kind}", file, save=False)
     material.save()
     material_enqueue(material=material)
     return material

@@ -30,7 +30,7 @@ from materials.study_apis import export_response
 def _anchor(material: Material, page: int | None, start_seconds: float | None) -> dict:
     return {
         "url": source_url(material, page=page, start_seconds=start_seconds),
-        "label": source_label(page=page, start_seconds=start_seconds),
+        "label": source_label(page=page, start_seconds=start_seconds, kind=material.kind),
     }
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/reprocess/", views.material_reprocess_view, name="reprocess"),
     path("<int:pk>/delete/", views.material_delete_view, name="delete"),
     path("<int:pk>/file/", views.material_file_view, name="file"),
+    path("<int:pk>/text/", views.material_text_view, name="text"),
     path("<int:pk>/report/", views.material_report_view, name="report"),
     path("", include("materials.study_urls")),
 ]

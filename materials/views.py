@@ -23,14 +23,20 @@ from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
 from materials.forms import PdfUploadForm, YoutubeForm
 from materials.models import Material
-from materials.selectors import material_list
+from materials.selectors import material_list, material_text_parts
 from materials.services import (
     check_request_size,
-    material_create_pdf,
+    material_create_file,
     material_create_youtube,
     material_delete,
     material_reprocess,
 )
+from materials.study.links import place_label
+
+OFFICE_CONTENT_TYPES = {
+    Material.Kind.PPTX: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    Material.Kind.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
 
 
 def _list_context(request: HttpRequest, **forms: Form) -> dict:
@@ -92,7 +98,7 @@ def material_upload_view(request: HttpRequest) -> HttpResponse:
     return _create_from_form(
         request,
         PdfUploadForm(request.POST, request.FILES),
-        lambda data: material_create_pdf(
+        lambda data: material_create_file(
             owner=request.user, file=data["file"], title=data["title"]
         ),
     )
@@ -159,20 +165,42 @@ def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
-    """The stored PDF, to its owner only; citations link here with #page=N."""
+    """The stored file, to its owner only; PDF citations link here with #page=N.
+
+    Slides and handouts are only ever downloaded (a browser cannot show them,
+    and an Office file opened inline is an old attack path); their citations
+    open the text view instead.
+    """
     material = owned(material_list, request.user, pk)
     if not material.file:
         raise Http404(_("This material has no file."))
-    content_type = mimetypes.guess_type(material.original_filename)[0] or "application/pdf"
+    if material.is_office:
+        content_type = OFFICE_CONTENT_TYPES[material.kind]
+    else:
+        content_type = mimetypes.guess_type(material.original_filename)[0] or "application/pdf"
     response = FileResponse(
         material.file.open("rb"),
         content_type=content_type,
-        as_attachment=False,
-        filename=material.original_filename or f"material-{material.pk}.pdf",
+        as_attachment=material.is_office,
+        filename=material.original_filename or f"material-{material.pk}.{material.kind}",
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=0"
     return response
+
+
+@login_required
+@require_GET
+def material_text_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Slides or a handout as text, one block per slide or section (`#p-N`), to its owner."""
+    material = owned(material_list, request.user, pk)
+    if not material.is_office:
+        raise Http404(_("This material has no text view."))
+    parts = [
+        {"number": part.number, "label": place_label(material.kind, part.number), "text": part.text}
+        for part in material_text_parts(owner=request.user, material=material)
+    ]
+    return render(request, "materials/text.html", {"material": material, "parts": parts})
 
 
 @login_required

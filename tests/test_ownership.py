@@ -68,6 +68,7 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "materials:delete": lambda w: [Probe(f"/materials/{_material(w)}/delete/")],
     "materials:file": lambda w: [Probe(f"/materials/{_material(w)}/file/")],
     "materials:report": lambda w: [Probe(f"/materials/{_material(w)}/report/")],
+    "materials:text": lambda w: [Probe(f"/materials/{w.slides.pk}/text/")],
     "materials:notes": lambda w: [Probe(f"/materials/{_material(w)}/notes/")],
     "materials:study-retry": lambda w: [Probe(f"/materials/{_material(w)}/study/retry/")],
     "materials:flashcards": lambda w: [Probe(f"/materials/{_material(w)}/flashcards/")],
@@ -271,12 +272,15 @@ def _build_world() -> SimpleNamespace:
         citations=[{"material": material.pk, "chunk": 0, "page": 1, "quote": "ATP"}],
         generator="extractive",
     )
+    # Slides, for the text view that only slides and handouts have.
+    slides = MaterialFactory(owner=alice, kind="pptx", status="ready", page_count=1)
     # B has a material of their own, so their lists are not trivially empty.
     MaterialFactory(owner=bob, title="Bob's own notes", status="ready")
     return SimpleNamespace(
         alice=alice,
         bob=bob,
         material=material,
+        slides=slides,
         card=card,
         question=question,
         attempt=attempt,

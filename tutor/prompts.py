@@ -45,11 +45,16 @@ def leaks_instructions(text: str) -> bool:
 _DELIMITER = re.compile(r"<\s*/?\s*passages?\b[^>]*>", re.IGNORECASE)
 
 
+# What a page number counts, by the material's kind (slides, a handout's sections).
+_PLACE_WORDS = {"pptx": "slide", "docx": "section"}
+
+
 def _location(chunk: Chunk) -> str:
     if chunk.page_start is not None:
+        word = _PLACE_WORDS.get(chunk.material.kind, "page")
         if chunk.page_end and chunk.page_end != chunk.page_start:
-            return f"pages {chunk.page_start}-{chunk.page_end}"
-        return f"page {chunk.page_start}"
+            return f"{word}s {chunk.page_start}-{chunk.page_end}"
+        return f"{word} {chunk.page_start}"
     if chunk.start_seconds is not None:
         return f"at {int(chunk.start_seconds)} s"
     return ""

@@ -25,6 +25,8 @@ class Material(models.Model):
     class Kind(models.TextChoices):
         PDF = "pdf", "PDF"
         YOUTUBE = "youtube", "YouTube"
+        PPTX = "pptx", _("Slides (PPTX)")
+        DOCX = "docx", _("Document (DOCX)")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
@@ -142,6 +144,11 @@ class Material(models.Model):
                 % {"count": count}
             )
         return notes
+
+    @property
+    def is_office(self) -> bool:
+        """Slides or a handout: anchored to slides or sections, read through the text view."""
+        return self.kind in (self.Kind.PPTX, self.Kind.DOCX)
 
     @property
     def is_active(self) -> bool:

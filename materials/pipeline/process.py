@@ -140,6 +140,20 @@ def extract_youtube(material: Material) -> Extracted:
     )
 
 
+def extract_material(material: Material) -> Extracted:
+    """The extractor for the material's kind; every kind shares the pipeline after it."""
+    if material.kind == Material.Kind.YOUTUBE:
+        return extract_youtube(material)
+    if material.kind in (Material.Kind.PPTX, Material.Kind.DOCX):
+        from materials.pipeline.office import extract_office
+
+        if not material.file:
+            raise ProcessingError("pdf_missing")
+        office = extract_office(Path(material.file.path), material.kind)
+        return Extracted(segments=office.segments, page_count=office.page_count)
+    return extract_pdf(material)
+
+
 def embed_passages(
     passages: list[Passage], *, on_progress: Callable[[float], None]
 ) -> tuple[list[list[float]], str]:
@@ -195,9 +209,7 @@ def material_process(*, material: Material) -> Timings:
     material_set_progress(material=material, stage=Stage.EXTRACTING, progress=2)
 
     started = time.perf_counter()
-    extracted = (
-        extract_pdf(material) if material.kind == Material.Kind.PDF else extract_youtube(material)
-    )
+    extracted = extract_material(material)
     timings.add("extract", started)
 
     started = time.perf_counter()

@@ -32,7 +32,7 @@ ANKI_MODEL = genanki.Model(
 
 
 def _source_text(material: Material, card: Flashcard, base_url: str) -> str:
-    label = source_label(page=card.page, start_seconds=card.start_seconds)
+    label = source_label(page=card.page, start_seconds=card.start_seconds, kind=material.kind)
     url = source_url(material, page=card.page, start_seconds=card.start_seconds)
     if not url.startswith("http"):
         url = base_url.rstrip("/") + url
@@ -97,7 +97,11 @@ def notes_to_markdown(
             )
             if not url.startswith("http"):
                 url = base_url.rstrip("/") + url
-            label = source_label(page=point.get("page"), start_seconds=point.get("start_seconds"))
+            label = source_label(
+                page=point.get("page"),
+                start_seconds=point.get("start_seconds"),
+                kind=material.kind,
+            )
             lines.append(f"- {point['text']} ([{label or 'source'}]({url}))")
         lines.append("")
     return "\n".join(lines)

@@ -83,6 +83,11 @@ def material_text(material: Material) -> MaterialText:
         path = Path(material.file.path)
         if path.exists():
             outline = read_outline(path, memory_limit_mb=settings.PDF_PARSE_MEMORY_MB)
+    elif material.kind == Material.Kind.DOCX and material.file:
+        from materials.pipeline.office import docx_outline
+
+        # A handout's headings name its note sections, as a PDF's bookmarks do.
+        outline = docx_outline(Path(material.file.path))
     return MaterialText(
         material_id=material.pk,
         title=material.title,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('materials', '0006_chunk_cross_vector'),
+        ('materials', '0007_office_kinds'),
     ]
 
     operations = [

@@ -1,0 +1,131 @@
+"""Small slides and handouts made with python-pptx and python-docx, for the tests."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+NOTES = "Tell the students that transfer RNA brings each amino acid to the ribosome in turn."
+
+
+def make_pptx() -> bytes:
+    """Three slides: bullets, a table, and speaker notes on the last one."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    first = deck.slides.add_slide(deck.slide_layouts[1])
+    first.shapes.title.text = "Photosynthesis"
+    first.placeholders[1].text_frame.text = (
+        "Photosynthesis converts light energy into chemical energy inside the chloroplasts.\n"
+        "Chlorophyll absorbs red and blue light."
+    )
+    second = deck.slides.add_slide(deck.slide_layouts[5])
+    second.shapes.title.text = "Cellular respiration"
+    table = second.shapes.add_table(3, 2, Inches(1), Inches(2), Inches(6), Inches(1.5)).table
+    for row, cells in enumerate(
+        [("Stage", "Place"), ("Glycolysis", "cytoplasm"), ("Krebs cycle", "mitochondrial matrix")]
+    ):
+        for column, text in enumerate(cells):
+            table.cell(row, column).text = text
+    third = deck.slides.add_slide(deck.slide_layouts[1])
+    third.shapes.title.text = "Protein synthesis"
+    third.placeholders[1].text_frame.text = "Ribosomes translate messenger RNA into proteins."
+    third.notes_slide.notes_text_frame.text = NOTES
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
+def blank_pptx(slides: int = 2) -> bytes:
+    from pptx import Presentation
+
+    deck = Presentation()
+    for _ in range(slides):
+        deck.slides.add_slide(deck.slide_layouts[6])  # the blank layout
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
+SECTIONS = {
+    "Introduction": "Plants make their own food from light, water and air. ",
+    "Light reactions": "The light reactions split water and release oxygen in the thylakoids. ",
+    "The Calvin cycle": "The Calvin cycle fixes carbon dioxide into sugar in the stroma. ",
+}
+
+
+def make_docx(sections: dict[str, str] | None = None, *, repeat: int = 18) -> bytes:
+    """A handout: a Heading 1 per section, each with one long paragraph and the first a table."""
+    from docx import Document
+
+    document = Document()
+    for number, (heading, sentence) in enumerate((sections or SECTIONS).items()):
+        document.add_heading(heading, level=1)
+        document.add_paragraph(sentence * repeat)
+        if number == 0:
+            table = document.add_table(rows=1, cols=2)
+            table.rows[0].cells[0].text = "Input"
+            table.rows[0].cells[1].text = "Output"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def plain_docx(paragraphs: int) -> bytes:
+    from docx import Document
+
+    document = Document()
+    for number in range(paragraphs):
+        document.add_paragraph(f"Paragraph number {number} of a handout without headings.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def rezip(content: bytes, *, replace: dict[str, bytes] | None = None, add: dict | None = None):
+    """The same package with some parts replaced or added (e.g. macros, a bomb)."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, (replace or {}).get(item.filename, source.read(item)))
+        for name, data in (add or {}).items():
+            target.writestr(name, data)
+    return buffer.getvalue()
+
+
+def upload(name: str, content: bytes, content_type: str = PPTX_TYPE) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def macro_type_pptx() -> bytes:
+    deck = make_pptx()
+    types = zipfile.ZipFile(io.BytesIO(deck)).read("[Content_Types].xml")
+    macro = types.replace(
+        b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+        b"application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml",
+    )
+    assert macro != types
+    return rezip(deck, replace={"[Content_Types].xml": macro})
+
+
+def spreadsheet_like() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>',
+        )
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    return buffer.getvalue()
+
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
