@@ -197,6 +197,7 @@ def scan_of(path: Path, pages: int) -> bytes:
     """A `pages`-page scan cycling through the pages of `path` (images made once)."""
     import pypdfium2 as pdfium
     from PIL import Image
+
     from tests.pdfs import scan_pdf
 
     one = scan_pdf(path.read_bytes(), dpi=200, seed=2)
