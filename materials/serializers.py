@@ -23,7 +23,6 @@ class MaterialSerializer(serializers.ModelSerializer):
             "progress",
             "error",
             "page_count",
-            "reading",
             "duration_seconds",
             "created_at",
             "updated_at",
