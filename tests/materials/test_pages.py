@@ -106,7 +106,7 @@ def test_failed_material_shows_message_and_retry(
         owner=user, status="failed", stage="failed", error_code="pdf_no_text"
     )
     page = logged_in.get(f"/materials/{material.pk}/").content.decode()
-    assert "no text layer" in page and "Retry" in page
+    assert "even after text recognition" in page and "Retry" in page
     with django_capture_on_commit_callbacks(execute=True):
         response = logged_in.post(f"/materials/{material.pk}/reprocess/")
     assert response.status_code == 302
