@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from eduplatform.client_ip import TrustedProxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -68,7 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
@@ -126,6 +129,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its password_changed() hook revokes the user's API tokens.
+    {"NAME": "accounts.passwords.RevokeApiTokensOnPasswordChange"},
 ]
 if TESTING:
     # Django's advice for test suites: a fast hasher, since every test user's
@@ -136,11 +141,21 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
+# Failed logins, per client address and per account, on every door that takes
+# a password: the login page, the admin (which signs in through it) and
+# POST /api/auth/token/ (accounts.services.api_token_obtain).
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+# Proxies in front of the app whose X-Forwarded-For is believed, for every
+# throttle and log line (eduplatform/client_ip.py): empty (the default) when
+# clients connect straight to gunicorn; a count ("1" behind one proxy); or the
+# proxies' networks ("10.0.0.0/8,172.16.0.0/12").
+TRUSTED_PROXIES = TrustedProxies.parse(env("TRUSTED_PROXIES", default=""))
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -235,13 +250,25 @@ STUDY_BATCH_CHARS = env.int("STUDY_BATCH_CHARS", default=12_000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min"},
+}
+# API tokens (django-rest-knox): stored as SHA-512 hashes, a new one per
+# login, expiring after API_TOKEN_TTL_DAYS (rotate before then with
+# POST /api/auth/token/rotate/), revoked by POST /api/auth/logout/ and on a
+# password change. 40 characters, as DRF's tokens were, so clients that store
+# them need no change; the keyword stays `Token`.
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.float("API_TOKEN_TTL_DAYS", default=30)),
+    "AUTH_TOKEN_CHARACTER_LENGTH": 40,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "eduplatform API",

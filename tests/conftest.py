@@ -9,10 +9,10 @@ import django_rq
 import pytest
 import responses
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 
+from accounts.services import api_token_create
 from tests.factories import UserFactory
 
 PLAYER_URL = "https://www.youtube.com/youtubei/v1/player"
@@ -86,16 +86,14 @@ def other_user(db):  # noqa: ANN001, ANN201
 @pytest.fixture
 def api(user) -> APIClient:  # noqa: ANN001
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
     return client
 
 
 @pytest.fixture
 def other_api(other_user) -> APIClient:  # noqa: ANN001
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=other_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=other_user).key}")
     return client
 
 

@@ -23,9 +23,9 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import api_token_create
 from tests.conftest import make_pdf
 from tests.factories import MaterialFactory, UserFactory
 
@@ -302,8 +302,7 @@ def private_media() -> None:
 def _client(user) -> APIClient:  # noqa: ANN001
     client = APIClient()
     client.force_login(user)
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
     return client
 
 
