@@ -112,3 +112,30 @@ def test_a_user_keeps_only_the_newest_tokens(user, settings):
     assert AuthToken.objects.filter(user=user).count() == 3
     assert refused(keys[0])
     assert with_token(keys[-1]).get(MATERIALS).status_code == 200
+
+
+def test_tokens_from_before_keep_working_but_are_kept_only_hashed(user):
+    """The migration from DRF's plain-text table: the client's key still works, the
+    plain key is gone from the database."""
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = import_module("accounts.migrations.0003_hash_existing_api_tokens")
+    plain = "0123456789abcdef0123456789abcdef01234567"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, user_id bigint, "
+            "created timestamptz DEFAULT now())"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token (key, user_id) VALUES (%s, %s)", [plain, user.pk]
+        )
+    with connection.schema_editor() as editor:
+        migration.hash_plain_tokens(apps, editor)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM authtoken_token")
+        assert cursor.fetchone()[0] == 0
+    assert not refused(plain)
+    assert AuthToken.objects.get(user=user).expiry > timezone.now()
