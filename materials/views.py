@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable
+from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.contrib import messages
@@ -156,23 +157,40 @@ def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
+# What a stored kind is served as: the type its bytes were checked to be at
+# upload, never a guess from the name the student gave the file.
+SERVED_AS = {Material.Kind.PDF: ("application/pdf", ".pdf")}
+
+
+def private_file_response(
+    handle: IO[bytes], *, content_type: str, filename: str, inline: bool
+) -> FileResponse:
+    """A student's stored file, which is never trusted to be what it claims.
+
+    No sniffing, and `sandbox`: even a file a browser decides to render runs no
+    script and gets an opaque origin, so it cannot reach our cookies or pages.
+    """
+    response = FileResponse(
+        handle, content_type=content_type, as_attachment=not inline, filename=filename
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, max-age=0"
+    return response
+
+
 @login_required
 @require_GET
 def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
     """The stored PDF, to its owner only; citations link here with #page=N."""
     material = owned(material_list, request.user, pk)
-    if not material.file:
+    if not material.file or material.kind not in SERVED_AS:
         raise Http404(_("This material has no file."))
-    content_type = mimetypes.guess_type(material.original_filename)[0] or "application/pdf"
-    response = FileResponse(
-        material.file.open("rb"),
-        content_type=content_type,
-        as_attachment=False,
-        filename=material.original_filename or f"material-{material.pk}.pdf",
+    content_type, suffix = SERVED_AS[material.kind]
+    stem = Path(material.original_filename).stem or f"material-{material.pk}"
+    return private_file_response(
+        material.file.open("rb"), content_type=content_type, filename=stem + suffix, inline=True
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=0"
-    return response
 
 
 @login_required
