@@ -149,13 +149,43 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-
 # Proxies in front of the app whose X-Forwarded-For is believed, for every
 # throttle and log line (eduplatform/client_ip.py): empty (the default) when
 # clients connect straight to gunicorn; a count ("1" behind one proxy); or the
 # proxies' networks ("10.0.0.0/8,172.16.0.0/12").
 TRUSTED_PROXIES = TrustedProxies.parse(env("TRUSTED_PROXIES", default=""))
+
+# --- Email ------------------------------------------------------------------
+# Password-reset links go to students by SMTP from EMAIL_URL, e.g.
+# smtp+tls://user:password@mail.example.org:587 (smtp+ssl:// for port 465;
+# URL-encode special characters of the password). Development prints mail to
+# the console; production refuses to print it (students would never get their
+# link, and its token would sit in the logs) unless EMAIL_ALLOW_CONSOLE=1.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+# A mail server that does not answer must not hold a web worker for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="eduplatform <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_ALLOW_CONSOLE = env.bool("EMAIL_ALLOW_CONSOLE", default=False)
+_UNDELIVERED = ("console", "locmem", "dummy", "filebased")
+if (
+    not (DEBUG or TESTING)
+    and EMAIL_BACKEND.rsplit(".", 2)[-2] in _UNDELIVERED
+    and not EMAIL_ALLOW_CONSOLE
+):
+    raise ImproperlyConfigured(
+        "Mail would only be printed to the log (EMAIL_URL is unset or delivers nothing), "
+        "so students would never get their password-reset link. "
+        "Set EMAIL_URL (e.g. smtp+tls://user:password@mail.example.org:587), "
+        "or EMAIL_ALLOW_CONSOLE=1 to print mail on purpose."
+    )
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"

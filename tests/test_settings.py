@@ -31,6 +31,7 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
             "DJANGO_SECRET_KEY": "x7" * 30 + "-production-secret-for-the-check",
             "DATA_DIR": str(tmp_path),
             "ALLOWED_HOSTS": "study.example.org",
+            "EMAIL_URL": "smtp+tls://mailer:pw@mail.example.org:587",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
