@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads the body (eduplatform/body_limit.py).
+    "eduplatform.body_limit.RequestBodyLimitMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "eduplatform.logging.user_id_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -217,6 +219,11 @@ MAX_SUBTITLE_MB = 5
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
+FILE_UPLOAD_HANDLERS = [
+    "eduplatform.body_limit.BodyLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Per-student budgets per UTC day (eduplatform/quota.py); 0 means unlimited.
 # Uploads: new PDFs and YouTube lectures; AI calls: tutor questions and study regeneration.
 DAILY_UPLOAD_LIMIT = env.int("DAILY_UPLOAD_LIMIT", default=50)

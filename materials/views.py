@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from eduplatform.body_limit import body_limit
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
 from materials.forms import PdfUploadForm, YoutubeForm
@@ -45,6 +46,9 @@ def _list_context(request: HttpRequest, **forms: Form) -> dict:
         "max_upload_bytes": settings.MAX_UPLOAD_MB * 1024 * 1024,
         "too_large_message": _("The file is too large (limit: %(limit)d MB).")
         % {"limit": settings.MAX_UPLOAD_MB},
+        "max_subtitle_bytes": settings.MAX_SUBTITLE_MB * 1024 * 1024,
+        "subtitle_too_large_message": _("The file is too large (limit: %(limit)d MB).")
+        % {"limit": settings.MAX_SUBTITLE_MB},
     }
 
 
@@ -79,6 +83,7 @@ def _created_or_errors(
     return render(request, "materials/list.html", context, status=status)
 
 
+@body_limit(lambda: settings.MAX_UPLOAD_MB)
 @login_required
 @require_POST
 def material_upload_view(request: HttpRequest) -> HttpResponse:
@@ -99,6 +104,7 @@ def material_upload_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@body_limit(lambda: settings.MAX_SUBTITLE_MB, field="subtitles")
 @login_required
 @require_POST
 def material_youtube_view(request: HttpRequest) -> HttpResponse:

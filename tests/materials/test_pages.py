@@ -195,8 +195,8 @@ def test_two_gigabyte_upload_from_the_page_gets_a_clear_message(logged_in):
     response = logged_in.post(
         "/materials/upload/", {"file": upload}, CONTENT_LENGTH=str(2 * 1024**3)
     )
-    assert response.status_code == 400
-    assert "too large" in response.content.decode()
+    assert response.status_code == 413
+    assert "The file is too large (limit: 100 MB)." in response.content.decode()
     assert not Material.objects.exists()
 
 
