@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_rq
 import pytest
@@ -150,3 +157,48 @@ def stub_openai(settings):  # noqa: ANN001, ANN201
     settings.AI_BACKOFF_SECONDS = 0.01
     yield stub
     stub.stop()
+
+
+@dataclass
+class Gunicorn:
+    port: int
+    access_log: Path
+
+
+@pytest.fixture
+def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:  # noqa: ANN001
+    """The app under gunicorn (its gunicorn.conf.py included) on the test database,
+    with CSRF and every middleware as production runs them; one proxy trusted."""
+    from django.db import connection
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = urlsplit(os.environ["DATABASE_URL"])._replace(
+        path="/" + connection.settings_dict["NAME"]
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.geturl(),
+        "DATA_DIR": str(tmp_path),
+        "TRUSTED_PROXIES": "1",
+    }
+    access_log = tmp_path / "access.log"
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "eduplatform.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
+         "--access-logfile", str(access_log)],
+        cwd=Path(__file__).resolve().parents[1], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None, server.stderr.read().decode()
+            time.sleep(0.3)
+    yield Gunicorn(port=port, access_log=access_log)
+    server.terminate()
+    server.wait(timeout=30)

@@ -8,17 +8,11 @@ was not waited for, and the gunicorn test runs the real stack with CSRF on.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 
 from eduplatform.body_limit import BodyLimitUploadHandler
@@ -28,7 +22,6 @@ from tests.conftest import make_pdf
 pytestmark = pytest.mark.django_db
 
 HUGE = str(2 * 1024**3)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_htmx_upload_over_the_limit_gets_the_message_as_a_fragment(logged_in, pdf_upload):
@@ -102,39 +95,7 @@ def _file(name: str, content: bytes):  # noqa: ANN202
 # --- through gunicorn, CSRF on ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def gunicorn(transactional_db, tmp_path):  # noqa: ANN001, ANN201
-    """The app under gunicorn on the test database, as production runs it."""
-    port = _free_port()
-    database = urlsplit(os.environ["DATABASE_URL"])._replace(
-        path="/" + connection.settings_dict["NAME"]
-    )
-    env = {**os.environ, "DATABASE_URL": database.geturl(), "DATA_DIR": str(tmp_path)}
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "eduplatform.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert server.poll() is None, server.stderr.read().decode()
-            time.sleep(0.3)
-    yield port
-    server.terminate()
-    server.wait(timeout=30)
-
-
-def _raw_request(port: int, head: str, body_part: bytes) -> tuple[int, str, float]:
+def raw_request(port: int, head: str, body_part: bytes = b"") -> tuple[int, str, float]:
     """Send the head and a little of the body, then read the answer; never the rest."""
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
@@ -150,9 +111,9 @@ def test_through_gunicorn_with_csrf_a_2gb_upload_is_refused_unread(gunicorn, use
     browser = Client()
     browser.force_login(user)
     session = browser.cookies["sessionid"].value
-    port = gunicorn
+    port = gunicorn.port
     # A real page first: the CSRF cookie and token, as a browser gets them.
-    status, page, _ = _raw_request(
+    status, page, _ = raw_request(
         port,
         f"GET /materials/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid={session}\r\n"
         "Connection: close\r\n\r\n",
@@ -169,7 +130,7 @@ def test_through_gunicorn_with_csrf_a_2gb_upload_is_refused_unread(gunicorn, use
         ("HX-Request: true\r\n", "The file is too large (limit: 100 MB)."),
         ("", "The file is too large (limit: 100 MB)."),
     ):
-        status, answer, seconds = _raw_request(
+        status, answer, seconds = raw_request(
             port,
             "POST /materials/upload/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Cookie: sessionid={session}; csrftoken={csrf_cookie}\r\n"
@@ -181,7 +142,7 @@ def test_through_gunicorn_with_csrf_a_2gb_upload_is_refused_unread(gunicorn, use
         assert status == 413, answer
         assert expected in answer
         assert seconds < 10
-    status, answer, _ = _raw_request(
+    status, answer, _ = raw_request(
         port,
         "POST /api/materials/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token nope\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
