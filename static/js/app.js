@@ -67,3 +67,12 @@ document.addEventListener("htmx:afterSettle", function (event) {
   var current = target.querySelector(".tabs [aria-current=page]");
   if (current) current.focus({ preventScroll: true });
 });
+
+// Selects marked data-autosubmit (the language switcher) submit on change; an
+// inline onchange= would need 'unsafe-inline' in the Content-Security-Policy.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (select.matches && select.matches("select[data-autosubmit]") && select.form) {
+    select.form.submit();
+  }
+});
