@@ -57,14 +57,16 @@ RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requir
 # Code owned by root: the app user can read it but not change it.
 COPY --from=source /src /app
 
-# Settings need a secret key and start embedded PostgreSQL/Valkey servers
-# when DATABASE_URL or REDIS_URL is unset. These dummies exist only for these
-# two commands (neither connects to either service) and are not kept in the
-# image. The static files are collected under DATA_DIR for images run without
-# a volume; docker-compose.yml collects them again into its volume at start.
+# Settings need a secret key and a mail setting (no mail is sent at build),
+# and start embedded PostgreSQL/Valkey servers when DATABASE_URL or REDIS_URL
+# is unset. These dummies exist only for these two commands (neither connects
+# to either service) and are not kept in the image. The static files are
+# collected under DATA_DIR for images run without a volume; docker-compose.yml
+# collects them again into its volume at start.
 RUN DJANGO_SECRET_KEY=build-time-dummy-not-a-secret \
     DATABASE_URL=postgres://build:build@127.0.0.1:5432/build \
     REDIS_URL=redis://127.0.0.1:6379/0 \
+    EMAIL_ALLOW_CONSOLE=1 \
     sh -c 'python manage.py compilemessages && python manage.py collectstatic --noinput' \
     && mkdir -p /data/media \
     && chown -R app:app /data

@@ -67,9 +67,9 @@ def seed() -> None:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from rest_framework.authtoken.models import Token
 
     from accounts.models import User
+    from accounts.services import api_token_create
     from materials.models import Material
     from materials.services import material_create_pdf
     from tests.conftest import make_pdf
@@ -95,7 +95,7 @@ def seed() -> None:
         accounts.append(
             {
                 "session": session.session_key,
-                "token": Token.objects.create(user=user).key,
+                "token": api_token_create(user=user).key,
                 "materials": materials,
             }
         )

@@ -31,9 +31,15 @@ def _die_with_parent() -> None:
 def _local_secret(data_dir: Path) -> str:
     """A per-installation key so sessions survive restarts without a shared default."""
     path = data_dir / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    try:
+        # Created owner-only: writing first and narrowing after leaves a moment
+        # in which anyone on the machine may read the key.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from eduplatform.client_ip import TrustedProxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -66,9 +70,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_guid",
     "django_htmx",
+    "csp",
     "template_partials",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
@@ -82,12 +87,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "eduplatform.csp.SiteCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads the body (eduplatform/body_limit.py).
+    "eduplatform.body_limit.RequestBodyLimitMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "eduplatform.logging.user_id_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -126,6 +134,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its password_changed() hook revokes the user's API tokens.
+    {"NAME": "accounts.passwords.RevokeApiTokensOnPasswordChange"},
 ]
 if TESTING:
     # Django's advice for test suites: a fast hasher, since every test user's
@@ -136,11 +146,51 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
+# Failed logins, per client address and per account, on every door that takes
+# a password: the login page, the admin (which signs in through it) and
+# POST /api/auth/token/ (accounts.services.api_token_obtain).
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Proxies in front of the app whose X-Forwarded-For is believed, for every
+# throttle and log line (eduplatform/client_ip.py): empty (the default) when
+# clients connect straight to gunicorn; a count ("1" behind one proxy); or the
+# proxies' networks ("10.0.0.0/8,172.16.0.0/12").
+TRUSTED_PROXIES = TrustedProxies.parse(env("TRUSTED_PROXIES", default=""))
+
+# --- Email ------------------------------------------------------------------
+# Password-reset links go to students by SMTP from EMAIL_URL, e.g.
+# smtp+tls://user:password@mail.example.org:587 (smtp+ssl:// for port 465;
+# URL-encode special characters of the password). Development prints mail to
+# the console; production refuses to print it (students would never get their
+# link, and its token would sit in the logs) unless EMAIL_ALLOW_CONSOLE=1.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+# A mail server that does not answer must not hold a web worker for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="eduplatform <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_ALLOW_CONSOLE = env.bool("EMAIL_ALLOW_CONSOLE", default=False)
+_UNDELIVERED = ("console", "locmem", "dummy", "filebased")
+if (
+    not (DEBUG or TESTING)
+    and EMAIL_BACKEND.rsplit(".", 2)[-2] in _UNDELIVERED
+    and not EMAIL_ALLOW_CONSOLE
+):
+    raise ImproperlyConfigured(
+        "Mail would only be printed to the log (EMAIL_URL is unset or delivers nothing), "
+        "so students would never get their password-reset link. "
+        "Set EMAIL_URL (e.g. smtp+tls://user:password@mail.example.org:587), "
+        "or EMAIL_ALLOW_CONSOLE=1 to print mail on purpose."
+    )
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -179,6 +229,11 @@ MAX_DOCX_PARAGRAPHS = env.int("MAX_DOCX_PARAGRAPHS", default=20_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
+FILE_UPLOAD_HANDLERS = [
+    "eduplatform.body_limit.BodyLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Per-student budgets per UTC day (eduplatform/quota.py); 0 means unlimited.
 # Uploads: new PDFs and YouTube lectures; AI calls: tutor questions and study regeneration.
 DAILY_UPLOAD_LIMIT = env.int("DAILY_UPLOAD_LIMIT", default=50)
@@ -242,13 +297,25 @@ STUDY_BATCH_CHARS = env.int("STUDY_BATCH_CHARS", default=12_000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min"},
+}
+# API tokens (django-rest-knox): stored as SHA-512 hashes, a new one per
+# login, expiring after API_TOKEN_TTL_DAYS (rotate before then with
+# POST /api/auth/token/rotate/), revoked by POST /api/auth/logout/ and on a
+# password change. 40 characters, as DRF's tokens were, so clients that store
+# them need no change; the keyword stays `Token`.
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.float("API_TOKEN_TTL_DAYS", default=30)),
+    "AUTH_TOKEN_CHARACTER_LENGTH": 40,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "eduplatform API",
@@ -274,6 +341,26 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Content-Security-Policy (django-csp) on every page: scripts and styles only
+# from our own static files, no inline code, no plugins, no framing, forms
+# only to us. Stored files keep their stricter `sandbox` (materials/views.py);
+# third-party consoles (django-rq, the browsable API, Swagger UI) get what
+# their templates need on their paths only (eduplatform/csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 # --- Error reporting (optional) ------------------------------------------------
 SENTRY_DSN = env("SENTRY_DSN", default="")

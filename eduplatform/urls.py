@@ -1,9 +1,10 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from accounts.apis import TokenObtainApi
+from accounts.apis import LogoutAllApi, LogoutApi, TokenObtainApi, TokenRotateApi
 from eduplatform.views import healthz_view, home_view
 from materials.apis import MaterialViewSet
 from materials.search.apis import SearchApi
@@ -16,12 +17,20 @@ router.register("tutor/conversations", ConversationViewSet, basename="conversati
 
 api_urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    path("auth/token/rotate/", TokenRotateApi.as_view(), name="auth-token-rotate"),
+    path("auth/logout/", LogoutApi.as_view(), name="auth-logout"),
+    path("auth/logoutall/", LogoutAllApi.as_view(), name="auth-logoutall"),
     path("search/", SearchApi.as_view(), name="search"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("", include(study_api_urlpatterns)),
     path("", include(router.urls)),
 ]
+
+# The admin signs in through allauth's login page, so its password guesses
+# count against the same per-address and per-account limits as everyone's.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", home_view, name="home"),

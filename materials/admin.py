@@ -86,17 +86,17 @@ class MaterialAdmin(admin.ModelAdmin):
         """What went wrong, in the moderator's language (the code and detail are on the page)."""
         return material.error if material.error_code else ""
 
-    @admin.action(description=_("Reprocess selected materials"))
+    @admin.action(description=_("Reprocess selected materials"), permissions=["change"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Material]) -> None:
         for material in queryset:
             material_reprocess(material=material)
         self.message_user(request, _("Queued for processing."), messages.SUCCESS)
 
-    @admin.action(description=_("Hide selected materials"))
+    @admin.action(description=_("Hide selected materials"), permissions=["change"])
     def hide(self, request: HttpRequest, queryset: QuerySet[Material]) -> None:
         queryset.update(is_hidden=True)
 
-    @admin.action(description=_("Unhide selected materials"))
+    @admin.action(description=_("Unhide selected materials"), permissions=["change"])
     def unhide(self, request: HttpRequest, queryset: QuerySet[Material]) -> None:
         queryset.update(is_hidden=False)
 
@@ -125,11 +125,11 @@ class ChunkAdmin(admin.ModelAdmin):
 class HideActionsMixin:
     actions = ("hide", "unhide")
 
-    @admin.action(description=_("Hide selected items from students"))
+    @admin.action(description=_("Hide selected items from students"), permissions=["change"])
     def hide(self, request: HttpRequest, queryset: QuerySet) -> None:
         queryset.update(is_hidden=True)
 
-    @admin.action(description=_("Show selected items to students again"))
+    @admin.action(description=_("Show selected items to students again"), permissions=["change"])
     def unhide(self, request: HttpRequest, queryset: QuerySet) -> None:
         queryset.update(is_hidden=False)
 
@@ -191,11 +191,25 @@ class ContentReportAdmin(admin.ModelAdmin):
     raw_id_fields = ("material", "flashcard", "question", "reporter")
     actions = ("resolve", "hide_target")
 
-    @admin.action(description=_("Mark selected reports resolved"))
+    def has_hide_targets_permission(self, request: HttpRequest) -> bool:
+        """Hiding writes the reported rows too, so it needs the right to change them."""
+        return request.user.has_perms(
+            [
+                "materials.change_contentreport",
+                "materials.change_material",
+                "materials.change_flashcard",
+                "materials.change_quizquestion",
+            ]
+        )
+
+    @admin.action(description=_("Mark selected reports resolved"), permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> None:
         queryset.update(status=ContentReport.Status.RESOLVED)
 
-    @admin.action(description=_("Hide the reported materials, cards and questions, and resolve"))
+    @admin.action(
+        description=_("Hide the reported materials, cards and questions, and resolve"),
+        permissions=["hide_targets"],
+    )
     def hide_target(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> None:
         Material.objects.filter(reports__in=queryset).update(is_hidden=True)
         Flashcard.objects.filter(reports__in=queryset).update(is_hidden=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -41,6 +42,8 @@ class MaterialViewSet(
 ):
     serializer_class = MaterialSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # Read by eduplatform.body_limit before the body is: a PDF or a subtitle file.
+    body_limit = (lambda: settings.MAX_UPLOAD_MB, "file")
 
     def get_queryset(self):  # noqa: ANN201
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

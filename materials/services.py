@@ -56,10 +56,12 @@ def _check_size(upload: UploadedFile, *, field: str, limit_mb: int) -> None:
 
 
 def _check_pdf_bytes(upload: UploadedFile) -> None:
+    """A PDF starts with its header: one found further in may follow HTML that a
+    browser would run (readers tolerate leading junk, and so would an attacker)."""
     upload.seek(0)
-    head = upload.read(1024)
+    head = upload.read(len(PDF_MAGIC))
     upload.seek(0)
-    if PDF_MAGIC not in head:
+    if head != PDF_MAGIC:
         raise ValidationError({"file": _("This file is not a PDF.")})
 
 

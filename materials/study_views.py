@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -45,9 +46,21 @@ def _study_context(request: HttpRequest, material: Material) -> dict:
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     url = request.POST.get("next") or default
-    if not url.startswith("/") or url.startswith("//"):
+    # Django's own test, not a prefix check: browsers read `/\evil.com` as
+    # `//evil.com`, another site.
+    if not url.startswith("/") or not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         url = default
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _material_id(value: str | None) -> int | None:
+    """A material id from a form, or None for a missing or malformed one."""
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 # --- summary and notes -------------------------------------------------------------
@@ -205,13 +218,14 @@ def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
     except (ValueError, ValidationError):
         messages.error(request, _("Choose Again, Hard, Good or Easy."))
     url = reverse("materials:review")
-    if request.POST.get("material"):
-        url += f"?material={int(request.POST['material'])}"
+    material_id = _material_id(request.POST.get("material"))
+    if material_id is not None:
+        url += f"?material={material_id}"
     if request.htmx:
         # The next card replaces this one in place.
         request.GET = request.GET.copy()
-        if request.POST.get("material"):
-            request.GET["material"] = request.POST["material"]
+        if material_id is not None:
+            request.GET["material"] = str(material_id)
         return render(request, "materials/study/review.html#review-card", _review_context(request))
     return redirect(url)
 

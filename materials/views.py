@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable
+from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from eduplatform.body_limit import body_limit
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
 from materials.forms import PdfUploadForm, YoutubeForm
@@ -50,6 +52,9 @@ def _list_context(request: HttpRequest, **forms: Form) -> dict:
         "max_upload_bytes": settings.MAX_UPLOAD_MB * 1024 * 1024,
         "too_large_message": _("The file is too large (limit: %(limit)d MB).")
         % {"limit": settings.MAX_UPLOAD_MB},
+        "max_subtitle_bytes": settings.MAX_SUBTITLE_MB * 1024 * 1024,
+        "subtitle_too_large_message": _("The file is too large (limit: %(limit)d MB).")
+        % {"limit": settings.MAX_SUBTITLE_MB},
     }
 
 
@@ -84,6 +89,7 @@ def _created_or_errors(
     return render(request, "materials/list.html", context, status=status)
 
 
+@body_limit(lambda: settings.MAX_UPLOAD_MB)
 @login_required
 @require_POST
 def material_upload_view(request: HttpRequest) -> HttpResponse:
@@ -104,6 +110,7 @@ def material_upload_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@body_limit(lambda: settings.MAX_SUBTITLE_MB, field="subtitles")
 @login_required
 @require_POST
 def material_youtube_view(request: HttpRequest) -> HttpResponse:
@@ -162,6 +169,32 @@ def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
+# What a stored kind is served as: the type its bytes were checked to be at
+# upload, never a guess from the name the student gave the file.
+SERVED_AS = {
+    Material.Kind.PDF: ("application/pdf", ".pdf"),
+    Material.Kind.PPTX: (OFFICE_CONTENT_TYPES[Material.Kind.PPTX], ".pptx"),
+    Material.Kind.DOCX: (OFFICE_CONTENT_TYPES[Material.Kind.DOCX], ".docx"),
+}
+
+
+def private_file_response(
+    handle: IO[bytes], *, content_type: str, filename: str, inline: bool
+) -> FileResponse:
+    """A student's stored file, which is never trusted to be what it claims.
+
+    No sniffing, and `sandbox`: even a file a browser decides to render runs no
+    script and gets an opaque origin, so it cannot reach our cookies or pages.
+    """
+    response = FileResponse(
+        handle, content_type=content_type, as_attachment=not inline, filename=filename
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, max-age=0"
+    return response
+
+
 @login_required
 @require_GET
 def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
@@ -172,21 +205,16 @@ def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
     open the text view instead.
     """
     material = owned(material_list, request.user, pk)
-    if not material.file:
+    if not material.file or material.kind not in SERVED_AS:
         raise Http404(_("This material has no file."))
-    if material.is_office:
-        content_type = OFFICE_CONTENT_TYPES[material.kind]
-    else:
-        content_type = mimetypes.guess_type(material.original_filename)[0] or "application/pdf"
-    response = FileResponse(
+    content_type, suffix = SERVED_AS[material.kind]
+    stem = Path(material.original_filename).stem or f"material-{material.pk}"
+    return private_file_response(
         material.file.open("rb"),
         content_type=content_type,
-        as_attachment=material.is_office,
-        filename=material.original_filename or f"material-{material.pk}.{material.kind}",
+        filename=stem + suffix,
+        inline=not material.is_office,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=0"
-    return response
 
 
 @login_required

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_rq
 import pytest
 import responses
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rq import SimpleWorker
 
+from accounts.services import api_token_create
 from tests.factories import UserFactory
 
 PLAYER_URL = "https://www.youtube.com/youtubei/v1/player"
@@ -86,16 +93,14 @@ def other_user(db):  # noqa: ANN001, ANN201
 @pytest.fixture
 def api(user) -> APIClient:  # noqa: ANN001
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
     return client
 
 
 @pytest.fixture
 def other_api(other_user) -> APIClient:  # noqa: ANN001
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=other_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=other_user).key}")
     return client
 
 
@@ -152,3 +157,48 @@ def stub_openai(settings):  # noqa: ANN001, ANN201
     settings.AI_BACKOFF_SECONDS = 0.01
     yield stub
     stub.stop()
+
+
+@dataclass
+class Gunicorn:
+    port: int
+    access_log: Path
+
+
+@pytest.fixture
+def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:  # noqa: ANN001
+    """The app under gunicorn (its gunicorn.conf.py included) on the test database,
+    with CSRF and every middleware as production runs them; one proxy trusted."""
+    from django.db import connection
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = urlsplit(os.environ["DATABASE_URL"])._replace(
+        path="/" + connection.settings_dict["NAME"]
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.geturl(),
+        "DATA_DIR": str(tmp_path),
+        "TRUSTED_PROXIES": "1",
+    }
+    access_log = tmp_path / "access.log"
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "eduplatform.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
+         "--access-logfile", str(access_log)],
+        cwd=Path(__file__).resolve().parents[1], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None, server.stderr.read().decode()
+            time.sleep(0.3)
+    yield Gunicorn(port=port, access_log=access_log)
+    server.terminate()
+    server.wait(timeout=30)

@@ -22,11 +22,11 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.models import User
+from accounts.services import api_token_create
 from materials.models import QuizQuestion
 from materials.study.services import flashcard_create, quiz_attempt_create
 from tests.study.conftest import BIOLOGY
@@ -95,8 +95,8 @@ def world(db, indexed, in_test_transaction) -> dict:  # noqa: ANN001, F811
             "question": question.pk,
             "conversation": conversation_create(owner=user, material=material).pk,
         },
-        "owner": {"Authorization": f"Token {Token.objects.create(user=user).key}"},
-        "other": {"Authorization": f"Token {Token.objects.create(user=other_user).key}"},
+        "owner": {"Authorization": f"Token {api_token_create(user=user).key}"},
+        "other": {"Authorization": f"Token {api_token_create(user=other_user).key}"},
     }
 
 

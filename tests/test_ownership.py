@@ -23,9 +23,9 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import api_token_create
 from tests.conftest import make_pdf
 from tests.factories import MaterialFactory, UserFactory
 
@@ -152,6 +152,9 @@ EXEMPT = {
     "home": "public landing page; a signed-in user is redirected to their own list",
     "healthz": "public health check: database, queue and worker status only",
     "auth-token": "login for the API (email + password): rate limited, no objects",
+    "auth-token-rotate": "swaps the caller's own presented token (request.auth): no object id",
+    "auth-logout": "revokes the caller's own presented token (request.auth): no object id",
+    "auth-logoutall": "revokes the caller's own tokens (request.user): no object id",
     "schema": "the OpenAPI document: public description of the API, no data",
     "docs": "Swagger UI over the schema: no data",
     "api-root": "DRF's browsable index of the routes: no data",
@@ -306,8 +309,7 @@ def private_media() -> None:
 def _client(user) -> APIClient:  # noqa: ANN001
     client = APIClient()
     client.force_login(user)
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
     return client
 
 

@@ -65,6 +65,16 @@ def cards_to_apkg(material: Material, cards: Iterable[Flashcard], *, base_url: s
         return path.read_bytes()
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and
+# Google Sheets (OWASP "CSV injection"); card text comes from documents anyone
+# can upload, so it is never let start one.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def cards_to_csv(material: Material, cards: Iterable[Flashcard], *, base_url: str = "") -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -72,11 +82,11 @@ def cards_to_csv(material: Material, cards: Iterable[Flashcard], *, base_url: st
     for card in cards:
         writer.writerow(
             [
-                card.front,
-                card.back,
+                _cell(card.front),
+                _cell(card.back),
                 card.page or "",
                 card.start_seconds if card.start_seconds is not None else "",
-                _source_text(material, card, base_url),
+                _cell(_source_text(material, card, base_url)),
             ]
         )
     # A BOM so that spreadsheet programs read Cyrillic as UTF-8.

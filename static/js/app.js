@@ -23,6 +23,18 @@ document.addEventListener("htmx:afterRequest", function (event) {
   }
 });
 
+function showFormError(form, message) {
+  var note = form.querySelector(".client-error");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "field-error client-error";
+    note.setAttribute("role", "alert");
+    var anchor = form.querySelector("input[type=file]") || form.querySelector("button[type=submit]");
+    anchor.insertAdjacentElement("afterend", note);
+  }
+  note.textContent = message;
+}
+
 // Refuse a file over the limit before sending a single byte of it.
 document.addEventListener("submit", function (event) {
   var form = event.target;
@@ -33,16 +45,19 @@ document.addEventListener("submit", function (event) {
   if (file && file.size > limit) {
     event.preventDefault();
     event.stopImmediatePropagation();
-    var note = form.querySelector(".client-error");
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "field-error client-error";
-      note.setAttribute("role", "alert");
-      input.insertAdjacentElement("afterend", note);
-    }
-    note.textContent = form.dataset.tooLarge;
+    showFormError(form, form.dataset.tooLarge);
   }
 }, true);
+
+// The server refuses a body over its limit before reading it (HTTP 413, with
+// the message as a fragment): show it in the form, which stays as it was.
+document.addEventListener("htmx:responseError", function (event) {
+  var xhr = event.detail.xhr;
+  var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form") : null;
+  if (!xhr || xhr.status !== 413 || !form) return;
+  var text = new DOMParser().parseFromString(xhr.responseText, "text/html").body.textContent;
+  showFormError(form, text.trim() || form.dataset.tooLarge || "");
+});
 
 // Material tabs are swapped by htmx (hx-boost): keep keyboard focus on the tab
 // just chosen, since the old link element is gone after the swap.
@@ -51,4 +66,13 @@ document.addEventListener("htmx:afterSettle", function (event) {
   if (!target || target.id !== "material-tabs") return;
   var current = target.querySelector(".tabs [aria-current=page]");
   if (current) current.focus({ preventScroll: true });
+});
+
+// Selects marked data-autosubmit (the language switcher) submit on change; an
+// inline onchange= would need 'unsafe-inline' in the Content-Security-Policy.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (select.matches && select.matches("select[data-autosubmit]") && select.form) {
+    select.form.submit();
+  }
 });

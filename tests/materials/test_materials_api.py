@@ -197,6 +197,6 @@ def test_two_gigabyte_upload_is_refused_before_the_body_is_read(api):
         format="multipart",
         CONTENT_LENGTH=str(2 * 1024**3),
     )
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "too large" in response.json()["file"][0]
     assert not Material.objects.exists()

@@ -142,7 +142,27 @@ def test_file_view_serves_the_owners_pdf_privately(logged_in, user):
     assert response["Content-Type"] == "application/pdf"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "inline" in response["Content-Disposition"]
+    assert response["Content-Security-Policy"] == "sandbox"
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_a_file_named_html_is_served_as_a_sandboxed_pdf(logged_in, user):
+    """The stored kind decides the type, never the name the student gave the file."""
+    material = MaterialFactory(owner=user, original_filename="x.html")
+    material.file.save("x.html", ContentFile(make_pdf(["x"])))
+    response = logged_in.get(f"/materials/{material.pk}/file/")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Security-Policy"] == "sandbox"
+    assert 'filename="x.pdf"' in response["Content-Disposition"]
+
+
+def test_html_with_a_pdf_header_further_in_is_refused(logged_in):
+    """An x.html that is also a PDF would run its script wherever it is opened as HTML."""
+    polyglot = b"<html><script>alert(document.cookie)</script>" + make_pdf(["x"])
+    upload = SimpleUploadedFile("x.html", polyglot, content_type="application/pdf")
+    response = logged_in.post("/materials/upload/", {"file": upload}, HTTP_HX_REQUEST="true")
+    assert "This file is not a PDF." in response.content.decode()
+    assert not Material.objects.exists()
 
 
 def test_admin_lists_materials_with_filters(client, user):
@@ -175,8 +195,8 @@ def test_two_gigabyte_upload_from_the_page_gets_a_clear_message(logged_in):
     response = logged_in.post(
         "/materials/upload/", {"file": upload}, CONTENT_LENGTH=str(2 * 1024**3)
     )
-    assert response.status_code == 400
-    assert "too large" in response.content.decode()
+    assert response.status_code == 413
+    assert "The file is too large (limit: 100 MB)." in response.content.decode()
     assert not Material.objects.exists()
 
 
