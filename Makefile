@@ -47,10 +47,12 @@ bench: install
 	$(PY) -m bench
 
 # Search hit@1/hit@5/MRR and tutor citation quality on the corpus books.
-# EVAL_SCANS: documents also read from an image-only scan of themselves (text recognition).
+# EVAL_SCANS: documents also read from an image-only scan of themselves (text recognition);
+# EVAL_LEGACY: Russian documents also read from a copy set in an old 8-bit Cyrillic font.
 EVAL_SCANS ?= R-data,R-admin,eskdx,maint-guide.ru
+EVAL_LEGACY ?= eskdx,maint-guide.ru,install.ru,mpman-ru
 eval: install
-	$(PY) -m bench.eval --scan "$(EVAL_SCANS)"
+	$(PY) -m bench.eval --scan "$(EVAL_SCANS)" --legacy "$(EVAL_LEGACY)"
 
 # schemathesis with 100 examples per operation and its coverage phase (make test runs 3).
 fuzz: install

@@ -227,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated keys: also process an image-only scan of these documents"
         " (tests/pdfs.py scan_pdf) and compare its search with the born-digital copy's",
     )
+    parser.add_argument(
+        "--legacy",
+        help="comma-separated keys of Russian documents: also process a copy set in an old"
+        " 8-bit Cyrillic font (tests/pdfs.py legacy_copy) and compare it with the original",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
     return in_throwaway_database(lambda: _evaluate(args))
@@ -241,7 +246,7 @@ class Prepared:
     page_texts: dict[str, dict[int, str]]  # document key -> page -> normalised text
     baselines: dict[str, PageBM25]
     questions: list[Question]
-    scans: dict  # document key -> Material made from a scan of the document
+    copies: dict  # (document key, "scan" or "legacy") -> Material made from a copy of it
 
 
 def process_copy(owner, key: str, name: str, content: bytes):  # noqa: ANN001, ANN201
@@ -264,7 +269,9 @@ def process_copy(owner, key: str, name: str, content: bytes):  # noqa: ANN001, A
     return material
 
 
-def prepare(documents: str | None, scan: str | None = None) -> Prepared | None:
+def prepare(
+    documents: str | None, scan: str | None = None, legacy: str | None = None
+) -> Prepared | None:
     """Process each document and check every question's page; None when nothing can be read."""
     from django.conf import settings
 
@@ -276,7 +283,8 @@ def prepare(documents: str | None, scan: str | None = None) -> Prepared | None:
     wanted = documents.split(",") if documents else list(DOCUMENTS)
     owner = User.objects.create_user(email="eval@example.org", password="unused-password-1")
     scanned = set(scan.split(",")) if scan else set()
-    scans: dict = {}
+    legacies = set(legacy.split(",")) if legacy else set()
+    copies: dict = {}
     materials: dict = {}
     page_texts: dict[str, dict[int, str]] = {}
     baselines: dict[str, PageBM25] = {}
@@ -294,7 +302,12 @@ def prepare(documents: str | None, scan: str | None = None) -> Prepared | None:
             from tests.pdfs import scan_pdf
 
             copy = scan_pdf(path.read_bytes(), dpi=200, seed=3)
-            scans[key] = process_copy(owner, f"{key} (scan)", f"scan-{path.name}", copy)
+            copies[key, "scan"] = process_copy(owner, f"{key} (scan)", "scan.pdf", copy)
+        if key in legacies:
+            from tests.pdfs import legacy_copy
+
+            copy = legacy_copy([p.text for p in pages])
+            copies[key, "legacy"] = process_copy(owner, f"{key} (legacy)", "legacy.pdf", copy)
     questions = [q for q in load_questions() if q.document in materials]
     if not questions:
         print("SKIP: no document of the evaluation could be read")
@@ -308,7 +321,7 @@ def prepare(documents: str | None, scan: str | None = None) -> Prepared | None:
         print("The question sets do not match the documents:", *problems, sep="\n  ")
         raise SystemExit(1)
     print(f"{len(questions)} questions, each checked against its page's text\n")
-    return Prepared(owner, materials, page_texts, baselines, questions, scans)
+    return Prepared(owner, materials, page_texts, baselines, questions, copies)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -316,7 +329,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from materials.models import Chunk
 
-    prepared = prepare(args.documents, args.scan)
+    prepared = prepare(args.documents, args.scan, args.legacy)
     if prepared is None:
         return 0
     materials, page_texts, baselines = (
@@ -409,8 +422,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     figures["latency_ms"] = {"p50": round(p50, 1), "p95": round(p95, 1), "n": len(latencies)}
     print(f"\nSearch through the API, one material: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 
-    if prepared.scans:
-        _scans(client, prepared, figures)
+    if prepared.copies:
+        _copies(client, prepared, figures)
     if not args.no_tutor:
         _tutor(client, questions, materials, page_texts, figures)
     if args.json:
@@ -418,42 +431,70 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scans(client, prepared: Prepared, figures: dict) -> None:  # noqa: ANN001
-    """Every question of a scanned document, asked of the scan and of the born-digital copy."""
-    print(
-        "\nScanned copies (image only, 200 dpi, skewed, noisy; read by text recognition),"
-        " every question of the document (both halves), strict pages:"
-    )
-    print(
-        "| document | n | born-digital hit@1 | hit@5 | MRR"
-        " | scan hit@1 | hit@5 | MRR | hit@5 ratio |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    figures["scans"] = []
-    for key, scan in prepared.scans.items():
-        texts = prepared.page_texts[key]
-        born, copy = Scores([], []), Scores([], [])
-        for question in (q for q in prepared.questions if q.document == key):
-            for material, scores in ((prepared.materials[key], born), (scan, copy)):
-                results = client.get(
-                    "/api/search/", {"q": question.text, "material": material.pk, "k": 10}
-                ).json()["results"]
-                pages = [r["page"] for r in results]
-                scores.ranks.append(_first_hit(pages, texts, question.evidence))
-        ratio = copy.hit(5) / born.hit(5) if born.hit(5) else 0.0
+COPIES = {
+    "scan": "Image-only scans (200 dpi, skewed, noisy; read by text recognition)",
+    "legacy": "Copies set in an old 8-bit Cyrillic font (text layer repaired from cp1251)",
+}
+
+
+def russian_share(texts: list[str]) -> float:
+    """Share of these texts whose letters are mostly Cyrillic."""
+
+    def russian(text: str) -> bool:
+        letters = [char for char in text if char.isalpha()]
+        return sum("\u0400" <= char <= "\u04ff" for char in letters) >= 0.5 * max(1, len(letters))
+
+    return sum(map(russian, texts)) / max(1, len(texts))
+
+
+def _copies(client, prepared: Prepared, figures: dict) -> None:  # noqa: ANN001
+    """Every question of a copied document, asked of the copy and of the born-digital PDF."""
+    from materials.models import Flashcard
+
+    figures["copies"] = []
+    for kind, title in COPIES.items():
+        keys = [key for key, copy_kind in prepared.copies if copy_kind == kind]
+        if not keys:
+            continue
+        print(f"\n{title}; every question of the document (both halves), strict pages:")
         print(
-            f"| {key} | {born.n} | {born.hit(1):.3f} | {born.hit(5):.3f} | {born.mrr:.3f}"
-            f" | {copy.hit(1):.3f} | {copy.hit(5):.3f} | {copy.mrr:.3f} | {ratio:.2f} |"
+            "| document | n | original hit@1 | hit@5 | MRR | copy hit@1 | hit@5 | MRR"
+            " | hit@5 ratio | cards in Russian, original / copy |"
         )
-        figures["scans"].append(
-            {
-                "document": key,
-                "n": born.n,
-                "born_digital": {"hit1": born.hit(1), "hit5": born.hit(5), "mrr": born.mrr},
-                "scan": {"hit1": copy.hit(1), "hit5": copy.hit(5), "mrr": copy.mrr},
-                "hit5_ratio": ratio,
-            }
-        )
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for key in keys:
+            copy = prepared.copies[key, kind]
+            original = prepared.materials[key]
+            texts = prepared.page_texts[key]
+            born, read = Scores([], []), Scores([], [])
+            for question in (q for q in prepared.questions if q.document == key):
+                for material, scores in ((original, born), (copy, read)):
+                    results = client.get(
+                        "/api/search/", {"q": question.text, "material": material.pk, "k": 10}
+                    ).json()["results"]
+                    pages = [r["page"] for r in results]
+                    scores.ranks.append(_first_hit(pages, texts, question.evidence))
+            ratio = read.hit(5) / born.hit(5) if born.hit(5) else 0.0
+            shares = [
+                russian_share([f"{c.front} {c.back}" for c in Flashcard.objects.filter(material=m)])
+                for m in (original, copy)
+            ]
+            print(
+                f"| {key} | {born.n} | {born.hit(1):.3f} | {born.hit(5):.3f} | {born.mrr:.3f}"
+                f" | {read.hit(1):.3f} | {read.hit(5):.3f} | {read.mrr:.3f} | {ratio:.2f}"
+                f" | {shares[0]:.0%} / {shares[1]:.0%} |"
+            )
+            figures["copies"].append(
+                {
+                    "kind": kind,
+                    "document": key,
+                    "n": born.n,
+                    "original": {"hit1": born.hit(1), "hit5": born.hit(5), "mrr": born.mrr},
+                    "copy": {"hit1": read.hit(1), "hit5": read.hit(5), "mrr": read.mrr},
+                    "hit5_ratio": ratio,
+                    "cards_russian": {"original": shares[0], "copy": shares[1]},
+                }
+            )
 
 
 def _ask(client, material_id: int, text: str) -> dict:  # noqa: ANN001

@@ -136,6 +136,34 @@ def legacy_cyrillic_pdf(pages: list[str] | None = None) -> bytes:
     return bytes(pdf.output())
 
 
+def legacy_copy(pages: list[str]) -> bytes:
+    """A legacy-encoded copy of a real document: each page's text on one page.
+
+    The font shrinks until a page's text fits its page, so page N of the copy
+    holds exactly page N's text (the evaluation checks answers by page).
+    Characters cp1251 has no code for become "?", as they did in such fonts.
+    """
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("DejaVuCyr", fname=str(legacy_cyr_font()))
+    pdf.set_auto_page_break(False)
+    room = pdf.h - 2 * pdf.t_margin
+    for text in pages:
+        legacy = text.encode("cp1251", errors="replace").decode("cp1252", errors="replace")
+        legacy = legacy.replace("\ufffd", "?")
+        pdf.add_page()
+        size = 11.0
+        while True:
+            pdf.set_font("DejaVuCyr", size=size)
+            lines = pdf.multi_cell(0, size * 0.45, legacy, dry_run=True, output="LINES")
+            if len(lines) * size * 0.45 <= room or size <= 4:
+                break
+            size -= 0.5
+        pdf.multi_cell(0, size * 0.45, legacy)
+    return bytes(pdf.output())
+
+
 def scan_pdf(
     pdf: bytes, *, dpi: int = 200, seed: int = 0, max_skew: float = 1.5, noise: float = 8.0
 ) -> bytes:

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import translation
 
+from bench.eval import russian_share
 from bench.ocr import error_rate, flat
 from materials.models import Material
 from materials.pipeline.ocr import OcrUnavailable, tessdata_dir
@@ -187,16 +188,6 @@ def test_recognition_progress_is_told_page_by_page():
         assert material.reading_notes == ["Recognising page 12 of 80"]
     with translation.override("ru"):
         assert material.reading_notes == ["Распознаётся страница 12 из 80"]
-
-
-def russian_share(texts: list[str]) -> float:
-    """Share of these texts whose letters are mostly Cyrillic."""
-
-    def cyrillic(text: str) -> bool:
-        letters = [char for char in text if char.isalpha()]
-        return sum("\u0400" <= char <= "\u04ff" for char in letters) >= 0.5 * max(1, len(letters))
-
-    return sum(map(cyrillic, texts)) / max(1, len(texts))
 
 
 def test_a_legacy_cyrillic_pdf_is_repaired_and_studied_in_russian(
