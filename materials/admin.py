@@ -88,6 +88,7 @@ class MaterialAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reprocess selected materials"))
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Material]) -> None:
+        # A moderator's request: it supersedes a run in flight and costs the student nothing.
         for material in queryset:
             material_reprocess(material=material)
         self.message_user(request, _("Queued for processing."), messages.SUCCESS)

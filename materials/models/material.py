@@ -34,6 +34,11 @@ class Material(models.Model):
 
     class Stage(models.TextChoices):
         QUEUED = "queued", _("Waiting in the queue")
+        # The queue could not be reached when the job was to be queued: the
+        # upload is kept and the sweep queues it once the queue answers.
+        WAITING = "waiting", _("Waiting for the worker")
+        # A transient failure (network, rate limit): RQ tries again at retry_at.
+        RETRYING = "retrying", _("Waiting to try again")
         EXTRACTING = "extracting", _("Reading the text")
         RECOGNISING = "recognising", _("Recognising text in page images")
         EMBEDDING = "embedding", _("Understanding the passages")
@@ -62,6 +67,12 @@ class Material(models.Model):
     job_id = models.CharField(max_length=64, blank=True)
     # Touched by every progress update; a sweep requeues rows whose job went silent.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # While a transient failure waits for RQ's next try: when, and which try of how many.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    retry_number = models.PositiveSmallIntegerField(default=0)
+    # Times the sweep queued this attempt again (a dead worker); bounded, so a file
+    # that kills every worker ends failed instead of looping.
+    requeues = models.PositiveSmallIntegerField(default=0)
 
     page_count = models.PositiveIntegerField(null=True, blank=True)
     # How the pages were read, for the student: {"ocr": pages recognised from

@@ -9,18 +9,33 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
-import django_rq
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from rq import Callback, Retry
 
 from eduplatform import quota
-from materials.errors import ProcessingError
-from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion, StudySet
+from eduplatform.queue import enqueue_on_commit, job_alive
+from materials.errors import AlreadyRunning, ProcessingError, Superseded
+from materials.models import (
+    Chunk,
+    ContentReport,
+    Flashcard,
+    Material,
+    NoteSection,
+    QuizQuestion,
+    ReviewLog,
+    StudySet,
+)
 from materials.search.evidence import sentence_for_text
+from materials.services import material_heartbeat
 from materials.study.checks import drop_near_duplicates, is_grounded
 from materials.study.text import normalize
 from materials.study.types import Generator, MaterialText, Source, StudyContent
@@ -30,6 +45,8 @@ logger = logging.getLogger(__name__)
 GENERATION_ERRORS = {
     "ai_unavailable": _("The AI service did not answer, so study content could not be made."),
     "no_text": _("There is no text to make study content from."),
+    "interrupted": _("Making study content was interrupted."),
+    "queue_unavailable": _("The job queue could not be reached."),
     "internal": _("Something went wrong while making study content."),
 }
 
@@ -139,14 +156,167 @@ def _card_key(front: str, back: str) -> str:
     return f"{normalize(front)}\x00{normalize(back)}"
 
 
+def _question_key(question: str, answer: str) -> str:
+    return f"{normalize(question)}\x00{normalize(answer)}"
+
+
+# Shifted out of the way first, so that reordering kept questions never meets
+# the (material, position) unique constraint halfway through an UPDATE.
+_POSITION_SHIFT = 1_000_000
+
+
+def _claim(material: Material, job_id: str) -> StudySet:
+    """Lock the material and its study set, or raise Superseded for a stale run.
+
+    A run belongs to the material's attempt it started with (a Reprocess makes
+    a new one) and, for a generation run alone, to the study set's job.
+    """
+    attempts = (
+        Material.objects.select_for_update()
+        .filter(pk=material.pk)
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    if attempts is None or attempts != material.attempts:
+        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
+    study_set, _ = StudySet.objects.select_for_update().get_or_create(material=material)
+    if job_id and study_set.job_id != job_id:
+        raise Superseded(f"study set of material {material.pk}: job {job_id} superseded")
+    return study_set
+
+
+def _present_passages(material: Material, passages: set[str]) -> set[str]:
+    """The passages among these that are still one of the material's chunks."""
+    if not passages:
+        return set()
+    return set(
+        Chunk.objects.filter(material=material, text__in=passages).values_list("text", flat=True)
+    )
+
+
+def _store_cards(material: Material, content: StudyContent, generator: str, now) -> None:  # noqa: ANN001
+    """New generated cards in, untouched stale ones out; anything the student used stays.
+
+    A generated card that comes out again (same normalised front and back)
+    keeps its row, schedule and reviews. One that does not come out again is
+    kept when it has reviews, a report, a suspension or a moderator's flag
+    (an edited card is already the student's own); it is marked "source
+    changed" when its passage is no longer in the material.
+    """
+    old_cards = {
+        _card_key(card.front, card.back): card
+        for card in material.flashcards.filter(origin=Flashcard.Origin.GENERATED).annotate(
+            has_reviews=Exists(ReviewLog.objects.filter(card=OuterRef("pk"))),
+            has_reports=Exists(ContentReport.objects.filter(flashcard=OuterRef("pk"))),
+        )
+    }
+    matched, new_cards = [], []
+    for position, card in enumerate(content.cards):
+        page, seconds = _place(card.source, f"{card.front} {card.back}")
+        kept = old_cards.pop(_card_key(card.front, card.back), None)
+        if kept is not None:
+            kept.position, kept.page, kept.start_seconds = position, page, seconds
+            kept.page_end, kept.passage = card.source.page_end, card.source.text
+            kept.source_changed = False
+            matched.append(kept)
+            continue
+        new_cards.append(
+            Flashcard(
+                owner_id=material.owner_id,
+                material=material,
+                front=card.front,
+                back=card.back,
+                kind=card.kind,
+                origin=Flashcard.Origin.GENERATED,
+                generator=generator,
+                position=position,
+                page=page,
+                page_end=card.source.page_end,
+                start_seconds=seconds,
+                passage=card.source.text,
+                due=now,
+            )
+        )
+    used = [
+        card
+        for card in old_cards.values()
+        if card.has_reviews or card.has_reports or card.is_suspended or card.is_hidden
+    ]
+    Flashcard.objects.filter(pk__in=[c.pk for c in old_cards.values() if c not in used]).delete()
+    # The student's own cards and the kept ones: is their passage still there?
+    others = list(
+        material.flashcards.exclude(origin=Flashcard.Origin.GENERATED).exclude(passage="")
+    )
+    present = _present_passages(material, {c.passage for c in [*used, *others] if c.passage})
+    for offset, card in enumerate(sorted(used, key=lambda c: (c.position, c.pk))):
+        card.position = len(content.cards) + offset
+        card.source_changed = bool(card.passage) and card.passage not in present
+    for card in others:
+        card.source_changed = card.passage not in present
+    Flashcard.objects.bulk_update(
+        matched + used,
+        ["position", "page", "page_end", "start_seconds", "passage", "source_changed"],
+        batch_size=500,
+    )
+    Flashcard.objects.bulk_update(others, ["source_changed"], batch_size=500)
+    Flashcard.objects.bulk_create(new_cards, batch_size=500)
+
+
+def _store_questions(material: Material, content: StudyContent, generator: str) -> None:
+    """The new quiz; an unchanged question keeps its row, and so its reports and flag.
+
+    A question that does not come out again is deleted, unless it was reported
+    or hidden: then it stays, out of the quiz (retired), so the moderators'
+    report still points at what the student saw.
+    """
+    old = {
+        _question_key(q.question, q.answer): q
+        for q in material.quiz_questions.annotate(
+            has_reports=Exists(ContentReport.objects.filter(question=OuterRef("pk")))
+        )
+    }
+    material.quiz_questions.update(position=F("position") + _POSITION_SHIFT)
+    kept, new_questions = [], []
+    for position, question in enumerate(content.questions):
+        page, seconds = _place(question.source, f"{question.question} {question.answer}")
+        row = old.pop(_question_key(question.question, question.answer), None)
+        if row is None:
+            row = QuizQuestion(owner_id=material.owner_id, material=material, generator=generator)
+            new_questions.append(row)
+        else:
+            kept.append(row)
+        row.position, row.question, row.choices = position, question.question, question.choices
+        row.answer_index, row.explanation = question.answer_index, question.explanation
+        row.page, row.page_end, row.start_seconds = page, question.source.page_end, seconds
+        row.passage, row.is_retired, row.source_changed = question.source.text, False, False
+    retired = [q for q in old.values() if q.has_reports or q.is_hidden]
+    QuizQuestion.objects.filter(pk__in=[q.pk for q in old.values() if q not in retired]).delete()
+    present = _present_passages(material, {q.passage for q in retired if q.passage})
+    for offset, question in enumerate(sorted(retired, key=lambda q: q.position)):
+        question.position = len(content.questions) + offset
+        question.is_retired = True
+        question.source_changed = bool(question.passage) and question.passage not in present
+    QuizQuestion.objects.bulk_update(
+        kept + retired,
+        [
+            "position", "question", "choices", "answer_index", "explanation", "page",
+            "page_end", "start_seconds", "passage", "is_retired", "source_changed",
+        ],
+        batch_size=500,
+    )  # fmt: skip
+    QuizQuestion.objects.bulk_create(new_questions, batch_size=500)
+
+
 @transaction.atomic
-def study_content_store(*, material: Material, content: StudyContent) -> StudySet:
+def study_content_store(*, material: Material, content: StudyContent, job_id: str = "") -> StudySet:
     """Replace the material's generated content in one transaction.
 
-    The student's own cards stay. A generated card that comes out again with
-    the same front and back keeps its row, and so its schedule and reviews.
+    Nothing the student did is lost: their own cards stay, and generated cards
+    and questions they or a moderator touched stay with their history (see
+    _store_cards, _store_questions). Raises Superseded, writing nothing, when
+    a newer run owns the material.
     """
-    study_set, _ = StudySet.objects.select_for_update().get_or_create(material=material)
+    study_set = _claim(material, job_id)
     material.note_sections.all().delete()
     sections = []
     for position, section in enumerate(content.sections):
@@ -169,61 +339,9 @@ def study_content_store(*, material: Material, content: StudyContent) -> StudySe
         )
         for position, section, points in sections
     )
-
-    old_cards = {
-        _card_key(card.front, card.back): card
-        for card in material.flashcards.filter(origin=Flashcard.Origin.GENERATED)
-    }
     now = timezone.now()
-    new_cards = []
-    for position, card in enumerate(content.cards):
-        kept = old_cards.pop(_card_key(card.front, card.back), None)
-        if kept is not None:
-            kept.position = position
-            kept.save(update_fields=["position", "updated_at"])
-            continue
-        page, seconds = _place(card.source, f"{card.front} {card.back}")
-        new_cards.append(
-            Flashcard(
-                owner_id=material.owner_id,
-                material=material,
-                front=card.front,
-                back=card.back,
-                kind=card.kind,
-                origin=Flashcard.Origin.GENERATED,
-                generator=content.generator,
-                position=position,
-                page=page,
-                page_end=card.source.page_end,
-                start_seconds=seconds,
-                passage=card.source.text,
-                due=now,
-            )
-        )
-    Flashcard.objects.filter(pk__in=[card.pk for card in old_cards.values()]).delete()
-    Flashcard.objects.bulk_create(new_cards, batch_size=500)
-
-    material.quiz_questions.all().delete()
-    places = [_place(q.source, f"{q.question} {q.answer}") for q in content.questions]
-    QuizQuestion.objects.bulk_create(
-        QuizQuestion(
-            owner_id=material.owner_id,
-            material=material,
-            position=position,
-            question=question.question,
-            choices=question.choices,
-            answer_index=question.answer_index,
-            explanation=question.explanation,
-            page=page,
-            page_end=question.source.page_end,
-            start_seconds=seconds,
-            passage=question.source.text,
-            generator=content.generator,
-        )
-        for position, (question, (page, seconds)) in enumerate(
-            zip(content.questions, places, strict=True)
-        )
-    )
+    _store_cards(material, content, content.generator, now)
+    _store_questions(material, content, content.generator)
 
     study_set.status = StudySet.Status.READY
     study_set.error_code = ""
@@ -243,35 +361,52 @@ def study_content_store(*, material: Material, content: StudyContent) -> StudySe
     return study_set
 
 
-def _mark(material: Material, status: str, code: str = "", detail: str = "") -> None:
-    StudySet.objects.update_or_create(
-        material=material,
-        defaults={"status": status, "error_code": code, "error_detail": detail[:4000]},
-    )
+@transaction.atomic
+def _mark(
+    material: Material, status: str, *, job_id: str, code: str = "", detail: str = ""
+) -> None:
+    study_set = _claim(material, job_id)
+    study_set.status, study_set.job_id = status, job_id
+    study_set.error_code, study_set.error_detail = code, detail[:4000]
+    study_set.save(update_fields=["status", "job_id", "error_code", "error_detail", "updated_at"])
 
 
-def study_generate(*, material: Material, generator: Generator | None = None) -> StudySet:
+def study_generate(
+    *, material: Material, generator: Generator | None = None, job_id: str = ""
+) -> StudySet:
     """Make and store the material's summary, notes, flashcards and quiz.
 
     Never raises for a generation failure: the study set records it instead.
+    It does raise Superseded when a newer run took the material over (a
+    Reprocess, or another "Try again"): the caller's job then stops quietly.
+    `job_id` is the job of a generation run alone; the material's own
+    processing job passes none and takes the study set over.
     """
-    _mark(material, StudySet.Status.GENERATING)
+    _mark(material, StudySet.Status.GENERATING, job_id=job_id)
     started = time.perf_counter()
+
+    def beat() -> None:
+        # The sweep's sign of life, and the run's check that it still owns the material.
+        material_heartbeat(material=material)
+
     try:
         text = material_text(material)
         if not text.sources:
             raise ProcessingError("no_text")
-        content = (generator or get_generator()).generate(text)
+        content = (generator or get_generator()).generate(text, beat=beat)
         content = check_content(content)
         content.stats["seconds"] = round(time.perf_counter() - started, 2)
-        study_set = study_content_store(material=material, content=content)
+        study_set = study_content_store(material=material, content=content, job_id=job_id)
+    except Superseded:
+        raise
     except ProcessingError as exc:
         logger.warning("study content for material %s failed: %s", material.pk, exc.code)
-        _mark(material, StudySet.Status.FAILED, exc.code, exc.detail)
+        _mark(material, StudySet.Status.FAILED, job_id=job_id, code=exc.code, detail=exc.detail)
         return StudySet.objects.get(material=material)
     except Exception as exc:
         logger.exception("study content for material %s failed", material.pk)
-        _mark(material, StudySet.Status.FAILED, "internal", f"{type(exc).__name__}: {exc}")
+        detail = f"{type(exc).__name__}: {exc}"
+        _mark(material, StudySet.Status.FAILED, job_id=job_id, code="internal", detail=detail)
         return StudySet.objects.get(material=material)
     logger.info("study content for material %s: %s", material.pk, study_set.stats)
     return study_set
@@ -280,25 +415,80 @@ def study_generate(*, material: Material, generator: Generator | None = None) ->
 def study_regenerate(*, material: Material) -> StudySet:
     """Queue generation alone (the material's chunks stay as they are).
 
-    It is one of the student's AI calls of the day: over the budget it raises
-    quota.QuotaExceeded before anything changes.
+    One run at a time: AlreadyRunning (HTTP 409) while the material is
+    processed or its study content is being made. It is one of the student's
+    AI calls of the day: over the budget it raises quota.QuotaExceeded before
+    anything changes. The job retries a worker's death and, failing for good,
+    says so on the study set (materials.study.jobs.on_generate_failure).
     """
-    quota.reserve(material.owner, quota.AI)
-    study_set, _ = StudySet.objects.update_or_create(
-        material=material,
-        defaults={"status": StudySet.Status.PENDING, "error_code": "", "error_detail": ""},
-    )
+    with transaction.atomic():
+        material = Material.objects.select_for_update().get(pk=material.pk)
+        study_set, created = StudySet.objects.select_for_update().get_or_create(material=material)
+        if material.is_active:
+            raise AlreadyRunning(
+                gettext("This material is being processed; its study content is made at the end.")
+            )
+        if not created and study_set.status in (
+            StudySet.Status.PENDING,
+            StudySet.Status.GENERATING,
+        ):
+            raise AlreadyRunning(gettext("Study content is already being made for this material."))
+        quota.reserve(material.owner, quota.AI)
+        job_id = f"study-{material.pk}-{uuid.uuid4().hex[:12]}"
+        study_set.status, study_set.job_id = StudySet.Status.PENDING, job_id
+        study_set.error_code, study_set.error_detail = "", ""
+        study_set.save(
+            update_fields=["status", "job_id", "error_code", "error_detail", "updated_at"]
+        )
 
-    def enqueue() -> None:
-        from materials.study.jobs import generate_study
+        def unreachable() -> None:
+            StudySet.objects.filter(material=material, job_id=job_id).update(
+                status=StudySet.Status.FAILED, error_code="queue_unavailable"
+            )
 
-        django_rq.get_queue("default").enqueue(
-            generate_study,
+        enqueue_on_commit(
+            "materials.study.jobs.generate_study",
             material.pk,
+            material.attempts,
+            job_id,
+            job_id=job_id,
+            on_unreachable=unreachable,
             job_timeout=settings.PROCESS_JOB_TIMEOUT,
+            retry=Retry(max=2, interval=[30, 120]),
+            on_failure=Callback("materials.study.jobs.on_generate_failure"),
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
         )
-
-    transaction.on_commit(enqueue)
     return study_set
+
+
+def study_set_fail(*, material_id: int, job_id: str, code: str, detail: str = "") -> None:
+    """Fail a generation run visibly (with "Try again"), unless another run owns the set."""
+    StudySet.objects.filter(
+        material_id=material_id,
+        job_id=job_id,
+        status__in=[StudySet.Status.PENDING, StudySet.Status.GENERATING],
+    ).update(status=StudySet.Status.FAILED, error_code=code, error_detail=detail[:4000])
+
+
+def study_sets_fail_stalled(*, stale_after: timedelta = timedelta(minutes=10)) -> int:
+    """Fail the study sets left "being made" with no job behind them.
+
+    A generation run alone whose job RQ no longer has (or whose worker is
+    gone), or the processing job's generation of a material that is no longer
+    processed, would otherwise show "being made" forever.
+    """
+    cutoff = timezone.now() - stale_after
+    stalled = StudySet.objects.filter(
+        status__in=[StudySet.Status.PENDING, StudySet.Status.GENERATING],
+        updated_at__lt=cutoff,
+    ).exclude(material__status__in=[Material.Status.PENDING, Material.Status.PROCESSING])
+    count = 0
+    for material_id, job_id in stalled.values_list("material_id", "job_id"):
+        if job_id and job_alive(job_id, overdue_after=stale_after):
+            continue
+        study_set_fail(material_id=material_id, job_id=job_id, code="interrupted")
+        count += 1
+    if count:
+        logger.warning("failed %d stalled study content runs", count)
+    return count
