@@ -58,8 +58,7 @@ def test_reprocess_while_a_run_is_in_flight_is_409(api, user):
     response = api.post(f"/api/materials/{material.pk}/reprocess/")
     assert response.status_code == 409
     assert response.json() == {
-        "detail": "This material is already being processed. "
-        "Wait until it is ready or has failed.",
+        "detail": "This material is already being processed. Wait until it is ready or has failed.",
         "code": "in_flight",
     }
     russian = api.post(f"/api/materials/{material.pk}/reprocess/", HTTP_ACCEPT_LANGUAGE="ru")
@@ -77,9 +76,7 @@ def test_page_reprocess_in_flight_says_why(logged_in, user):
     assert "already being processed" in page
 
 
-def test_regenerate_while_a_run_is_in_flight_is_409(
-    api, user, django_capture_on_commit_callbacks
-):
+def test_regenerate_while_a_run_is_in_flight_is_409(api, user, django_capture_on_commit_callbacks):
     material = _ready(user)
     url = f"/api/materials/{material.pk}/study/regenerate/"
     with django_capture_on_commit_callbacks(execute=True):
