@@ -71,6 +71,19 @@ ERROR_MESSAGES = {
 }
 
 
+# What a failed try was, in a few words, while RQ waits to try again.
+RETRY_REASONS = {
+    "yt_failed": _("YouTube could not be reached"),
+    "yt_blocked": _("YouTube is refusing our requests"),
+    "ai_unavailable": _("The AI service did not answer"),
+    "interrupted": _("The worker stopped"),
+}
+
+
+def retry_reason(code: str) -> str:
+    return str(RETRY_REASONS.get(code, _("Processing failed")))
+
+
 class ProcessingError(Exception):
     """A failure the student should read about; `permanent` ones are not retried."""
 

@@ -1,3 +1,4 @@
+import math
 import uuid
 from pathlib import PurePath
 
@@ -6,11 +7,12 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from pgvector.django import HnswIndex, VectorField
 
-from materials.errors import error_message
+from materials.errors import error_message, retry_reason
 
 EMBEDDING_DIMENSIONS = 384
 
@@ -153,6 +155,31 @@ class Material(models.Model):
                 % {"count": count}
             )
         return notes
+
+    @property
+    def retry_note(self) -> str:
+        """What failed and when RQ tries again: "YouTube could not be reached — trying
+        again in 60 s, 2 of 3"."""
+        if self.stage != self.Stage.RETRYING or self.retry_at is None:
+            return ""
+        values = {
+            "reason": retry_reason(self.error_code),
+            "seconds": max(0, math.ceil((self.retry_at - timezone.now()).total_seconds())),
+            "number": self.retry_number,
+            "total": len(settings.PROCESS_RETRY_INTERVALS),
+        }
+        if values["seconds"]:
+            return _("%(reason)s — trying again in %(seconds)d s, %(number)d of %(total)d") % values
+        return _("%(reason)s — trying again now, %(number)d of %(total)d") % values
+
+    @property
+    def offers_subtitles(self) -> bool:
+        """A video whose captions YouTube would not give: the student's own file, at once."""
+        return (
+            self.kind == self.Kind.YOUTUBE
+            and self.error_code.startswith("yt_")
+            and self.error_code != "yt_invalid_url"
+        )
 
     @property
     def is_active(self) -> bool:
