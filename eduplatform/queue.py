@@ -43,7 +43,10 @@ def enqueue_on_commit(
 
     def enqueue() -> None:
         try:
-            django_rq.get_queue(QUEUE).enqueue(func, *args, job_id=job_id, **options)
+            # Already after the commit: django_rq must not defer it a second time
+            # (its own on-commit mode would, inside a test's transaction).
+            queue = django_rq.get_queue(QUEUE, commit_mode="auto")
+            queue.enqueue(func, *args, job_id=job_id, **options)
         except RedisError:
             logger.warning("queue unreachable: job %s not queued", job_id, exc_info=True)
             on_unreachable()

@@ -34,6 +34,8 @@ class StubOpenAI:
     requests: list[dict[str, Any]] = field(default_factory=list)
     replies: deque[Reply] = field(default_factory=deque)
     default_content: str = "OK"
+    # Seconds each embeddings request waits before its answer (a slow provider).
+    embedding_delay: float = 0.0
     _server: ThreadingHTTPServer | None = None
 
     # --- scripting -------------------------------------------------------
@@ -66,6 +68,7 @@ class StubOpenAI:
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append({"path": self.path, "json": payload})
                 if self.path.endswith("/embeddings"):
+                    time.sleep(stub.embedding_delay)
                     return self._json(200, stub._embeddings(payload))
                 reply = stub.replies.popleft() if stub.replies else Reply(stub.default_content)
                 if reply.delay:
