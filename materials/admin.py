@@ -70,6 +70,9 @@ class MaterialAdmin(admin.ModelAdmin):
         "attempts",
         "job_id",
         "heartbeat_at",
+        "retry_at",
+        "retry_number",
+        "requeues",
         "page_count",
         "duration_seconds",
         "language",
@@ -147,7 +150,15 @@ class StudySetAdmin(admin.ModelAdmin):
 @admin.register(Flashcard)
 class FlashcardAdmin(HideActionsMixin, admin.ModelAdmin):
     list_display = ("front", "back", "material", "owner", "origin", "kind", "is_hidden", "due")
-    list_filter = ("is_hidden", ReportedFilter, "origin", "kind", "is_suspended", "generator")
+    list_filter = (
+        "is_hidden",
+        ReportedFilter,
+        "origin",
+        "kind",
+        "is_suspended",
+        "source_changed",
+        "generator",
+    )
     search_fields = ("front", "back", "material__title", "owner__email")
     raw_id_fields = ("material", "owner")
     list_select_related = ("material", "owner")
@@ -156,8 +167,16 @@ class FlashcardAdmin(HideActionsMixin, admin.ModelAdmin):
 
 @admin.register(QuizQuestion)
 class QuizQuestionAdmin(HideActionsMixin, admin.ModelAdmin):
-    list_display = ("question", "material", "owner", "answer_index", "generator", "is_hidden")
-    list_filter = ("is_hidden", ReportedFilter, "generator")
+    list_display = (
+        "question",
+        "material",
+        "owner",
+        "answer_index",
+        "generator",
+        "is_hidden",
+        "is_retired",
+    )
+    list_filter = ("is_hidden", ReportedFilter, "is_retired", "source_changed", "generator")
     search_fields = ("question", "explanation", "material__title", "owner__email")
     raw_id_fields = ("material", "owner")
     list_select_related = ("material", "owner")

@@ -283,6 +283,30 @@ def material_files_delete_on_commit(*, material: Material) -> None:
             transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
 
 
+def material_orphan_files(*, older_than: timedelta = timedelta(hours=1)) -> list[Path]:
+    """Stored upload files no material refers to, last changed before `older_than` ago.
+
+    Left by deletions before files went with their materials, or by a crash
+    between storing a file and committing its row. The age keeps a file being
+    uploaded right now (stored, its row not yet committed) out of the list.
+    """
+    folder = Path(settings.MEDIA_ROOT) / "uploads"
+    if not folder.is_dir():
+        return []
+    used = set()
+    for file, subtitles in Material.objects.values_list("file", "subtitle_file").iterator():
+        used.update(name for name in (file, subtitles) if name)
+    cutoff = (timezone.now() - older_than).timestamp()
+    media = Path(settings.MEDIA_ROOT)
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file()
+        and path.relative_to(media).as_posix() not in used
+        and path.stat().st_mtime < cutoff
+    )
+
+
 def material_set_progress(
     *, material: Material, stage: str, progress: int, reading: dict[str, int] | None = None
 ) -> None:
