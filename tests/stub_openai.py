@@ -36,6 +36,8 @@ class StubOpenAI:
     default_content: str = "OK"
     # Seconds each embeddings request waits before its answer (a slow provider).
     embedding_delay: float = 0.0
+    # Seconds between the words of a streamed answer (a model writing slowly).
+    stream_word_delay: float = 0.0
     _server: ThreadingHTTPServer | None = None
 
     # --- scripting -------------------------------------------------------
@@ -96,6 +98,8 @@ class StubOpenAI:
                 self.end_headers()
                 words = content.split(" ")
                 for index, word in enumerate(words):
+                    if index:
+                        time.sleep(stub.stream_word_delay)
                     piece = word if index == len(words) - 1 else word + " "
                     chunk = {
                         "id": "chatcmpl-stub",
