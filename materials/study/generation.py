@@ -19,7 +19,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rq import Callback, Retry
+from rq import Callback
 
 from eduplatform import quota
 from eduplatform.queue import enqueue_on_commit, job_alive
@@ -35,7 +35,7 @@ from materials.models import (
     StudySet,
 )
 from materials.search.evidence import sentence_for_text
-from materials.services import material_heartbeat
+from materials.services import material_heartbeat, process_retry
 from materials.study.checks import drop_near_duplicates, is_grounded
 from materials.study.text import normalize
 from materials.study.types import Generator, MaterialText, Source, StudyContent
@@ -454,7 +454,7 @@ def study_regenerate(*, material: Material) -> StudySet:
             job_id=job_id,
             on_unreachable=unreachable,
             job_timeout=settings.PROCESS_JOB_TIMEOUT,
-            retry=Retry(max=2, interval=[30, 120]),
+            retry=process_retry(),
             on_failure=Callback("materials.study.jobs.on_generate_failure"),
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
