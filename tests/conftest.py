@@ -49,6 +49,32 @@ def make_pdf(pages: list[str]) -> bytes:
     return bytes(pdf.output())
 
 
+def make_scanned_pdf(text_pages: list[str], scans: list[str]) -> bytes:
+    """Text pages, then image-only pages: recognising those holds extraction open a while."""
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw, ImageFont
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for text in text_pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, text)
+    font = ImageFont.load_default(size=34)
+    for text in scans:
+        image = Image.new("L", (1654, 2339), 255)  # A4 at 200 dpi
+        draw = ImageDraw.Draw(image)
+        words, lines = text.split(), [""]
+        for word in words:
+            if len(lines[-1]) + len(word) > 70:
+                lines.append("")
+            lines[-1] += word + " "
+        for row, line in enumerate(lines):
+            draw.text((120, 160 + row * 52), line, font=font, fill=0)
+        pdf.add_page()
+        pdf.image(image, x=0, y=0, w=210, h=297)
+    return bytes(pdf.output())
+
+
 @pytest.fixture
 def pdf_upload() -> Callable[..., SimpleUploadedFile]:
     def build(pages: list[str] | None = None, name: str = "lecture.pdf") -> SimpleUploadedFile:

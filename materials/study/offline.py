@@ -20,6 +20,7 @@ import math
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,7 +204,10 @@ class OfflineGenerator:
         self.seed = seed
 
     # --- entry point -----------------------------------------------------
-    def generate(self, material: MaterialText) -> StudyContent:
+    def generate(
+        self, material: MaterialText, beat: Callable[[], None] | None = None
+    ) -> StudyContent:
+        beat = beat or (lambda: None)
         sources = material.sources
         if not sources:
             return StudyContent(summary="", sections=[], cards=[], questions=[], generator=NAME)
@@ -217,12 +221,14 @@ class OfflineGenerator:
         term_stems = {stem(w) for term in terms for w in normalize(term).split()}
 
         all_sentences = self._sentences(sources, centrality, term_stems)
+        beat()
         summary = self._summary(all_sentences, count=min(10, 4 + len(sources) // 25))
         sections = self._sections(material, all_sentences, terms, chunk_norms)
         definitions = self._definition_cards(
             all_sentences, language, sources, stopwords=stopwords, term_stems=term_stems
         )
         clozes = self._cloze_candidates(all_sentences, terms, sources)
+        beat()
         card_target = max(10, min(60, len(sources) // 3))
         cards = (definitions + [card for card, _ in clozes])[: card_target + 10]
         questions = self._questions(
