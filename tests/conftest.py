@@ -51,28 +51,20 @@ def make_pdf(pages: list[str]) -> bytes:
 
 def make_scanned_pdf(text_pages: list[str], scans: list[str]) -> bytes:
     """Text pages, then image-only pages: recognising those holds extraction open a while."""
-    from fpdf import FPDF
-    from PIL import Image, ImageDraw, ImageFont
+    import io
 
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=11)
-    for text in text_pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    font = ImageFont.load_default(size=34)
-    for text in scans:
-        image = Image.new("L", (1654, 2339), 255)  # A4 at 200 dpi
-        draw = ImageDraw.Draw(image)
-        words, lines = text.split(), [""]
-        for word in words:
-            if len(lines[-1]) + len(word) > 70:
-                lines.append("")
-            lines[-1] += word + " "
-        for row, line in enumerate(lines):
-            draw.text((120, 160 + row * 52), line, font=font, fill=0)
-        pdf.add_page()
-        pdf.image(image, x=0, y=0, w=210, h=297)
-    return bytes(pdf.output())
+    import pypdfium2 as pdfium
+
+    from tests.pdfs import scan_pdf
+
+    scanned = scan_pdf(make_pdf(scans))
+    if not text_pages:
+        return scanned
+    document = pdfium.PdfDocument(make_pdf(text_pages))
+    document.import_pages(pdfium.PdfDocument(scanned))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
 
 
 @pytest.fixture
