@@ -2,7 +2,7 @@
 
 bench/load.py seeds the accounts and passes them in LOAD_ACCOUNTS (a JSON
 file: session cookie, API token and material ids per student). Every request
-is named by its kind ("page: …" or "api: …"), and each response time is kept
+is named by its kind ("page: …", "api: …" or "stream: …"), and each response time is kept
 so load.py can report p95 per kind from the raw samples (LOAD_SAMPLES).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 
 from locust import HttpUser, between, events, task
 
@@ -81,3 +82,28 @@ class Student(HttpUser):
             headers=self.api,
             name="api: search",
         )
+
+
+class Tutee(HttpUser):
+    """A student asking the tutor and reading the answer as it streams."""
+
+    wait_time = between(1, 2)
+
+    def on_start(self) -> None:
+        self.account = random.choice(ACCOUNTS)  # noqa: S311
+        self.client.cookies.set("sessionid", self.account["session"])
+        self.csrf = secrets.token_hex(16)  # Django accepts an unmasked 32-character secret
+        self.client.cookies.set("csrftoken", self.csrf)
+
+    @task
+    def ask(self) -> None:
+        with self.client.post(
+            f"/tutor/{self.account['conversation']}/stream/",
+            data={"content": "Which pigment absorbs light?"},
+            headers={"X-CSRFToken": self.csrf, "Referer": self.host + "/"},
+            name="stream: tutor answer",
+            catch_response=True,
+            timeout=60,
+        ) as response:
+            if response.status_code != 200 or b"event: done" not in response.content:
+                response.failure(f"{response.status_code}: {response.content[:120]!r}")
