@@ -215,8 +215,10 @@ def _start_app(work: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen,
             env=env,
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
         )
+        if seeded.returncode:
+            raise SystemExit(f"seeding failed:\n{seeded.stderr[-3000:]}")
         accounts = work / "accounts.json"
         accounts.write_text(seeded.stdout.strip().splitlines()[-1])
         print(f"seeded in {time.monotonic() - started:.0f} s (real pipeline)")

@@ -25,7 +25,9 @@ DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 _LOCAL_SECRET = DATA_DIR / "secret_key"  # written by `make run` for this installation
-if not SECRET_KEY and _LOCAL_SECRET.exists():
+# A `make run` installation: its manage.py commands (DEBUG unset) are local too.
+_LOCAL_INSTALL = not SECRET_KEY and _LOCAL_SECRET.exists()
+if _LOCAL_INSTALL:
     SECRET_KEY = _LOCAL_SECRET.read_text().strip()
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
@@ -179,9 +181,10 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="eduplatform <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_ALLOW_CONSOLE = env.bool("EMAIL_ALLOW_CONSOLE", default=False)
+# Production (its secret from the environment) must deliver mail; `make run` prints it.
 _UNDELIVERED = ("console", "locmem", "dummy", "filebased")
 if (
-    not (DEBUG or TESTING)
+    not (DEBUG or TESTING or _LOCAL_INSTALL)
     and EMAIL_BACKEND.rsplit(".", 2)[-2] in _UNDELIVERED
     and not EMAIL_ALLOW_CONSOLE
 ):

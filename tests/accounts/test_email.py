@@ -85,3 +85,17 @@ def test_production_refuses_to_print_mail_to_the_log(tmp_path, email_url):
         "check", env={**env, "EMAIL_URL": "consolemail://", "EMAIL_ALLOW_CONSOLE": "1"}
     )
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_manage_py_beside_make_run_prints_mail_without_refusing(tmp_path):
+    # `make run` wrote this installation's secret: a manage.py command in another
+    # terminal (DEBUG unset) is local, like the app it runs beside.
+    (tmp_path / "secret_key").write_text("k" * 50)
+    env = {
+        "DEBUG": "0",
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "postgres://unused@127.0.0.1:1/unused",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    result = manage("check", env=env)
+    assert result.returncode == 0, result.stderr
