@@ -42,7 +42,7 @@ _OPENERS = {
         "then", "otherwise", "similarly", "likewise", "moreover", "furthermore",
         "additionally", "again", "instead", "consequently", "accordingly", "nevertheless",
         "nonetheless", "besides", "conversely", "alternatively", "both", "latter", "former",
-        "above", "below", "which", "whose", "whereas",
+        "above", "below", "whereas",
     },
     "ru": {
         "это", "этот", "эта", "эти", "этого", "этой", "этим", "этих", "этому", "эту", "этом",
@@ -79,6 +79,8 @@ def _words(text: str) -> list[str]:
 def opens_on_reference(text: str, language: str) -> bool:
     """Whether the item's text starts by pointing at text the student cannot see."""
     words = _words(text.replace("_____", " "))
+    if words[:2] in (["что", "такое"], ["what", "is"], ["what", "are"]):
+        words = words[2:]  # the question's own wording, pointing at nothing
     if not words:
         return False
     lang = "ru" if language == "ru" else "en"

@@ -21,7 +21,7 @@ from eduplatform import quota
 from materials.errors import ProcessingError
 from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion, StudySet
 from materials.search.evidence import sentence_for_text
-from materials.study.checks import drop_near_duplicates, is_grounded
+from materials.study.checks import drop_near_duplicates, is_grounded, is_self_contained
 from materials.study.text import normalize
 from materials.study.types import Generator, MaterialText, Source, StudyContent
 
@@ -105,6 +105,14 @@ def check_content(content: StudyContent) -> StudyContent:
     questions = [q for q in content.questions if is_grounded(q.answer, q.source.text)]
     rejected_cards = len(content.cards) - len(cards)
     rejected_questions = len(content.questions) - len(questions)
+    # An item that opens on "this" or "это" cannot be answered alone.
+    readable_cards = [c for c in cards if is_self_contained(c.front)]
+    readable_questions = [q for q in questions if is_self_contained(q.question)]
+    unreadable = {
+        "unreadable_cards": len(cards) - len(readable_cards),
+        "unreadable_questions": len(questions) - len(readable_questions),
+    }
+    cards, questions = readable_cards, readable_questions
     cards, card_duplicates = drop_near_duplicates(
         cards, key=lambda c: f"{c.front} {c.back}", answer=lambda c: c.back
     )
@@ -118,6 +126,7 @@ def check_content(content: StudyContent) -> StudyContent:
         "ungrounded_questions": rejected_questions,
         "duplicate_cards": card_duplicates,
         "duplicate_questions": question_duplicates,
+        **unreadable,
     }
     return content
 
