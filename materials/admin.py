@@ -70,6 +70,9 @@ class MaterialAdmin(admin.ModelAdmin):
         "attempts",
         "job_id",
         "heartbeat_at",
+        "retry_at",
+        "retry_number",
+        "requeues",
         "page_count",
         "duration_seconds",
         "language",
@@ -88,6 +91,7 @@ class MaterialAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reprocess selected materials"), permissions=["change"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Material]) -> None:
+        # A moderator's request: it supersedes a run in flight and costs the student nothing.
         for material in queryset:
             material_reprocess(material=material)
         self.message_user(request, _("Queued for processing."), messages.SUCCESS)
@@ -146,7 +150,15 @@ class StudySetAdmin(admin.ModelAdmin):
 @admin.register(Flashcard)
 class FlashcardAdmin(HideActionsMixin, admin.ModelAdmin):
     list_display = ("front", "back", "material", "owner", "origin", "kind", "is_hidden", "due")
-    list_filter = ("is_hidden", ReportedFilter, "origin", "kind", "is_suspended", "generator")
+    list_filter = (
+        "is_hidden",
+        ReportedFilter,
+        "origin",
+        "kind",
+        "is_suspended",
+        "source_changed",
+        "generator",
+    )
     search_fields = ("front", "back", "material__title", "owner__email")
     raw_id_fields = ("material", "owner")
     list_select_related = ("material", "owner")
@@ -155,8 +167,16 @@ class FlashcardAdmin(HideActionsMixin, admin.ModelAdmin):
 
 @admin.register(QuizQuestion)
 class QuizQuestionAdmin(HideActionsMixin, admin.ModelAdmin):
-    list_display = ("question", "material", "owner", "answer_index", "generator", "is_hidden")
-    list_filter = ("is_hidden", ReportedFilter, "generator")
+    list_display = (
+        "question",
+        "material",
+        "owner",
+        "answer_index",
+        "generator",
+        "is_hidden",
+        "is_retired",
+    )
+    list_filter = ("is_hidden", ReportedFilter, "is_retired", "source_changed", "generator")
     search_fields = ("question", "explanation", "material__title", "owner__email")
     raw_id_fields = ("material", "owner")
     list_select_related = ("material", "owner")

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from eduplatform.quota import QUOTA_RESPONSE
+from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Material
 from materials.selectors import material_list
 from materials.serializers import (
@@ -48,7 +49,8 @@ class MaterialViewSet(
     def get_queryset(self):  # noqa: ANN201
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Material.objects.none()
-        return material_list(owner=self.request.user)
+        # A moderator's flag hides a material from its owner, but never stops its deletion.
+        return material_list(owner=self.request.user, include_hidden=self.action == "destroy")
 
     @extend_schema(
         request=MaterialCreateSerializer, responses={201: MaterialSerializer, 429: QUOTA_RESPONSE}
@@ -80,10 +82,14 @@ class MaterialViewSet(
     def perform_destroy(self, instance: Material) -> None:
         material_delete(material=instance)
 
-    @extend_schema(request=None, responses={202: MaterialSerializer})
+    @extend_schema(
+        request=None,
+        responses={202: MaterialSerializer, 409: IN_FLIGHT_RESPONSE, 429: QUOTA_RESPONSE},
+    )
     @action(detail=True, methods=["post"])
     def reprocess(self, request: Request, pk: str | None = None) -> Response:
-        material = material_reprocess(material=self.get_object())
+        """Process again: one of today's uploads and AI calls; 409 while a run is in flight."""
+        material = material_reprocess(material=self.get_object(), by_student=True)
         return Response(MaterialSerializer(material).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ReportSerializer, responses={201: None})

@@ -6,6 +6,9 @@ read the same failure in their own language.
 """
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 
 ERROR_MESSAGES = {
     # PDF
@@ -81,11 +84,28 @@ ERROR_MESSAGES = {
     # Services
     "ai_unavailable": _("The AI service is not responding. Try again later."),
     "timeout": _("Processing took too long and was stopped. Try again."),
+    "interrupted": _(
+        "Processing was interrupted several times (the worker stopped while reading "
+        "this material). Try again; if it keeps failing, tell us."
+    ),
     "internal": _(
         "Something went wrong while processing this material. "
         "Try again; if it keeps failing, tell us."
     ),
 }
+
+
+# What a failed try was, in a few words, while RQ waits to try again.
+RETRY_REASONS = {
+    "yt_failed": _("YouTube could not be reached"),
+    "yt_blocked": _("YouTube is refusing our requests"),
+    "ai_unavailable": _("The AI service did not answer"),
+    "interrupted": _("The worker stopped"),
+}
+
+
+def retry_reason(code: str) -> str:
+    return str(RETRY_REASONS.get(code, _("Processing failed")))
 
 
 class ProcessingError(Exception):
@@ -109,3 +129,39 @@ def error_message(code: str) -> str:
     if not code:
         return ""
     return str(ERROR_MESSAGES.get(code, ERROR_MESSAGES["internal"]))
+
+
+class Superseded(Exception):
+    """A newer run of this material took over: the old job stops without writing.
+
+    Raised by every write of a run (progress, chunks, study content, the final
+    status) when the material's attempt or the study set's job is no longer its own.
+    """
+
+
+class AlreadyRunning(APIException):
+    """A student asked for a run while one is in flight: HTTP 409 in the API.
+
+    The body is {"detail": <translated message>, "code": "in_flight"}, like the
+    daily limit's 429.
+    """
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "in_flight"
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__()
+        self.detail = {"detail": message, "code": self.default_code}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# The 409 answer, for the OpenAPI schema of the endpoints that start a run.
+IN_FLIGHT_RESPONSE = OpenApiResponse(
+    response=inline_serializer(
+        "InFlightError", {"detail": serializers.CharField(), "code": serializers.CharField()}
+    ),
+    description="A run of this material is already in flight.",
+)

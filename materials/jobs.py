@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import logging
 
+from django.db import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
+from rq.timeouts import JobTimeoutException
 
-from materials.errors import ProcessingError
+from materials.errors import ProcessingError, Superseded
 from materials.models import Material
 from materials.pipeline.process import material_process
-from materials.services import material_fail, material_requeue_stalled
+from materials.services import (
+    material_fail,
+    material_job_started,
+    material_requeue_stalled,
+    material_retry_scheduled,
+)
 
 logger = logging.getLogger(__name__)
+
+# Worth RQ's next try: a service that is briefly away. Anything else (a bug, a
+# file that times out) would fail the same way again, so it fails at once.
+TRANSIENT = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 def process_material(material_id: int, attempt: int) -> None:
@@ -19,28 +33,55 @@ def process_material(material_id: int, attempt: int) -> None:
     if material is None or material.attempts != attempt:
         # Deleted, or superseded by a newer "Reprocess": nothing to do.
         return
+    material_job_started(material=material)
     try:
         material_process(material=material)
+    except Superseded:
+        logger.info("material %s attempt %s superseded; stopped", material_id, attempt)
     except ProcessingError as exc:
-        if exc.permanent:
-            material_fail(material=material, code=exc.code, detail=exc.detail)
-            return
-        material.refresh_from_db(fields=["error_code"])
+        if not exc.permanent:
+            raise
+        material_fail(material=material, code=exc.code, detail=exc.detail)
+    except TRANSIENT:
         raise
+    except JobTimeoutException as exc:
+        material_fail(material=material, code="timeout", detail=str(exc))
+    except Exception as exc:
+        logger.exception("material %s failed", material_id)
+        material_fail(material=material, code="internal", detail=f"{type(exc).__name__}: {exc}")
 
 
 def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:  # noqa: ANN001
-    """Called by RQ after every failed run; only the last one marks the row failed."""
+    """Called by RQ after every failed try (and for a job whose worker died).
+
+    With tries left the student sees what failed and when the next try is;
+    after the last one the material is failed with its message.
+    """
     material_id, attempt = job.args
-    if job.retries_left:
-        logger.warning("material %s attempt failed, %s retries left", material_id, job.retries_left)
-        return
     material = Material.objects.filter(pk=material_id, attempts=attempt).first()
     if material is None:
         return
-    code = exc_value.code if isinstance(exc_value, ProcessingError) else "internal"
-    material_fail(material=material, code=code, detail=f"{exc_type.__name__}: {exc_value}")
+    if isinstance(exc_value, ProcessingError):
+        code = exc_value.code
+    else:
+        code = "interrupted" if exc_type is AbandonedJobError else "internal"
+    detail = f"{exc_type.__name__}: {exc_value}"
+    if job.retries_left:
+        number = len(job.retry_intervals or []) - job.retries_left + 1
+        logger.warning("material %s try %s failed (%s); retrying", material_id, number, code)
+        material_retry_scheduled(
+            material=material,
+            code=code,
+            detail=detail,
+            retry_in=job.get_retry_interval(),
+            number=number,
+        )
+        return
+    material_fail(material=material, code=code, detail=detail)
 
 
 def sweep_stalled_materials() -> int:
+    from materials.study.generation import study_sets_fail_stalled
+
+    study_sets_fail_stalled()
     return material_requeue_stalled()

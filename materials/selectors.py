@@ -13,8 +13,10 @@ from materials.models import Chunk, Material
 _WORD = re.compile(r"\S+")
 
 
-def material_list(*, owner: User) -> QuerySet[Material]:
-    return Material.objects.filter(owner=owner, is_hidden=False)
+def material_list(*, owner: User, include_hidden: bool = False) -> QuerySet[Material]:
+    """The owner's materials; hidden ones (by a moderator) only where asked, to delete them."""
+    materials = Material.objects.filter(owner=owner)
+    return materials if include_hidden else materials.filter(is_hidden=False)
 
 
 @dataclass

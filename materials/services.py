@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
-import django_rq
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rq import Retry
+from rq import Callback, Retry
 
 from accounts.models import User
 from eduplatform import quota
-from materials.errors import ProcessingError, error_message
+from eduplatform.queue import enqueue_on_commit, job_alive
+from materials.errors import AlreadyRunning, ProcessingError, Superseded, error_message
 from materials.models import Material
 from materials.pipeline import office
 from materials.pipeline.youtube import canonical_url, parse_video_id
@@ -25,8 +28,6 @@ from materials.pipeline.youtube import canonical_url, parse_video_id
 logger = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
-# Retries only ever happen for transient failures (network, rate limits).
-JOB_RETRY = Retry(max=3, interval=[15, 60, 300])
 
 
 def check_request_size(content_length: str | None, *, field: str = "file") -> None:
@@ -207,9 +208,23 @@ def _material_create_youtube(
     return material
 
 
-def material_enqueue(*, material: Material) -> None:
-    """Queue processing once the row is committed, so the worker can see it."""
+def process_retry() -> Retry:
+    """RQ's retries of a processing job: only transient failures reach them
+    (materials.jobs.process_material decides), and a worker that died mid-job."""
+    intervals = settings.PROCESS_RETRY_INTERVALS
+    return Retry(max=len(intervals), interval=list(intervals))
+
+
+def material_enqueue(*, material: Material, requeue: bool = False) -> None:
+    """Queue processing once the row is committed, so the worker can see it.
+
+    Every call starts a new attempt; a run of an older one stops at its next
+    write (Superseded). `requeue` marks the sweep's calls, which are counted
+    (a student's or moderator's request starts the count again). If the queue
+    cannot be reached the row stays, "waiting for the worker", for the sweep.
+    """
     attempt = material.attempts + 1
+    job_id = f"material-{material.pk}-{attempt}"
     Material.objects.filter(pk=material.pk).update(
         attempts=attempt,
         status=Material.Status.PENDING,
@@ -217,42 +232,140 @@ def material_enqueue(*, material: Material) -> None:
         progress=0,
         error_code="",
         error_detail="",
-        job_id=f"material-{material.pk}-{attempt}",
+        job_id=job_id,
         heartbeat_at=timezone.now(),
+        retry_at=None,
+        retry_number=0,
+        requeues=F("requeues") + 1 if requeue else 0,
     )
     material.refresh_from_db()
 
-    def enqueue() -> None:
-        from materials.jobs import on_process_failure, process_material
+    def unreachable() -> None:
+        Material.objects.filter(
+            pk=material.pk, attempts=attempt, stage=Material.Stage.QUEUED
+        ).update(stage=Material.Stage.WAITING)
 
-        django_rq.get_queue("default").enqueue(
-            process_material,
-            material.pk,
-            attempt,
-            job_id=material.job_id,
-            job_timeout=settings.PROCESS_JOB_TIMEOUT,
-            retry=JOB_RETRY,
-            on_failure=on_process_failure,
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-        )
+    enqueue_on_commit(
+        "materials.jobs.process_material",
+        material.pk,
+        attempt,
+        job_id=job_id,
+        on_unreachable=unreachable,
+        job_timeout=settings.PROCESS_JOB_TIMEOUT,
+        retry=process_retry(),
+        on_failure=Callback("materials.jobs.on_process_failure"),
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
 
-    transaction.on_commit(enqueue)
+
+@contextmanager
+def _student_run(owner: User) -> Iterator[None]:
+    """A run a student asked for is a full pipeline: one upload and one AI call of today's budgets.
+
+    Both are reserved before anything changes, and both given back if the
+    request then fails (QuotaExceeded for the second refunds the first).
+    """
+    try:
+        with quota.spend(owner, quota.UPLOAD), quota.spend(owner, quota.AI):
+            yield
+    except quota.QuotaExceeded as exc:
+        if exc.kind == quota.UPLOAD:
+            # "new materials" would puzzle a student who asked to process one again.
+            exc.message = _(
+                "You have reached today's limit of %(limit)d materials processed (new or "
+                "processed again). You can continue after midnight UTC."
+            ) % {"limit": exc.limit}
+            exc.detail = {"detail": exc.message, "code": exc.default_code}
+        raise
 
 
-@transaction.atomic
-def material_reprocess(*, material: Material) -> Material:
-    """Run the whole pipeline again; its output replaces the old, never adds to it."""
-    material = Material.objects.select_for_update().get(pk=material.pk)
-    material_enqueue(material=material)
+def material_reprocess(*, material: Material, by_student: bool = False) -> Material:
+    """Run the whole pipeline again; its output replaces the old, never adds to it.
+
+    A student's request (`by_student`) is refused while a run is in flight
+    (AlreadyRunning, HTTP 409) and counts against today's budgets
+    (QuotaExceeded, HTTP 429): a loop of requests is neither parallel runs nor
+    unbounded spend. A moderator's request supersedes a run in flight and
+    costs the student nothing.
+    """
+    with transaction.atomic():
+        material = Material.objects.select_for_update().get(pk=material.pk)
+        if not by_student:
+            material_enqueue(material=material)
+            return material
+        if material.is_active:
+            raise AlreadyRunning(
+                _("This material is already being processed. Wait until it is ready or has failed.")
+            )
+        with _student_run(material.owner):
+            material_enqueue(material=material)
+    return material
+
+
+def material_attach_subtitles(*, material: Material, subtitles: UploadedFile) -> Material:
+    """Read a YouTube lecture from the student's subtitle file instead of YouTube.
+
+    Offered at once when YouTube cannot be reached (no need to sit through the
+    retries): the run in flight is superseded by one that reads the file. It
+    is a full run, so it counts like a student's Reprocess.
+    """
+    if material.kind != Material.Kind.YOUTUBE:
+        raise ValidationError({"subtitles": _("Only a YouTube lecture takes a subtitle file.")})
+    _check_size(subtitles, field="subtitles", limit_mb=settings.MAX_SUBTITLE_MB)
+    with transaction.atomic():
+        material = Material.objects.select_for_update().get(pk=material.pk)
+        with _student_run(material.owner):
+            old = material.subtitle_file.name if material.subtitle_file else ""
+            material.subtitle_file.save(
+                Path(subtitles.name or "subtitles.srt").name, subtitles, save=False
+            )
+            material.save(update_fields=["subtitle_file", "updated_at"])
+            if old:
+                transaction.on_commit(lambda: material.subtitle_file.storage.delete(old))
+            material_enqueue(material=material)
     return material
 
 
 def material_delete(*, material: Material) -> None:
-    files = [f for f in (material.file, material.subtitle_file) if f]
+    """Delete the material and everything made from it; its files go once committed.
+
+    The files are removed by the post_delete receiver (materials.signals), so
+    admin deletes and cascades from a deleted account remove them too.
+    """
     material.delete()
-    for stored in files:
-        transaction.on_commit(lambda stored=stored: stored.storage.delete(stored.name))
+
+
+def material_files_delete_on_commit(*, material: Material) -> None:
+    """Remove the stored files of a deleted material once the deletion is committed."""
+    for stored in (material.file, material.subtitle_file):
+        if stored:
+            name, storage = stored.name, stored.storage
+            transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
+
+
+def material_orphan_files(*, older_than: timedelta = timedelta(hours=1)) -> list[Path]:
+    """Stored upload files no material refers to, last changed before `older_than` ago.
+
+    Left by deletions before files went with their materials, or by a crash
+    between storing a file and committing its row. The age keeps a file being
+    uploaded right now (stored, its row not yet committed) out of the list.
+    """
+    folder = Path(settings.MEDIA_ROOT) / "uploads"
+    if not folder.is_dir():
+        return []
+    used = set()
+    for file, subtitles in Material.objects.values_list("file", "subtitle_file").iterator():
+        used.update(name for name in (file, subtitles) if name)
+    cutoff = (timezone.now() - older_than).timestamp()
+    media = Path(settings.MEDIA_ROOT)
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file()
+        and path.relative_to(media).as_posix() not in used
+        and path.stat().st_mtime < cutoff
+    )
 
 
 def material_set_progress(
@@ -261,48 +374,123 @@ def material_set_progress(
     """Record how far the job is, visible at once (outside any open transaction).
 
     `reading` replaces the material's page-reading report (pages recognised so far).
+    Raises Superseded when a newer attempt owns the material: an old run stops there.
     """
     progress = max(0, min(100, int(progress)))
     updates = {"reading": dict(reading)} if reading is not None else {}
-    Material.objects.filter(pk=material.pk).update(
+    written = Material.objects.filter(pk=material.pk, attempts=material.attempts).update(
         status=Material.Status.PROCESSING,
         stage=stage,
         progress=progress,
         heartbeat_at=timezone.now(),
         **updates,
     )
+    if not written:
+        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
     material.stage, material.progress = stage, progress
 
 
+def material_heartbeat(*, material: Material) -> None:
+    """Tell the sweep this run is alive; raise Superseded if a newer run took over.
+
+    For stages that report no progress of their own (study content generation).
+    """
+    written = Material.objects.filter(pk=material.pk, attempts=material.attempts).update(
+        heartbeat_at=timezone.now()
+    )
+    if not written:
+        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
+
+
+def material_job_started(*, material: Material) -> None:
+    """A try begins: the note of the last failed try (and its countdown) goes."""
+    Material.objects.filter(pk=material.pk, attempts=material.attempts).update(
+        error_code="", error_detail="", retry_at=None
+    )
+
+
+def material_retry_scheduled(
+    *, material: Material, code: str, detail: str, retry_in: int, number: int
+) -> None:
+    """A transient failure, to be tried again by RQ: the student sees what and when.
+
+    "YouTube could not be reached — trying again in 60 s, 2 of 3", with the
+    subtitle upload offered at once for a video.
+    """
+    now = timezone.now()
+    Material.objects.filter(pk=material.pk, attempts=material.attempts).exclude(
+        status__in=[Material.Status.READY, Material.Status.FAILED]
+    ).update(
+        status=Material.Status.PENDING,
+        stage=Material.Stage.RETRYING,
+        error_code=code,
+        error_detail=detail[:4000],
+        retry_at=now + timedelta(seconds=retry_in),
+        retry_number=number,
+        heartbeat_at=now,
+    )
+
+
 def material_fail(*, material: Material, code: str, detail: str = "") -> None:
-    """Mark failed, unless it is already ready: a late failure never moves it back."""
-    Material.objects.filter(pk=material.pk).exclude(status=Material.Status.READY).update(
+    """Mark failed, unless it is already ready or a newer attempt owns it.
+
+    A late failure never moves a ready material back, nor fails a newer run.
+    """
+    Material.objects.filter(pk=material.pk, attempts=material.attempts).exclude(
+        status=Material.Status.READY
+    ).update(
         status=Material.Status.FAILED,
         stage=Material.Stage.FAILED,
         error_code=code,
         error_detail=detail[:4000],
+        retry_at=None,
         heartbeat_at=timezone.now(),
     )
     logger.info("material %s failed: %s", material.pk, code)
 
 
-def material_requeue_stalled(*, stale_after: timedelta = timedelta(minutes=10)) -> int:
-    """Queue again the materials whose job went silent (a killed worker, a lost queue).
+_ACTIVE = [Material.Status.PENDING, Material.Status.PROCESSING]
 
-    Every progress update touches `heartbeat_at`; a material still pending or
-    processing with an old heartbeat has no live job behind it. Re-running is
-    safe because processing replaces, never adds.
+
+def _looks_stalled(cutoff: datetime) -> Q:
+    # Silent for long, or never queued (the queue was down when it was saved).
+    return Q(status__in=_ACTIVE) & (Q(heartbeat_at__lt=cutoff) | Q(stage=Material.Stage.WAITING))
+
+
+def _requeue_if_dead(pk: int, *, cutoff: datetime, stale_after: timedelta) -> bool:
+    with transaction.atomic():
+        # Locked and checked again: a second sweep (another worker's cron)
+        # skips the row, or finds it requeued and fresh.
+        material = (
+            Material.objects.select_for_update(skip_locked=True)
+            .filter(_looks_stalled(cutoff), pk=pk)
+            .first()
+        )
+        if material is None or job_alive(material.job_id, overdue_after=stale_after):
+            return False
+        if material.requeues >= settings.SWEEP_MAX_REQUEUES:
+            material_fail(
+                material=material,
+                code="interrupted",
+                detail=f"the job died {material.requeues + 1} times (job {material.job_id})",
+            )
+            return False
+        material_enqueue(material=material, requeue=True)
+        return True
+
+
+def material_requeue_stalled(*, stale_after: timedelta = timedelta(minutes=10)) -> int:
+    """Queue again the materials whose job is gone (a killed worker, a lost queue).
+
+    A quiet row is only a candidate: RQ is asked whether its job waits in the
+    queue, waits for a retry or runs on a live worker (eduplatform.queue.job_alive),
+    and such rows are left alone, however long the queue. Re-running is safe:
+    processing replaces, never adds, and an old run still going stops at its
+    next write. A material whose job keeps dying ends failed with a message.
     """
     cutoff = timezone.now() - stale_after
-    stalled = Material.objects.filter(
-        status__in=[Material.Status.PENDING, Material.Status.PROCESSING],
-        heartbeat_at__lt=cutoff,
-    )
-    count = 0
-    for material in stalled:
-        with transaction.atomic():
-            material_reprocess(material=material)
-        count += 1
+    candidates = list(Material.objects.filter(_looks_stalled(cutoff)).values_list("pk", flat=True))
+    count = sum(_requeue_if_dead(pk, cutoff=cutoff, stale_after=stale_after) for pk in candidates)
     if count:
         logger.warning("requeued %d stalled materials", count)
     return count

@@ -19,12 +19,15 @@ from rest_framework.views import APIView
 from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.apis import as_drf_error
+from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Flashcard, Material, QuizQuestion
 from materials.selectors import material_list
 from materials.serializers import ReportSerializer
 from materials.study import selectors, services
 from materials.study.exports import cards_to_apkg, cards_to_csv, notes_to_markdown
 from materials.study.generation import generation_error_message, study_regenerate
+
+ACTIVE = (Material.Status.PENDING, Material.Status.PROCESSING)
 
 # --- serializers ------------------------------------------------------------
 
@@ -59,8 +62,11 @@ class FlashcardSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Flashcard
-        fields = ["id", "material", "front", "back", "source", "due", "suspended", "origin"]
-        read_only_fields = ["id", "material", "source", "due", "origin"]
+        fields = [
+            "id", "material", "front", "back", "source", "due", "suspended", "origin",
+            "source_changed",
+        ]  # fmt: skip
+        read_only_fields = ["id", "material", "source", "due", "origin", "source_changed"]
 
     def get_source(self, card: Flashcard) -> dict:
         return {"page": card.page, "start_seconds": card.start_seconds}
@@ -161,12 +167,16 @@ class NotesApi(APIView):
 class RegenerateApi(APIView):
     """Make the study content again (e.g. after "could not be generated")."""
 
-    @extend_schema(request=None, responses={202: SummarySerializer, 429: quota.QUOTA_RESPONSE})
+    @extend_schema(
+        request=None,
+        responses={202: SummarySerializer, 409: IN_FLIGHT_RESPONSE, 429: quota.QUOTA_RESPONSE},
+    )
     def post(self, request: Request, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
-        if material.status != Material.Status.READY:
+        if material.status not in (Material.Status.READY, *ACTIVE):
             raise serializers.ValidationError({"material": ["The material is not ready yet."]})
-        study_set = study_regenerate(material=material)  # over budget: 429 with the reason
+        # In flight: 409; over budget: 429, each with the reason.
+        study_set = study_regenerate(material=material)
         return Response(
             {
                 "text": study_set.summary,

@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from eduplatform import quota
 from eduplatform.ownership import owned
+from materials.errors import AlreadyRunning
 from materials.models import Material
 from materials.selectors import material_list
 from materials.study import selectors, services
@@ -92,7 +93,7 @@ def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     if material.status == Material.Status.READY:
         try:
             study_regenerate(material=material)
-        except quota.QuotaExceeded as exc:
+        except (quota.QuotaExceeded, AlreadyRunning) as exc:
             messages.error(request, exc.message)
         else:
             messages.info(request, _("Study content is being made again."))

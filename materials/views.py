@@ -23,11 +23,13 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from eduplatform.body_limit import body_limit
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
+from materials.errors import AlreadyRunning
 from materials.forms import PdfUploadForm, YoutubeForm
 from materials.models import Material
 from materials.selectors import material_list, material_text_parts
 from materials.services import (
     check_request_size,
+    material_attach_subtitles,
     material_create_file,
     material_create_youtube,
     material_delete,
@@ -153,18 +155,51 @@ def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, {"material": material})
 
 
-@login_required
-@require_POST
-def material_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material = material_reprocess(material=owned(material_list, request.user, pk))
+def _to_detail(request: HttpRequest, material: Material) -> HttpResponse:
     url = reverse("materials:detail", args=[material.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @login_required
+@require_POST
+def material_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
+    material = owned(material_list, request.user, pk)
+    try:
+        material_reprocess(material=material, by_student=True)
+    except (QuotaExceeded, AlreadyRunning) as exc:
+        messages.error(request, exc.message)
+    return _to_detail(request, material)
+
+
+@login_required
+@require_POST
+def material_subtitles_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lecture's own subtitle file, in place of YouTube's captions."""
+    material = owned(material_list, request.user, pk)
+    upload = request.FILES.get("subtitles")
+    try:
+        if upload is None:
+            raise ValidationError({"subtitles": _("Choose a subtitle file (.srt or .vtt).")})
+        material_attach_subtitles(material=material, subtitles=upload)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    except QuotaExceeded as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The subtitle file is being read."))
+    return _to_detail(request, material)
+
+
+def _any_of_mine(owner):  # noqa: ANN001, ANN202
+    """The owner's materials, hidden ones too: a moderator's flag never stops a deletion."""
+    return material_list(owner=owner, include_hidden=True)
+
+
+@login_required
 @require_http_methods(["POST", "DELETE"])
 def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    material_delete(material=owned(material_list, request.user, pk))
+    material_delete(material=owned(_any_of_mine, request.user, pk))
     url = reverse("materials:list")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 

@@ -49,6 +49,24 @@ def make_pdf(pages: list[str]) -> bytes:
     return bytes(pdf.output())
 
 
+def make_scanned_pdf(text_pages: list[str], scans: list[str]) -> bytes:
+    """Text pages, then image-only pages: recognising those holds extraction open a while."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    from tests.pdfs import scan_pdf
+
+    scanned = scan_pdf(make_pdf(scans))
+    if not text_pages:
+        return scanned
+    document = pdfium.PdfDocument(make_pdf(text_pages))
+    document.import_pages(pdfium.PdfDocument(scanned))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 @pytest.fixture
 def pdf_upload() -> Callable[..., SimpleUploadedFile]:
     def build(pages: list[str] | None = None, name: str = "lecture.pdf") -> SimpleUploadedFile:

@@ -34,6 +34,10 @@ class StubOpenAI:
     requests: list[dict[str, Any]] = field(default_factory=list)
     replies: deque[Reply] = field(default_factory=deque)
     default_content: str = "OK"
+    # Seconds each embeddings request waits before its answer (a slow provider).
+    embedding_delay: float = 0.0
+    # Seconds between the words of a streamed answer (a model writing slowly).
+    stream_word_delay: float = 0.0
     _server: ThreadingHTTPServer | None = None
 
     # --- scripting -------------------------------------------------------
@@ -66,6 +70,7 @@ class StubOpenAI:
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append({"path": self.path, "json": payload})
                 if self.path.endswith("/embeddings"):
+                    time.sleep(stub.embedding_delay)
                     return self._json(200, stub._embeddings(payload))
                 reply = stub.replies.popleft() if stub.replies else Reply(stub.default_content)
                 if reply.delay:
@@ -93,6 +98,8 @@ class StubOpenAI:
                 self.end_headers()
                 words = content.split(" ")
                 for index, word in enumerate(words):
+                    if index:
+                        time.sleep(stub.stream_word_delay)
                     piece = word if index == len(words) - 1 else word + " "
                     chunk = {
                         "id": "chatcmpl-stub",

@@ -259,10 +259,23 @@ def test_image_serves_gunicorn_on_port_8000(dockerfile):
     assert "8000" in instructions(dockerfile, "EXPOSE")
     (cmd,) = instructions(dockerfile, "CMD")
     cmd = command_text(json.loads(cmd)) if cmd.startswith("[") else cmd
-    assert "gunicorn eduplatform.wsgi:application" in cmd
+    assert "eduplatform.wsgi:application" in cmd
     assert re.search(r"--bind 0\.0\.0\.0:\$\{PORT:-8000\}|--bind 0\.0\.0\.0:8000", cmd)
-    assert "--workers 3" in cmd
-    assert "--timeout" in cmd
+    assert "--config python:eduplatform.gunicorn_conf" in cmd
+
+
+def test_every_web_server_streams_on_threads(compose, dockerfile):
+    """Tutor answers stream: one worker class that does not block pages behind streams."""
+    from eduplatform import gunicorn_conf
+
+    assert gunicorn_conf.worker_class == "gthread" and gunicorn_conf.threads >= 8
+    assert gunicorn_conf.timeout >= 60
+    (cmd,) = instructions(dockerfile, "CMD")
+    web = command_text(compose["services"]["web"]["command"])
+    runner = (ROOT / "eduplatform" / "runner.py").read_text(encoding="utf-8")
+    for command in (cmd, web, runner):
+        assert "python:eduplatform.gunicorn_conf" in command
+        assert "--workers" not in command
 
 
 # --- Commands name modules that exist ---------------------------------------

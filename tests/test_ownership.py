@@ -66,6 +66,7 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "materials:detail": lambda w: [Probe(f"/materials/{_material(w)}/")],
     "materials:reprocess": lambda w: [Probe(f"/materials/{_material(w)}/reprocess/")],
     "materials:delete": lambda w: [Probe(f"/materials/{_material(w)}/delete/")],
+    "materials:subtitles": lambda w: [Probe(f"/materials/{_material(w)}/subtitles/")],
     "materials:file": lambda w: [Probe(f"/materials/{_material(w)}/file/")],
     "materials:report": lambda w: [Probe(f"/materials/{_material(w)}/report/")],
     "materials:text": lambda w: [Probe(f"/materials/{w.slides.pk}/text/")],

@@ -1,3 +1,4 @@
+import math
 import uuid
 from pathlib import PurePath
 
@@ -6,11 +7,12 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from pgvector.django import HnswIndex, VectorField
 
-from materials.errors import error_message
+from materials.errors import error_message, retry_reason
 
 EMBEDDING_DIMENSIONS = 384
 
@@ -36,6 +38,11 @@ class Material(models.Model):
 
     class Stage(models.TextChoices):
         QUEUED = "queued", _("Waiting in the queue")
+        # The queue could not be reached when the job was to be queued: the
+        # upload is kept and the sweep queues it once the queue answers.
+        WAITING = "waiting", _("Waiting for the worker")
+        # A transient failure (network, rate limit): RQ tries again at retry_at.
+        RETRYING = "retrying", _("Waiting to try again")
         EXTRACTING = "extracting", _("Reading the text")
         RECOGNISING = "recognising", _("Recognising text in page images")
         EMBEDDING = "embedding", _("Understanding the passages")
@@ -64,6 +71,12 @@ class Material(models.Model):
     job_id = models.CharField(max_length=64, blank=True)
     # Touched by every progress update; a sweep requeues rows whose job went silent.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # While a transient failure waits for RQ's next try: when, and which try of how many.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    retry_number = models.PositiveSmallIntegerField(default=0)
+    # Times the sweep queued this attempt again (a dead worker); bounded, so a file
+    # that kills every worker ends failed instead of looping.
+    requeues = models.PositiveSmallIntegerField(default=0)
 
     page_count = models.PositiveIntegerField(null=True, blank=True)
     # How the pages were read, for the student: {"ocr": pages recognised from
@@ -149,6 +162,31 @@ class Material(models.Model):
     def is_office(self) -> bool:
         """Slides or a handout: anchored to slides or sections, read through the text view."""
         return self.kind in (self.Kind.PPTX, self.Kind.DOCX)
+
+    @property
+    def retry_note(self) -> str:
+        """What failed and when RQ tries again: "YouTube could not be reached — trying
+        again in 60 s, 2 of 3"."""
+        if self.stage != self.Stage.RETRYING or self.retry_at is None:
+            return ""
+        values = {
+            "reason": retry_reason(self.error_code),
+            "seconds": max(0, math.ceil((self.retry_at - timezone.now()).total_seconds())),
+            "number": self.retry_number,
+            "total": len(settings.PROCESS_RETRY_INTERVALS),
+        }
+        if values["seconds"]:
+            return _("%(reason)s — trying again in %(seconds)d s, %(number)d of %(total)d") % values
+        return _("%(reason)s — trying again now, %(number)d of %(total)d") % values
+
+    @property
+    def offers_subtitles(self) -> bool:
+        """A video whose captions YouTube would not give: the student's own file, at once."""
+        return (
+            self.kind == self.Kind.YOUTUBE
+            and self.error_code.startswith("yt_")
+            and self.error_code != "yt_invalid_url"
+        )
 
     @property
     def is_active(self) -> bool:

@@ -1,7 +1,9 @@
 """Study content made from a material: summary, notes, flashcards, quiz, and their use.
 
-Generated rows are replaced as a whole when a material is processed again;
-what the student made (their own cards, review history, quiz attempts) stays.
+Generated rows are replaced when a material is processed again, except those
+the student or a moderator touched: a card with reviews, edits, a suspension,
+a report or a moderator's flag, a question with a report or a flag, stays with
+its history (materials.study.generation.study_content_store).
 """
 
 from django.conf import settings
@@ -32,6 +34,9 @@ class StudySet(models.Model):
     # Counts of what generation kept and dropped, for the admin and benchmarks.
     stats = models.JSONField(default=dict, blank=True)
     tokens_used = models.PositiveIntegerField(default=0)
+    # The RQ job of a generation run alone ("Try again"); empty when the
+    # material's own processing job generates.
+    job_id = models.CharField(max_length=64, blank=True)
     generated_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -109,6 +114,9 @@ class Flashcard(SourceFields):
     position = models.PositiveIntegerField(default=0)
     is_suspended = models.BooleanField(_("suspended"), default=False)
     is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
+    # Kept through a regeneration for its history, but its passage is no longer
+    # in the material: the student should check it against the new text.
+    source_changed = models.BooleanField(_("source changed"), default=False)
 
     # FSRS memory state, one column per field of fsrs.Card.
     state = models.PositiveSmallIntegerField(choices=State.choices, default=State.LEARNING)
@@ -165,6 +173,10 @@ class QuizQuestion(SourceFields):
     explanation = models.TextField(_("explanation"), blank=True)
     generator = models.CharField(max_length=120)
     is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
+    source_changed = models.BooleanField(_("source changed"), default=False)
+    # No longer made by the generator, but kept (out of the quiz) because a
+    # student reported it or a moderator hid it: the report keeps its target.
+    is_retired = models.BooleanField(_("no longer in the quiz"), default=False)
 
     class Meta:
         ordering = ["material", "position"]

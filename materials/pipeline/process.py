@@ -19,12 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from eduplatform.embeddings import get_embedder
-from materials.errors import ProcessingError
+from materials.errors import ProcessingError, Superseded
 from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
 from materials.search import crosslingual
 from materials.search.language import detect_language
-from materials.services import material_set_progress
+from materials.services import material_heartbeat, material_set_progress
 from materials.study.generation import study_generate
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def extract_pdf(material: Material) -> Extracted:
     pages.sort(key=lambda page: page.number)
     methods = Counter(page.method for page in pages)
     report = {"ocr": methods["ocr"], "repaired": methods["repaired"], "unreadable": methods["none"]}
-    Material.objects.filter(pk=material.pk).update(reading=report)
+    Material.objects.filter(pk=material.pk, attempts=material.attempts).update(reading=report)
     if not any(page.text.strip() for page in pages):
         raise ProcessingError("ocr_unavailable" if methods["unavailable"] else "pdf_no_text")
     pages = clean_pages(pages)
@@ -175,7 +175,8 @@ def store_chunks(
     cross_parts: list[list[tuple]] | None = None,
 ) -> int:
     """Replace the material's chunks (and their multilingual vectors) in one transaction."""
-    Material.objects.select_for_update().filter(pk=material.pk).first()
+    if not Material.objects.select_for_update().filter(pk=material.pk, attempts=material.attempts):
+        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
     material.chunks.all().delete()
     language = material.language or "simple"
     rows = [
@@ -234,6 +235,7 @@ def material_process(*, material: Material) -> Timings:
     # Multilingual vectors, so that a question in the other language finds it.
     started = time.perf_counter()
     cross_parts = crosslingual.embed_parts(passages)
+    material_heartbeat(material=material)
     timings.add("embed_crosslingual", started)
 
     started = time.perf_counter()
@@ -255,7 +257,9 @@ def material_process(*, material: Material) -> Timings:
     generate_study_content(material)
     timings.add("generate", started)
 
-    Material.objects.filter(pk=material.pk).exclude(status=Material.Status.FAILED).update(
+    Material.objects.filter(pk=material.pk, attempts=material.attempts).exclude(
+        status=Material.Status.FAILED
+    ).update(
         status=Material.Status.READY,
         stage=Stage.READY,
         progress=100,

@@ -1,4 +1,4 @@
-"""The study-content stage: pick a generator, check its items, replace the stored ones.
+"""The study-content stage: pick a generator, check its items, store them (store.py).
 
 A failure here never fails the material: search and the tutor work without
 study content, so the material ends `ready` and its study set says what went
@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
-import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from rq import Callback
 
 from eduplatform import quota
-from materials.errors import ProcessingError
-from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion, StudySet
-from materials.search.evidence import sentence_for_text
+from eduplatform.queue import enqueue_on_commit, job_alive
+from materials.errors import AlreadyRunning, ProcessingError, Superseded
+from materials.models import Chunk, Material, StudySet
+from materials.services import material_heartbeat, process_retry
 from materials.study.checks import drop_near_duplicates, is_grounded, is_self_contained
-from materials.study.text import normalize
+from materials.study.store import study_content_store, study_set_mark
 from materials.study.types import Generator, MaterialText, Source, StudyContent
 
 logger = logging.getLogger(__name__)
@@ -30,6 +34,8 @@ logger = logging.getLogger(__name__)
 GENERATION_ERRORS = {
     "ai_unavailable": _("The AI service did not answer, so study content could not be made."),
     "no_text": _("There is no text to make study content from."),
+    "interrupted": _("Making study content was interrupted."),
+    "queue_unavailable": _("The job queue could not be reached."),
     "internal": _("Something went wrong while making study content."),
 }
 
@@ -131,161 +137,44 @@ def check_content(content: StudyContent) -> StudyContent:
     return content
 
 
-def _place(source: Source, text: str) -> tuple[int | None, float | None]:
-    """The page (or second) of the source's sentence that an item was drawn from.
-
-    A passage runs over page breaks; a card, a question or a note point shows
-    and links the page of its own sentence, not the passage's first page.
-    """
-    chunk = Chunk(
-        text=source.text,
-        anchors=[list(anchor) for anchor in source.anchors],
-        page_start=source.page,
-        start_seconds=source.start_seconds,
-    )
-    sentence = sentence_for_text(chunk, text)
-    if sentence is None:
-        return source.page, source.start_seconds
-    return sentence.page, sentence.start_seconds
-
-
-def _card_key(front: str, back: str) -> str:
-    return f"{normalize(front)}\x00{normalize(back)}"
-
-
-@transaction.atomic
-def study_content_store(*, material: Material, content: StudyContent) -> StudySet:
-    """Replace the material's generated content in one transaction.
-
-    The student's own cards stay. A generated card that comes out again with
-    the same front and back keeps its row, and so its schedule and reviews.
-    """
-    study_set, _ = StudySet.objects.select_for_update().get_or_create(material=material)
-    material.note_sections.all().delete()
-    sections = []
-    for position, section in enumerate(content.sections):
-        points = []
-        for point in section.points:
-            page, seconds = _place(point.source, point.text)
-            points.append({"text": point.text, "page": page, "start_seconds": seconds})
-        sections.append((position, section, points))
-    NoteSection.objects.bulk_create(
-        NoteSection(
-            material=material,
-            position=position,
-            heading=section.heading,
-            points=points,
-            pages=sorted({p["page"] for p in points if p["page"] is not None}),
-            page=section.source.page if section.source else None,
-            page_end=section.source.page_end if section.source else None,
-            start_seconds=section.source.start_seconds if section.source else None,
-            generator=content.generator,
-        )
-        for position, section, points in sections
-    )
-
-    old_cards = {
-        _card_key(card.front, card.back): card
-        for card in material.flashcards.filter(origin=Flashcard.Origin.GENERATED)
-    }
-    now = timezone.now()
-    new_cards = []
-    for position, card in enumerate(content.cards):
-        kept = old_cards.pop(_card_key(card.front, card.back), None)
-        if kept is not None:
-            kept.position = position
-            kept.save(update_fields=["position", "updated_at"])
-            continue
-        page, seconds = _place(card.source, f"{card.front} {card.back}")
-        new_cards.append(
-            Flashcard(
-                owner_id=material.owner_id,
-                material=material,
-                front=card.front,
-                back=card.back,
-                kind=card.kind,
-                origin=Flashcard.Origin.GENERATED,
-                generator=content.generator,
-                position=position,
-                page=page,
-                page_end=card.source.page_end,
-                start_seconds=seconds,
-                passage=card.source.text,
-                due=now,
-            )
-        )
-    Flashcard.objects.filter(pk__in=[card.pk for card in old_cards.values()]).delete()
-    Flashcard.objects.bulk_create(new_cards, batch_size=500)
-
-    material.quiz_questions.all().delete()
-    places = [_place(q.source, f"{q.question} {q.answer}") for q in content.questions]
-    QuizQuestion.objects.bulk_create(
-        QuizQuestion(
-            owner_id=material.owner_id,
-            material=material,
-            position=position,
-            question=question.question,
-            choices=question.choices,
-            answer_index=question.answer_index,
-            explanation=question.explanation,
-            page=page,
-            page_end=question.source.page_end,
-            start_seconds=seconds,
-            passage=question.source.text,
-            generator=content.generator,
-        )
-        for position, (question, (page, seconds)) in enumerate(
-            zip(content.questions, places, strict=True)
-        )
-    )
-
-    study_set.status = StudySet.Status.READY
-    study_set.error_code = ""
-    study_set.error_detail = ""
-    study_set.generator = content.generator
-    study_set.language = material.language
-    study_set.summary = content.summary
-    study_set.stats = {
-        **content.stats,
-        "cards": len(content.cards),
-        "questions": len(content.questions),
-        "sections": len(content.sections),
-    }
-    study_set.tokens_used = content.tokens_used
-    study_set.generated_at = now
-    study_set.save()
-    return study_set
-
-
-def _mark(material: Material, status: str, code: str = "", detail: str = "") -> None:
-    StudySet.objects.update_or_create(
-        material=material,
-        defaults={"status": status, "error_code": code, "error_detail": detail[:4000]},
-    )
-
-
-def study_generate(*, material: Material, generator: Generator | None = None) -> StudySet:
+def study_generate(
+    *, material: Material, generator: Generator | None = None, job_id: str = ""
+) -> StudySet:
     """Make and store the material's summary, notes, flashcards and quiz.
 
     Never raises for a generation failure: the study set records it instead.
+    It does raise Superseded when a newer run took the material over (a
+    Reprocess, or another "Try again"): the caller's job then stops quietly.
+    `job_id` is the job of a generation run alone; the material's own
+    processing job passes none and takes the study set over.
     """
-    _mark(material, StudySet.Status.GENERATING)
+    study_set_mark(material, StudySet.Status.GENERATING, job_id=job_id)
     started = time.perf_counter()
+
+    def beat() -> None:
+        # The sweep's sign of life, and the run's check that it still owns the material.
+        material_heartbeat(material=material)
+
     try:
         text = material_text(material)
         if not text.sources:
             raise ProcessingError("no_text")
-        content = (generator or get_generator()).generate(text)
+        content = (generator or get_generator()).generate(text, beat=beat)
         content = check_content(content)
         content.stats["seconds"] = round(time.perf_counter() - started, 2)
-        study_set = study_content_store(material=material, content=content)
+        study_set = study_content_store(material=material, content=content, job_id=job_id)
+    except Superseded:
+        raise
     except ProcessingError as exc:
         logger.warning("study content for material %s failed: %s", material.pk, exc.code)
-        _mark(material, StudySet.Status.FAILED, exc.code, exc.detail)
+        failed, code, detail = StudySet.Status.FAILED, exc.code, exc.detail
+        study_set_mark(material, failed, job_id=job_id, code=code, detail=detail)
         return StudySet.objects.get(material=material)
     except Exception as exc:
         logger.exception("study content for material %s failed", material.pk)
-        _mark(material, StudySet.Status.FAILED, "internal", f"{type(exc).__name__}: {exc}")
+        detail = f"{type(exc).__name__}: {exc}"
+        failed = StudySet.Status.FAILED
+        study_set_mark(material, failed, job_id=job_id, code="internal", detail=detail)
         return StudySet.objects.get(material=material)
     logger.info("study content for material %s: %s", material.pk, study_set.stats)
     return study_set
@@ -294,25 +183,80 @@ def study_generate(*, material: Material, generator: Generator | None = None) ->
 def study_regenerate(*, material: Material) -> StudySet:
     """Queue generation alone (the material's chunks stay as they are).
 
-    It is one of the student's AI calls of the day: over the budget it raises
-    quota.QuotaExceeded before anything changes.
+    One run at a time: AlreadyRunning (HTTP 409) while the material is
+    processed or its study content is being made. It is one of the student's
+    AI calls of the day: over the budget it raises quota.QuotaExceeded before
+    anything changes. The job retries a worker's death and, failing for good,
+    says so on the study set (materials.study.jobs.on_generate_failure).
     """
-    quota.reserve(material.owner, quota.AI)
-    study_set, _ = StudySet.objects.update_or_create(
-        material=material,
-        defaults={"status": StudySet.Status.PENDING, "error_code": "", "error_detail": ""},
-    )
+    with transaction.atomic():
+        material = Material.objects.select_for_update().get(pk=material.pk)
+        study_set, created = StudySet.objects.select_for_update().get_or_create(material=material)
+        if material.is_active:
+            raise AlreadyRunning(
+                gettext("This material is being processed; its study content is made at the end.")
+            )
+        if not created and study_set.status in (
+            StudySet.Status.PENDING,
+            StudySet.Status.GENERATING,
+        ):
+            raise AlreadyRunning(gettext("Study content is already being made for this material."))
+        quota.reserve(material.owner, quota.AI)
+        job_id = f"study-{material.pk}-{uuid.uuid4().hex[:12]}"
+        study_set.status, study_set.job_id = StudySet.Status.PENDING, job_id
+        study_set.error_code, study_set.error_detail = "", ""
+        study_set.save(
+            update_fields=["status", "job_id", "error_code", "error_detail", "updated_at"]
+        )
 
-    def enqueue() -> None:
-        from materials.study.jobs import generate_study
+        def unreachable() -> None:
+            StudySet.objects.filter(material=material, job_id=job_id).update(
+                status=StudySet.Status.FAILED, error_code="queue_unavailable"
+            )
 
-        django_rq.get_queue("default").enqueue(
-            generate_study,
+        enqueue_on_commit(
+            "materials.study.jobs.generate_study",
             material.pk,
+            material.attempts,
+            job_id,
+            job_id=job_id,
+            on_unreachable=unreachable,
             job_timeout=settings.PROCESS_JOB_TIMEOUT,
+            retry=process_retry(),
+            on_failure=Callback("materials.study.jobs.on_generate_failure"),
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
         )
-
-    transaction.on_commit(enqueue)
     return study_set
+
+
+def study_set_fail(*, material_id: int, job_id: str, code: str, detail: str = "") -> None:
+    """Fail a generation run visibly (with "Try again"), unless another run owns the set."""
+    StudySet.objects.filter(
+        material_id=material_id,
+        job_id=job_id,
+        status__in=[StudySet.Status.PENDING, StudySet.Status.GENERATING],
+    ).update(status=StudySet.Status.FAILED, error_code=code, error_detail=detail[:4000])
+
+
+def study_sets_fail_stalled(*, stale_after: timedelta = timedelta(minutes=10)) -> int:
+    """Fail the study sets left "being made" with no job behind them.
+
+    A generation run alone whose job RQ no longer has (or whose worker is
+    gone), or the processing job's generation of a material that is no longer
+    processed, would otherwise show "being made" forever.
+    """
+    cutoff = timezone.now() - stale_after
+    stalled = StudySet.objects.filter(
+        status__in=[StudySet.Status.PENDING, StudySet.Status.GENERATING],
+        updated_at__lt=cutoff,
+    ).exclude(material__status__in=[Material.Status.PENDING, Material.Status.PROCESSING])
+    count = 0
+    for material_id, job_id in stalled.values_list("material_id", "job_id"):
+        if job_id and job_alive(job_id, overdue_after=stale_after):
+            continue
+        study_set_fail(material_id=material_id, job_id=job_id, code="interrupted")
+        count += 1
+    if count:
+        logger.warning("failed %d stalled study content runs", count)
+    return count

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -120,6 +122,16 @@ SYSTEM_PROMPT = (
 )
 
 
+# A passage (or a title) must not be able to close the block it is quoted in.
+_DELIMITER = re.compile(r"<\s*/?\s*passages?\b[^>]*>", re.IGNORECASE)
+
+
+def as_data(text: str, *, limit: int | None = None) -> str:
+    """Text quoted into a prompt as data: no passage tags; a clipped one (a title) on one line."""
+    text = _DELIMITER.sub("[removed tag]", text)
+    return clip(text, limit) if limit is not None else text
+
+
 class InvalidResponse(Exception):
     """The model's answer is not JSON, or not of the asked schema."""
 
@@ -183,7 +195,10 @@ class HostedGenerator:
                 )
         raise InvalidResponse(name)
 
-    def generate(self, material: MaterialText) -> StudyContent:
+    def generate(
+        self, material: MaterialText, beat: Callable[[], None] | None = None
+    ) -> StudyContent:
+        beat = beat or (lambda: None)
         system = SYSTEM_PROMPT.format(language=_language_name(material.language))
         stats = {"batches": 0, "invalid_batches": 0, "over_budget_batches": 0}
         content = StudyContent(
@@ -191,17 +206,19 @@ class HostedGenerator:
         )
         partial_summaries: list[str] = []
         groups = batches(material.sources, settings.STUDY_BATCH_CHARS)
+        title = as_data(material.title, limit=300)
         for group in groups:
+            beat()
             by_number = {source.position: source for source in group}
             passages = "\n".join(
-                f'<passage number="{s.position}">\n{s.text}\n</passage>' for s in group
+                f'<passage number="{s.position}">\n{as_data(s.text)}\n</passage>' for s in group
             )
             if self.tokens_used + _estimate_tokens(passages) > self.token_budget:
                 stats["over_budget_batches"] = len(groups) - stats["batches"]
                 break
             stats["batches"] += 1
             user = (
-                f"Document: {material.title}\n{passages}\n\n"
+                f"Document: {title}\n{passages}\n\n"
                 f"Give a short summary of these passages, note sections (heading and key "
                 f"points), at most {CARDS_PER_BATCH} flashcards and at most "
                 f"{QUESTIONS_PER_BATCH} multiple-choice questions with four choices."
@@ -219,6 +236,7 @@ class HostedGenerator:
             self._collect(data, by_number, group[0], content)
         if stats["batches"] and stats["invalid_batches"] == stats["batches"]:
             raise ProcessingError("ai_unavailable", detail="the model's answers were not valid")
+        beat()
         content.summary = self._reduce(system, partial_summaries)
         content.tokens_used = self.tokens_used
         return content
@@ -275,7 +293,7 @@ class HostedGenerator:
     def _reduce(self, system: str, partial_summaries: list[str]) -> str:
         if len(partial_summaries) <= 1:
             return partial_summaries[0] if partial_summaries else ""
-        joined = "\n".join(f"<passage>{s}</passage>" for s in partial_summaries)
+        joined = "\n".join(f"<passage>{as_data(s)}</passage>" for s in partial_summaries)
         if self.tokens_used + _estimate_tokens(joined) > self.token_budget:
             return "\n\n".join(partial_summaries)
         try:

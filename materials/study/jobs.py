@@ -1,14 +1,37 @@
-"""RQ entry point for generating study content alone (the "retry" of that stage)."""
+"""RQ entry points for generating study content alone (the "retry" of that stage)."""
 
 from __future__ import annotations
 
+import logging
+
+from rq.job import Job
+
+from materials.errors import Superseded
 from materials.models import Material
-from materials.study.generation import study_generate
+from materials.study.generation import study_generate, study_set_fail
+
+logger = logging.getLogger(__name__)
 
 
-def generate_study(material_id: int) -> None:
-    material = Material.objects.filter(pk=material_id).first()
+def generate_study(material_id: int, attempt: int, job_id: str) -> None:
+    material = Material.objects.filter(pk=material_id, attempts=attempt).first()
     if material is None or material.status != Material.Status.READY:
         # Deleted, or being processed again (which generates at its end anyway).
         return
-    study_generate(material=material)
+    try:
+        study_generate(material=material, job_id=job_id)
+    except Superseded:
+        logger.info("study content of material %s: job %s superseded", material_id, job_id)
+
+
+def on_generate_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:  # noqa: ANN001
+    """After the last try (a worker died, the database stayed away): fail visibly."""
+    if job.retries_left:
+        return
+    material_id, _attempt, job_id = job.args
+    study_set_fail(
+        material_id=material_id,
+        job_id=job_id,
+        code="interrupted",
+        detail=f"{exc_type.__name__}: {exc_value}",
+    )

@@ -20,6 +20,7 @@ import math
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -319,7 +320,10 @@ class OfflineGenerator:
         self.seed = seed
 
     # --- entry point -----------------------------------------------------
-    def generate(self, material: MaterialText) -> StudyContent:
+    def generate(
+        self, material: MaterialText, beat: Callable[[], None] | None = None
+    ) -> StudyContent:
+        beat = beat or (lambda: None)
         sources = material.sources
         if not sources:
             return StudyContent(summary="", sections=[], cards=[], questions=[], generator=NAME)
@@ -333,6 +337,7 @@ class OfflineGenerator:
         term_stems = {stem(w) for term in terms for w in normalize(term).split()}
 
         all_sentences = self._sentences(sources, centrality, term_stems, language)
+        beat()
         summary = self._summary(all_sentences, count=min(10, 4 + len(sources) // 25))
         sections = self._sections(material, all_sentences, terms, chunk_norms)
         definitions = self._definition_cards(
@@ -344,6 +349,7 @@ class OfflineGenerator:
             raw_text="\n".join(s.text for s in sources),
         )
         clozes = self._cloze_candidates(all_sentences, terms, sources, language)
+        beat()
         card_target = max(10, min(60, len(sources) // 3))
         cards = (definitions + [card for card, _ in clozes])[: card_target + 10]
         questions = self._questions(

@@ -55,7 +55,9 @@ def flashcard_due_list(
 
 
 def quiz_question_list(*, owner: User, material: Material | None = None) -> QuerySet[QuizQuestion]:
-    questions = QuizQuestion.objects.filter(owner=owner, is_hidden=False, material__is_hidden=False)
+    questions = QuizQuestion.objects.filter(
+        owner=owner, is_hidden=False, is_retired=False, material__is_hidden=False
+    )
     if material is not None:
         questions = questions.filter(material=material)
     return questions.order_by("material", "position")

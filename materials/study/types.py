@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -82,4 +83,8 @@ class MaterialText:
 class Generator(Protocol):
     name: str
 
-    def generate(self, material: MaterialText) -> StudyContent: ...
+    # `beat` is called between steps: the run's sign of life, which raises
+    # (Superseded) when a newer run has taken the material over.
+    def generate(
+        self, material: MaterialText, beat: Callable[[], None] | None = None
+    ) -> StudyContent: ...

@@ -35,6 +35,24 @@ function showFormError(form, message) {
   note.textContent = message;
 }
 
+// htmx swaps no error answer (a 500, a proxy's 502) and sees no answer at all
+// when the server is unreachable: without this the button just comes back and
+// the student never learns the action failed. The next successful request
+// (the status polling, say) takes the notice away again.
+function requestError(kind) {
+  var box = document.getElementById("request-error");
+  if (!box) return;
+  box.textContent = box.dataset[kind];
+  box.hidden = false;
+}
+document.addEventListener("htmx:responseError", function () { requestError("server"); });
+document.addEventListener("htmx:sendError", function () { requestError("network"); });
+document.addEventListener("htmx:timeout", function () { requestError("network"); });
+document.addEventListener("htmx:afterRequest", function (event) {
+  var box = document.getElementById("request-error");
+  if (box && !box.hidden && event.detail.successful) box.hidden = true;
+});
+
 // Refuse a file over the limit before sending a single byte of it.
 document.addEventListener("submit", function (event) {
   var form = event.target;

@@ -147,7 +147,9 @@ def test_blocked_youtube_is_retried_not_failed(
     enqueue(material, django_capture_on_commit_callbacks)
     run_jobs()
     material.refresh_from_db()
-    assert material.status == "processing"  # waiting for its scheduled retry
+    # Waiting for its scheduled retry, and saying so.
+    assert (material.status, material.stage) == ("pending", "retrying")
+    assert material.error_code == "yt_blocked" and material.retry_number == 1
     import django_rq
 
     assert len(django_rq.get_queue("default").scheduled_job_registry) == 1

@@ -1,0 +1,49 @@
+"""A failing htmx action tells the student, in the browser.
+
+htmx swaps no error answer and gets no answer at all from an unreachable
+server; the upload button used to come back with nothing said. The browser
+here gets a 502 (a proxy in front of a failing server) and then no connection
+at all for the upload; the page says which, and the form can be sent again.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import make_pdf
+from tests.e2e.conftest import sign_up
+
+pytestmark = pytest.mark.django_db(transaction=True)
+UPLOAD = "**/materials/upload/"
+
+
+def _send(page) -> None:  # noqa: ANN001
+    form = page.locator("#pdf-form")
+    form.locator("input[type=file]").set_input_files(
+        {"name": "cells.pdf", "mimeType": "application/pdf", "buffer": make_pdf(["Cells."])}
+    )
+    form.locator("button[type=submit]").click()
+
+
+def test_a_failed_upload_says_so_and_can_be_sent_again(new_page):
+    page = new_page()
+    sign_up(page, "unlucky@example.com")
+    page.goto("/materials/")
+    notice = page.locator("#request-error")
+    expect(notice).to_be_hidden()
+
+    page.route(UPLOAD, lambda route: route.fulfill(status=502, body="Bad Gateway"))
+    _send(page)
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("The server could not do this just now")
+    expect(page.locator("#pdf-form button[type=submit]")).to_be_enabled()
+
+    page.unroute(UPLOAD)
+    page.route(UPLOAD, lambda route: route.abort("connectionrefused"))
+    _send(page)
+    expect(notice).to_contain_text("The server could not be reached")
+
+    page.unroute(UPLOAD)
+    _send(page)  # the server is back: the upload goes through
+    page.wait_for_url("**/materials/*/")
