@@ -20,7 +20,7 @@ from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.apis import as_drf_error
 from materials.errors import IN_FLIGHT_RESPONSE
-from materials.models import Flashcard, Material, QuizQuestion
+from materials.models import Flashcard, Material, QuizQuestion, StudyProfile
 from materials.selectors import material_list
 from materials.serializers import ReportSerializer
 from materials.study import selectors, services
@@ -97,6 +97,19 @@ class QuestionSerializer(serializers.ModelSerializer):
 class QuizSerializer(serializers.Serializer):
     questions = QuestionSerializer(many=True)
     generator = serializers.CharField()
+
+
+class StudySettingsSerializer(serializers.Serializer):
+    new_cards_per_day = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+    desired_retention = serializers.FloatField(min_value=0.7, max_value=0.97, required=False)
+    # The schedule as fitted to the student: empty parameters are FSRS's defaults.
+    fsrs_parameters = serializers.ListField(child=serializers.FloatField(), read_only=True)
+    personal_parameters = serializers.SerializerMethodField()
+    optimized_reviews = serializers.IntegerField(read_only=True)
+    optimized_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def get_personal_parameters(self, profile: StudyProfile) -> bool:
+        return bool(profile.fsrs_parameters)
 
 
 class AttemptCreateSerializer(serializers.Serializer):
@@ -264,6 +277,25 @@ class DueFlashcardsApi(APIView):
     def get(self, request: Request) -> Response:
         cards = selectors.flashcard_due_list(owner=request.user)
         return _paginated(self, request, cards, FlashcardSerializer)
+
+
+class StudySettingsApi(APIView):
+    """New cards a day, desired retention, and the student's fitted FSRS parameters."""
+
+    @extend_schema(responses={200: StudySettingsSerializer})
+    def get(self, request: Request) -> Response:
+        profile = selectors.study_profile_get(user=request.user)
+        return Response(StudySettingsSerializer(profile).data)
+
+    @extend_schema(request=StudySettingsSerializer, responses={200: StudySettingsSerializer})
+    def patch(self, request: Request) -> Response:
+        data = StudySettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            profile = services.study_profile_update(user=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(StudySettingsSerializer(profile).data)
 
 
 class FlashcardReportApi(APIView):

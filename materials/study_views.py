@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.errors import AlreadyRunning
+from materials.forms import StudySettingsForm
 from materials.models import Material
 from materials.selectors import material_list
 from materials.study import selectors, services
@@ -229,6 +230,37 @@ def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
             request.GET["material"] = str(material_id)
         return render(request, "materials/study/review.html#review-card", _review_context(request))
     return redirect(url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_settings_view(request: HttpRequest) -> HttpResponse:
+    """New cards a day, desired retention, and how the schedule is fitted to the student."""
+    profile = selectors.study_profile_get(user=request.user)
+    initial = {
+        "new_cards_per_day": profile.new_cards_per_day,
+        "desired_retention": round(profile.desired_retention * 100),
+    }
+    form = StudySettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.study_profile_update(
+                user=request.user,
+                new_cards_per_day=form.cleaned_data["new_cards_per_day"],
+                desired_retention=form.cleaned_data["desired_retention"] / 100,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Study settings saved."))
+            return redirect("home")
+    return render(
+        request,
+        "materials/study/settings.html",
+        {"form": form, "profile": profile, "due": selectors.due_today(owner=request.user)},
+        status=400 if form.errors else 200,
+    )
 
 
 # --- quiz ---------------------------------------------------------------------------------

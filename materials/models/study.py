@@ -218,6 +218,42 @@ class QuizAttempt(models.Model):
         return f"{self.score}/{self.total}"
 
 
+class StudyProfile(models.Model):
+    """A student's study settings, and the FSRS parameters fitted to their own reviews.
+
+    Anki's habit: a fixed number of new cards a day, reviews first, so a
+    term's uploads do not land on one day. Empty `fsrs_parameters` means the
+    FSRS defaults, until enough reviews exist to fit the student's own.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_profile"
+    )
+    new_cards_per_day = models.PositiveSmallIntegerField(_("new cards a day"), default=20)
+    desired_retention = models.FloatField(_("desired retention"), default=0.9)
+    fsrs_parameters = models.JSONField(default=list, blank=True)
+    # How many reviews the parameters were fitted on, and when.
+    optimized_reviews = models.PositiveIntegerField(default=0)
+    optimized_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("study profile")
+        verbose_name_plural = _("study profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(new_cards_per_day__lte=1000), name="profile_new_cards_at_most_1000"
+            ),
+            models.CheckConstraint(
+                condition=Q(desired_retention__gte=0.7) & Q(desired_retention__lte=0.97),
+                name="profile_retention_0_70_to_0_97",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
 def _only(**target: bool) -> Q:
     """The report's one target is set and the other two are empty."""
     return Q(
