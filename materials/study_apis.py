@@ -59,14 +59,20 @@ class NotesSerializer(serializers.Serializer):
 class FlashcardSerializer(serializers.ModelSerializer):
     source = serializers.SerializerMethodField()
     suspended = serializers.BooleanField(source="is_suspended", required=False)
+    # Never reviewed (one of a day's new cards), and brought back by a mistake.
+    is_new = serializers.SerializerMethodField()
+    from_mistake = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Flashcard
         fields = [
             "id", "material", "front", "back", "source", "due", "suspended", "origin",
-            "source_changed",
+            "source_changed", "is_new", "from_mistake",
         ]  # fmt: skip
         read_only_fields = ["id", "material", "source", "due", "origin", "source_changed"]
+
+    def get_is_new(self, card: Flashcard) -> bool:
+        return card.last_review is None and card.mistake_at is None
 
     def get_source(self, card: Flashcard) -> dict:
         return {"page": card.page, "start_seconds": card.start_seconds}

@@ -90,6 +90,7 @@ class Flashcard(SourceFields):
         GENERATED = "generated", _("Generated")
         USER = "user", _("Made by the student")
         QUIZ = "quiz", _("From a quiz mistake")
+        TUTOR = "tutor", _("From a tutor answer")
 
     class Kind(models.TextChoices):
         CLOZE = "cloze", _("Cloze")
@@ -117,6 +118,9 @@ class Flashcard(SourceFields):
     # Kept through a regeneration for its history, but its passage is no longer
     # in the material: the student should check it against the new text.
     source_changed = models.BooleanField(_("source changed"), default=False)
+    # When a wrong quiz answer or a tutor answer the student did not get brought
+    # the card back; "from your mistakes" until the student reviews it again.
+    mistake_at = models.DateTimeField(_("brought back by a mistake"), null=True, blank=True)
 
     # FSRS memory state, one column per field of fsrs.Card.
     state = models.PositiveSmallIntegerField(choices=State.choices, default=State.LEARNING)
@@ -142,6 +146,13 @@ class Flashcard(SourceFields):
 
     def __str__(self) -> str:
         return self.front[:80]
+
+    @property
+    def from_mistake(self) -> bool:
+        """Brought back by a mistake and not reviewed since."""
+        return self.mistake_at is not None and (
+            self.last_review is None or self.last_review < self.mistake_at
+        )
 
 
 class ReviewLog(models.Model):

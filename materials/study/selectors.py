@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Case, Min, Q, QuerySet, Value, When
+from django.db.models import Case, F, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -64,8 +64,13 @@ def day_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, local.replace(hour=23, minute=59, second=59, microsecond=0)
 
 
-# A card never reviewed is new: it costs a place in the day's new cards.
-_NEW = Q(last_review__isnull=True)
+# A card never reviewed is new: it costs a place in the day's new cards. One a
+# mistake brought back comes as a review, whatever the day's new places.
+_NEW = Q(last_review__isnull=True, mistake_at__isnull=True)
+# Brought back by a mistake and not reviewed since: "from your mistakes".
+FROM_MISTAKE = Q(mistake_at__isnull=False) & (
+    Q(last_review__isnull=True) | Q(last_review__lt=F("mistake_at"))
+)
 
 
 def new_cards_started_today(*, owner: User, now: datetime | None = None) -> int:
@@ -88,6 +93,7 @@ class DueToday:
     new: int
     new_left: int  # places left today for new cards (the setting less those started)
     new_waiting: int  # new cards beyond today's places, for the days after
+    mistakes: int = 0  # of the reviews, those brought back by a mistake
 
     @property
     def total(self) -> int:
@@ -136,7 +142,20 @@ def due_today(
     new_count = new.count()
     shown = min(left, new_count)
     return DueToday(
-        reviews=reviews.count(), new=shown, new_left=left, new_waiting=new_count - shown
+        reviews=reviews.count(),
+        new=shown,
+        new_left=left,
+        new_waiting=new_count - shown,
+        mistakes=reviews.filter(FROM_MISTAKE).count(),
+    )
+
+
+def mistake_list(*, owner: User, material: Material | None = None) -> QuerySet[Flashcard]:
+    """Cards brought back by the student's mistakes, not reviewed since, soonest first."""
+    return (
+        flashcard_list(owner=owner, material=material, include_suspended=False)
+        .filter(FROM_MISTAKE)
+        .order_by("due", "-mistake_at", "id")
     )
 
 

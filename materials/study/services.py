@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from fsrs import Card as FsrsCard
@@ -25,11 +26,14 @@ from materials.models import (
     StudyProfile,
 )
 from materials.study.selectors import study_profile_get
+from materials.study.text import normalize
 
 # FSRS-6 default parameters until a student's own are fitted; fuzzing spreads
 # cards made together over neighbouring days.
 SCHEDULER = Scheduler()
 OPTIMIZE_JOB = "materials.study.jobs.optimize_schedule"
+# Share of content words a card and a cited sentence share to be "the same sentence".
+MISTAKE_SAME_SENTENCE = 0.6
 
 
 def scheduler_for(user: User) -> Scheduler:
@@ -269,13 +273,108 @@ def flashcard_from_question(*, owner: User, question: QuizQuestion) -> Flashcard
     )
 
 
+def _tomorrow(now: datetime) -> datetime:
+    """The start of tomorrow in the site's time zone."""
+    local = timezone.localtime(now)
+    return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def flashcard_mistake(*, card: Flashcard, now: datetime | None = None) -> Flashcard:
+    """Bring the card back in tomorrow's reviews, tagged "from your mistakes".
+
+    A card due sooner keeps its date. It comes as a review, not as one of the
+    day's new cards, so a day whose new places are used still shows it.
+    """
+    now = now or timezone.now()
+    card.mistake_at = now
+    card.due = min(card.due, _tomorrow(now)) if card.last_review else _tomorrow(now)
+    card.save(update_fields=["mistake_at", "due", "updated_at"])
+    return card
+
+
+def _card_for_sentence(*, material: Material, sentence: str, page: int | None) -> Flashcard | None:
+    """The material's card drawn from this sentence (its cloze filled in, or its back), if any."""
+    from materials.study.checks import similarity
+    from materials.study.offline import BLANK
+
+    wanted = normalize(sentence)
+    best, best_score = None, 0.0
+    cards = material.flashcards.filter(is_hidden=False, is_suspended=False)
+    if page is not None:
+        cards = cards.filter(page=page)
+    for card in cards:
+        text = card.front.replace(BLANK, card.back) if BLANK in card.front else card.back
+        norm = normalize(text)
+        score = 1.0 if norm and (norm in wanted or wanted in norm) else similarity(text, sentence)
+        if score > best_score:
+            best, best_score = card, score
+    return best if best_score >= MISTAKE_SAME_SENTENCE else None
+
+
+@transaction.atomic
+def mistake_from_question(
+    *, owner: User, question: QuizQuestion, now: datetime | None = None
+) -> Flashcard:
+    """A wrong answer brings the question's card back tomorrow (made from it if none)."""
+    card = (
+        question.material.flashcards.filter(
+            is_hidden=False, passage=question.passage, page=question.page
+        )
+        .filter(back__iexact=question.answer)
+        .first()
+    )
+    if card is None:
+        card = flashcard_from_question(owner=owner, question=question)
+    return flashcard_mistake(card=card, now=now)
+
+
+@transaction.atomic
+def mistake_from_citation(
+    *,
+    owner: User,
+    material: Material,
+    quote: str,
+    page: int | None,
+    start_seconds: float | None,
+    passage: str,
+    question: str,
+    now: datetime | None = None,
+) -> Flashcard:
+    """A tutor answer not understood brings back the card of its cited sentence.
+
+    When no card comes from that sentence, one is made: the student's own
+    question on the front, the cited sentence on the back, at its page.
+    """
+    card = _card_for_sentence(material=material, sentence=quote, page=page)
+    if card is None:
+        front = (question or "").strip()[:2000] or quote[:2000]
+        card = Flashcard.objects.filter(
+            owner=owner, material=material, front=front, back=quote[:2000]
+        ).first() or Flashcard.objects.create(
+            owner=owner,
+            material=material,
+            front=front,
+            back=quote[:2000],
+            kind=Flashcard.Kind.QA,
+            origin=Flashcard.Origin.TUTOR,
+            position=(material.flashcards.aggregate(last=Max("position"))["last"] or 0) + 1,
+            page=page,
+            start_seconds=start_seconds,
+            passage=passage,
+            due=timezone.now(),
+        )
+    return flashcard_mistake(card=card, now=now)
+
+
+@transaction.atomic
 def quiz_attempt_create(
     *, owner: User, material: Material, questions: list[QuizQuestion], answers: dict
 ) -> QuizAttempt:
     """Score answers ({question id: choice index}); unanswered questions count as wrong.
 
     The results keep each question's text, choices and explanation, so an
-    attempt still reads right after the quiz is regenerated.
+    attempt still reads right after the quiz is regenerated. Each wrong
+    answer brings its card back in tomorrow's reviews ("card" in its result).
     """
     results = []
     score = 0
@@ -289,8 +388,15 @@ def quiz_attempt_create(
             chosen = None
         correct = chosen == question.answer_index
         score += correct
+        # A wrong answer (not a skipped question) brings its card back tomorrow.
+        card = (
+            mistake_from_question(owner=owner, question=question)
+            if chosen is not None and not correct
+            else None
+        )
         results.append(
             {
+                "card": card.pk if card else None,
                 "question": question.pk,
                 "text": question.question,
                 "choices": question.choices,
