@@ -37,11 +37,25 @@ class SourceSerializer(serializers.Serializer):
     start_seconds = serializers.FloatField(allow_null=True)
 
 
+class SummarySentenceSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    start_seconds = serializers.FloatField(allow_null=True)
+    quote = serializers.CharField()
+
+
+class SummarySectionSerializer(serializers.Serializer):
+    heading = serializers.CharField()
+    sentences = SummarySentenceSerializer(many=True)
+
+
 class SummarySerializer(serializers.Serializer):
     text = serializers.CharField()
     generator = serializers.CharField()
     status = serializers.CharField()
     error = serializers.CharField()
+    # The same summary by top-level section, each sentence with the place it links to.
+    sections = SummarySectionSerializer(many=True)
 
 
 class NoteSectionSerializer(serializers.Serializer):
@@ -154,6 +168,7 @@ class SummaryApi(APIView):
                 "generator": study_set.generator if study_set else "",
                 "status": study_set.status if study_set else "pending",
                 "error": generation_error_message(study_set.error_code) if study_set else "",
+                "sections": study_set.summary_sections if study_set else [],
             }
         )
 
@@ -202,6 +217,7 @@ class RegenerateApi(APIView):
                 "generator": study_set.generator,
                 "status": "pending",
                 "error": "",
+                "sections": study_set.summary_sections,
             },
             status=status.HTTP_202_ACCEPTED,
         )

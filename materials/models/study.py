@@ -31,6 +31,9 @@ class StudySet(models.Model):
     generator = models.CharField(max_length=120, blank=True)
     language = models.CharField(max_length=8, blank=True)
     summary = models.TextField(blank=True)
+    # [{"heading", "sentences": [{"text", "page", "start_seconds", "quote"}]}]: the
+    # summary by section, each sentence with the place it links to.
+    summary_sections = models.JSONField(default=list, blank=True)
     # Counts of what generation kept and dropped, for the admin and benchmarks.
     stats = models.JSONField(default=dict, blank=True)
     tokens_used = models.PositiveIntegerField(default=0)

@@ -9,7 +9,9 @@ from materials.models import Material
 from materials.pipeline.youtube import watch_url
 
 
-def source_url(material: Material, *, page: int | None, start_seconds: float | None) -> str:
+def source_url(
+    material: Material, *, page: int | None, start_seconds: float | None, quote: str = ""
+) -> str:
     """`/materials/<id>/file/#page=N` for a PDF, the video at that second for YouTube.
 
     A browser cannot show slides or a handout, so theirs open the material's

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from materials.study.summary import pick, summary_sections, summary_text
 from materials.study.text import (
     clip,
     content_stems,
@@ -115,7 +116,7 @@ _HEADING_START = re.compile(
     re.IGNORECASE,
 )
 _CAPS_RUN = re.compile(r"\b[A-ZА-ЯЁ]{3,}\s+[A-ZА-ЯЁ]{3,}\b")
-_GLUED = re.compile(r"[^\W\d_]{32,}")
+_GLUED = re.compile(r"[^\W\d_]{32,}|\s\.\s\.\s|\.{4,}")  # or a contents page's leader dots
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _CODE_LIKE = re.compile(r"[._()/\\<>=$#@{}\[\]]|\d|[a-zа-я][A-ZА-Я]")
@@ -151,6 +152,16 @@ _DEFINITION_PATTERNS = {
         ),
     ],
 }
+
+
+@dataclass
+class _Reading:
+    language: str
+    chunk_norms: list[str]
+    terms: list[str]
+    stopwords: set[str]
+    term_stems: set[str]
+    sentences: list[_Sentence]
 
 
 @dataclass
@@ -320,6 +331,41 @@ class OfflineGenerator:
         self.seed = seed
 
     # --- entry point -----------------------------------------------------
+    def _read(self, material: MaterialText) -> _Reading:
+        """What every part reads: centrality, key terms and the scored sentences."""
+        sources = material.sources
+        centrality = self._centrality(material)
+        chunk_norms = [normalize(s.text) for s in sources]
+        sample = self._sample(sources, centrality)
+        language = _content_language(material.language, sample)
+        terms, stopwords = _key_terms(sample, language, chunk_norms)
+        term_stems = {stem(w) for term in terms for w in normalize(term).split()}
+        all_sentences = self._sentences(sources, centrality, term_stems, language)
+        return _Reading(language, chunk_norms, terms, stopwords, term_stems, all_sentences)
+
+    def summary(self, material: MaterialText) -> list[Section]:
+        """The extractive summary alone, section by section (what a hosted model rewrites)."""
+        if not material.sources:
+            return []
+        return self._summary_sections(material, self._read(material))
+
+    def _summary_sections(self, material: MaterialText, reading: _Reading) -> list[Section]:
+        return summary_sections(
+            material,
+            reading.sentences,
+            language=reading.language,
+            name_segment=lambda first, stop: self._segment_name(reading, first, stop),
+        )
+
+    @staticmethod
+    def _segment_name(reading: _Reading, first: int, stop: int) -> str:
+        """A topic's most frequent key term, or its first words."""
+        text = " ".join(reading.chunk_norms[first:stop])
+        ranked = sorted(reading.terms, key=lambda t: -text.count(normalize(t)))
+        if ranked and normalize(ranked[0]) in text:
+            return ranked[0][:1].upper() + ranked[0][1:]
+        return ""
+
     def generate(
         self, material: MaterialText, beat: Callable[[], None] | None = None
     ) -> StudyContent:
@@ -329,23 +375,18 @@ class OfflineGenerator:
             return StudyContent(summary="", sections=[], cards=[], questions=[], generator=NAME)
         # Seeded: the same material always gets its choices in the same order.
         rng = random.Random(self.seed if self.seed is not None else material.material_id)  # noqa: S311
-        centrality = self._centrality(material)
-        chunk_norms = [normalize(s.text) for s in sources]
-        sample = self._sample(sources, centrality)
-        language = _content_language(material.language, sample)
-        terms, stopwords = _key_terms(sample, language, chunk_norms)
-        term_stems = {stem(w) for term in terms for w in normalize(term).split()}
-
-        all_sentences = self._sentences(sources, centrality, term_stems, language)
+        reading = self._read(material)
+        language, terms, chunk_norms = reading.language, reading.terms, reading.chunk_norms
+        all_sentences = reading.sentences
         beat()
-        summary = self._summary(all_sentences, count=min(10, 4 + len(sources) // 25))
+        summary = self._summary_sections(material, reading)
         sections = self._sections(material, all_sentences, terms, chunk_norms)
         definitions = self._definition_cards(
             all_sentences,
             language,
             sources,
-            stopwords=stopwords,
-            term_stems=term_stems,
+            stopwords=reading.stopwords,
+            term_stems=reading.term_stems,
             raw_text="\n".join(s.text for s in sources),
         )
         clozes = self._cloze_candidates(all_sentences, terms, sources, language)
@@ -361,12 +402,13 @@ class OfflineGenerator:
             term_vectors=_term_vectors(terms, chunk_norms, material.embeddings),
         )
         return StudyContent(
-            summary=summary,
+            summary=summary_text(summary),
             sections=sections,
             cards=cards,
             questions=questions,
             generator=NAME,
             stats={"key_terms": len(terms), "target_cards": card_target},
+            summary_sections=summary,
         )
 
     # --- scoring ----------------------------------------------------------
@@ -439,28 +481,7 @@ class OfflineGenerator:
     def _pick(
         candidates: list[_Sentence], count: int, *, redundancy: float = 0.5
     ) -> list[_Sentence]:
-        """The best sentences, skipping any that repeats one already picked (MMR-like)."""
-        picked: list[_Sentence] = []
-        for sentence in sorted(candidates, key=lambda s: -s.score):
-            if len(picked) >= count:
-                break
-            if any(
-                len(sentence.stems & p.stems) / max(1, len(sentence.stems | p.stems)) > redundancy
-                for p in picked
-            ):
-                continue
-            picked.append(sentence)
-        return sorted(picked, key=lambda s: (s.chunk, s.order))
-
-    def _summary(self, all_sentences: list[_Sentence], *, count: int) -> str:
-        # At most two sentences per passage, so the summary spans the material.
-        per_chunk: Counter[int] = Counter()
-        candidates = []
-        for sentence in sorted(all_sentences, key=lambda s: -s.score):
-            if per_chunk[sentence.chunk] < 2:
-                per_chunk[sentence.chunk] += 1
-                candidates.append(sentence)
-        return " ".join(s.text for s in self._pick(candidates, count, redundancy=0.35))
+        return pick(candidates, count, redundancy=redundancy)
 
     # --- notes --------------------------------------------------------------
     def _sections(
