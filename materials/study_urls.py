@@ -7,6 +7,7 @@ from materials import study_views as views
 
 urlpatterns = [
     path("<int:pk>/notes/", views.study_notes_view, name="notes"),
+    path("<int:pk>/read/", views.reader_view, name="read"),
     path("<int:pk>/study/retry/", views.study_retry_view, name="study-retry"),
     path("<int:pk>/flashcards/", views.flashcard_list_view, name="flashcards"),
     path("<int:pk>/flashcards/add/", views.flashcard_create_view, name="flashcard-add"),

@@ -6,6 +6,7 @@ another student's material, card, question or attempt is a 404.
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -26,13 +27,21 @@ from materials.models import Material
 from materials.selectors import material_list
 from materials.study import selectors, services
 from materials.study.generation import generation_error_message, study_regenerate
-from materials.study.links import source_label, source_url
+from materials.study.links import (
+    MAX_QUOTE_CHARS,
+    file_url,
+    item_quote,
+    source_label,
+    source_url,
+)
 from materials.study_apis import export_response
 
 
-def _anchor(material: Material, page: int | None, start_seconds: float | None) -> dict:
+def _anchor(
+    material: Material, page: int | None, start_seconds: float | None, quote: str = ""
+) -> dict:
     return {
-        "url": source_url(material, page=page, start_seconds=start_seconds),
+        "url": source_url(material, page=page, start_seconds=start_seconds, quote=quote),
         "label": source_label(page=page, start_seconds=start_seconds, kind=material.kind),
     }
 
@@ -77,7 +86,10 @@ def study_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
             "heading": section.heading,
             "anchor": _anchor(material, section.page, section.start_seconds),
             "points": [
-                {"text": p["text"], **_anchor(material, p.get("page"), p.get("start_seconds"))}
+                {
+                    "text": p["text"],
+                    **_anchor(material, p.get("page"), p.get("start_seconds"), p["text"]),
+                }
                 for p in section.points
             ],
         }
@@ -101,6 +113,51 @@ def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reverse("materials:detail", args=[material.pk]))
 
 
+# --- reader -------------------------------------------------------------------------
+
+# The only third-party frame: YouTube's privacy-enhanced player, on the reader alone.
+YOUTUBE_EMBED = "https://www.youtube-nocookie.com"
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return max(0, int(value)) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_GET
+@csp_update({"frame-src": [YOUTUBE_EMBED]})
+def reader_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The source at the cited place: a PDF page with the quoted sentence highlighted
+    (pdf.js, served from static/), or a YouTube lecture's player at the second.
+
+    `?page=N&q=<quote>` for a PDF, `?t=<seconds>` for a video. Slides and
+    handouts have no reader: their text view is the place.
+    """
+    material = owned(material_list, request.user, pk)
+    if material.is_office:
+        return redirect(
+            source_url(material, page=_number(request.GET.get("page")), start_seconds=None)
+        )
+    page = _number(request.GET.get("page")) or 1
+    if material.page_count:
+        page = min(page, material.page_count)
+    seconds = _number(request.GET.get("t"))
+    context = {
+        "material": material,
+        "page": page,
+        "seconds": seconds or 0,
+        "quote": (request.GET.get("q") or "")[:MAX_QUOTE_CHARS],
+        "embed_url": f"{YOUTUBE_EMBED}/embed/{material.video_id}?start={seconds or 0}&rel=0"
+        if material.kind == Material.Kind.YOUTUBE
+        else "",
+        "file_url": file_url(material, page=page, start_seconds=seconds),
+    }
+    return render(request, "materials/study/reader.html", context)
+
+
 # --- flashcards ---------------------------------------------------------------------
 
 
@@ -111,7 +168,9 @@ def flashcard_list_view(request: HttpRequest, pk: int) -> HttpResponse:
     cards = selectors.flashcard_list(owner=request.user, material=material)
     page = Paginator(cards, 50).get_page(request.GET.get("page"))
     for card in page.object_list:
-        card.anchor = _anchor(material, card.page, card.start_seconds)
+        card.anchor = _anchor(
+            material, card.page, card.start_seconds, item_quote(card.front, card.back)
+        )
     due = selectors.flashcard_due_list(owner=request.user, material=material).count()
     context = {**_study_context(request, material), "page_obj": page, "due_count": due}
     return render(request, "materials/study/flashcards.html", context)
@@ -196,7 +255,9 @@ def _review_context(request: HttpRequest) -> dict:
     due = selectors.flashcard_due_list(owner=request.user, material=material)
     card = due.first()
     if card is not None:
-        card.anchor = _anchor(card.material, card.page, card.start_seconds)
+        card.anchor = _anchor(
+            card.material, card.page, card.start_seconds, item_quote(card.front, card.back)
+        )
     return {"card": card, "due_count": due.count(), "material": material}
 
 
@@ -279,7 +340,12 @@ def quiz_view(request: HttpRequest, pk: int) -> HttpResponse:
         url = reverse("materials:attempt", args=[attempt.pk])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     for question in questions:
-        question.anchor = _anchor(material, question.page, question.start_seconds)
+        question.anchor = _anchor(
+            material,
+            question.page,
+            question.start_seconds,
+            item_quote(question.question, question.answer),
+        )
     attempts = selectors.quiz_attempt_list(owner=request.user, material=material)[:10]
     context = {**_study_context(request, material), "questions": questions, "attempts": attempts}
     return render(request, "materials/study/quiz.html", context)
@@ -306,7 +372,12 @@ def attempt_view(request: HttpRequest, pk: int) -> HttpResponse:
                 else "",
                 "answer_text": result["choices"][result["answer_index"]],
                 "can_make_card": result["question"] in live,
-                **_anchor(material, source.get("page"), source.get("start_seconds")),
+                **_anchor(
+                    material,
+                    source.get("page"),
+                    source.get("start_seconds"),
+                    item_quote(result["text"], result["choices"][result["answer_index"]]),
+                ),
             }
         )
     return render(

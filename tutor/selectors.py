@@ -147,7 +147,11 @@ def message_list(*, owner: User, conversation: Conversation) -> list[Message]:
             links.append(
                 CitationLink(
                     number=number,
-                    url=source_url(material, page=page, start_seconds=seconds) if material else "",
+                    url=source_url(
+                        material, page=page, start_seconds=seconds, quote=cited.get("quote", "")
+                    )
+                    if material
+                    else "",
                     label=source_label(material=material, page=page, start_seconds=seconds)
                     if material
                     else "",

@@ -48,7 +48,8 @@ def test_study_pages_render_with_source_links(logged_in, biology):
     detail = logged_in.get(f"/materials/{biology.pk}/").content.decode()
     assert f"/materials/{biology.pk}/notes/" in detail and "Made offline" in detail
     notes = logged_in.get(f"/materials/{biology.pk}/notes/").content.decode()
-    assert f"/materials/{biology.pk}/file/#page=1" in notes
+    # Each note point opens the reader at its page, its sentence to be marked.
+    assert f"/materials/{biology.pk}/read/?page=1&amp;q=" in notes
     cards = logged_in.get(f"/materials/{biology.pk}/flashcards/").content.decode()
     assert "Anki deck" in cards and "Add your own card" in cards
     review = logged_in.get("/materials/review/").content.decode()
