@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from materials.study.summary import pick, summary_sections, summary_text
+from materials.study.summary import pick, readable, summary_sections, summary_text
 from materials.study.text import (
     clip,
     content_stems,
@@ -380,7 +380,7 @@ class OfflineGenerator:
         all_sentences = reading.sentences
         beat()
         summary = self._summary_sections(material, reading)
-        sections = self._sections(material, all_sentences, terms, chunk_norms)
+        sections = self._sections(material, all_sentences, terms, chunk_norms, language)
         definitions = self._definition_cards(
             all_sentences,
             language,
@@ -490,6 +490,7 @@ class OfflineGenerator:
         all_sentences: list[_Sentence],
         terms: list[str],
         chunk_norms: list[str],
+        language: str,
     ) -> list[Section]:
         sources = material.sources
         spans = self._outline_spans(material) or self._heading_spans(sources)
@@ -500,7 +501,11 @@ class OfflineGenerator:
             by_chunk.setdefault(sentence.chunk, []).append(sentence)
         sections = []
         for heading, first, stop in spans:
-            candidates = [s for i in range(first, stop) for s in by_chunk.get(i, [])]
+            every = [s for i in range(first, stop) for s in by_chunk.get(i, [])]
+            # A key point is read alone too: not "They are the usual way …".
+            candidates = [s for s in every if readable(s.text, language) is not None]
+            if not candidates and sources[first].start_seconds is not None:
+                candidates = every  # caption windows: no sentences to judge
             points_wanted = max(2, min(5, (stop - first + 1) // 2 + 1))
             picked = self._pick(candidates, points_wanted)
             if not picked:
@@ -508,7 +513,12 @@ class OfflineGenerator:
             sections.append(
                 Section(
                     heading=clip(heading, 300),
-                    points=[NotePoint(text=s.text, source=sources[s.chunk]) for s in picked],
+                    points=[
+                        NotePoint(
+                            text=readable(s.text, language) or s.text, source=sources[s.chunk]
+                        )
+                        for s in picked
+                    ],
                     source=sources[first],
                 )
             )

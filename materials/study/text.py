@@ -85,6 +85,20 @@ _REFERENCE_EARLY = {
     },
 }  # fmt: skip
 _EARLY_WORDS = 4
+# Personal pronouns early on point back only after nothing but function words ("If it
+# is", "При нём"); after a subject they are its own ("Plants make their own food").
+_PERSONAL = {
+    "it", "its", "they", "them", "their", "он", "она", "оно", "они", "их", "ему", "ней", "них",
+    "нем",
+}  # fmt: skip
+_FUNCTION_WORDS = {
+    "in", "on", "at", "for", "with", "by", "from", "of", "to", "as", "if", "when", "while",
+    "since", "because", "after", "before", "during", "under", "over", "like", "and", "or",
+    "but", "so", "the", "a", "an", "all", "both", "each", "not", "only", "also", "even",
+    "then", "is", "are", "was", "were", "be", "note", "that", "в", "во", "на", "при", "для",
+    "с", "со", "по", "из", "от", "к", "о", "об", "до", "после", "перед", "если", "когда",
+    "хотя", "так", "как", "и", "а", "но", "или", "не", "же", "все", "всё", "у", "без",
+}  # fmt: skip
 # "It is possible to …": a dummy subject, nothing is pointed at.
 _DUMMY_IT = re.compile(r"^it\s+(?:is|was|may be|can be|will be)\s+\w+\s+(?:to|that)\b")
 # Connectives that only join a sentence to the one before; dropped, the sentence stands alone.
@@ -124,7 +138,13 @@ def opens_on_reference(text: str, language: str) -> bool:
         return False
     if tokens[0] in _REFERENCE_OPENERS[lang]:
         return True
-    return any(w in _REFERENCE_EARLY[lang] for w in tokens[1:_EARLY_WORDS])
+    for index in range(1, min(_EARLY_WORDS, len(tokens))):
+        word = tokens[index]
+        if word not in _REFERENCE_EARLY[lang]:
+            continue
+        if word not in _PERSONAL or all(w in _FUNCTION_WORDS for w in tokens[:index]):
+            return True
+    return False
 
 
 def points_elsewhere(text: str) -> bool:
