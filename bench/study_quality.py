@@ -64,12 +64,16 @@ _EARLY = {
         "это", "этот", "эта", "эти", "этого", "этой", "этим", "этих", "этому", "эту", "этом",
         "такой", "такая", "такое", "такие", "такого", "таким", "таких", "такую", "данный",
         "данная", "данное", "данные", "данного", "данной", "данном", "данных", "он", "она",
-        "оно", "они", "их", "ему", "ней", "них", "нем",
+        "оно", "они", "их", "ему", "ней", "них", "нем", "этими", "такими", "данными",
     },
 }  # fmt: skip
 _EARLY_WORDS = 4
 # "It is possible to …", "It is recommended that …": nothing is pointed at.
 _DUMMY_IT = re.compile(r"^it\s+(?:is|was|may be|can be|will be)\s+\w+\s+(?:to|that)\b")
+_DUMMY_IT_AFTER = re.compile(
+    r"^(?:is|was|has been|had been|may be|might be|can be|could be|will be|would be|"
+    r"seems|seemed|becomes|became)\s+(?:\w+\s+)?(?:to|that|\w+ing)\b"
+)
 
 
 def _words(text: str) -> list[str]:
@@ -89,7 +93,12 @@ def opens_on_reference(text: str, language: str) -> bool:
         return False
     if words[0] in _OPENERS[lang]:
         return True
-    return any(w in _EARLY[lang] for w in words[1:_EARLY_WORDS])
+    for index, word in enumerate(words[1:_EARLY_WORDS], start=1):
+        if word == "it" and _DUMMY_IT_AFTER.match(" ".join(words[index + 1 :])):
+            continue  # "For such data it is worth searching …": points at nothing
+        if word in _EARLY[lang]:
+            return True
+    return False
 
 
 def content_words(text: str) -> list[str]:

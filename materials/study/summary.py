@@ -139,7 +139,7 @@ def _budget(sizes: list[int], total: int) -> list[int]:
 def readable(sentence: str, language: str) -> str | None:
     """The sentence as a summary may say it: standing alone, not too long."""
     text = without_connective(sentence)
-    if opens_on_reference(text, language) or len(text.split()) > MAX_SENTENCE_WORDS:
+    if opens_on_reference(text, language, strict=False) or len(text.split()) > MAX_SENTENCE_WORDS:
         return None
     return text
 

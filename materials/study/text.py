@@ -101,6 +101,11 @@ _FUNCTION_WORDS = {
 }  # fmt: skip
 # "It is possible to …": a dummy subject, nothing is pointed at.
 _DUMMY_IT = re.compile(r"^it\s+(?:is|was|may be|can be|will be)\s+\w+\s+(?:to|that)\b")
+# "… it is worth searching", "… it has been necessary that": a dummy "it" mid-clause.
+_DUMMY_IT_AFTER = re.compile(
+    r"^(?:is|was|has been|had been|may be|might be|can be|could be|will be|would be|"
+    r"seems|seemed|becomes|became)\s+(?:\w+\s+)?(?:to|that|\w+ing)\b"
+)
 # Connectives that only join a sentence to the one before; dropped, the sentence stands alone.
 _LEADING_CONNECTIVE = re.compile(
     r"^(?:however|therefore|thus|hence|moreover|furthermore|additionally|consequently|"
@@ -128,8 +133,14 @@ def reference_language(language: str) -> str:
     return "ru" if language == "ru" else "en"
 
 
-def opens_on_reference(text: str, language: str) -> bool:
-    """Whether the text starts by pointing at text the student cannot see."""
+def opens_on_reference(text: str, language: str, *, strict: bool = True) -> bool:
+    """Whether the text starts by pointing at text the student cannot see.
+
+    Strict (cards and questions, read alone): any pronoun among the first
+    words points outside, unless it is a dummy "it" ("it is worth trying").
+    Lenient (a sentence of the summary or the notes, read among others): a
+    personal pronoun after the sentence's own subject is the subject's.
+    """
     tokens = words(_QUESTION_OPENING.sub("", text.replace("_____", " ").strip()))
     if not tokens:
         return False
@@ -142,7 +153,11 @@ def opens_on_reference(text: str, language: str) -> bool:
         word = tokens[index]
         if word not in _REFERENCE_EARLY[lang]:
             continue
-        if word not in _PERSONAL or all(w in _FUNCTION_WORDS for w in tokens[:index]):
+        if word == "it" and _DUMMY_IT_AFTER.match(" ".join(tokens[index + 1 :])):
+            continue
+        if strict or word not in _PERSONAL:
+            return True
+        if all(w in _FUNCTION_WORDS for w in tokens[:index]):
             return True
     return False
 
