@@ -114,11 +114,16 @@ async function start() {
   const pages = pdf.numPages;
   input.max = String(pages);
 
+  // Each call draws one page; a newer call (a quick key press) makes older ones stop.
+  let drawing = 0;
+
   async function show(number) {
+    const id = ++drawing;
     current = Math.min(Math.max(1, number), pages);
     input.value = String(current);
     if (task) task.cancel();
     const page = await pdf.getPage(current);
+    if (id !== drawing) return;
     const natural = page.getViewport({ scale: 1 });
     const fit = Math.max(200, stage.clientWidth) / natural.width;
     const scale = fit * zoom;
@@ -142,13 +147,17 @@ async function start() {
       if (error && error.name === "RenderingCancelledException") return;
       throw error;
     }
-    textLayerDiv.replaceChildren();
+    if (id !== drawing) return;
+    // Each page's text layer is built off the page and put in place whole.
+    const text = document.createElement("div");
     const layer = new pdfjs.TextLayer({
       textContentSource: page.streamTextContent(),
-      container: textLayerDiv,
+      container: text,
       viewport,
     });
     await layer.render();
+    if (id !== drawing) return;
+    textLayerDiv.replaceChildren(...text.childNodes);
     marked = current === quotePage && quote ? markRanges(quoteRanges(layer.textDivs, quote)) : [];
     root.dataset.page = String(current);
     root.dataset.state = "ready";

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from materials.models import Flashcard, Material
 from tests.conftest import make_pdf
-from tests.e2e.conftest import MOBILE, shoot, sign_up
+from tests.e2e.conftest import DESKTOP, MOBILE, shoot, sign_up
 from tests.e2e.test_journeys import upload_pdf, wait_ready
 from tests.study.conftest import lecture_pages
 from tests.study.test_self_contained import RUSSIAN, unicode_pdf
@@ -103,6 +103,12 @@ def test_reader_in_russian_on_a_phone(new_page, worker):
     expect(reader.locator("[data-page-input]")).to_have_value(str(number))
     expect(reader.locator(".textLayer .quote-mark").first).to_be_visible()
     shoot(reader, "ru-mobile-reader")
+    # On a wider screen the page is drawn again to fit, the quote still marked.
+    reader.set_viewport_size(DESKTOP)
+    expect(reader.locator(".textLayer .quote-mark").first).to_be_visible()
+    reader.wait_for_function("document.querySelector('[data-box]').offsetWidth > 600")
+    expect(reader.locator(".textLayer .quote-mark").first).to_be_visible()
+    shoot(reader, "ru-desktop-reader")
 
 
 def test_a_quiz_mistake_comes_back_in_the_next_days_review(new_page, worker):
@@ -122,6 +128,8 @@ def test_a_quiz_mistake_comes_back_in_the_next_days_review(new_page, worker):
     mistakes = page.locator("[data-mistakes]")
     expect(mistakes).to_contain_text("From your mistakes")
     expect(mistakes).to_contain_text("tomorrow")
+    expect(page.locator("[data-schedule]")).to_contain_text("20 new cards a day")
+    shoot(page, "en-desktop-dashboard-mistakes")
 
     # The next day (the card's due time reached), it is in the review, tagged, first.
     Flashcard.objects.filter(pk=card.pk).update(due=timezone.now() - timedelta(minutes=1))
