@@ -139,7 +139,8 @@ def dashboard_get(*, owner: User, now: datetime | None = None) -> Dashboard:
         quiz_attempt_list(owner=owner).values_list("created_at", "score", "total")[:CHART_ATTEMPTS]
     )
     attempts.reverse()
-    due = due_today(owner=owner, now=now)
+    profile = study_profile_get(user=owner)
+    due = due_today(owner=owner, now=now, profile=profile)
     mistakes = mistake_list(owner=owner).select_related("material")
     _, end_of_today = day_bounds(now)
     shown_mistakes = list(mistakes[:RECENT_MISTAKES])
@@ -150,7 +151,7 @@ def dashboard_get(*, owner: User, now: datetime | None = None) -> Dashboard:
     return Dashboard(
         due_count=due.total,
         due=due,
-        profile=study_profile_get(user=owner),
+        profile=profile,
         review_count=ReviewLog.objects.filter(card__owner=owner).count(),
         fsrs_min_reviews=settings.STUDY_FSRS_MIN_REVIEWS,
         mistakes=shown_mistakes,

@@ -171,7 +171,7 @@ def flashcard_list_view(request: HttpRequest, pk: int) -> HttpResponse:
         card.anchor = _anchor(
             material, card.page, card.start_seconds, item_quote(card.front, card.back)
         )
-    due = selectors.flashcard_due_list(owner=request.user, material=material).count()
+    due = selectors.due_today(owner=request.user, material=material).total
     context = {**_study_context(request, material), "page_obj": page, "due_count": due}
     return render(request, "materials/study/flashcards.html", context)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Case, F, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -101,16 +101,21 @@ class DueToday:
 
 
 def _due_parts(
-    *, owner: User, now: datetime | None, material: Material | None
-) -> tuple[QuerySet[Flashcard], QuerySet[Flashcard], int]:
+    *,
+    owner: User,
+    now: datetime | None,
+    material: Material | None,
+    profile: StudyProfile | None = None,
+) -> tuple[QuerySet[Flashcard], int]:
+    """The cards due by the end of today, and today's places left for new cards."""
     now = now or timezone.now()
     _, end = day_bounds(now)
     cards = flashcard_list(owner=owner, material=material, include_suspended=False).filter(
         due__lte=end
     )
-    profile = study_profile_get(user=owner)
+    profile = profile or study_profile_get(user=owner)
     left = max(0, profile.new_cards_per_day - new_cards_started_today(owner=owner, now=now))
-    return cards.exclude(_NEW), cards.filter(_NEW), left
+    return cards, left
 
 
 def flashcard_due_list(
@@ -122,31 +127,40 @@ def flashcard_due_list(
     less those already started today, in the order their materials came;
     the rest wait for the days after. Everything due by the end of today counts.
     """
-    reviews, new, left = _due_parts(owner=owner, now=now, material=material)
+    due, left = _due_parts(owner=owner, now=now, material=material)
     todays_new = list(
-        new.order_by("due", "material_id", "position", "id").values_list("pk", flat=True)[:left]
+        due.filter(_NEW)
+        .order_by("due", "material_id", "position", "id")
+        .values_list("pk", flat=True)[:left]
     )
     return (
-        flashcard_list(owner=owner, material=material, include_suspended=False)
-        .filter(Q(pk__in=reviews.values("pk")) | Q(pk__in=todays_new))
+        due.filter(~_NEW | Q(pk__in=todays_new))
         .annotate(is_new=Case(When(_NEW, then=Value(1)), default=Value(0)))
         .order_by("is_new", "due", "material_id", "position", "id")
     )
 
 
 def due_today(
-    *, owner: User, now: datetime | None = None, material: Material | None = None
+    *,
+    owner: User,
+    now: datetime | None = None,
+    material: Material | None = None,
+    profile: StudyProfile | None = None,
 ) -> DueToday:
     """The counts behind "due today", as the review queue will really show them."""
-    reviews, new, left = _due_parts(owner=owner, now=now, material=material)
-    new_count = new.count()
-    shown = min(left, new_count)
+    due, left = _due_parts(owner=owner, now=now, material=material, profile=profile)
+    counts = due.aggregate(
+        reviews=Count("pk", filter=~_NEW),
+        new=Count("pk", filter=_NEW),
+        mistakes=Count("pk", filter=~_NEW & FROM_MISTAKE),
+    )
+    shown = min(left, counts["new"])
     return DueToday(
-        reviews=reviews.count(),
+        reviews=counts["reviews"],
         new=shown,
         new_left=left,
-        new_waiting=new_count - shown,
-        mistakes=reviews.filter(FROM_MISTAKE).count(),
+        new_waiting=counts["new"] - shown,
+        mistakes=counts["mistakes"],
     )
 
 
