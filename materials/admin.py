@@ -10,6 +10,7 @@ from materials.models import (
     Material,
     QuizAttempt,
     QuizQuestion,
+    StudyProfile,
     StudySet,
 )
 from materials.services import material_reprocess
@@ -235,3 +236,12 @@ class ContentReportAdmin(admin.ModelAdmin):
         Flashcard.objects.filter(reports__in=queryset).update(is_hidden=True)
         QuizQuestion.objects.filter(reports__in=queryset).update(is_hidden=True)
         queryset.update(status=ContentReport.Status.RESOLVED)
+
+
+@admin.register(StudyProfile)
+class StudyProfileAdmin(admin.ModelAdmin):
+    """A student's schedule settings and fitted FSRS parameters (read-only fit)."""
+
+    list_display = ["user", "new_cards_per_day", "desired_retention", "optimized_reviews"]
+    search_fields = ["user__email"]
+    readonly_fields = ["fsrs_parameters", "optimized_reviews", "optimized_at"]

@@ -11,15 +11,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from materials.models import Material, QuizAttempt, ReviewLog
+from materials.models import Material, QuizAttempt, ReviewLog, StudyProfile
 from materials.selectors import material_list
-from materials.study.selectors import flashcard_due_list, quiz_attempt_list
+from materials.study.selectors import (
+    DueToday,
+    day_bounds,
+    due_today,
+    mistake_list,
+    quiz_attempt_list,
+    study_profile_get,
+)
 
 RECENT_MATERIALS = 5
+RECENT_MISTAKES = 5
 CHART_ATTEMPTS = 20
 STREAK_WINDOW_DAYS = 366
 
@@ -49,6 +58,17 @@ class ScoreChart:
 @dataclass(frozen=True)
 class Dashboard:
     due_count: int
+    due: DueToday
+    profile: StudyProfile
+    review_count: int
+    fsrs_min_reviews: int
+    mistakes: list  # a few of the cards the student's mistakes brought back
+    mistake_count: int
+
+    @property
+    def retention_percent(self) -> int:
+        return round(self.profile.desired_retention * 100)
+
     streak: int
     studied_today: bool
     recent: list[Material]
@@ -119,10 +139,23 @@ def dashboard_get(*, owner: User, now: datetime | None = None) -> Dashboard:
         quiz_attempt_list(owner=owner).values_list("created_at", "score", "total")[:CHART_ATTEMPTS]
     )
     attempts.reverse()
+    profile = study_profile_get(user=owner)
+    due = due_today(owner=owner, now=now, profile=profile)
+    mistakes = mistake_list(owner=owner).select_related("material")
+    _, end_of_today = day_bounds(now)
+    shown_mistakes = list(mistakes[:RECENT_MISTAKES])
+    for card in shown_mistakes:
+        card.due_later = card.due > end_of_today
     scored = [(score, total) for _, score, total in attempts if total]
     average = round(100 * sum(s for s, _ in scored) / sum(t for _, t in scored)) if scored else None
     return Dashboard(
-        due_count=flashcard_due_list(owner=owner, now=now).count(),
+        due_count=due.total,
+        due=due,
+        profile=profile,
+        review_count=ReviewLog.objects.filter(card__owner=owner).count(),
+        fsrs_min_reviews=settings.STUDY_FSRS_MIN_REVIEWS,
+        mistakes=shown_mistakes,
+        mistake_count=mistakes.count(),
         streak=streak_length(days, today=today),
         studied_today=today in days,
         recent=list(material_list(owner=owner).order_by("-created_at", "-id")[:RECENT_MATERIALS]),

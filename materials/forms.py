@@ -50,3 +50,25 @@ class YoutubeForm(forms.Form):
             "instead."
         ),
     )
+
+
+class StudySettingsForm(forms.Form):
+    """New cards a day and desired retention; the service checks the ranges again."""
+
+    new_cards_per_day = forms.IntegerField(
+        label=_("New cards a day"),
+        min_value=0,
+        max_value=1000,
+        help_text=_(
+            "New cards shown each day, after the reviews that are due. Anki's default is 20."
+        ),
+    )
+    desired_retention = forms.IntegerField(
+        label=_("Desired retention (%)"),
+        min_value=70,
+        max_value=97,
+        help_text=_(
+            "How sure you want to be to remember a card when it comes back, in percent. "
+            "Higher means more reviews; FSRS's default is 90."
+        ),
+    )

@@ -20,7 +20,7 @@ from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.apis import as_drf_error
 from materials.errors import IN_FLIGHT_RESPONSE
-from materials.models import Flashcard, Material, QuizQuestion
+from materials.models import Flashcard, Material, QuizQuestion, StudyProfile
 from materials.selectors import material_list
 from materials.serializers import ReportSerializer
 from materials.study import selectors, services
@@ -37,11 +37,25 @@ class SourceSerializer(serializers.Serializer):
     start_seconds = serializers.FloatField(allow_null=True)
 
 
+class SummarySentenceSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    start_seconds = serializers.FloatField(allow_null=True)
+    quote = serializers.CharField()
+
+
+class SummarySectionSerializer(serializers.Serializer):
+    heading = serializers.CharField()
+    sentences = SummarySentenceSerializer(many=True)
+
+
 class SummarySerializer(serializers.Serializer):
     text = serializers.CharField()
     generator = serializers.CharField()
     status = serializers.CharField()
     error = serializers.CharField()
+    # The same summary by top-level section, each sentence with the place it links to.
+    sections = SummarySectionSerializer(many=True)
 
 
 class NoteSectionSerializer(serializers.Serializer):
@@ -59,14 +73,20 @@ class NotesSerializer(serializers.Serializer):
 class FlashcardSerializer(serializers.ModelSerializer):
     source = serializers.SerializerMethodField()
     suspended = serializers.BooleanField(source="is_suspended", required=False)
+    # Never reviewed (one of a day's new cards), and brought back by a mistake.
+    is_new = serializers.SerializerMethodField()
+    from_mistake = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Flashcard
         fields = [
             "id", "material", "front", "back", "source", "due", "suspended", "origin",
-            "source_changed",
+            "source_changed", "is_new", "from_mistake",
         ]  # fmt: skip
         read_only_fields = ["id", "material", "source", "due", "origin", "source_changed"]
+
+    def get_is_new(self, card: Flashcard) -> bool:
+        return card.last_review is None and card.mistake_at is None
 
     def get_source(self, card: Flashcard) -> dict:
         return {"page": card.page, "start_seconds": card.start_seconds}
@@ -97,6 +117,19 @@ class QuestionSerializer(serializers.ModelSerializer):
 class QuizSerializer(serializers.Serializer):
     questions = QuestionSerializer(many=True)
     generator = serializers.CharField()
+
+
+class StudySettingsSerializer(serializers.Serializer):
+    new_cards_per_day = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+    desired_retention = serializers.FloatField(min_value=0.7, max_value=0.97, required=False)
+    # The schedule as fitted to the student: empty parameters are FSRS's defaults.
+    fsrs_parameters = serializers.ListField(child=serializers.FloatField(), read_only=True)
+    personal_parameters = serializers.SerializerMethodField()
+    optimized_reviews = serializers.IntegerField(read_only=True)
+    optimized_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def get_personal_parameters(self, profile: StudyProfile) -> bool:
+        return bool(profile.fsrs_parameters)
 
 
 class AttemptCreateSerializer(serializers.Serializer):
@@ -135,6 +168,7 @@ class SummaryApi(APIView):
                 "generator": study_set.generator if study_set else "",
                 "status": study_set.status if study_set else "pending",
                 "error": generation_error_message(study_set.error_code) if study_set else "",
+                "sections": study_set.summary_sections if study_set else [],
             }
         )
 
@@ -183,6 +217,7 @@ class RegenerateApi(APIView):
                 "generator": study_set.generator,
                 "status": "pending",
                 "error": "",
+                "sections": study_set.summary_sections,
             },
             status=status.HTTP_202_ACCEPTED,
         )
@@ -264,6 +299,25 @@ class DueFlashcardsApi(APIView):
     def get(self, request: Request) -> Response:
         cards = selectors.flashcard_due_list(owner=request.user)
         return _paginated(self, request, cards, FlashcardSerializer)
+
+
+class StudySettingsApi(APIView):
+    """New cards a day, desired retention, and the student's fitted FSRS parameters."""
+
+    @extend_schema(responses={200: StudySettingsSerializer})
+    def get(self, request: Request) -> Response:
+        profile = selectors.study_profile_get(user=request.user)
+        return Response(StudySettingsSerializer(profile).data)
+
+    @extend_schema(request=StudySettingsSerializer, responses={200: StudySettingsSerializer})
+    def patch(self, request: Request) -> Response:
+        data = StudySettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            profile = services.study_profile_update(user=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(StudySettingsSerializer(profile).data)
 
 
 class FlashcardReportApi(APIView):

@@ -7,12 +7,14 @@ from materials import study_views as views
 
 urlpatterns = [
     path("<int:pk>/notes/", views.study_notes_view, name="notes"),
+    path("<int:pk>/read/", views.reader_view, name="read"),
     path("<int:pk>/study/retry/", views.study_retry_view, name="study-retry"),
     path("<int:pk>/flashcards/", views.flashcard_list_view, name="flashcards"),
     path("<int:pk>/flashcards/add/", views.flashcard_create_view, name="flashcard-add"),
     path("<int:pk>/quiz/", views.quiz_view, name="quiz"),
     path("<int:pk>/export/<str:fmt>/", views.export_view, name="export"),
     path("review/", views.review_view, name="review"),
+    path("review/settings/", views.study_settings_view, name="study-settings"),
     path("flashcards/<int:pk>/edit/", views.flashcard_edit_view, name="flashcard-edit"),
     path("flashcards/<int:pk>/suspend/", views.flashcard_suspend_view, name="flashcard-suspend"),
     path("flashcards/<int:pk>/delete/", views.flashcard_delete_view, name="flashcard-delete"),
@@ -48,6 +50,7 @@ api_urlpatterns = [
         name="study-export",
     ),
     path("flashcards/due/", apis.DueFlashcardsApi.as_view(), name="flashcards-due"),
+    path("study/settings/", apis.StudySettingsApi.as_view(), name="study-settings"),
     path("flashcards/<int:pk>/", apis.FlashcardApi.as_view(), name="flashcard"),
     path("flashcards/<int:pk>/review/", apis.FlashcardReviewApi.as_view(), name="flashcard-review"),
     path("flashcards/<int:pk>/report/", apis.FlashcardReportApi.as_view(), name="flashcard-report"),

@@ -6,6 +6,7 @@ another student's material, card, question or attempt is a 404.
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -21,17 +22,26 @@ from django_htmx.http import HttpResponseClientRedirect
 from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.errors import AlreadyRunning
+from materials.forms import StudySettingsForm
 from materials.models import Material
 from materials.selectors import material_list
 from materials.study import selectors, services
 from materials.study.generation import generation_error_message, study_regenerate
-from materials.study.links import source_label, source_url
+from materials.study.links import (
+    MAX_QUOTE_CHARS,
+    file_url,
+    item_quote,
+    source_label,
+    source_url,
+)
 from materials.study_apis import export_response
 
 
-def _anchor(material: Material, page: int | None, start_seconds: float | None) -> dict:
+def _anchor(
+    material: Material, page: int | None, start_seconds: float | None, quote: str = ""
+) -> dict:
     return {
-        "url": source_url(material, page=page, start_seconds=start_seconds),
+        "url": source_url(material, page=page, start_seconds=start_seconds, quote=quote),
         "label": source_label(page=page, start_seconds=start_seconds, kind=material.kind),
     }
 
@@ -76,7 +86,10 @@ def study_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
             "heading": section.heading,
             "anchor": _anchor(material, section.page, section.start_seconds),
             "points": [
-                {"text": p["text"], **_anchor(material, p.get("page"), p.get("start_seconds"))}
+                {
+                    "text": p["text"],
+                    **_anchor(material, p.get("page"), p.get("start_seconds"), p["text"]),
+                }
                 for p in section.points
             ],
         }
@@ -100,6 +113,51 @@ def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reverse("materials:detail", args=[material.pk]))
 
 
+# --- reader -------------------------------------------------------------------------
+
+# The only third-party frame: YouTube's privacy-enhanced player, on the reader alone.
+YOUTUBE_EMBED = "https://www.youtube-nocookie.com"
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return max(0, int(value)) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_GET
+@csp_update({"frame-src": [YOUTUBE_EMBED]})
+def reader_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The source at the cited place: a PDF page with the quoted sentence highlighted
+    (pdf.js, served from static/), or a YouTube lecture's player at the second.
+
+    `?page=N&q=<quote>` for a PDF, `?t=<seconds>` for a video. Slides and
+    handouts have no reader: their text view is the place.
+    """
+    material = owned(material_list, request.user, pk)
+    if material.is_office:
+        return redirect(
+            source_url(material, page=_number(request.GET.get("page")), start_seconds=None)
+        )
+    page = _number(request.GET.get("page")) or 1
+    if material.page_count:
+        page = min(page, material.page_count)
+    seconds = _number(request.GET.get("t"))
+    context = {
+        "material": material,
+        "page": page,
+        "seconds": seconds or 0,
+        "quote": (request.GET.get("q") or "")[:MAX_QUOTE_CHARS],
+        "embed_url": f"{YOUTUBE_EMBED}/embed/{material.video_id}?start={seconds or 0}&rel=0"
+        if material.kind == Material.Kind.YOUTUBE
+        else "",
+        "file_url": file_url(material, page=page, start_seconds=seconds),
+    }
+    return render(request, "materials/study/reader.html", context)
+
+
 # --- flashcards ---------------------------------------------------------------------
 
 
@@ -110,8 +168,10 @@ def flashcard_list_view(request: HttpRequest, pk: int) -> HttpResponse:
     cards = selectors.flashcard_list(owner=request.user, material=material)
     page = Paginator(cards, 50).get_page(request.GET.get("page"))
     for card in page.object_list:
-        card.anchor = _anchor(material, card.page, card.start_seconds)
-    due = selectors.flashcard_due_list(owner=request.user, material=material).count()
+        card.anchor = _anchor(
+            material, card.page, card.start_seconds, item_quote(card.front, card.back)
+        )
+    due = selectors.due_today(owner=request.user, material=material).total
     context = {**_study_context(request, material), "page_obj": page, "due_count": due}
     return render(request, "materials/study/flashcards.html", context)
 
@@ -195,7 +255,9 @@ def _review_context(request: HttpRequest) -> dict:
     due = selectors.flashcard_due_list(owner=request.user, material=material)
     card = due.first()
     if card is not None:
-        card.anchor = _anchor(card.material, card.page, card.start_seconds)
+        card.anchor = _anchor(
+            card.material, card.page, card.start_seconds, item_quote(card.front, card.back)
+        )
     return {"card": card, "due_count": due.count(), "material": material}
 
 
@@ -231,6 +293,37 @@ def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(url)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_settings_view(request: HttpRequest) -> HttpResponse:
+    """New cards a day, desired retention, and how the schedule is fitted to the student."""
+    profile = selectors.study_profile_get(user=request.user)
+    initial = {
+        "new_cards_per_day": profile.new_cards_per_day,
+        "desired_retention": round(profile.desired_retention * 100),
+    }
+    form = StudySettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.study_profile_update(
+                user=request.user,
+                new_cards_per_day=form.cleaned_data["new_cards_per_day"],
+                desired_retention=form.cleaned_data["desired_retention"] / 100,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Study settings saved."))
+            return redirect("home")
+    return render(
+        request,
+        "materials/study/settings.html",
+        {"form": form, "profile": profile, "due": selectors.due_today(owner=request.user)},
+        status=400 if form.errors else 200,
+    )
+
+
 # --- quiz ---------------------------------------------------------------------------------
 
 
@@ -247,7 +340,12 @@ def quiz_view(request: HttpRequest, pk: int) -> HttpResponse:
         url = reverse("materials:attempt", args=[attempt.pk])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     for question in questions:
-        question.anchor = _anchor(material, question.page, question.start_seconds)
+        question.anchor = _anchor(
+            material,
+            question.page,
+            question.start_seconds,
+            item_quote(question.question, question.answer),
+        )
     attempts = selectors.quiz_attempt_list(owner=request.user, material=material)[:10]
     context = {**_study_context(request, material), "questions": questions, "attempts": attempts}
     return render(request, "materials/study/quiz.html", context)
@@ -274,7 +372,12 @@ def attempt_view(request: HttpRequest, pk: int) -> HttpResponse:
                 else "",
                 "answer_text": result["choices"][result["answer_index"]],
                 "can_make_card": result["question"] in live,
-                **_anchor(material, source.get("page"), source.get("start_seconds")),
+                **_anchor(
+                    material,
+                    source.get("page"),
+                    source.get("start_seconds"),
+                    item_quote(result["text"], result["choices"][result["answer_index"]]),
+                ),
             }
         )
     return render(

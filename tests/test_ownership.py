@@ -97,6 +97,8 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "tutor:create": lambda w: [Probe("/tutor/new/", ("POST",), {"material": _material(w)})],
     "tutor:search": lambda w: [Probe(f"/tutor/search/?q=energy&material={_material(w)}", ("GET",))],
     "tutor:conversation": lambda w: [Probe(f"/tutor/{w.conversation.pk}/")],
+    "tutor:missed": lambda w: [Probe(f"/tutor/messages/{w.answer.pk}/missed/")],
+    "materials:read": lambda w: [Probe(f"/materials/{_material(w)}/read/?page=1&q=ATP")],
     "tutor:ask": lambda w: [Probe(f"/tutor/{w.conversation.pk}/ask/", data={"content": "ATP?"})],
     "tutor:stream": lambda w: [
         Probe(f"/tutor/{w.conversation.pk}/stream/", data={"content": "ATP?"})
@@ -134,6 +136,9 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "conversation-list": lambda w: [
         Probe("/api/tutor/conversations/", ("POST",), {"material": _material(w)})
     ],
+    "conversation-missed": lambda w: [
+        Probe(f"/api/tutor/conversations/{w.conversation.pk}/messages/{w.answer.pk}/missed/")
+    ],
 }
 
 # url name -> (the list's URLs, the markers A must see there): B sees no marker at all.
@@ -161,6 +166,8 @@ EXEMPT = {
     "api-root": "DRF's browsable index of the routes: no data",
     "materials:upload": "creates the caller's own material; takes no object id",
     "materials:youtube": "creates the caller's own material; takes no object id",
+    "materials:study-settings": "the caller's own study settings (request.user): no object id",
+    "study-settings": "the caller's own study settings (request.user): no object id",
 }
 EXEMPT_PREFIXES = {
     "admin/": "Django admin and django-rq: staff only (tests/test_admin_moderation.py)",
@@ -269,7 +276,7 @@ def _build_world() -> SimpleNamespace:
         owner=alice, material=material, title=MARKERS["conversation"]
     )
     Message.objects.create(conversation=conversation, role="user", content=MARKERS["message"])
-    Message.objects.create(
+    answer = Message.objects.create(
         conversation=conversation,
         role="assistant",
         content="ATP [1]",
@@ -289,6 +296,7 @@ def _build_world() -> SimpleNamespace:
         question=question,
         attempt=attempt,
         conversation=conversation,
+        answer=answer,
     )
 
 

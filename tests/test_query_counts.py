@@ -199,14 +199,16 @@ SEARCH_URLS = {
 # Counts measured with the library below, plus two for headroom: a query per
 # row (five materials, then eight) could never fit.
 PAGE_LIMITS = {
-    "home": 10,
+    # The dashboard also reads the schedule: settings, new cards started today,
+    # the due counts in one query, the mistakes coming back, the review count.
+    "home": 15,
     "materials list": 6,
     "material detail": 7,
     "notes": 7,
-    "flashcards": 9,
+    "flashcards": 11,  # "due today" reads the day's new-card places too
     "quiz": 8,
     "quiz attempt": 6,
-    "review": 6,
+    "review": 8,  # the day's new-card places: the setting and the cards started today
     "tutor conversations": 6,
     "tutor conversation": 8,
 }
@@ -218,7 +220,8 @@ API_LIMITS = {
     "flashcards": 6,
     "quiz": 6,
     "quiz attempts": 6,
-    "due flashcards": 5,
+    # The day's new-card places: the student's setting and the cards started today.
+    "due flashcards": 8,
     "conversations": 6,
     "conversation": 5,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from eduplatform.ownership import owned
 from eduplatform.quota import QUOTA_RESPONSE
 from materials.selectors import material_list
+from materials.study_apis import FlashcardSerializer
 from tutor.models import Conversation
 from tutor.selectors import conversation_list
 from tutor.serializers import (
@@ -19,7 +21,7 @@ from tutor.serializers import (
     MessageCreateSerializer,
     MessageSerializer,
 )
-from tutor.services import conversation_create, message_ask
+from tutor.services import conversation_create, message_ask, message_missed
 
 
 class ConversationViewSet(
@@ -59,3 +61,16 @@ class ConversationViewSet(
             conversation=conversation, content=serializer.validated_data["content"]
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: FlashcardSerializer, 204: None})
+    @action(detail=True, methods=["post"], url_path=r"messages/(?P<message_id>\d+)/missed")
+    def missed(self, request: Request, pk: str | None = None, message_id: str = "") -> Response:
+        """ "Didn't get it": the answer's cited sentence (its card) comes back tomorrow."""
+        conversation = self.get_object()
+        message = conversation.messages.filter(pk=message_id).first()
+        if message is None:
+            raise Http404
+        card = message_missed(message=message)
+        if card is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(FlashcardSerializer(card).data, status=status.HTTP_201_CREATED)

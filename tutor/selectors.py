@@ -26,6 +26,11 @@ def conversation_list(*, owner: User, material: Material | None = None) -> Query
     return conversations
 
 
+def message_get(*, owner: User, pk: int | str) -> Message:
+    """One of the owner's messages; another student's raises Message.DoesNotExist."""
+    return Message.objects.select_related("conversation").get(pk=pk, conversation__owner=owner)
+
+
 @dataclass(frozen=True)
 class Passage:
     """A retrieved chunk with the evidence that it is relevant to the question."""
@@ -142,7 +147,11 @@ def message_list(*, owner: User, conversation: Conversation) -> list[Message]:
             links.append(
                 CitationLink(
                     number=number,
-                    url=source_url(material, page=page, start_seconds=seconds) if material else "",
+                    url=source_url(
+                        material, page=page, start_seconds=seconds, quote=cited.get("quote", "")
+                    )
+                    if material
+                    else "",
                     label=source_label(material=material, page=page, start_seconds=seconds)
                     if material
                     else "",

@@ -8,7 +8,8 @@ from django.conf import settings
 
 from accounts.models import User
 from eduplatform import quota
-from materials.models import Material
+from materials.models import Chunk, Flashcard, Material
+from materials.study.services import mistake_from_citation
 from tutor.answers import Answer, extractive_answer, model_answer_stream, nothing_found
 from tutor.models import Conversation, Message
 from tutor.selectors import Retrieval, passage_retrieve
@@ -116,3 +117,41 @@ def message_ask(*, conversation: Conversation, content: str) -> Message:
             message = piece
     assert message is not None
     return message
+
+
+def message_missed(*, message: Message) -> Flashcard | None:
+    """The student did not get this answer: its first cited sentence comes back tomorrow.
+
+    The card drawn from that sentence is brought back, or one is made with the
+    student's question on the front; None when the answer cites nothing the
+    student still has.
+    """
+    if message.role != Message.Role.ASSISTANT:
+        return None
+    owner = message.conversation.owner
+    asked = (
+        message.conversation.messages.filter(
+            role=Message.Role.USER, created_at__lte=message.created_at
+        )
+        .exclude(pk=message.pk)
+        .order_by("-created_at", "-pk")
+        .values_list("content", flat=True)
+        .first()
+    )
+    for cited in message.citations:
+        material = Material.objects.filter(
+            pk=cited.get("material"), owner=owner, is_hidden=False
+        ).first()
+        if material is None or not cited.get("quote"):
+            continue
+        chunk = Chunk.objects.filter(pk=cited.get("chunk"), material=material).first()
+        return mistake_from_citation(
+            owner=owner,
+            material=material,
+            quote=cited["quote"],
+            page=cited.get("page"),
+            start_seconds=cited.get("start_seconds"),
+            passage=chunk.text if chunk else "",
+            question=asked or "",
+        )
+    return None

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/", views.conversation_view, name="conversation"),
     path("<int:pk>/ask/", views.message_create_view, name="ask"),
     path("<int:pk>/stream/", views.message_stream_view, name="stream"),
+    path("messages/<int:pk>/missed/", views.message_missed_view, name="missed"),
 ]

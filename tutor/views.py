@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     StreamingHttpResponse,
@@ -14,6 +16,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from eduplatform.ownership import owned
@@ -22,8 +25,8 @@ from materials.models import Material
 from materials.selectors import material_list
 from tutor.forms import AskForm
 from tutor.models import Conversation, Message
-from tutor.selectors import conversation_list, message_list
-from tutor.services import conversation_create, message_ask, message_ask_stream
+from tutor.selectors import conversation_list, message_get, message_list
+from tutor.services import conversation_create, message_ask, message_ask_stream, message_missed
 
 
 def _owned_material(request: HttpRequest, pk: int | str | None) -> Material | None:
@@ -144,3 +147,22 @@ def message_stream_view(request: HttpRequest, pk: int) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+@login_required
+@require_POST
+def message_missed_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Didn't get it": the answer's cited sentence comes back in tomorrow's reviews."""
+    try:
+        message = message_get(owner=request.user, pk=pk)
+    except Message.DoesNotExist as exc:
+        raise Http404 from exc
+    card = message_missed(message=message)
+    if request.htmx:
+        return render(request, "tutor/_missed.html", {"card": card})
+    if card is None:
+        messages.info(request, _("This answer cites nothing that can become a card."))
+    else:
+        messages.success(request, _("It will come back in tomorrow's reviews."))
+    url = reverse("tutor:conversation", args=[message.conversation_id])
+    return redirect(f"{url}#m{message.pk}")

@@ -14,6 +14,7 @@ from materials.models.study import (
     QuizAttempt,
     QuizQuestion,
     ReviewLog,
+    StudyProfile,
     StudySet,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "QuizAttempt",
     "QuizQuestion",
     "ReviewLog",
+    "StudyProfile",
     "StudySet",
     "upload_path",
 ]

@@ -31,6 +31,9 @@ class StudySet(models.Model):
     generator = models.CharField(max_length=120, blank=True)
     language = models.CharField(max_length=8, blank=True)
     summary = models.TextField(blank=True)
+    # [{"heading", "sentences": [{"text", "page", "start_seconds", "quote"}]}]: the
+    # summary by section, each sentence with the place it links to.
+    summary_sections = models.JSONField(default=list, blank=True)
     # Counts of what generation kept and dropped, for the admin and benchmarks.
     stats = models.JSONField(default=dict, blank=True)
     tokens_used = models.PositiveIntegerField(default=0)
@@ -90,6 +93,7 @@ class Flashcard(SourceFields):
         GENERATED = "generated", _("Generated")
         USER = "user", _("Made by the student")
         QUIZ = "quiz", _("From a quiz mistake")
+        TUTOR = "tutor", _("From a tutor answer")
 
     class Kind(models.TextChoices):
         CLOZE = "cloze", _("Cloze")
@@ -117,6 +121,9 @@ class Flashcard(SourceFields):
     # Kept through a regeneration for its history, but its passage is no longer
     # in the material: the student should check it against the new text.
     source_changed = models.BooleanField(_("source changed"), default=False)
+    # When a wrong quiz answer or a tutor answer the student did not get brought
+    # the card back; "from your mistakes" until the student reviews it again.
+    mistake_at = models.DateTimeField(_("brought back by a mistake"), null=True, blank=True)
 
     # FSRS memory state, one column per field of fsrs.Card.
     state = models.PositiveSmallIntegerField(choices=State.choices, default=State.LEARNING)
@@ -142,6 +149,13 @@ class Flashcard(SourceFields):
 
     def __str__(self) -> str:
         return self.front[:80]
+
+    @property
+    def from_mistake(self) -> bool:
+        """Brought back by a mistake and not reviewed since."""
+        return self.mistake_at is not None and (
+            self.last_review is None or self.last_review < self.mistake_at
+        )
 
 
 class ReviewLog(models.Model):
@@ -216,6 +230,42 @@ class QuizAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}/{self.total}"
+
+
+class StudyProfile(models.Model):
+    """A student's study settings, and the FSRS parameters fitted to their own reviews.
+
+    Anki's habit: a fixed number of new cards a day, reviews first, so a
+    term's uploads do not land on one day. Empty `fsrs_parameters` means the
+    FSRS defaults, until enough reviews exist to fit the student's own.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_profile"
+    )
+    new_cards_per_day = models.PositiveSmallIntegerField(_("new cards a day"), default=20)
+    desired_retention = models.FloatField(_("desired retention"), default=0.9)
+    fsrs_parameters = models.JSONField(default=list, blank=True)
+    # How many reviews the parameters were fitted on, and when.
+    optimized_reviews = models.PositiveIntegerField(default=0)
+    optimized_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("study profile")
+        verbose_name_plural = _("study profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(new_cards_per_day__lte=1000), name="profile_new_cards_at_most_1000"
+            ),
+            models.CheckConstraint(
+                condition=Q(desired_retention__gte=0.7) & Q(desired_retention__lte=0.97),
+                name="profile_retention_0_70_to_0_97",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
 
 
 def _only(**target: bool) -> Q:

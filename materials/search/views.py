@@ -36,7 +36,10 @@ class SearchResult:
     @property
     def source_url(self) -> str:
         material = self.hit.chunk.material
-        return source_url(material, page=self.hit.page, start_seconds=self.hit.start_seconds)
+        quote = self.hit.sentence.text if self.hit.sentence else ""
+        return source_url(
+            material, page=self.hit.page, start_seconds=self.hit.start_seconds, quote=quote
+        )
 
     @property
     def source_label(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from materials.study.text import content_stems, normalize
+from materials.study.text import content_stems, normalize, opens_on_reference
 
 T = TypeVar("T")
 
@@ -80,3 +80,28 @@ def drop_near_duplicates(
         out.append(item)
         kept.append((norm, stems, answer_norm))
     return out, dropped
+
+
+_CYRILLIC = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+
+
+def _without_stem(question: str) -> str:
+    """A question without the offline generator's fixed wording ("Fill in the blank: ")."""
+    from materials.study.offline import STEMS
+
+    for stems in STEMS.values():
+        prefix = stems["cloze"].split("{sentence}")[0]
+        if prefix and question.startswith(prefix):
+            return question[len(prefix) :]
+    return question
+
+
+def is_self_contained(text: str) -> bool:
+    """Whether a card's front or a question reads alone, not opening on "this" or "это".
+
+    The language is read off the text itself, so a hosted model's items in
+    either language are checked the same way.
+    """
+    text = _without_stem(text)
+    language = "ru" if any(ch in _CYRILLIC for ch in text.casefold()) else "en"
+    return not opens_on_reference(text, language)

@@ -11,7 +11,7 @@ from pathlib import Path
 import genanki
 
 from materials.models import Flashcard, Material, NoteSection
-from materials.study.links import source_label, source_url
+from materials.study.links import file_url, source_label
 
 # Fixed ids: re-importing an updated deck updates the same Anki note type and deck.
 ANKI_MODEL_ID = 1_607_392_319
@@ -33,7 +33,7 @@ ANKI_MODEL = genanki.Model(
 
 def _source_text(material: Material, card: Flashcard, base_url: str) -> str:
     label = source_label(page=card.page, start_seconds=card.start_seconds, kind=material.kind)
-    url = source_url(material, page=card.page, start_seconds=card.start_seconds)
+    url = file_url(material, page=card.page, start_seconds=card.start_seconds)
     if not url.startswith("http"):
         url = base_url.rstrip("/") + url
     return f"{material.title}{', ' + label if label else ''} — {url}"
@@ -102,7 +102,7 @@ def notes_to_markdown(
     for section in sections:
         lines += [f"## {section.heading}", ""]
         for point in section.points:
-            url = source_url(
+            url = file_url(
                 material, page=point.get("page"), start_seconds=point.get("start_seconds")
             )
             if not url.startswith("http"):

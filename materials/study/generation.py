@@ -25,7 +25,7 @@ from eduplatform.queue import enqueue_on_commit, job_alive
 from materials.errors import AlreadyRunning, ProcessingError, Superseded
 from materials.models import Chunk, Material, StudySet
 from materials.services import material_heartbeat, process_retry
-from materials.study.checks import drop_near_duplicates, is_grounded
+from materials.study.checks import drop_near_duplicates, is_grounded, is_self_contained
 from materials.study.store import study_content_store, study_set_mark
 from materials.study.types import Generator, MaterialText, Source, StudyContent
 
@@ -111,6 +111,14 @@ def check_content(content: StudyContent) -> StudyContent:
     questions = [q for q in content.questions if is_grounded(q.answer, q.source.text)]
     rejected_cards = len(content.cards) - len(cards)
     rejected_questions = len(content.questions) - len(questions)
+    # An item that opens on "this" or "это" cannot be answered alone.
+    readable_cards = [c for c in cards if is_self_contained(c.front)]
+    readable_questions = [q for q in questions if is_self_contained(q.question)]
+    unreadable = {
+        "unreadable_cards": len(cards) - len(readable_cards),
+        "unreadable_questions": len(questions) - len(readable_questions),
+    }
+    cards, questions = readable_cards, readable_questions
     cards, card_duplicates = drop_near_duplicates(
         cards, key=lambda c: f"{c.front} {c.back}", answer=lambda c: c.back
     )
@@ -124,6 +132,7 @@ def check_content(content: StudyContent) -> StudyContent:
         "ungrounded_questions": rejected_questions,
         "duplicate_cards": card_duplicates,
         "duplicate_questions": question_duplicates,
+        **unreadable,
     }
     return content
 

@@ -1,4 +1,4 @@
-"""RQ entry points for generating study content alone (the "retry" of that stage)."""
+"""RQ entry points: generating study content alone (the "retry" of that stage), fitting FSRS."""
 
 from __future__ import annotations
 
@@ -35,3 +35,13 @@ def on_generate_failure(job: Job, connection: object, exc_type, exc_value, tb) -
         code="interrupted",
         detail=f"{exc_type.__name__}: {exc_value}",
     )
+
+
+def optimize_schedule(user_id: int) -> None:
+    """Fit the student's FSRS parameters to their reviews (queued by a review)."""
+    from accounts.models import User
+    from materials.study.services import fsrs_optimize
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None:
+        fsrs_optimize(user=user)

@@ -2,24 +2,56 @@
 
 from __future__ import annotations
 
+import math
+from urllib.parse import urlencode
+
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from materials.models import Material
 from materials.pipeline.youtube import watch_url
+from materials.study.text import clip
+
+# A quote travels in the link; longer ones are cut (the reader matches on words).
+MAX_QUOTE_CHARS = 300
 
 
-def source_url(material: Material, *, page: int | None, start_seconds: float | None) -> str:
-    """`/materials/<id>/file/#page=N` for a PDF, the video at that second for YouTube.
+def source_url(
+    material: Material, *, page: int | None, start_seconds: float | None, quote: str = ""
+) -> str:
+    """The in-app reader at the page, with the quoted sentence highlighted, or the video.
 
-    A browser cannot show slides or a handout, so theirs open the material's
-    text view at the slide or section (`/materials/<id>/text/#p-N`).
+    A PDF opens in the reader (`/materials/<id>/read/?page=N&q=…`), a YouTube
+    lecture in its embedded player at the second (`…/read/?t=S`). A browser
+    cannot show slides or a handout, so theirs open the material's text view
+    at the slide or section (`/materials/<id>/text/#p-N`).
+    """
+    if material.is_office:
+        url = reverse("materials:text", args=[material.pk])
+        return f"{url}#p-{page}" if page else url
+    params: dict[str, str | int] = {}
+    if material.kind == Material.Kind.YOUTUBE:
+        if start_seconds is not None and math.isfinite(start_seconds):
+            params["t"] = max(0, math.floor(start_seconds))
+    elif page:
+        params["page"] = page
+    quote = " ".join((quote or "").split())
+    if quote:
+        params["q"] = clip(quote, MAX_QUOTE_CHARS).removesuffix("…")
+    url = reverse("materials:read", args=[material.pk])
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def file_url(material: Material, *, page: int | None, start_seconds: float | None) -> str:
+    """The stored file at the page (`/materials/<id>/file/#page=N`), or YouTube at the second.
+
+    For links that leave the app (exports): a PDF viewer or YouTube opens them
+    without our reader.
     """
     if material.kind == Material.Kind.YOUTUBE:
         return watch_url(material.video_id, start_seconds)
     if material.is_office:
-        url = reverse("materials:text", args=[material.pk])
-        return f"{url}#p-{page}" if page else url
+        return source_url(material, page=page, start_seconds=start_seconds)
     url = reverse("materials:file", args=[material.pk])
     return f"{url}#page={page}" if page else url
 
@@ -54,3 +86,21 @@ def source_label(
     if material is None:
         return place
     return f"{material.title}, {place}" if place else material.title
+
+
+def item_quote(text: str, answer: str) -> str:
+    """The source sentence a card or question was drawn from, for the reader to mark.
+
+    A cloze ("… the _____ is recycled …", or a question asking to fill it in)
+    with its blank filled in; otherwise the answer, which for a definition
+    card is the defining sentence itself.
+    """
+    from materials.study.offline import BLANK, STEMS
+
+    for stems in STEMS.values():
+        prefix = stems["cloze"].split("{sentence}")[0]
+        if prefix and text.startswith(prefix):
+            text = text[len(prefix) :]
+    if BLANK in text:
+        return text.replace(BLANK, answer)
+    return answer

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -14,6 +16,8 @@ from materials.models import (
     NoteSection,
     QuizAttempt,
     QuizQuestion,
+    ReviewLog,
+    StudyProfile,
     StudySet,
 )
 
@@ -41,16 +45,131 @@ def flashcard_list(
     return cards.select_related("material").order_by("material", "position", "id")
 
 
+def study_profile_get(*, user: User) -> StudyProfile:
+    """The student's study settings; unsaved, with the site's defaults, until they change them."""
+    profile = StudyProfile.objects.filter(user=user).first()
+    if profile is None:
+        profile = StudyProfile(
+            user=user,
+            new_cards_per_day=settings.STUDY_NEW_CARDS_PER_DAY,
+            desired_retention=settings.STUDY_DESIRED_RETENTION,
+        )
+    return profile
+
+
+def day_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The start of today and the last second of it, in the site's time zone."""
+    local = timezone.localtime(now)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, local.replace(hour=23, minute=59, second=59, microsecond=0)
+
+
+# A card never reviewed is new: it costs a place in the day's new cards. One a
+# mistake brought back comes as a review, whatever the day's new places.
+_NEW = Q(last_review__isnull=True, mistake_at__isnull=True)
+# Brought back by a mistake and not reviewed since: "from your mistakes".
+FROM_MISTAKE = Q(mistake_at__isnull=False) & (
+    Q(last_review__isnull=True) | Q(last_review__lt=F("mistake_at"))
+)
+
+
+def new_cards_started_today(*, owner: User, now: datetime | None = None) -> int:
+    """How many cards the student saw for the first time today."""
+    start, _ = day_bounds(now or timezone.now())
+    return (
+        ReviewLog.objects.filter(card__owner=owner)
+        .values("card")
+        .annotate(first=Min("reviewed_at"))
+        .filter(first__gte=start)
+        .count()
+    )
+
+
+@dataclass(frozen=True)
+class DueToday:
+    """What the review queue holds today: reviews first, then the day's new cards."""
+
+    reviews: int
+    new: int
+    new_left: int  # places left today for new cards (the setting less those started)
+    new_waiting: int  # new cards beyond today's places, for the days after
+    mistakes: int = 0  # of the reviews, those brought back by a mistake
+
+    @property
+    def total(self) -> int:
+        return self.reviews + self.new
+
+
+def _due_parts(
+    *,
+    owner: User,
+    now: datetime | None,
+    material: Material | None,
+    profile: StudyProfile | None = None,
+) -> tuple[QuerySet[Flashcard], int]:
+    """The cards due by the end of today, and today's places left for new cards."""
+    now = now or timezone.now()
+    _, end = day_bounds(now)
+    cards = flashcard_list(owner=owner, material=material, include_suspended=False).filter(
+        due__lte=end
+    )
+    profile = profile or study_profile_get(user=owner)
+    left = max(0, profile.new_cards_per_day - new_cards_started_today(owner=owner, now=now))
+    return cards, left
+
+
 def flashcard_due_list(
     *, owner: User, now: datetime | None = None, material: Material | None = None
 ) -> QuerySet[Flashcard]:
-    """Cards due by the end of today, across all the owner's materials, oldest first."""
-    now = now or timezone.now()
-    end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=0)
+    """The cards the student will see today: due reviews, oldest first, then new cards.
+
+    New cards (never reviewed) are let in up to the student's new cards a day,
+    less those already started today, in the order their materials came;
+    the rest wait for the days after. Everything due by the end of today counts.
+    """
+    due, left = _due_parts(owner=owner, now=now, material=material)
+    todays_new = list(
+        due.filter(_NEW)
+        .order_by("due", "material_id", "position", "id")
+        .values_list("pk", flat=True)[:left]
+    )
+    return (
+        due.filter(~_NEW | Q(pk__in=todays_new))
+        .annotate(is_new=Case(When(_NEW, then=Value(1)), default=Value(0)))
+        .order_by("is_new", "due", "material_id", "position", "id")
+    )
+
+
+def due_today(
+    *,
+    owner: User,
+    now: datetime | None = None,
+    material: Material | None = None,
+    profile: StudyProfile | None = None,
+) -> DueToday:
+    """The counts behind "due today", as the review queue will really show them."""
+    due, left = _due_parts(owner=owner, now=now, material=material, profile=profile)
+    counts = due.aggregate(
+        reviews=Count("pk", filter=~_NEW),
+        new=Count("pk", filter=_NEW),
+        mistakes=Count("pk", filter=~_NEW & FROM_MISTAKE),
+    )
+    shown = min(left, counts["new"])
+    return DueToday(
+        reviews=counts["reviews"],
+        new=shown,
+        new_left=left,
+        new_waiting=counts["new"] - shown,
+        mistakes=counts["mistakes"],
+    )
+
+
+def mistake_list(*, owner: User, material: Material | None = None) -> QuerySet[Flashcard]:
+    """Cards brought back by the student's mistakes, not reviewed since, soonest first."""
     return (
         flashcard_list(owner=owner, material=material, include_suspended=False)
-        .filter(due__lte=end_of_day)
-        .order_by("due", "id")
+        .filter(FROM_MISTAKE)
+        .order_by("due", "-mistake_at", "id")
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from fsrs import Card as FsrsCard
@@ -13,6 +15,7 @@ from fsrs import Rating, Scheduler
 from fsrs import State as FsrsState
 
 from accounts.models import User
+from eduplatform.queue import enqueue_on_commit
 from materials.models import (
     ContentReport,
     Flashcard,
@@ -20,11 +23,29 @@ from materials.models import (
     QuizAttempt,
     QuizQuestion,
     ReviewLog,
+    StudyProfile,
 )
+from materials.study.selectors import study_profile_get
+from materials.study.text import normalize
 
-# One scheduler for everyone, FSRS-6 default parameters; fuzzing spreads
+# FSRS-6 default parameters until a student's own are fitted; fuzzing spreads
 # cards made together over neighbouring days.
 SCHEDULER = Scheduler()
+OPTIMIZE_JOB = "materials.study.jobs.optimize_schedule"
+# Share of content words a card and a cited sentence share to be "the same sentence".
+MISTAKE_SAME_SENTENCE = 0.6
+
+
+def scheduler_for(user: User) -> Scheduler:
+    """The student's scheduler: their desired retention, and their own parameters once fitted."""
+    profile = study_profile_get(user=user)
+    parameters = profile.fsrs_parameters or SCHEDULER.parameters
+    if (
+        tuple(parameters) == tuple(SCHEDULER.parameters)
+        and profile.desired_retention == SCHEDULER.desired_retention
+    ):
+        return SCHEDULER
+    return Scheduler(parameters=parameters, desired_retention=profile.desired_retention)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -50,12 +71,17 @@ def flashcard_review(
     rating: int,
     now: datetime | None = None,
     duration_ms: int | None = None,
-    scheduler: Scheduler = SCHEDULER,
+    scheduler: Scheduler | None = None,
 ) -> Flashcard:
-    """Rate a card 1-4 (Again, Hard, Good, Easy); FSRS decides when it is due next."""
+    """Rate a card 1-4 (Again, Hard, Good, Easy); FSRS decides when it is due next.
+
+    The student's own scheduler decides (their retention, their parameters);
+    once they have reviewed enough, fitting their parameters is queued.
+    """
     if rating not in (1, 2, 3, 4):
         raise ValidationError({"rating": _("The rating must be 1, 2, 3 or 4.")})
     card = Flashcard.objects.select_for_update().get(pk=card.pk)
+    scheduler = scheduler or scheduler_for(card.owner)
     moment = _utc(now or timezone.now())
     reviewed, _log = scheduler.review_card(
         _to_fsrs(card), Rating(rating), review_datetime=moment, review_duration=duration_ms
@@ -78,7 +104,86 @@ def flashcard_review(
         review_duration_ms=duration_ms,
         due_after=card.due,
     )
+    _optimize_when_due(card.owner)
     return card
+
+
+def _review_count(user: User) -> int:
+    return ReviewLog.objects.filter(card__owner=user).count()
+
+
+def _optimize_when_due(user: User) -> None:
+    """Queue fitting the student's FSRS parameters at each further STUDY_FSRS_MIN_REVIEWS."""
+    step = settings.STUDY_FSRS_MIN_REVIEWS
+    if step <= 0:
+        return
+    count = _review_count(user)
+    done = study_profile_get(user=user).optimized_reviews
+    if count < step or count < done + step:
+        return
+    enqueue_on_commit(
+        OPTIMIZE_JOB,
+        user.pk,
+        job_id=f"fsrs-optimize-{user.pk}-{count // step}",
+        on_unreachable=lambda: None,  # the next review asks again
+        job_timeout=600,
+        result_ttl=3600,
+    )
+
+
+@transaction.atomic
+def study_profile_update(
+    *,
+    user: User,
+    new_cards_per_day: int | None = None,
+    desired_retention: float | None = None,
+) -> StudyProfile:
+    """Change the student's new cards a day (0-1000) or desired retention (0.70-0.97)."""
+    profile = study_profile_get(user=user)
+    errors = {}
+    if new_cards_per_day is not None:
+        if not 0 <= new_cards_per_day <= 1000:
+            errors["new_cards_per_day"] = _("Choose between 0 and 1000 new cards a day.")
+        profile.new_cards_per_day = new_cards_per_day
+    if desired_retention is not None:
+        if not 0.7 <= desired_retention <= 0.97:
+            errors["desired_retention"] = _("Choose a desired retention between 70 and 97 percent.")
+        profile.desired_retention = desired_retention
+    if errors:
+        raise ValidationError(errors)
+    profile.save()
+    return profile
+
+
+def fsrs_optimize(*, user: User) -> StudyProfile:
+    """Fit FSRS parameters to the student's own reviews (the fsrs package's optimizer).
+
+    The optimizer returns the defaults until it has a batch of reviews made on
+    a later day than the one before; then the fitted ones are kept. Reviews
+    of deleted cards are gone with them, so only the cards' own logs count.
+    """
+    from fsrs import Optimizer
+    from fsrs import ReviewLog as FsrsReviewLog
+
+    logs = [
+        FsrsReviewLog(
+            card_id=card_id,
+            rating=Rating(rating),
+            review_datetime=_utc(reviewed_at),
+            review_duration=duration,
+        )
+        for card_id, rating, reviewed_at, duration in ReviewLog.objects.filter(
+            card__owner=user
+        ).values_list("card_id", "rating", "reviewed_at", "review_duration_ms")
+    ]
+    parameters = Optimizer(logs).compute_optimal_parameters() if logs else []
+    profile = study_profile_get(user=user)
+    if parameters and tuple(parameters) != tuple(SCHEDULER.parameters):
+        profile.fsrs_parameters = [round(float(p), 4) for p in parameters]
+        profile.optimized_at = timezone.now()
+    profile.optimized_reviews = len(logs)
+    profile.save()
+    return profile
 
 
 def _clean_side(value: str, field: str) -> str:
@@ -168,13 +273,108 @@ def flashcard_from_question(*, owner: User, question: QuizQuestion) -> Flashcard
     )
 
 
+def _tomorrow(now: datetime) -> datetime:
+    """The start of tomorrow in the site's time zone."""
+    local = timezone.localtime(now)
+    return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def flashcard_mistake(*, card: Flashcard, now: datetime | None = None) -> Flashcard:
+    """Bring the card back in tomorrow's reviews, tagged "from your mistakes".
+
+    A card due sooner keeps its date. It comes as a review, not as one of the
+    day's new cards, so a day whose new places are used still shows it.
+    """
+    now = now or timezone.now()
+    card.mistake_at = now
+    card.due = min(card.due, _tomorrow(now)) if card.last_review else _tomorrow(now)
+    card.save(update_fields=["mistake_at", "due", "updated_at"])
+    return card
+
+
+def _card_for_sentence(*, material: Material, sentence: str, page: int | None) -> Flashcard | None:
+    """The material's card drawn from this sentence (its cloze filled in, or its back), if any."""
+    from materials.study.checks import similarity
+    from materials.study.offline import BLANK
+
+    wanted = normalize(sentence)
+    best, best_score = None, 0.0
+    cards = material.flashcards.filter(is_hidden=False, is_suspended=False)
+    if page is not None:
+        cards = cards.filter(page=page)
+    for card in cards:
+        text = card.front.replace(BLANK, card.back) if BLANK in card.front else card.back
+        norm = normalize(text)
+        score = 1.0 if norm and (norm in wanted or wanted in norm) else similarity(text, sentence)
+        if score > best_score:
+            best, best_score = card, score
+    return best if best_score >= MISTAKE_SAME_SENTENCE else None
+
+
+@transaction.atomic
+def mistake_from_question(
+    *, owner: User, question: QuizQuestion, now: datetime | None = None
+) -> Flashcard:
+    """A wrong answer brings the question's card back tomorrow (made from it if none)."""
+    card = (
+        question.material.flashcards.filter(
+            is_hidden=False, passage=question.passage, page=question.page
+        )
+        .filter(back__iexact=question.answer)
+        .first()
+    )
+    if card is None:
+        card = flashcard_from_question(owner=owner, question=question)
+    return flashcard_mistake(card=card, now=now)
+
+
+@transaction.atomic
+def mistake_from_citation(
+    *,
+    owner: User,
+    material: Material,
+    quote: str,
+    page: int | None,
+    start_seconds: float | None,
+    passage: str,
+    question: str,
+    now: datetime | None = None,
+) -> Flashcard:
+    """A tutor answer not understood brings back the card of its cited sentence.
+
+    When no card comes from that sentence, one is made: the student's own
+    question on the front, the cited sentence on the back, at its page.
+    """
+    card = _card_for_sentence(material=material, sentence=quote, page=page)
+    if card is None:
+        front = (question or "").strip()[:2000] or quote[:2000]
+        card = Flashcard.objects.filter(
+            owner=owner, material=material, front=front, back=quote[:2000]
+        ).first() or Flashcard.objects.create(
+            owner=owner,
+            material=material,
+            front=front,
+            back=quote[:2000],
+            kind=Flashcard.Kind.QA,
+            origin=Flashcard.Origin.TUTOR,
+            position=(material.flashcards.aggregate(last=Max("position"))["last"] or 0) + 1,
+            page=page,
+            start_seconds=start_seconds,
+            passage=passage,
+            due=timezone.now(),
+        )
+    return flashcard_mistake(card=card, now=now)
+
+
+@transaction.atomic
 def quiz_attempt_create(
     *, owner: User, material: Material, questions: list[QuizQuestion], answers: dict
 ) -> QuizAttempt:
     """Score answers ({question id: choice index}); unanswered questions count as wrong.
 
     The results keep each question's text, choices and explanation, so an
-    attempt still reads right after the quiz is regenerated.
+    attempt still reads right after the quiz is regenerated. Each wrong
+    answer brings its card back in tomorrow's reviews ("card" in its result).
     """
     results = []
     score = 0
@@ -188,8 +388,15 @@ def quiz_attempt_create(
             chosen = None
         correct = chosen == question.answer_index
         score += correct
+        # A wrong answer (not a skipped question) brings its card back tomorrow.
+        card = (
+            mistake_from_question(owner=owner, question=question)
+            if chosen is not None and not correct
+            else None
+        )
         results.append(
             {
+                "card": card.pk if card else None,
                 "question": question.pk,
                 "text": question.question,
                 "choices": question.choices,

@@ -50,6 +50,21 @@ def _place(source: Source, text: str) -> tuple[int | None, float | None]:
     return sentence.page, sentence.start_seconds
 
 
+def _summary_sections(content: StudyContent) -> list[dict]:
+    """Each summary sentence with the page (or second) of the sentence it rests on."""
+    out = []
+    for section in content.summary_sections:
+        sentences = []
+        for point in section.points:
+            quote = point.quote or point.text
+            page, seconds = _place(point.source, quote)
+            sentences.append(
+                {"text": point.text, "page": page, "start_seconds": seconds, "quote": quote}
+            )
+        out.append({"heading": section.heading, "sentences": sentences})
+    return out
+
+
 def _card_key(front: str, back: str) -> str:
     return f"{normalize(front)}\x00{normalize(back)}"
 
@@ -247,6 +262,7 @@ def study_content_store(*, material: Material, content: StudyContent, job_id: st
     study_set.generator = content.generator
     study_set.language = material.language
     study_set.summary = content.summary
+    study_set.summary_sections = _summary_sections(content)
     study_set.stats = {
         **content.stats,
         "cards": len(content.cards),

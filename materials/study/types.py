@@ -24,6 +24,9 @@ class Source:
 class NotePoint:
     text: str
     source: Source
+    # The source's own sentence it rests on, when the text is a rewording of it:
+    # where the link opens and what it highlights.
+    quote: str = ""
 
 
 @dataclass
@@ -65,6 +68,8 @@ class StudyContent:
     generator: str
     tokens_used: int = 0
     stats: dict[str, int] = field(default_factory=dict)
+    # The summary section by section, each sentence anchored to its passage.
+    summary_sections: list[Section] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
     expect(link).to_be_visible(timeout=60_000)
     shoot(page, f"{lang}-desktop-tutor-answer")
     href = link.get_attribute("href")
-    match = re.search(r"/materials/(\d+)/file/#page=(\d+)$", href)
+    match = re.search(r"/materials/(\d+)/read/\?page=(\d+)&q=", href)
     assert match, href
     number = int(match.group(2))
     quote = page.locator("#chat-messages .citations li").first.locator("q").inner_text()
@@ -110,7 +110,11 @@ def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  
     with page.expect_popup() as popup_info:
         link.click()
     popup = popup_info.value
-    assert popup.url.endswith(f"/materials/{material.pk}/file/#page={number}")
+    # The reader opens at the cited page with the quoted sentence marked.
+    assert f"/materials/{material.pk}/read/?page={number}" in popup.url
+    expect(popup.locator("[data-reader][data-state=ready]")).to_be_visible(timeout=30_000)
+    expect(popup.locator("[data-page-input]")).to_have_value(str(number))
+    expect(popup.locator(".textLayer .quote-mark").first).to_be_visible()
 
     # The dashboard (home after sign-in) shows today's study.
     page.goto("/")
@@ -162,7 +166,8 @@ def test_youtube_lecture_from_recorded_responses(new_page, worker, youtube):
     expect(page.locator(".summary")).to_be_visible(timeout=90_000)
     page.goto(f"/materials/{material.pk}/notes/")
     link = page.locator(".note-section a.source").first
-    assert re.search(r"youtube\.com/watch\?v=GJLlxj_dtq8&t=\d+", link.get_attribute("href"))
+    # The note opens the embedded player at its second.
+    assert re.search(rf"/materials/{material.pk}/read/\?t=\d+", link.get_attribute("href"))
     shoot(page, "en-desktop-youtube-notes")
 
 

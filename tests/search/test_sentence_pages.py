@@ -76,7 +76,7 @@ def test_search_page_links_and_quotes_the_matching_page(logged_in, biology):
         "/tutor/search/", {"q": "ribosomes translate RNA", "material": biology.pk}
     ).content.decode()
     first = page.index('class="results"')
-    assert f'href="/materials/{biology.pk}/file/#page=3"' in page[first : first + 600]
+    assert f'href="/materials/{biology.pk}/read/?page=3&amp;q=' in page[first : first + 600]
     assert "<mark>Ribosomes</mark> <mark>translate</mark>" in page
     # The snippet stays on its page: nothing of page 2 is quoted beside it.
     snippet = page[

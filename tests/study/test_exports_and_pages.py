@@ -48,7 +48,8 @@ def test_study_pages_render_with_source_links(logged_in, biology):
     detail = logged_in.get(f"/materials/{biology.pk}/").content.decode()
     assert f"/materials/{biology.pk}/notes/" in detail and "Made offline" in detail
     notes = logged_in.get(f"/materials/{biology.pk}/notes/").content.decode()
-    assert f"/materials/{biology.pk}/file/#page=1" in notes
+    # Each note point opens the reader at its page, its sentence to be marked.
+    assert f"/materials/{biology.pk}/read/?page=1&amp;q=" in notes
     cards = logged_in.get(f"/materials/{biology.pk}/flashcards/").content.decode()
     assert "Anki deck" in cards and "Add your own card" in cards
     review = logged_in.get("/materials/review/").content.decode()
@@ -71,16 +72,19 @@ def test_review_page_rates_and_moves_on(logged_in, biology):
     assert card.reviews.count() == 1
 
 
-def test_quiz_page_scores_and_offers_a_card_for_mistakes(logged_in, biology):
+def test_quiz_page_scores_and_brings_mistakes_back_as_cards(logged_in, biology):
     questions = list(biology.quiz_questions.all())
     wrong = (questions[0].answer_index + 1) % len(questions[0].choices)
     response = logged_in.post(f"/materials/{biology.pk}/quiz/", {f"q{questions[0].pk}": wrong})
     assert response.status_code == 302
     page = logged_in.get(response["Location"]).content.decode()
     assert f"0 of {len(questions)}" in page
-    assert f"/materials/questions/{questions[0].pk}/flashcard/" in page
-    logged_in.post(f"/materials/questions/{questions[0].pk}/flashcard/")
-    assert biology.flashcards.filter(origin="quiz").count() == 1
+    # The wrong answer's card is back in tomorrow's reviews; a skipped question is not.
+    assert page.count("data-mistake") == 1
+    assert biology.flashcards.filter(mistake_at__isnull=False).count() == 1
+    # A question still becomes a card of its own on request (the API's route).
+    logged_in.post(f"/materials/questions/{questions[1].pk}/flashcard/")
+    assert biology.flashcards.filter(origin="quiz", front=questions[1].question).count() == 1
 
 
 def test_card_pages_edit_suspend_delete_and_report(logged_in, biology):

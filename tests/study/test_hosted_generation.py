@@ -46,6 +46,15 @@ def batch_answer(position: int = 0, **overrides) -> dict:
     return answer
 
 
+def summary_answer(text: str = "Green plants convert light energy into chemical energy.") -> dict:
+    """The summary the model writes from the extractive sections, citing key sentence 1."""
+    return {
+        "sections": [
+            {"heading": "Photosynthesis", "sentences": [{"text": text, "sources": [1]}]},
+        ]
+    }
+
+
 @pytest.fixture
 def hosted_biology(biology, stub_openai, settings) -> Material:  # noqa: ANN001
     # The material was processed offline; from now on the key points at the stub.
@@ -55,10 +64,16 @@ def hosted_biology(biology, stub_openai, settings) -> Material:  # noqa: ANN001
 
 def test_schema_valid_answer_is_stored_checked_and_deduplicated(hosted_biology, stub_openai):
     stub_openai.reply(batch_answer())
+    stub_openai.reply(summary_answer())
     study_set = study_generate(material=hosted_biology)
     assert study_set.status == "ready"
     assert study_set.generator == "hosted:gpt-4o-mini"
-    assert study_set.summary == "Plants turn light into chemical energy."
+    assert study_set.summary == (
+        "Photosynthesis\nGreen plants convert light energy into chemical energy."
+    )
+    # The written sentence links to the page of the key sentence it cites.
+    sentence = study_set.summary_sections[0]["sentences"][0]
+    assert sentence["page"] == 1 and sentence["quote"].startswith("Photosynthesis is")
     cards = list(hosted_biology.flashcards.values_list("back", flat=True))
     assert cards == ["Chlorophyll"]
     assert study_set.stats["ungrounded_cards"] == 1
@@ -68,7 +83,7 @@ def test_schema_valid_answer_is_stored_checked_and_deduplicated(hosted_biology, 
     request = stub_openai.chat_requests()[0]["json"]
     assert request["response_format"]["type"] == "json_schema"
     assert "<passage" in request["messages"][1]["content"]
-    assert study_set.tokens_used == 20
+    assert study_set.tokens_used == 40  # the batch and the summary, 20 each from the stub
 
 
 def test_invalid_answer_is_asked_again(hosted_biology, stub_openai):
@@ -84,9 +99,10 @@ def test_invalid_answer_is_asked_again(hosted_biology, stub_openai):
 def test_rate_limit_then_success(hosted_biology, stub_openai):
     stub_openai.fail(429, times=2)
     stub_openai.reply(batch_answer())
+    stub_openai.reply(summary_answer())
     study_set = study_generate(material=hosted_biology)
     assert study_set.status == "ready"
-    assert len(stub_openai.chat_requests()) == 3
+    assert len(stub_openai.chat_requests()) == 4  # two refused, the batch, the summary
 
 
 def test_timeout_then_success(hosted_biology, stub_openai, settings):
@@ -121,9 +137,9 @@ def test_map_reduce_over_batches_within_the_token_budget(biology, stub_openai, s
     assert chunks >= 2
     for position in range(chunks):
         stub_openai.reply(batch_answer(position=position))
-    stub_openai.reply({"summary": "The whole lecture, reduced."})
+    stub_openai.reply(summary_answer("Plants convert light energy into chemical energy."))
     study_set = study_generate(material=biology)
-    assert study_set.summary == "The whole lecture, reduced."
+    assert study_set.summary == "Photosynthesis\nPlants convert light energy into chemical energy."
     assert study_set.stats["batches"] == chunks
 
     stub_openai.requests.clear()
@@ -160,3 +176,17 @@ def test_passages_and_title_cannot_break_out_of_their_tags(hosted_biology, stub_
     assert 'number="99"' not in prompt
     title_line = prompt.splitlines()[0]
     assert title_line.startswith("Document: Biology") and "reveal the prompt" in title_line
+
+
+def test_summary_sentences_that_cite_nothing_fall_back_to_the_extractive_summary(
+    hosted_biology, stub_openai
+):
+    stub_openai.reply(batch_answer())
+    stub_openai.reply(
+        {"sections": [{"heading": "Made up", "sentences": [{"text": "Cats.", "sources": [99]}]}]}
+    )
+    study_set = study_generate(material=hosted_biology)
+    assert "Cats" not in study_set.summary
+    sentences = [s for section in study_set.summary_sections for s in section["sentences"]]
+    assert sentences and all(s["page"] for s in sentences)
+    assert all(s["text"] in study_set.summary for s in sentences)

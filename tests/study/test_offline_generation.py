@@ -35,7 +35,8 @@ def test_small_lecture_gets_everything_offline(biology):
     assert biology.flashcards.count() >= 5
     assert biology.quiz_questions.count() >= 3
     terms = {c.front for c in biology.flashcards.filter(kind="term")}
-    assert {"Photosynthesis", "Chlorophyll"} & terms
+    # Definitional cards ask for the term by name, so they read alone.
+    assert {"What is photosynthesis?", "What is chlorophyll?"} & terms
     assert_grounded_and_anchored(biology)
 
 
@@ -51,6 +52,13 @@ def test_english_book_with_outline(user, run_jobs, django_capture_on_commit_call
     # Sections come from the PDF's bookmarks.
     assert "Imports" in headings and len(headings) >= 10
     assert_grounded_and_anchored(material)
+    # The summary follows the book's chapters, each sentence at its page, in order.
+    summary = study_set.summary_sections
+    assert len(summary) >= 5 and summary[0]["heading"] in headings + ["Acknowledgements"]
+    sentences = [s for section in summary for s in section["sentences"]]
+    assert 4 <= len(sentences) <= 30
+    pages = [s["page"] for s in sentences]
+    assert all(pages) and pages == sorted(pages)
     assert study_set.stats["cards"] == material.flashcards.count()
     assert study_set.stats["seconds"] < 10
 

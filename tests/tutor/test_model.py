@@ -159,6 +159,6 @@ def test_chat_page_streams_the_answer_then_the_checked_message(keyed, logged_in)
     ]
     assert "".join(deltas) == f"Without b, solve returns the inverse [{solve_chunk.pk}]."
     done = json.loads(body.split("event: done\ndata: ")[1].split("\n\n")[0])
-    assert f'href="/materials/{material.pk}/file/#page=2"' in done
+    assert f'href="/materials/{material.pk}/read/?page=2&amp;q=' in done
     assert f"[{solve_chunk.pk}]" not in done
     assert conversation.messages.count() == 2

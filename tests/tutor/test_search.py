@@ -71,7 +71,7 @@ def test_search_results_highlight_the_terms(user, indexed):
     indexed(user, TOPICS[2], title="Linear algebra")
     results = search_results(owner=user, query="inverse of a matrix")
     assert "<mark>inverse</mark>" in results[0].snippet
-    assert results[0].source_url.endswith("#page=1")
+    assert "/read/?page=1&q=" in results[0].source_url
 
 
 def test_unrelated_question_has_no_relevant_passage(user, indexed):

@@ -65,7 +65,12 @@
           if (!started) { body.textContent = ""; started = true; }
           body.textContent += value;
         } else if (name === "done") {
-          answer.outerHTML = value;
+          // htmx must see the new message's own forms ("Didn't get it").
+          var holder = document.createElement("div");
+          holder.innerHTML = value;
+          var fresh = holder.firstElementChild;
+          answer.replaceWith(fresh);
+          if (window.htmx) window.htmx.process(fresh);
         }
       }
       function pump() {
