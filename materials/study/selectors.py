@@ -127,16 +127,24 @@ def flashcard_due_list(
     less those already started today, in the order their materials came;
     the rest wait for the days after. Everything due by the end of today counts.
     """
+    now = now or timezone.now()
     due, left = _due_parts(owner=owner, now=now, material=material)
     todays_new = list(
         due.filter(_NEW)
         .order_by("due", "material_id", "position", "id")
         .values_list("pk", flat=True)[:left]
     )
+    # Reviews due now, then the new cards, then cards due later today (a card
+    # just seen comes back after its learning step, not straight away).
+    queue = Case(
+        When(_NEW, then=Value(1)),
+        When(due__lte=now, then=Value(0)),
+        default=Value(2),
+    )
     return (
         due.filter(~_NEW | Q(pk__in=todays_new))
-        .annotate(is_new=Case(When(_NEW, then=Value(1)), default=Value(0)))
-        .order_by("is_new", "due", "material_id", "position", "id")
+        .annotate(queue=queue)
+        .order_by("queue", "due", "material_id", "position", "id")
     )
 
 

@@ -88,12 +88,14 @@ def prepare(page) -> dict[str, str]:  # noqa: ANN001
         "attempt": attempt,
         "tutor": f"/tutor/?material={pk}",
         "conversation": conversation,
+        "reader": f"/materials/{pk}/read/?page=1&q=Chlorophyll+absorbs+red+and+blue+light",
+        "study settings": "/materials/review/settings/",
     }
 
 
 DESKTOP_SHOTS = {"home", "dashboard", "material", "notes", "flashcards", "review", "quiz", "tutor"}
 MOBILE_SHOTS = {"home", "dashboard", "material", "review", "conversation"}
-DARK_PAGES = ("dashboard", "material", "notes", "quiz", "conversation")
+DARK_PAGES = ("dashboard", "material", "notes", "quiz", "conversation", "reader")
 
 
 def check(page, pages: dict[str, str], *, tag: str) -> list[str]:  # noqa: ANN001

@@ -148,3 +148,12 @@ def test_fsrs_parameters_are_fitted_on_the_students_own_reviews(
     before = ReviewLog.objects.count()
     flashcard_review(card=card, rating=3)
     assert ReviewLog.objects.count() == before + 1
+
+
+def test_a_card_just_seen_waits_for_its_learning_step(user):
+    many_cards(user, 5)
+    first = flashcard_due_list(owner=user).first()
+    flashcard_review(card=first, rating=3)  # Good on a new card: back in ten minutes
+    queue = list(flashcard_due_list(owner=user))
+    assert queue[0] != first and queue[-1] == first
+    assert due_today(owner=user).total == 5  # still seen today
