@@ -82,6 +82,17 @@ def drop_near_duplicates(
     return out, dropped
 
 
+def first_of_each(items: list[T], key: Callable[[T], str]) -> tuple[list[T], int]:
+    """The first item of each key, and how many later ones were dropped."""
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            kept.append(item)
+    return kept, len(items) - len(kept)
+
+
 _CYRILLIC = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
 
 

@@ -25,7 +25,13 @@ from eduplatform.queue import enqueue_on_commit, job_alive
 from materials.errors import AlreadyRunning, ProcessingError, Superseded
 from materials.models import Chunk, Material, StudySet
 from materials.services import material_heartbeat, process_retry
-from materials.study.checks import drop_near_duplicates, is_grounded, is_self_contained
+from materials.study.checks import (
+    drop_near_duplicates,
+    first_of_each,
+    is_grounded,
+    is_self_contained,
+    normalize,
+)
 from materials.study.store import study_content_store, study_set_mark
 from materials.study.types import Generator, MaterialText, Source, StudyContent
 
@@ -125,6 +131,12 @@ def check_content(content: StudyContent) -> StudyContent:
     questions, question_duplicates = drop_near_duplicates(
         questions, key=lambda q: f"{q.question} {q.answer}", answer=lambda q: q.answer
     )
+    # Two cards that ask the same thing with different answers ("What is X?"
+    # from two sentences) look to a student like one card shown twice.
+    cards, same_fronts = first_of_each(cards, lambda c: normalize(c.front))
+    questions, same_questions = first_of_each(questions, lambda q: normalize(q.question))
+    card_duplicates += same_fronts
+    question_duplicates += same_questions
     content.cards, content.questions = cards, questions
     content.stats = {
         **content.stats,

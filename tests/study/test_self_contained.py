@@ -158,3 +158,11 @@ def test_generated_items_on_a_document_full_of_references_read_alone(
         assert not reader_sees_reference(sentence or stem, language), question.question
     # Definitional cards ask for the term by name.
     assert any(card.front in ("What is a factor?", "Что такое фактор?") for card in cards)
+
+
+def test_two_cards_asking_the_same_keep_only_the_first():
+    from materials.study.checks import first_of_each
+
+    fronts = ["What is Brian Ripley?", "What is a factor?", "what is  Brian Ripley?"]
+    kept, dropped = first_of_each(fronts, lambda front: " ".join(front.lower().split()))
+    assert (kept, dropped) == (["What is Brian Ripley?", "What is a factor?"], 1)
