@@ -71,6 +71,23 @@ PROBABILITY_PAGES = [
 ]
 
 
+def unicode_pdf(pages: list[str]) -> bytes:
+    """A real text PDF in a font with Cyrillic letters."""
+    from fpdf import FPDF
+
+    if not DEJAVU_SANS.exists():
+        import pytest
+
+        pytest.skip(f"{DEJAVU_SANS} is absent (Debian package fonts-dejavu-core)")
+    pdf = FPDF()
+    pdf.add_font("DejaVu", fname=str(DEJAVU_SANS))
+    pdf.set_font("DejaVu", size=11)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
 def cp1251_as_latin1(text: str) -> str:
     """What a reader makes of text set in an old "Cyr" font: its cp1251 bytes
     read as Windows-1252 (WinAnsiEncoding), so «А» comes out as «À»."""

@@ -534,26 +534,7 @@ class OfflineGenerator:
         chosen = [e for e in outline if e[0] <= levels[min(1, len(levels) - 1)]]
         if len(chosen) > 40:
             chosen = [e for e in outline if e[0] == levels[0]]
-        starts: list[tuple[str, int]] = []
-        for _, title, page in chosen:
-            first = next(
-                (i for i, s in enumerate(material.sources) if (s.page_end or s.page or 0) >= page),
-                None,
-            )
-            if first is None:
-                continue
-            if starts and starts[-1][1] == first:
-                # Several headings open in the same passage: keep the deepest, most specific.
-                starts[-1] = (title, first)
-            else:
-                starts.append((title, first))
-        if not starts:
-            return []
-        if starts[0][1] > 0:
-            starts.insert(0, (starts[0][0], 0))
-            starts.pop(1)
-        bounds = [first for _, first in starts] + [len(material.sources)]
-        return [(title, bounds[i], bounds[i + 1]) for i, (title, _) in enumerate(starts)]
+        return material.spans_of(chosen)
 
     _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,2}\.?|[IVX]{1,4}\.)\s+\S.{2,80}$")
 

@@ -66,24 +66,8 @@ def top_level_spans(material: MaterialText) -> list[tuple[str, int, int]]:
     if len(top) < 2 and len(levels) > 1:
         # One root ("User's guide") over the real chapters.
         top = [e for e in outline if e[0] == levels[1]]
-    starts: list[tuple[str, int]] = []
-    for _, title, page in top:
-        first = next(
-            (i for i, s in enumerate(material.sources) if (s.page_end or s.page or 0) >= page),
-            None,
-        )
-        if first is None:
-            continue
-        if starts and starts[-1][1] == first:
-            starts[-1] = (title, first)
-        else:
-            starts.append((title, first))
-    if len(starts) < 2:
-        return []
-    if starts[0][1] > 0:
-        starts[0] = (starts[0][0], 0)
-    bounds = [first for _, first in starts] + [len(material.sources)]
-    return [(title, bounds[i], bounds[i + 1]) for i, (title, _) in enumerate(starts)]
+    spans = material.spans_of(top)
+    return spans if len(spans) >= 2 else []
 
 
 def topic_spans(embeddings: np.ndarray | None, count: int) -> list[tuple[int, int]]:

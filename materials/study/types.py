@@ -84,6 +84,30 @@ class MaterialText:
     embeddings: list | None = None  # numpy array (n, d) or None
     outline: list[tuple[int, str, int]] = field(default_factory=list)  # (level, title, page)
 
+    def spans_of(self, headings: list[tuple[int, str, int]]) -> list[tuple[str, int, int]]:
+        """(heading, first passage, stop) for these outline entries, in order.
+
+        Several headings that open in the same passage keep the last (the
+        deepest, most specific); the first span starts at the first passage.
+        """
+        starts: list[tuple[str, int]] = []
+        for _, title, page in headings:
+            first = next(
+                (i for i, s in enumerate(self.sources) if (s.page_end or s.page or 0) >= page),
+                None,
+            )
+            if first is None:
+                continue
+            if starts and starts[-1][1] == first:
+                starts[-1] = (title, first)
+            else:
+                starts.append((title, first))
+        if not starts:
+            return []
+        starts[0] = (starts[0][0], 0)
+        bounds = [first for _, first in starts] + [len(self.sources)]
+        return [(title, bounds[i], bounds[i + 1]) for i, (title, _) in enumerate(starts)]
+
 
 class Generator(Protocol):
     name: str

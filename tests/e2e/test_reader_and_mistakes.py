@@ -18,8 +18,9 @@ from materials.models import Flashcard, Material
 from tests.conftest import make_pdf
 from tests.e2e.conftest import DESKTOP, MOBILE, shoot, sign_up
 from tests.e2e.test_journeys import upload_pdf, wait_ready
+from tests.pdfs import unicode_pdf
 from tests.study.conftest import lecture_pages
-from tests.study.test_self_contained import RUSSIAN, unicode_pdf
+from tests.study.test_self_contained import RUSSIAN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,7 +19,7 @@ from materials.pipeline.pdf import OcrOptions, clean_pages, extract_pages
 from materials.services import material_enqueue
 from tests.conftest import make_pdf
 from tests.factories import MaterialFactory
-from tests.pdfs import DEJAVU_SANS, PROBABILITY_PAGES, legacy_cyrillic_pdf, scan_pdf
+from tests.pdfs import PROBABILITY_PAGES, legacy_cyrillic_pdf, scan_pdf, unicode_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -37,19 +37,6 @@ RUSSIAN = [
     "Оптика. Закон преломления Снеллиуса описывает, как луч света меняет направление "
     "на границе двух прозрачных сред с разными показателями преломления. " * 4,
 ]
-
-
-def cyrillic_pdf(pages: list[str]) -> bytes:
-    """A born-digital PDF in a Unicode font, for Russian text."""
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.add_font("DejaVu", fname=str(DEJAVU_SANS))
-    pdf.set_font("DejaVu", size=11)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    return bytes(pdf.output())
 
 
 def process(owner, content: bytes, run_jobs, capture) -> Material:  # noqa: ANN001
@@ -74,7 +61,7 @@ def read(content: bytes, **options: object) -> list[str]:
 
 @pytest.mark.parametrize(
     ("pdf", "pages"),
-    [(make_pdf, ENGLISH), (cyrillic_pdf, RUSSIAN)],
+    [(make_pdf, ENGLISH), (unicode_pdf, RUSSIAN)],
     ids=["english", "russian"],
 )
 def test_a_scan_reads_back_within_three_percent_of_its_text(pdf, pages):  # noqa: ANN001
@@ -108,7 +95,7 @@ def first_page(api, material: Material, question: str) -> int:  # noqa: ANN001
 
 
 def test_a_russian_scan_is_read_as_russian(user, api, run_jobs, django_capture_on_commit_callbacks):
-    scan = scan_pdf(cyrillic_pdf(RUSSIAN), dpi=200, seed=2)
+    scan = scan_pdf(unicode_pdf(RUSSIAN), dpi=200, seed=2)
     material = process(user, scan, run_jobs, django_capture_on_commit_callbacks)
     assert (material.status, material.language) == ("ready", "ru"), material.error_detail
     assert material.chunks.filter(text__icontains="закон преломления Снеллиуса").exists()

@@ -9,7 +9,7 @@ from materials.models import Material
 from materials.study.checks import is_self_contained
 from materials.study.offline import standalone
 from materials.study.text import opens_on_reference, points_elsewhere
-from tests.pdfs import DEJAVU_SANS
+from tests.pdfs import unicode_pdf
 from tests.study.conftest import pdf_material, process
 
 # Each page has sentences that point back ("In this case", "Such", "This is",
@@ -56,21 +56,6 @@ RUSSIAN = [
     "функция спрашивает, прежде чем перезаписать старый образ. Список — это упорядоченный "
     "набор объектов, называемых компонентами. ",
 ]
-
-
-def unicode_pdf(pages: list[str]) -> bytes:
-    """A real text PDF in a font with Cyrillic letters."""
-    from fpdf import FPDF
-
-    if not DEJAVU_SANS.exists():
-        pytest.skip(f"{DEJAVU_SANS} is absent (Debian package fonts-dejavu-core)")
-    pdf = FPDF()
-    pdf.add_font("DejaVu", fname=str(DEJAVU_SANS))
-    pdf.set_font("DejaVu", size=11)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    return bytes(pdf.output())
 
 
 @pytest.mark.parametrize(
