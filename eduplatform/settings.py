@@ -280,6 +280,13 @@ OCR_SECONDS_PER_PAGE = env.float("OCR_SECONDS_PER_PAGE", default=20.0)
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="") or None
 EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="text-embedding-3-small")
+# The local embedding model's int8 graph. It is built at install time (`make
+# model`, the image's build stage): building needs the model-build dependency
+# group (transformers, the shipped weights), which production does not install.
+# The image keeps it outside the data volume, so a new image brings its own.
+LOCAL_EMBEDDING_MODEL_DIR = Path(
+    env("LOCAL_EMBEDDING_MODEL_DIR", default=str(DATA_DIR / "models" / "minilm-int8"))
+)
 TUTOR_MODEL = env("TUTOR_MODEL", default="gpt-4o-mini")
 STUDY_MODEL = env("STUDY_MODEL", default="gpt-4o-mini")
 AI_TIMEOUT = env.float("AI_TIMEOUT", default=60.0)
