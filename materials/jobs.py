@@ -51,7 +51,7 @@ def process_material(material_id: int, attempt: int) -> None:
         material_fail(material=material, code="internal", detail=f"{type(exc).__name__}: {exc}")
 
 
-def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:  # noqa: ANN001
+def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:
     """Called by RQ after every failed try (and for a job whose worker died).
 
     With tries left the student sees what failed and when the next try is;
