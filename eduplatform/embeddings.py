@@ -129,6 +129,12 @@ def get_embedder() -> Embedder:
     return _local_embedder()
 
 
+def warm_up() -> None:
+    """Load the local model (a worker's first job should not wait for it)."""
+    if not settings.OPENAI_API_KEY:
+        get_embedder().embed(["warm-up"])
+
+
 def current_model_name() -> str:
     return settings.EMBEDDING_MODEL if settings.OPENAI_API_KEY else LOCAL_MODEL_NAME
 
