@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("embedding", "pipeline", "search", "ocr")
+PARTS = ("embedding", "ingest", "pipeline", "search", "ocr")
 MIB_PER_GB = 1e9 / 2**20  # 953.7: "1 GB" read as 10^9 bytes
 
 
@@ -53,7 +53,7 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
                 f"{ours['passages_per_s']:.1f}",
                 f"{base['passages_per_s']:.1f}",
                 f"{ours['speedup']:.2f}×",
-                "≥ 3.5×",
+                "≥ 3×",
                 ours["speedup"] >= e["targets"]["speedup"],
             )
         )
@@ -77,6 +77,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
                 ours["cos_mean"] >= e["targets"]["cos_mean"],
             )
         )
+    if "ingest" in results:
+        out += ingest_rows(results["ingest"])
     if "pipeline" in results:
         p = results["pipeline"]
         for label, entry in p.items():
@@ -112,8 +114,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
                     f"{rss:.0f}",
                     "",
                     "",
-                    "≤ 1 GiB = 1024 MiB",
-                    rss <= 1024,
+                    "≤ 800 MB = 763 MiB",
+                    rss <= 800e6 / 2**20,
                 )
             )
     if "ocr" in results and "en" in results["ocr"]:
@@ -195,6 +197,52 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
     return out
 
 
+def ingest_rows(i: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
+    """Through the API (ours) and in process (ours and today's sequential pipeline)."""
+    out: list[tuple[str, str, str, str, str, bool | None]] = []
+    for book in i["books"]:
+        door, inner = i.get("front_door", {}).get(book, {}), i["in_process"][book]
+        ours, base = inner["ours"], inner["baseline"]
+        goals = i["targets"].get(book, {})
+        for key, what in (("searchable_s", "a full-text search finds it"), ("ready_s", "ready")):
+            goal = goals.get(key)
+            if door:
+                out.append(
+                    (
+                        f"Ingest {book}, {ours['chunks']} passages, through the API:"
+                        f" upload → {what} (s)",
+                        f"{door[key]:.2f}",
+                        "",
+                        "",
+                        f"≤ {goal:g} s" if goal else "",
+                        door[key] <= goal if goal else None,
+                    )
+                )
+            out.append(
+                (
+                    f"Ingest {book}, job only: start → {what} (s)",
+                    f"{ours[key]:.2f}",
+                    f"{base[key]:.2f}",
+                    f"{base[key] / ours[key]:.2f}×",
+                    "",
+                    None,
+                )
+            )
+    pickups = [door["pickup_s"] for door in i.get("front_door", {}).values()]
+    if pickups:
+        out.append(
+            (
+                "Job pickup after the upload returns, worst of the books (s)",
+                f"{max(pickups):.2f}",
+                "",
+                "",
+                f"≤ {i['targets']['pickup_s']:g} s",
+                max(pickups) <= i["targets"]["pickup_s"],
+            )
+        )
+    return out
+
+
 def table(results: dict) -> str:
     lines = [
         "| figure | ours | baseline | ratio | target | met? |",
@@ -215,6 +263,26 @@ def notes(results: dict) -> list[str]:
             f" threads; ours: LocalEmbedder (int8 ONNX, batch {e['ours_batch_size']});"
             f" median of {e['reps']} interleaved rounds."
         )
+    if "ingest" in results:
+        i = results["ingest"]
+        out.append(
+            "Ingest: the app as `make run` runs it, fresh data folder, upload through"
+            " POST /api/materials/, clock from the response; searchable = first"
+            " /api/search/?material= hit for four words of a middle page. Baseline = today's"
+            " sequential pipeline (every vector, then one write, then study content), job time"
+            " in the same process and run."
+        )
+        for book, entry in i["in_process"].items():
+            stages = ", ".join(
+                f"{k} {v:.2f}" for k, v in entry["ours"].items() if k not in ("chunks",)
+            )
+            base = ", ".join(f"{k} {v:.2f}" for k, v in entry["baseline"].items())
+            out.append(f"Ingest {book} stages (s), ours: {stages}; baseline: {base}.")
+    if "embedding" in results and "where_the_time_goes" in results["embedding"]:
+        shares = ", ".join(
+            f"{op} {share:.0%}" for op, share in results["embedding"]["where_the_time_goes"].items()
+        )
+        out.append(f"Embedding, share of one session's kernel time by operator: {shares}.")
     if "pipeline" in results:
         p = results["pipeline"]
         out.append(
