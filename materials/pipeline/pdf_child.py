@@ -395,28 +395,47 @@ def _page_text(page: Any, index: int, tables: _Tables) -> str:
         textpage.close()
 
 
-def _pages(document: Any, path: str, table_seconds: float) -> Iterator[tuple[int, str]]:
+def _only_text(page: Any) -> bool:
+    """The page holds text objects and nothing else: no image, drawing or annotation.
+
+    Its picture then shows exactly its text layer, so recognising it would
+    only read that text again (a page with nothing but a running footer).
+    """
+    import pypdfium2.raw as pdfium_c
+
+    if pdfium_c.FPDFPage_GetAnnotCount(page.raw):
+        return False
+    return all(obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT for obj in page.get_objects(max_depth=1))
+
+
+# A page with fewer words than this is asked whether it holds anything but text.
+_FEW_WORDS = 50
+
+
+def _pages(document: Any, path: str, table_seconds: float) -> Iterator[tuple[int, str, bool]]:
+    """(number, text, holds only text) of every page."""
     tables = _Tables(path, table_seconds)
     try:
         for index in range(len(document)):
-            text = ""
+            text, only_text = "", False
             try:
                 page = document[index]
             except MemoryError:
                 raise
             except Exception:
                 # An unreadable page keeps its number with no text; the rest still count.
-                yield index + 1, text
+                yield index + 1, text, only_text
                 continue
             try:
                 text = _page_text(page, index, tables)
+                only_text = len(text.split()) < _FEW_WORDS and _only_text(page)
             except MemoryError:
                 raise
             except Exception:
-                text = ""
+                text = text or ""
             finally:
                 page.close()
-            yield index + 1, text
+            yield index + 1, text, only_text
     finally:
         tables.close()
 
@@ -447,9 +466,13 @@ def _emit_pages(document: Any, args: argparse.Namespace) -> None:
 
     to_recognise: list[int] = []
     sample: list[str] = []
-    for number, raw in _pages(document, args.path, args.table_seconds):
+    for number, raw, only_text in _pages(document, args.path, args.table_seconds):
         verdict = check_page(raw)
-        if verdict.status in ("ok", "repaired"):
+        if verdict.status == "empty" and only_text:
+            # Nothing to recognise that the text layer does not already hold.
+            method = "text" if raw.strip() else "none"
+            _emit({"page": number, "text": verdict.text, "method": method})
+        elif verdict.status in ("ok", "repaired"):
             method = "text" if verdict.status == "ok" else "repaired"
             _emit({"page": number, "text": verdict.text, "method": method})
             if sum(map(len, sample)) < 5000:

@@ -101,17 +101,33 @@ def test_pictures_without_text_are_recognised_and_found_empty():
     assert [(page.method, page.text) for page in pages] == [("none", "")] * 6
 
 
-def test_text_drawn_as_an_image_is_recognised():
+def scanned_hello(tmp_path: Path) -> Path:
+    from tests.conftest import make_pdf
+    from tests.pdfs import scan_pdf
+
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(scan_pdf(make_pdf(["Hello, World! " * 3]), max_skew=0, noise=0))
+    return path
+
+
+def test_text_drawn_as_an_image_is_recognised(tmp_path):
+    recognising = []
+    [page] = list(extract_pages(scanned_hello(tmp_path), on_recognising=recognising.append))
+    assert (page.method, recognising) == ("ocr", [1])
+    assert page.text.count("Hello, World!") == 3
+
+
+def test_recognition_switched_off_marks_pages_unavailable(tmp_path):
+    [page] = list(extract_pages(scanned_hello(tmp_path), ocr=OcrOptions(enabled=False)))
+    assert (page.method, page.text) == ("unavailable", "")
+
+
+def test_a_short_page_of_text_alone_is_not_recognised_again():
+    """Its picture shows nothing its text layer does not hold: no recognition, no wait."""
     path = corpus_pdf("py-pdf-sample-files", "020-xmp_output_with_metadata_pymupdf.pdf")
     recognising = []
     [page] = list(extract_pages(path, on_recognising=recognising.append))
-    assert (page.method, page.text, recognising) == ("ocr", "Hello, World!", [1])
-
-
-def test_recognition_switched_off_marks_pages_unavailable():
-    path = corpus_pdf("py-pdf-sample-files", "020-xmp_output_with_metadata_pymupdf.pdf")
-    [page] = list(extract_pages(path, ocr=OcrOptions(enabled=False)))
-    assert (page.method, page.text) == ("unavailable", "")
+    assert (page.method, page.text, recognising) == ("text", "Hello, World!", [])
 
 
 # --- failures ---------------------------------------------------------------
