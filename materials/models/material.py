@@ -251,6 +251,8 @@ class Chunk(models.Model):
             ),
             GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
             models.Index(fields=["owner", "embedding_model"]),
+            # Counting a student's chunks in scope (the full-text idf) from the index alone.
+            models.Index(fields=["owner", "material"], name="chunk_owner_material"),
         ]
 
     def __str__(self) -> str:

@@ -107,7 +107,6 @@ SELECT x.chunk_id, max(1 - (x.embedding <=> %(cross)s::vector)),
        (array_agg(x.anchor ORDER BY x.embedding <=> %(cross)s::vector))[1]
 FROM materials_chunkcrossvector x
 JOIN materials_chunk c ON c.id = x.chunk_id
-JOIN materials_material m ON m.id = c.material_id
 WHERE {scope} AND x.model = %(cross_model)s AND c.language <> %(language)s
 GROUP BY x.chunk_id
 ORDER BY 2 DESC, x.chunk_id LIMIT %(depth)s

@@ -94,9 +94,7 @@ queries AS MATERIALIZED (
     FROM langs l
 ),
 total AS (
-    SELECT count(*)::float AS n
-    FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id
-    WHERE {scope}
+    SELECT count(*)::float AS n FROM materials_chunk c WHERE {scope}
 ),
 candidates AS MATERIALIZED (
     SELECT c.id, q.lang,
@@ -107,7 +105,6 @@ candidates AS MATERIALIZED (
            ARRAY(SELECT t.lexeme FROM terms t
                  WHERE t.lang = q.lang AND c.search_vector @@ t.one) AS found
     FROM materials_chunk c
-    JOIN materials_material m ON m.id = c.material_id
     JOIN queries q ON q.lang = CASE WHEN c.language IN ('ru', 'en') THEN c.language
                                     ELSE 'simple' END
     -- "IS TRUE" keeps the planner off the GIN index here: its posting lists
@@ -126,12 +123,12 @@ weights AS MATERIALIZED (
 query_weights AS MATERIALIZED (SELECT lang, sum(idf) AS weight FROM weights GROUP BY lang),
 ranked AS (
     SELECT c.id, c.rank_all, c.rank_any,
-           round((
-               (SELECT sum(w.idf) FROM weights w
-                WHERE w.lang = c.lang AND w.lexeme = ANY(c.found))
-               / (SELECT q.weight FROM query_weights q WHERE q.lang = c.lang)
-           )::numeric, 9)::float AS coverage
+           round((sum(w.idf) / min(qw.weight))::numeric, 9)::float AS coverage
     FROM candidates c
+    CROSS JOIN LATERAL unnest(c.found) AS f(lexeme)
+    JOIN weights w ON w.lang = c.lang AND w.lexeme = f.lexeme
+    JOIN query_weights qw ON qw.lang = c.lang
+    GROUP BY c.id, c.rank_all, c.rank_any
 ),
 positions AS (
     SELECT r.*,
@@ -173,7 +170,12 @@ CROSS_WEIGHT = 2.0
 
 
 def _scope(owner: User, material: Material | None) -> tuple[str, dict]:
-    scope = "c.owner_id = %(owner)s AND NOT m.is_hidden"
+    # The owner's visible materials as a semi-join: a handful of ids, looked up
+    # once, rather than a join to the materials table for every chunk.
+    scope = (
+        "c.owner_id = %(owner)s AND c.material_id IN (SELECT v.id FROM materials_material v"
+        " WHERE v.owner_id = %(owner)s AND NOT v.is_hidden)"
+    )
     params: dict = {"owner": owner.pk}
     if material is not None:
         scope += " AND c.material_id = %(material)s"
@@ -218,7 +220,7 @@ def query_weights(
 
 
 _VECTOR_SQL = """
-SELECT c.id FROM materials_chunk c JOIN materials_material m ON m.id = c.material_id
+SELECT c.id FROM materials_chunk c
 WHERE {scope} AND c.embedding_model = %(model)s
 ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s
 """

@@ -3,6 +3,7 @@
 import django_rq
 import pytest
 from django.db.models import F
+from django.utils import translation
 
 from eduplatform.worker import EduWorker
 from materials.errors import Superseded
@@ -16,6 +17,13 @@ from tests.materials.test_pipeline import LECTURE, pdf_material
 from tests.pdfs import unicode_pdf
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english_after():
+    """A Russian page request leaves Russian active in this thread: later tests read English."""
+    yield
+    translation.deactivate()
 
 RUSSIAN = [
     "Фотосинтез превращает энергию света в химическую энергию органических веществ. " * 20,
