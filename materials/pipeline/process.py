@@ -22,9 +22,9 @@ from eduplatform.embeddings import get_embedder
 from materials.errors import ProcessingError, Superseded
 from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
+from materials.progress import material_heartbeat, material_set_progress
 from materials.search import crosslingual
 from materials.search.language import detect_language
-from materials.services import material_heartbeat, material_set_progress
 from materials.study.generation import study_generate
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ def material_process(*, material: Material) -> Timings:
 
     material_set_progress(material=material, stage=Stage.GENERATING, progress=92)
     started = time.perf_counter()
-    generate_study_content(material)
+    study_generate(material=material)
     timings.add("generate", started)
 
     Material.objects.filter(pk=material.pk, attempts=material.attempts).exclude(
@@ -268,8 +268,3 @@ def material_process(*, material: Material) -> Timings:
     )
     logger.info("material %s ready: %d chunks, %s", material.pk, count, timings.stages)
     return timings
-
-
-def generate_study_content(material: Material) -> None:
-    """Summary, notes, flashcards and quiz; a failure is kept on the study set, not raised."""
-    study_generate(material=material)

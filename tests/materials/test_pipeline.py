@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rq.job import Job
 
-from materials.jobs import on_process_failure, process_material
+from materials.jobs import material_process, on_process_failure
 from materials.models import Chunk, Material
 from materials.search.selectors import search
 from materials.services import material_enqueue, material_reprocess
@@ -202,7 +202,7 @@ def test_superseded_job_does_nothing(user, django_capture_on_commit_callbacks):
     material = pdf_material(user, make_pdf(LECTURE))
     enqueue(material, django_capture_on_commit_callbacks)
     enqueue(material, django_capture_on_commit_callbacks)
-    process_material(material.pk, 1)  # the first attempt, replaced by the second
+    material_process(material.pk, 1)  # the first attempt, replaced by the second
     material.refresh_from_db()
     assert material.status == "pending" and not material.chunks.exists()
 
@@ -210,7 +210,7 @@ def test_superseded_job_does_nothing(user, django_capture_on_commit_callbacks):
 def finished_job(material: Material) -> Job:
     """A real RQ job for the material's attempt, with no retries left."""
     job = Job.create(
-        process_material, args=(material.pk, 1), connection=django_rq.get_connection("default")
+        material_process, args=(material.pk, 1), connection=django_rq.get_connection("default")
     )
     job.retries_left = 0
     return job
