@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from accounts.models import User
-
 T = TypeVar("T", bound=Model)
 
 
-def owned(source: QuerySet[T] | type[T] | Callable[..., QuerySet[T]], user: User, pk: object) -> T:
+def owned(
+    source: QuerySet[T] | type[T] | Callable[..., QuerySet[T]], user: AbstractBaseUser, pk: object
+) -> T:
     """The user's own row with this pk, or Http404.
 
     `source` is a queryset, a model, or a selector called as `source(owner=user)`

@@ -15,14 +15,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import serializers
 from rest_framework.exceptions import Throttled
-
-from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ def _connection():  # noqa: ANN202
     return django_rq.get_connection("default")
 
 
-def _key(user: User, kind: str, now: datetime) -> str:
+def _key(user: AbstractBaseUser, kind: str, now: datetime) -> str:
     return f"quota:{kind}:{user.pk}:{now:%Y-%m-%d}"
 
 
@@ -108,7 +107,7 @@ def _end_of_day(now: datetime) -> datetime:
     return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
 
 
-def reserve(user: User, kind: str) -> None:
+def reserve(user: AbstractBaseUser, kind: str) -> None:
     """Count one use of today's budget, or raise QuotaExceeded (nothing counted).
 
     With the counter's server unreachable the use is let through, uncounted
@@ -132,7 +131,7 @@ def reserve(user: User, kind: str) -> None:
         raise QuotaExceeded(kind, limit, wait=(end - now).total_seconds())
 
 
-def refund(user: User, kind: str) -> None:
+def refund(user: AbstractBaseUser, kind: str) -> None:
     """Give back one use (the request was refused for its input, not served)."""
     if daily_limit(kind) <= 0:
         return
@@ -142,13 +141,13 @@ def refund(user: User, kind: str) -> None:
         logger.warning("quota counter unreachable: %s refund of user %s lost", kind, user.pk)
 
 
-def used(user: User, kind: str) -> int:
+def used(user: AbstractBaseUser, kind: str) -> int:
     value = _connection().get(_key(user, kind, datetime.now(UTC)))
     return int(value or 0)
 
 
 @contextmanager
-def spend(user: User, kind: str) -> Iterator[None]:
+def spend(user: AbstractBaseUser, kind: str) -> Iterator[None]:
     """Reserve before the work and refund if it raises (e.g. a ValidationError).
 
     Reserving first means an over-budget user is refused before their file is
