@@ -8,7 +8,7 @@ from accounts.apis import LogoutAllApi, LogoutApi, TokenObtainApi, TokenRotateAp
 from eduplatform.views import healthz_view
 from materials.apis import MaterialViewSet
 from materials.search.apis import SearchApi
-from materials.study_urls import api_urlpatterns as study_api_urlpatterns
+from materials.study.urls import api_urlpatterns as study_api_urlpatterns
 from materials.views import home_view
 from tutor.apis import ConversationViewSet
 
