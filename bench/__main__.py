@@ -31,7 +31,7 @@ def run_part(name: str, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{name}.json"
         started = time.perf_counter()
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [sys.executable, "-m", f"bench.{name}", "--json", str(out), *extra],
             cwd=ROOT,
             check=True,

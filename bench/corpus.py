@@ -28,7 +28,7 @@ def pdf_passages(path: Path) -> tuple[str, list]:
 
     try:
         pages = clean_pages(list(extract_pages(path, timeout=120, memory_limit_mb=1536)))
-    except Exception:  # noqa: BLE001 (password-protected or broken samples are skipped)
+    except Exception:  # password-protected or broken samples are skipped
         return "", []
     segments = [s for s in (Segment(text=p.text, page=p.number) for p in pages) if s.text.strip()]
     if not segments:

@@ -200,7 +200,7 @@ def _setup_django() -> None:
     logging.disable(logging.INFO)
 
 
-def in_throwaway_database(run):  # noqa: ANN001, ANN201
+def in_throwaway_database(run):
     """Run `run()` in a database of its own, so the evaluation never touches the app's
     data nor a test database that a concurrent test run is using."""
     _setup_django()
@@ -249,7 +249,7 @@ class Prepared:
     copies: dict  # (document key, "scan" or "legacy") -> Material made from a copy of it
 
 
-def process_copy(owner, key: str, name: str, content: bytes):  # noqa: ANN001, ANN201
+def process_copy(owner, key: str, name: str, content: bytes):
     """A material from these bytes, processed by the real pipeline, with its figures printed."""
     from django.core.files.base import ContentFile
 
@@ -447,7 +447,7 @@ def russian_share(texts: list[str]) -> float:
     return sum(map(russian, texts)) / max(1, len(texts))
 
 
-def _copies(client, prepared: Prepared, figures: dict) -> None:  # noqa: ANN001
+def _copies(client, prepared: Prepared, figures: dict) -> None:
     """Every question of a copied document, asked of the copy and of the born-digital PDF."""
     from materials.models import Flashcard
 
@@ -497,7 +497,7 @@ def _copies(client, prepared: Prepared, figures: dict) -> None:  # noqa: ANN001
             )
 
 
-def _ask(client, material_id: int, text: str) -> dict:  # noqa: ANN001
+def _ask(client, material_id: int, text: str) -> dict:
     conversation = client.post(
         "/api/tutor/conversations/", {"material": material_id}, format="json"
     ).json()
@@ -508,7 +508,7 @@ def _ask(client, material_id: int, text: str) -> dict:  # noqa: ANN001
     ).json()
 
 
-def _tutor(client, questions, materials, page_texts, figures) -> None:  # noqa: ANN001
+def _tutor(client, questions, materials, page_texts, figures) -> None:
     print(
         "\nTutor, offline (extractive), POST …/messages/: 'cited' = a citation's page holds the"
         " answer;\n'uncited' = an answerable question got no citation (\"not found\")."

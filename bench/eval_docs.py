@@ -96,8 +96,8 @@ DOCUMENTS = {
 
 
 def _package_members(deb: Path) -> tarfile.TarFile:
-    data = subprocess.run(  # noqa: S603
-        ["dpkg-deb", "--fsys-tarfile", str(deb)],  # noqa: S607
+    data = subprocess.run(
+        ["dpkg-deb", "--fsys-tarfile", str(deb)],
         check=True,
         capture_output=True,
     ).stdout
@@ -112,8 +112,8 @@ def _download(package: str, folder: Path) -> Path | None:
     if shutil.which("apt-get") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(  # noqa: S603
-            ["apt-get", "download", package],  # noqa: S607
+        done = subprocess.run(
+            ["apt-get", "download", package],
             cwd=tmp,
             capture_output=True,
             text=True,

@@ -25,7 +25,7 @@ GRID = {
 }
 
 
-def _search_rows(prepared, questions) -> dict[str, tuple[float, float, float]]:  # noqa: ANN001
+def _search_rows(prepared, questions) -> dict[str, tuple[float, float, float]]:
     from bench.eval import holds
     from materials.search.selectors import search
 
@@ -54,12 +54,12 @@ def _search_rows(prepared, questions) -> dict[str, tuple[float, float, float]]: 
     return rows
 
 
-def _relevance(prepared, questions) -> None:  # noqa: ANN001
+def _relevance(prepared, questions) -> None:
     from django.conf import settings
 
     from tutor.selectors import passage_retrieve
 
-    def evidence(material, text: str) -> tuple[float, float, float]:  # noqa: ANN001
+    def evidence(material, text: str) -> tuple[float, float, float]:
         passages = passage_retrieve(owner=prepared.owner, query=text, material=material).passages
         cosine = max((p.cosine for p in passages if p.cosine is not None), default=0.0)
         cross = max((p.cross_cosine for p in passages if p.cross_cosine is not None), default=0.0)
@@ -103,7 +103,7 @@ def _relevance(prepared, questions) -> None:  # noqa: ANN001
     )
 
 
-def _tutor_misses(prepared, questions) -> None:  # noqa: ANN001
+def _tutor_misses(prepared, questions) -> None:
     """Tune-half questions whose offline tutor answer cites no page holding the answer."""
     from bench.eval import holds
     from tutor.services import conversation_create, message_ask
@@ -129,7 +129,7 @@ TUTOR_GRID = {
 }
 
 
-def _tutor_grid(prepared, questions) -> None:  # noqa: ANN001
+def _tutor_grid(prepared, questions) -> None:
     """The share of tune-half answers citing a page that holds the answer, per setting."""
     from bench.eval import holds
     from tutor import answers

@@ -55,7 +55,7 @@ def _wait_healthy(base: str, runner: subprocess.Popen, timeout: float = 300) -> 
         if runner.poll() is not None:
             raise SystemExit("the app stopped while starting")
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -150,11 +150,11 @@ def _warm_up(base: str, accounts: Path) -> None:
     account = json.loads(accounts.read_text())[0]
     material = account["materials"][0]
     for n in range(30):
-        request = urllib.request.Request(  # noqa: S310
+        request = urllib.request.Request(
             f"{base}/api/search/?q=photosynthesis+{n}&material={material}",
             headers={"Authorization": f"Token {account['token']}"},
         )
-        with urllib.request.urlopen(request, timeout=60):  # noqa: S310
+        with urllib.request.urlopen(request, timeout=60):
             pass
 
 
@@ -185,7 +185,7 @@ def _run_profile(
         "WARNING",
         *classes,
     ]
-    subprocess.run(command, env=env, cwd=ROOT, check=False, timeout=seconds + 120)  # noqa: S603
+    subprocess.run(command, env=env, cwd=ROOT, check=False, timeout=seconds + 120)
     return _summarise(json.loads(samples.read_text()))
 
 
@@ -196,8 +196,8 @@ def _start_app(work: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen,
     env = dict(os.environ, DATA_DIR=str(work / "data"), PORT=str(port), **extra_env)
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
-    log = open(work / "app.log", "w")  # noqa: SIM115
-    runner = subprocess.Popen(  # noqa: S603
+    log = open(work / "app.log", "w")
+    runner = subprocess.Popen(
         [sys.executable, "-m", "eduplatform.runner"],
         cwd=ROOT,
         env=env,
@@ -209,7 +209,7 @@ def _start_app(work: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen,
         _wait_healthy(base, runner)
         print(f"app up on {base} (DATA_DIR {work / 'data'}); seeding {STUDENTS} students")
         started = time.monotonic()
-        seeded = subprocess.run(  # noqa: S603
+        seeded = subprocess.run(
             [sys.executable, "-m", "bench.load", "--seed"],
             cwd=ROOT,
             env=env,
@@ -271,7 +271,7 @@ def main() -> int:
             _stop_app(runner)
             if stub is not None:
                 stub.stop()
-            subprocess.run(["rm", "-rf", str(work)], check=False)  # noqa: S603, S607
+            subprocess.run(["rm", "-rf", str(work)], check=False)
     print()
     header = f"{'profile':<20} {'kind':<5} {'requests':>8} {'fail %':>7} {'p50 ms':>7} "
     print(header + f"{'p95 ms':>7} {'target':>7}  met")

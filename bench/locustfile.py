@@ -15,7 +15,7 @@ import secrets
 
 from locust import HttpUser, between, events, task
 
-ACCOUNTS = json.loads(open(os.environ["LOAD_ACCOUNTS"]).read())  # noqa: SIM115
+ACCOUNTS = json.loads(open(os.environ["LOAD_ACCOUNTS"]).read())
 QUERIES = ["photosynthesis", "mitochondria energy", "cell division", "chlorophyll light"]
 SAMPLES: list[tuple[str, float, bool]] = []
 
@@ -35,12 +35,12 @@ class Student(HttpUser):
     wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
-        self.account = random.choice(ACCOUNTS)  # noqa: S311
+        self.account = random.choice(ACCOUNTS)
         self.client.cookies.set("sessionid", self.account["session"])
         self.api = {"Authorization": f"Token {self.account['token']}"}
 
     def material(self) -> int:
-        return random.choice(self.account["materials"])  # noqa: S311
+        return random.choice(self.account["materials"])
 
     def page(self, url: str, name: str) -> None:
         with self.client.get(url, name=name, catch_response=True) as response:
@@ -78,7 +78,7 @@ class Student(HttpUser):
     def api_search(self) -> None:
         self.client.get(
             "/api/search/",
-            params={"q": random.choice(QUERIES), "material": self.material()},  # noqa: S311
+            params={"q": random.choice(QUERIES), "material": self.material()},
             headers=self.api,
             name="api: search",
         )
@@ -90,7 +90,7 @@ class Tutee(HttpUser):
     wait_time = between(1, 2)
 
     def on_start(self) -> None:
-        self.account = random.choice(ACCOUNTS)  # noqa: S311
+        self.account = random.choice(ACCOUNTS)
         self.client.cookies.set("sessionid", self.account["session"])
         self.csrf = secrets.token_hex(16)  # Django accepts an unmasked 32-character secret
         self.client.cookies.set("csrftoken", self.csrf)

@@ -164,7 +164,7 @@ def baseline(scan: bytes, languages: str) -> tuple[float, list[str]] | None:
             image = Path(tmp) / f"{index}.png"
             render(document[index]).save(image)
             started = time.perf_counter()
-            result = subprocess.run(  # noqa: S603
+            result = subprocess.run(
                 [program, str(image), "-", "-l", languages, "--psm", "1"],
                 capture_output=True,
                 text=True,
@@ -279,7 +279,7 @@ def in_fresh_process(scan: bytes) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
         handle.write(scan)
         handle.flush()
-        child = subprocess.run(  # noqa: S603
+        child = subprocess.run(
             [sys.executable, "-m", "bench.ocr", "--rss-child", handle.name],
             capture_output=True,
             text=True,

@@ -102,7 +102,7 @@ def setup_django() -> None:
     use_database("bench_pipeline")
 
 
-def bench_user():  # noqa: ANN201
+def bench_user():
     from accounts.models import User
 
     user, _ = User.objects.get_or_create(email="bench@localhost")
@@ -233,7 +233,7 @@ def main() -> int:
             }
         if not args.skip_big:
             big = make_pdf(Path(tmp) / "big.pdf", args.big_pages)
-            child = subprocess.run(  # noqa: S603
+            child = subprocess.run(
                 [sys.executable, "-m", "bench.pipeline", "--rss-child", str(big)],
                 capture_output=True,
                 text=True,

@@ -179,7 +179,7 @@ def fill(log: dict) -> None:
     log["fill_s"] = round(time.perf_counter() - started, 1)
 
 
-def make_queries(rng, n: int) -> list[tuple[int, int, str]]:  # noqa: ANN001
+def make_queries(rng, n: int) -> list[tuple[int, int, str]]:
     """(user id, material id, query): a 4-9 word phrase from a chunk of that material."""
     from materials.models import Chunk, Material
 
@@ -229,7 +229,7 @@ def measure(
     captured: list[tuple[str, object]] = []
     parts: dict[str, list[float]] = {}
 
-    def capture(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+    def capture(execute, sql, params, many, context):
         if "<=>" in sql:
             captured.append((sql, params))
         started = time.perf_counter()
@@ -307,7 +307,7 @@ def plan(query: tuple[int, int, str], *, scope: str) -> str:
 
     captured = []
 
-    def capture(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+    def capture(execute, sql, params, many, context):
         if "<=>" in sql:
             captured.append((sql, params))
         return execute(sql, params, many, context)

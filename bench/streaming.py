@@ -108,7 +108,7 @@ def _stream(port: int, session: str, conversation: int, done: list[float]) -> No
 
 def _measure(name: str, args: list[str], session: str, conversation: int) -> dict:
     port = _free_port()
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", *args, "eduplatform.wsgi:application"]
         + ["--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"],
         cwd=ROOT,

@@ -126,7 +126,7 @@ def _strip_stem(question: str) -> str:
 # --- running -------------------------------------------------------------------------------
 
 
-def _process(owner, key: str, path: Path):  # noqa: ANN001, ANN202
+def _process(owner, key: str, path: Path):
     from django.core.files.base import ContentFile
 
     from materials.models import Material
@@ -147,7 +147,7 @@ def _page_words(path: Path) -> dict[int, set[str]]:
     return {p.number: set(_words(p.text)) for p in pages}
 
 
-def measure_material(material, page_words: dict[int, set[str]], *, examples: int = 0) -> dict:  # noqa: ANN001
+def measure_material(material, page_words: dict[int, set[str]], *, examples: int = 0) -> dict:
     from materials.models import Flashcard
 
     language = material.language

@@ -22,7 +22,7 @@ def without_query(url: str) -> str:
 class AccessLogger(Logger):
     trusted = TrustedProxies.parse(os.environ.get("TRUSTED_PROXIES", ""))
 
-    def atoms(self, resp, req, environ, request_time) -> dict:  # noqa: ANN001
+    def atoms(self, resp, req, environ, request_time) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
         atoms["h"] = client_ip(
             environ.get("REMOTE_ADDR", "-"), environ.get("HTTP_X_FORWARDED_FOR"), self.trusted

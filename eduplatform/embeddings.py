@@ -44,7 +44,7 @@ class LocalEmbedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from eduplatform.fast_embedding import OnnxMiniLM, build_onnx_model
 
-        model_dir = build_onnx_model(settings.DATA_DIR / "models" / "minilm-int8")
+        model_dir = build_onnx_model(settings.LOCAL_EMBEDDING_MODEL_DIR)
         self._model = OnnxMiniLM(model_dir)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:

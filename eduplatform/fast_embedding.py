@@ -102,7 +102,7 @@ def _export(source: Path, out: Path) -> None:
             super().__init__()
             self.m = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: D401
+        def forward(self, input_ids, attention_mask, token_type_ids):
             return self.m(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state

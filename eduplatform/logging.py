@@ -17,7 +17,7 @@ class UserIdFilter(logging.Filter):
         return True
 
 
-def user_id_middleware(get_response: Callable[[HttpRequest], HttpResponse]):  # noqa: ANN201
+def user_id_middleware(get_response: Callable[[HttpRequest], HttpResponse]):
     """Remember who is asking, for the log lines written while answering."""
 
     def middleware(request: HttpRequest) -> HttpResponse:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -93,7 +93,7 @@ def daily_limit(kind: str) -> int:
     return settings.DAILY_UPLOAD_LIMIT if kind == UPLOAD else settings.DAILY_AI_CALL_LIMIT
 
 
-def _connection():  # noqa: ANN202
+def _connection():
     import django_rq
 
     return django_rq.get_connection("default")

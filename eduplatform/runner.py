@@ -107,7 +107,7 @@ def _start(args: list[str]) -> subprocess.Popen:
         args,
         cwd=BASE_DIR,
         start_new_session=True,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509
+        preexec_fn=_die_with_parent,
     )
 
 

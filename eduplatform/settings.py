@@ -280,6 +280,13 @@ OCR_SECONDS_PER_PAGE = env.float("OCR_SECONDS_PER_PAGE", default=20.0)
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="") or None
 EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="text-embedding-3-small")
+# The local embedding model's int8 graph. It is built at install time (`make
+# model`, the image's build stage): building needs the model-build dependency
+# group (transformers, the shipped weights), which production does not install.
+# The image keeps it outside the data volume, so a new image brings its own.
+LOCAL_EMBEDDING_MODEL_DIR = Path(
+    env("LOCAL_EMBEDDING_MODEL_DIR", default=str(DATA_DIR / "models" / "minilm-int8"))
+)
 TUTOR_MODEL = env("TUTOR_MODEL", default="gpt-4o-mini")
 STUDY_MODEL = env("STUDY_MODEL", default="gpt-4o-mini")
 AI_TIMEOUT = env.float("AI_TIMEOUT", default=60.0)
@@ -288,17 +295,16 @@ AI_BACKOFF_SECONDS = env.float("AI_BACKOFF_SECONDS", default=0.5)
 # Tutor: passages sent to the answer, earlier turns used, and when a passage
 # counts as relevant: enough of the question's term weight (idf over the
 # searched material) in it, or enough vector similarity. The coverage was
-# chosen on the tune half of `make eval` (python -m bench.eval_tune): at 0.35
-# every English and 94 % of Russian answerable questions count, and 71 of 72
-# off-topic ones are declined; the untouched half is reported by `make eval`.
+# chosen on the tune half of `make eval` (python -m bench.eval_tune) to keep
+# answerable questions and decline off-topic ones (its figures: the README's
+# `make eval`); the untouched half is reported by `make eval`.
 TUTOR_PASSAGES = env.int("TUTOR_PASSAGES", default=5)
 TUTOR_HISTORY_TURNS = env.int("TUTOR_HISTORY_TURNS", default=6)
 TUTOR_MIN_COSINE = env.float("TUTOR_MIN_COSINE", default=0.35)
 TUTOR_MIN_COVERAGE = env.float("TUTOR_MIN_COVERAGE", default=0.35)
 # Across languages (a Russian question about an English passage), the
-# multilingual similarity that makes a passage relevant, chosen the same way:
-# 0.3 keeps every cross-language question of the tune half; the highest
-# off-topic question reached 0.20.
+# multilingual similarity that makes a passage relevant, chosen the same way,
+# with room above what off-topic questions reach (figures in the README).
 TUTOR_MIN_CROSS_COSINE = env.float("TUTOR_MIN_CROSS_COSINE", default=0.3)
 # Study content: tokens one material may spend on a hosted model, and the
 # size of each map step's batch of passages (characters).

@@ -14,7 +14,7 @@ from rq import SimpleWorker
 
 
 class EduWorker(SimpleWorker):
-    def work(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def work(self, *args, **kwargs):
         from django.conf import settings
 
         if not settings.OPENAI_API_KEY:
@@ -23,7 +23,7 @@ class EduWorker(SimpleWorker):
             get_embedder()
         return super().work(*args, **kwargs)
 
-    def execute_job(self, job, queue):  # noqa: ANN001, ANN201
+    def execute_job(self, job, queue):
         """Run a job on a live database connection.
 
         Outside requests Django never drops a broken connection by itself, so

@@ -46,7 +46,7 @@ class MaterialViewSet(
     # Read by eduplatform.body_limit before the body is: a PDF or a subtitle file.
     body_limit = (lambda: settings.MAX_UPLOAD_MB, "file")
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Material.objects.none()
         # A moderator's flag hides a material from its owner, but never stops its deletion.

@@ -54,7 +54,7 @@ def material_process(material_id: int, attempt: int) -> None:
 process_material = material_process
 
 
-def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:  # noqa: ANN001
+def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:
     """Called by RQ after every failed try (and for a job whose worker died).
 
     With tries left the student sees what failed and when the next try is;

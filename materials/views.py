@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
-from django.forms.utils import ErrorDict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -110,7 +109,7 @@ def material_upload_view(request: HttpRequest) -> HttpResponse:
         # The body is never parsed: an empty bound form carries only this error.
         form = PdfUploadForm(data={})
         form.full_clean()
-        form._errors = ErrorDict()
+        form.errors.clear()
         return _created_or_errors(request, form, exc, None)
     return _create_from_form(
         request,
@@ -200,7 +199,7 @@ def material_subtitles_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _to_detail(request, material)
 
 
-def _any_of_mine(owner):  # noqa: ANN001, ANN202
+def _any_of_mine(owner):
     """The owner's materials, hidden ones too: a moderator's flag never stops a deletion."""
     return material_list(owner=owner, include_hidden=True)
 

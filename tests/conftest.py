@@ -77,7 +77,7 @@ def pdf_upload() -> Callable[..., SimpleUploadedFile]:
 
 
 @pytest.fixture(autouse=True)
-def private_media(settings, tmp_path) -> None:  # noqa: ANN001
+def private_media(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
@@ -88,7 +88,7 @@ def clean_queue() -> None:
 
 
 @pytest.fixture
-def run_jobs(django_capture_on_commit_callbacks) -> Callable[[], None]:  # noqa: ANN001
+def run_jobs(django_capture_on_commit_callbacks) -> Callable[[], None]:
     """Run queued jobs for real, in this process, until the queue is empty."""
 
     def run() -> None:
@@ -99,31 +99,31 @@ def run_jobs(django_capture_on_commit_callbacks) -> Callable[[], None]:  # noqa:
 
 
 @pytest.fixture
-def user(db):  # noqa: ANN001, ANN201
+def user(db):
     return UserFactory()
 
 
 @pytest.fixture
-def other_user(db):  # noqa: ANN001, ANN201
+def other_user(db):
     return UserFactory()
 
 
 @pytest.fixture
-def api(user) -> APIClient:  # noqa: ANN001
+def api(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
     return client
 
 
 @pytest.fixture
-def other_api(other_user) -> APIClient:  # noqa: ANN001
+def other_api(other_user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=other_user).key}")
     return client
 
 
 @pytest.fixture
-def logged_in(client, user):  # noqa: ANN001, ANN201
+def logged_in(client, user):
     client.force_login(user)
     return client
 
@@ -163,7 +163,7 @@ def youtube(corpus: Path) -> Iterator[responses.RequestsMock]:
 
 
 @pytest.fixture
-def stub_openai(settings):  # noqa: ANN001, ANN201
+def stub_openai(settings):
     """A local OpenAI-compatible server, and settings pointing the product at it."""
     from tests.stub_openai import StubOpenAI
 
@@ -184,7 +184,7 @@ class Gunicorn:
 
 
 @pytest.fixture
-def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:  # noqa: ANN001
+def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:
     """The app under gunicorn (its gunicorn.conf.py included) on the test database,
     with CSRF and every middleware as production runs them; one proxy trusted."""
     from django.db import connection
@@ -202,7 +202,7 @@ def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:  # noqa: ANN001
         "TRUSTED_PROXIES": "1",
     }
     access_log = tmp_path / "access.log"
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "eduplatform.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
          "--access-logfile", str(access_log)],

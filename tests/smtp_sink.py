@@ -33,7 +33,7 @@ class SmtpSink:
             auth_required=bool(user),
         )
 
-    def _authenticate(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (
             auth_data.login.decode(),
             auth_data.password.decode(),
@@ -42,7 +42,7 @@ class SmtpSink:
             self.logins.append(self.user)
         return AuthResult(success=ok)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted"
 

@@ -16,14 +16,14 @@ CHANGELIST = "/admin/materials/{}/"
 
 
 @pytest.fixture
-def staff(db) -> Client:  # noqa: ANN001
+def staff(db) -> Client:
     """A moderator's own browser (the student's `logged_in` client stays theirs)."""
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
 
 
-def _card(owner, material) -> Flashcard:  # noqa: ANN001
+def _card(owner, material) -> Flashcard:
     return Flashcard.objects.create(
         owner=owner, material=material, front="Wrong front", back="b", due=timezone.now()
     )

@@ -68,7 +68,7 @@ def in_test_transaction():
 
 
 @pytest.fixture
-def world(db, indexed, in_test_transaction) -> dict:  # noqa: ANN001, F811
+def world(db, indexed, in_test_transaction) -> dict:  # noqa: F811
     """One owner with a ready material, its study content, an attempt and a conversation."""
     # No passwords: hashing two per operation would cost more than the fuzzing.
     user = User.objects.create(email="owner@example.org")
@@ -104,7 +104,7 @@ def _object_kind(path: str) -> str | None:
     return next((kind for pattern, kind in OBJECT_OF if pattern.match(path)), None)
 
 
-def _headers(case, auth: dict[str, str] | None) -> dict[str, str]:  # noqa: ANN001
+def _headers(case, auth: dict[str, str] | None) -> dict[str, str]:
     """The case's own headers with our credentials in place of any generated ones."""
     headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
     return headers | (auth or {})
@@ -118,7 +118,7 @@ def _headers(case, auth: dict[str, str] | None) -> dict[str, str]:  # noqa: ANN0
     suppress_health_check=list(HealthCheck),
     derandomize=not os.environ.get("FUZZ_RANDOM"),
 )
-def test_api_operation(case, world):  # noqa: ANN001
+def test_api_operation(case, world):
     path = case.operation.path
     case.headers = _headers(case, world["owner"])
     if case.method.upper() != case.operation.method.upper():

@@ -86,7 +86,7 @@ def test_upload_handler_stops_reading_past_the_limit_without_the_middleware(user
     assert request.body_limit_exceeded
 
 
-def _file(name: str, content: bytes):  # noqa: ANN202
+def _file(name: str, content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, content, content_type="application/pdf")

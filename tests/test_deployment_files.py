@@ -223,13 +223,29 @@ def test_image_is_python_311_slim(dockerfile):
     assert set(bases) == {"python:3.11-slim"}
 
 
-def test_image_installs_requirements_with_the_cpu_torch_index(dockerfile):
+def test_image_installs_the_runtime_lock_only_with_hashes_and_the_cpu_torch_index(dockerfile):
     installs = [run for run in instructions(dockerfile, "RUN") if "pip install" in run]
-    assert any(
-        "-r requirements.txt" in run
-        and "--extra-index-url https://download.pytorch.org/whl/cpu" in run
-        for run in installs
-    ), installs
+    assert len(installs) == 1, installs
+    (install,) = installs
+    assert "--require-hashes" in install
+    assert "-r requirements/runtime.txt" in install
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in install
+
+
+def test_image_gets_the_embedding_model_built_by_a_build_stage(dockerfile):
+    stages = re.split(r"(?im)^FROM\s", dockerfile)
+    model_stage = next(stage for stage in stages if re.match(r"\S+\s+AS\s+model\b", stage))
+    assert "-r requirements/model-build.txt" in model_stage
+    built = re.search(
+        r"LOCAL_EMBEDDING_MODEL_DIR=(\S+)\s+python manage.py build_embedding_model", model_stage
+    )
+    assert built, model_stage
+    env = " ".join(instructions(dockerfile, "ENV"))
+    assert f"LOCAL_EMBEDDING_MODEL_DIR={built[1]}" in env
+    copies = instructions(dockerfile, "COPY")
+    assert any(c.startswith("--from=model ") and built[1].startswith(c.split()[-1]) for c in copies)
+    # Outside the data volume, so that a new image's model is the one that runs.
+    assert not built[1].startswith("/data/")
 
 
 def test_image_compiles_messages_and_collects_static_at_build(dockerfile):

@@ -23,7 +23,7 @@ time.sleep(float(sys.argv[2]))
 
 def hold(func: str, data_dir: Path, seconds: float) -> subprocess.Popen:
     """A process that joins (or starts) the server, prints its URL and stays a while."""
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-c", HOLD.format(func=func), str(data_dir), str(seconds)],
         cwd=ROOT,
         stdout=subprocess.PIPE,

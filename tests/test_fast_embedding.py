@@ -13,7 +13,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from eduplatform.fast_embedding import OnnxMiniLM, build_onnx_model  # noqa: E402
+from eduplatform.fast_embedding import OnnxMiniLM, build_onnx_model
 
 SENTENCES = [
     "The mitochondria is the powerhouse of the cell.",

@@ -48,7 +48,7 @@ pytestmark = pytest.mark.slow
 PDF = make_pdf(lecture_pages(2))
 
 
-def _material(owner) -> Material:  # noqa: ANN001
+def _material(owner) -> Material:
     material = MaterialFactory(owner=owner, title="Biology")
     material.file.save("lecture.pdf", ContentFile(PDF))
     return material
@@ -98,7 +98,7 @@ class OwnValkey:
 
 
 @pytest.fixture
-def own_queue(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def own_queue(tmp_path, monkeypatch):
     """django_rq's default queue pointed at a Valkey started for this test."""
     servers = []
 
@@ -120,7 +120,7 @@ def _run_worker() -> None:
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
-def test_valkey_restart_mid_queue(user, own_queue, django_capture_on_commit_callbacks):  # noqa: ANN001
+def test_valkey_restart_mid_queue(user, own_queue, django_capture_on_commit_callbacks):
     # With persistence (as the embedded server runs): the queued job survives.
     valkey = own_queue(persist=True)
     kept = _material(user)
@@ -151,7 +151,7 @@ def test_valkey_restart_mid_queue(user, own_queue, django_capture_on_commit_call
 
 
 @pytest.mark.django_db(transaction=True)
-def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings):  # noqa: ANN001
+def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     pages = [
@@ -161,7 +161,7 @@ def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings)
     material.file.save("long.pdf", ContentFile(make_pdf(pages)))
     material_enqueue(material=material)
     # As `make run` runs it: a long-lived worker whose scheduler runs the retries.
-    worker = subprocess.Popen(  # noqa: S603
+    worker = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "rqworker", "default", "--with-scheduler"],
         env={**worker_env(settings.MEDIA_ROOT), "PROCESS_RETRY_INTERVALS": "2,2,2"},
         cwd=ROOT,
@@ -201,7 +201,7 @@ def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings)
 
 
 @pytest.mark.parametrize("fault", ["down", "slow", "garbage"])
-def test_ai_fault_fails_generation_only(fault, user, api, indexed, stub_openai, settings):  # noqa: ANN001, F811
+def test_ai_fault_fails_generation_only(fault, user, api, indexed, stub_openai, settings):  # noqa: F811
     material = indexed(user, [page * 2 for page in lecture_pages(1)], title="Biology")
     conversation = Conversation.objects.create(owner=user, material=material)
     if fault == "down":
@@ -260,7 +260,7 @@ _clean_runs: dict[str, list[tuple[int, str]]] = {}
 
 
 @pytest.fixture
-def hosted_worker(stub_openai, user, tmp_path, settings):  # noqa: ANN001, ANN201
+def hosted_worker(stub_openai, user, tmp_path, settings):
     """Workers (processes) whose hosted model is the stand-in, on this test's media folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
@@ -282,7 +282,7 @@ def _chunks(material: Material) -> list[tuple[int, str]]:
     return list(material.chunks.order_by("position").values_list("position", "text"))
 
 
-def _clean_run(stage: str, owner, start) -> list[tuple[int, str]]:  # noqa: ANN001
+def _clean_run(stage: str, owner, start) -> list[tuple[int, str]]:
     """The passages one undisturbed run makes of this stage's PDF (run once per PDF)."""
     if stage not in _clean_runs:
         clean = MaterialFactory(owner=owner, title="Clean")
@@ -370,7 +370,7 @@ def test_two_sweeps_racing_queue_each_lost_job_once(user, tmp_path, settings):
         lost.append(material)
     django_rq.get_connection("default").flushdb()  # every job is gone
     sweeps = [
-        subprocess.Popen(  # noqa: S603
+        subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "sweep_materials", "--stale-minutes", "0"],
             env=worker_env(settings.MEDIA_ROOT),
             cwd=ROOT,

@@ -301,7 +301,7 @@ def _build_world() -> SimpleNamespace:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[SimpleNamespace]:  # noqa: ANN001
+def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[SimpleNamespace]:
     """Built once per module and committed; each test's own changes roll back."""
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("m")):
         built = _build_world()
@@ -315,14 +315,14 @@ def private_media() -> None:
     """The world's file lives in the module's own media folder (see `world`)."""
 
 
-def _client(user) -> APIClient:  # noqa: ANN001
+def _client(user) -> APIClient:
     client = APIClient()
     client.force_login(user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
     return client
 
 
-def _send(client: APIClient, method: str, probe: Probe):  # noqa: ANN202
+def _send(client: APIClient, method: str, probe: Probe):
     """The request inside a savepoint that is rolled back: nothing it does stays."""
     is_api = probe.path.startswith("/api/")
     kwargs = {"format": "json"} if is_api else {}
@@ -347,7 +347,7 @@ def test_other_user_gets_404_from_every_object_url(world, name: str) -> None:
                 assert as_a != 404, f"{method} {probe.path}: A got 404 too, the probe is wrong"
 
 
-def _content(response) -> str:  # noqa: ANN001
+def _content(response) -> str:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content).decode()
     return response.content.decode()

@@ -121,7 +121,7 @@ def add_items(material: Material, count: int, rng: np.random.Generator) -> None:
         )
 
 
-def add_material(owner, rng: np.random.Generator) -> Material:  # noqa: ANN001
+def add_material(owner, rng: np.random.Generator) -> Material:
     material = MaterialFactory(
         owner=owner, status="ready", stage="ready", progress=100, language="en", page_count=3
     )
@@ -144,7 +144,7 @@ def add_material(owner, rng: np.random.Generator) -> Material:  # noqa: ANN001
 
 
 @pytest.fixture
-def library(user):  # noqa: ANN001, ANN201
+def library(user):
     rng = np.random.default_rng(5)
     materials = [add_material(user, rng) for _ in range(5)]
 
@@ -233,14 +233,14 @@ SEARCH_LIMITS = {
 }
 
 
-def count_queries(client, url: str) -> int:  # noqa: ANN001
+def count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     return len(captured)
 
 
-def check(clients: dict, urls: dict, limits: dict, grow, assert_max) -> None:  # noqa: ANN001
+def check(clients: dict, urls: dict, limits: dict, grow, assert_max) -> None:
     """Each URL runs as many queries after the library grows as before, within its limit."""
     before = {name: count_queries(clients[name], url) for name, url in urls.items()}
     grow()
@@ -251,7 +251,7 @@ def check(clients: dict, urls: dict, limits: dict, grow, assert_max) -> None:  #
     assert after == before, "query count grew with the rows (N+1)"
 
 
-def test_pages_run_a_bounded_number_of_queries(logged_in, library, django_assert_max_num_queries):  # noqa: ANN001
+def test_pages_run_a_bounded_number_of_queries(logged_in, library, django_assert_max_num_queries):
     material, grow = library
     urls = page_urls(material)
     clients = dict.fromkeys(urls, logged_in)
@@ -260,7 +260,7 @@ def test_pages_run_a_bounded_number_of_queries(logged_in, library, django_assert
 
 def test_api_lists_and_details_run_a_bounded_number_of_queries(
     api, library, django_assert_max_num_queries
-):  # noqa: ANN001
+):
     material, grow = library
     urls = api_urls(material)
     check(dict.fromkeys(urls, api), urls, API_LIMITS, grow, django_assert_max_num_queries)
@@ -268,14 +268,14 @@ def test_api_lists_and_details_run_a_bounded_number_of_queries(
 
 def test_search_runs_a_bounded_number_of_queries(
     logged_in, api, library, django_assert_max_num_queries
-):  # noqa: ANN001
+):
     material, grow = library
     urls = {name: url.format(pk=material.pk) for name, url in SEARCH_URLS.items()}
     clients = {name: api if name.startswith("search api") else logged_in for name in urls}
     check(clients, urls, SEARCH_LIMITS, grow, django_assert_max_num_queries)
 
 
-def test_pages_never_load_the_embedding_model(logged_in, api, library):  # noqa: ANN001
+def test_pages_never_load_the_embedding_model(logged_in, api, library):
     """Page views leave the model unloaded; the first search loads it, once per process."""
     material, _ = library
     embeddings._local_embedder.cache_clear()

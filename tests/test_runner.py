@@ -79,7 +79,7 @@ def test_make_run_stops_every_process_it_started_within_seconds(
     material.file.save("long.pdf", ContentFile(make_pdf(["Entropy spreads energy. " * 40])))
     material_enqueue(material=material)
 
-    runner = subprocess.Popen(  # noqa: S603
+    runner = subprocess.Popen(
         [sys.executable, "-m", "eduplatform.runner"],
         env=env,
         cwd=ROOT,

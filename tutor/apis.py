@@ -31,12 +31,12 @@ class ConversationViewSet(
 
     serializer_class = ConversationSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Conversation.objects.none()
         return conversation_list(owner=self.request.user).prefetch_related("messages")
 
-    def get_object(self):  # noqa: ANN201
+    def get_object(self):
         return owned(self.get_queryset(), self.request.user, self.kwargs["pk"])
 
     @extend_schema(request=ConversationCreateSerializer, responses={201: ConversationSerializer})

@@ -44,8 +44,8 @@ class Message(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices)
     content = models.TextField()
-    # [{"material", "chunk", "page", "start_seconds", "quote"}], validated
-    # against the retrieved chunks before they are stored.
+    # A list of objects with material, chunk, page, start_seconds and quote,
+    # validated against the retrieved chunks before they are stored.
     citations = models.JSONField(default=list, blank=True)
     # Which generator wrote an assistant message: a model name, "extractive",
     # "extractive-fallback" (the model was unreachable) or "none" (nothing found).

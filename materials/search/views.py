@@ -26,7 +26,7 @@ class SearchResult:
     snippet: SafeString  # the best sentence and its neighbours on the same page
 
     @property
-    def chunk(self):  # noqa: ANN201
+    def chunk(self):
         return self.hit.chunk
 
     @property

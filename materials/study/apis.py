@@ -148,7 +148,7 @@ class AttemptSerializer(serializers.Serializer):
 # --- helpers ------------------------------------------------------------------
 
 
-def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:  # noqa: ANN001
+def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
@@ -413,7 +413,7 @@ def _download(content: bytes | str, content_type: str, filename: str) -> HttpRes
     return response
 
 
-def export_response(request, material: Material, fmt: str) -> HttpResponse:  # noqa: ANN001
+def export_response(request, material: Material, fmt: str) -> HttpResponse:
     """The export of one format, shared by the API and the pages."""
     if fmt not in ("anki", "csv", "markdown"):
         raise Http404

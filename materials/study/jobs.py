@@ -28,7 +28,7 @@ def study_generate(material_id: int, attempt: int, job_id: str) -> None:
         logger.info("study content of material %s: job %s superseded", material_id, job_id)
 
 
-def on_generate_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:  # noqa: ANN001
+def on_generate_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:
     """After the last try (a worker died, the database stayed away): fail visibly."""
     if job.retries_left:
         return

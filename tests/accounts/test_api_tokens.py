@@ -28,7 +28,7 @@ def refused(key: str) -> bool:
     return with_token(key).get(MATERIALS).status_code in (401, 403)
 
 
-def obtain(client, user) -> dict:  # noqa: ANN001
+def obtain(client, user) -> dict:
     response = client.post(
         reverse("auth-token"),
         {"email": user.email, "password": "correct horse battery"},

@@ -22,7 +22,7 @@ def smtp():
 
 
 @pytest.fixture
-def smtp_settings(settings, smtp):  # noqa: ANN001, ANN201
+def smtp_settings(settings, smtp):
     """What EMAIL_URL=<the sink's URL> sets, applied to this process."""
     import environ
 

@@ -8,7 +8,7 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-def lang(response) -> str:  # noqa: ANN001
+def lang(response) -> str:
     return response.content.decode().split('<html lang="', 1)[1].split('"', 1)[0]
 
 

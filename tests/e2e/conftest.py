@@ -65,11 +65,11 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
-def new_page(browser, live_server) -> Iterator[Callable]:  # noqa: ANN001
+def new_page(browser, live_server) -> Iterator[Callable]:
     """Pages in fresh browser contexts (a context is one visitor with its own cookies)."""
     contexts = []
 
-    def build(*, locale: str = "en-US", viewport: dict | None = None):  # noqa: ANN202
+    def build(*, locale: str = "en-US", viewport: dict | None = None):
         context = browser.new_context(
             base_url=live_server.url, locale=locale, viewport=viewport or DESKTOP
         )
@@ -83,7 +83,7 @@ def new_page(browser, live_server) -> Iterator[Callable]:  # noqa: ANN001
 
 
 @pytest.fixture
-def worker(transactional_db, settings) -> Iterator[None]:  # noqa: ANN001
+def worker(transactional_db, settings) -> Iterator[None]:
     """A real RQ worker serving the test queue from a thread of this process."""
     import django_rq
     from django.db import connections
@@ -129,7 +129,7 @@ def first_pages(source: Path, count: int) -> bytes:
     return out.getvalue()
 
 
-def shoot(page, name: str) -> Path:  # noqa: ANN001
+def shoot(page, name: str) -> Path:
     """A full-page screenshot under tests/e2e/screenshots (git-ignored)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
@@ -137,7 +137,7 @@ def shoot(page, name: str) -> Path:  # noqa: ANN001
     return path
 
 
-def sign_up(page, email: str) -> None:  # noqa: ANN001
+def sign_up(page, email: str) -> None:
     """Create an account through the real sign-up form."""
     page.goto("/accounts/signup/")
     page.fill("input[name=email]", email)

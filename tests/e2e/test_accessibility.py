@@ -29,7 +29,7 @@ WIDE_ELEMENTS = """(limit) => [...document.querySelectorAll("body *")]
   .map((el) => el.tagName.toLowerCase() + (el.className ? "." + el.className : ""))"""
 
 
-def violations(page) -> list[str]:  # noqa: ANN001
+def violations(page) -> list[str]:
     """Serious and critical axe violations on the page, one readable line each.
 
     Every violation, whatever its impact, is also logged to
@@ -49,7 +49,7 @@ def violations(page) -> list[str]:  # noqa: ANN001
     ]
 
 
-def prepare(page) -> dict[str, str]:  # noqa: ANN001
+def prepare(page) -> dict[str, str]:
     """A student with a processed material, a quiz attempt and a tutor answer."""
     sign_up(page, "axe@example.com")
     page.goto("/materials/")
@@ -98,7 +98,7 @@ MOBILE_SHOTS = {"home", "dashboard", "material", "review", "conversation"}
 DARK_PAGES = ("dashboard", "material", "notes", "quiz", "conversation", "reader")
 
 
-def check(page, pages: dict[str, str], *, tag: str) -> list[str]:  # noqa: ANN001
+def check(page, pages: dict[str, str], *, tag: str) -> list[str]:
     """Axe on each page; screenshots of the main ones (desktop 1280 px, phone 390 px)."""
     found = []
     for name, url in pages.items():

@@ -22,7 +22,7 @@ WATCH = """document.addEventListener("securitypolicyviolation", (e) => {
 });"""
 
 
-def watched(page) -> list[str]:  # noqa: ANN001
+def watched(page) -> list[str]:
     found: list[str] = []
     page.add_init_script(WATCH)
     page.on(
@@ -36,7 +36,7 @@ def watched(page) -> list[str]:  # noqa: ANN001
     return found
 
 
-def visit(page, urls: dict[str, str], found: list[str]) -> None:  # noqa: ANN001
+def visit(page, urls: dict[str, str], found: list[str]) -> None:
     for url in urls.values():
         response = page.goto(url)
         assert response is not None and response.ok, (url, response and response.status)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 UPLOAD = "**/materials/upload/"
 
 
-def _send(page) -> None:  # noqa: ANN001
+def _send(page) -> None:
     form = page.locator("#pdf-form")
     form.locator("input[type=file]").set_input_files(
         {"name": "cells.pdf", "mimeType": "application/pdf", "buffer": make_pdf(["Cells."])}

@@ -14,7 +14,7 @@ from tests.e2e.conftest import MOBILE, first_pages, shoot, sign_up
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def upload_pdf(page, name: str, content: bytes) -> None:  # noqa: ANN001
+def upload_pdf(page, name: str, content: bytes) -> None:
     page.goto("/materials/")
     form = page.locator("#pdf-form")
     form.locator("input[type=file]").set_input_files(
@@ -24,12 +24,12 @@ def upload_pdf(page, name: str, content: bytes) -> None:  # noqa: ANN001
     page.wait_for_url(re.compile(r"/materials/\d+/$"))
 
 
-def wait_ready(page) -> None:  # noqa: ANN001
+def wait_ready(page) -> None:
     """The status card polls by itself; wait until it says the material is ready."""
     expect(page.locator("#status .badge.ready")).to_be_visible(timeout=120_000)
 
 
-def tabs(page, pk: int) -> None:  # noqa: ANN001
+def tabs(page, pk: int) -> None:
     """Tabs swap in place with htmx, each with its own URL, and the back button works."""
     page.evaluate("window.sameDocument = true")
     page.locator("nav.tabs a").nth(1).click()
@@ -51,7 +51,7 @@ def tabs(page, pk: int) -> None:  # noqa: ANN001
     )
 
 
-def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:  # noqa: ANN001
+def journey(page, *, lang: str, book: str, pages: int, question: str) -> None:
     sign_up(page, f"student-{lang}@example.com")
     expect(page.locator(".stats")).to_be_visible()  # home after sign-up is the dashboard
     content = first_pages(corpus_file("pdf", "books", book), pages)

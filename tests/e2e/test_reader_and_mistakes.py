@@ -25,7 +25,7 @@ from tests.study.test_self_contained import RUSSIAN
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def ready_material(page, email: str, content: bytes) -> Material:  # noqa: ANN001
+def ready_material(page, email: str, content: bytes) -> Material:
     sign_up(page, email)
     upload_pdf(page, "lecture.pdf", content)
     wait_ready(page)
@@ -34,7 +34,7 @@ def ready_material(page, email: str, content: bytes) -> Material:  # noqa: ANN00
     return material
 
 
-def open_reader(page, material: Material, *, min_page: int = 2):  # noqa: ANN001, ANN201
+def open_reader(page, material: Material, *, min_page: int = 2):
     """From the notes, follow a point on a later page: the reader opens in a new tab."""
     page.goto(f"/materials/{material.pk}/notes/")
     links = page.locator(".note-section a.source")
@@ -54,7 +54,7 @@ def open_reader(page, material: Material, *, min_page: int = 2):  # noqa: ANN001
     return reader, number
 
 
-def assert_marked(reader, number: int, material: Material) -> None:  # noqa: ANN001
+def assert_marked(reader, number: int, material: Material) -> None:
     expect(reader.locator("[data-page-input]")).to_have_value(str(number))
     marks = reader.locator(".textLayer .quote-mark")
     expect(marks.first).to_be_visible()

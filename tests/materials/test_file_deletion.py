@@ -22,7 +22,7 @@ from tests.factories import MaterialFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def _stored(owner, **fields) -> Material:  # noqa: ANN001
+def _stored(owner, **fields) -> Material:
     material = MaterialFactory(owner=owner, **fields)
     material.file.save("lecture.pdf", ContentFile(make_pdf(["Cells."])))
     material.subtitle_file.save(
@@ -36,7 +36,7 @@ def _paths(material: Material) -> list[str]:
 
 
 @pytest.fixture
-def admin_client(client):  # noqa: ANN001, ANN201
+def admin_client(client):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
 

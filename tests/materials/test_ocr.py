@@ -39,7 +39,7 @@ RUSSIAN = [
 ]
 
 
-def process(owner, content: bytes, run_jobs, capture) -> Material:  # noqa: ANN001
+def process(owner, content: bytes, run_jobs, capture) -> Material:
     material = MaterialFactory(owner=owner, kind=Material.Kind.PDF)
     material.file.save("scan.pdf", ContentFile(content))
     with capture(execute=True):
@@ -64,7 +64,7 @@ def read(content: bytes, **options: object) -> list[str]:
     [(make_pdf, ENGLISH), (unicode_pdf, RUSSIAN)],
     ids=["english", "russian"],
 )
-def test_a_scan_reads_back_within_three_percent_of_its_text(pdf, pages):  # noqa: ANN001
+def test_a_scan_reads_back_within_three_percent_of_its_text(pdf, pages):
     born_digital = pdf(pages)
     reference = read(born_digital, enabled=False)
     assert error_rate(reference, read(scan_pdf(born_digital, dpi=200, seed=5))) <= 0.03
@@ -89,7 +89,7 @@ def test_a_scan_becomes_ready_and_each_fact_is_found_on_its_page(
         assert "распознав" in material.reading_notes[0]
 
 
-def first_page(api, material: Material, question: str) -> int:  # noqa: ANN001
+def first_page(api, material: Material, question: str) -> int:
     response = api.get("/api/search/", {"q": question, "material": material.pk, "k": 3})
     return response.json()["results"][0]["page"]
 

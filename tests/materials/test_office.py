@@ -33,13 +33,13 @@ from tests.materials.office_files import (
 pytestmark = pytest.mark.django_db
 
 
-def nothing_stored(settings) -> bool:  # noqa: ANN001
+def nothing_stored(settings) -> bool:
     uploads = settings.MEDIA_ROOT / "uploads"
     return not Material.objects.exists() and (not uploads.exists() or not any(uploads.iterdir()))
 
 
 @pytest.fixture
-def slides(api, user, run_jobs, django_capture_on_commit_callbacks) -> Material:  # noqa: ANN001
+def slides(api, user, run_jobs, django_capture_on_commit_callbacks) -> Material:
     """The three-slide deck uploaded through the API and processed by the real worker."""
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
@@ -55,7 +55,7 @@ def slides(api, user, run_jobs, django_capture_on_commit_callbacks) -> Material:
 
 
 @pytest.fixture
-def handout(logged_in, user, run_jobs, django_capture_on_commit_callbacks) -> Material:  # noqa: ANN001
+def handout(logged_in, user, run_jobs, django_capture_on_commit_callbacks) -> Material:
     """The handout uploaded through the page's form and processed by the real worker."""
     with django_capture_on_commit_callbacks(execute=True):
         response = logged_in.post(

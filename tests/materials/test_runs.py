@@ -18,7 +18,7 @@ from tests.factories import MaterialFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def _ready(user) -> Material:  # noqa: ANN001
+def _ready(user) -> Material:
     return MaterialFactory(owner=user, status="ready", stage="ready", progress=100)
 
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 PDF = make_pdf(["Osmosis moves water across a membrane. " * 30, "Diffusion spreads. " * 30])
 
 
-def _queued(user, capture) -> Material:  # noqa: ANN001
+def _queued(user, capture) -> Material:
     material = MaterialFactory(owner=user, title="Cells")
     material.file.save("cells.pdf", ContentFile(PDF))
     with capture(execute=True):

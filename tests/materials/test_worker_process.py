@@ -43,7 +43,7 @@ def start_worker(
     args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "default"]
     if burst:
         args.append("--burst")
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         args,
         env={**worker_env(media_root), **(env or {})},
         cwd=ROOT,
@@ -53,7 +53,7 @@ def start_worker(
     )
 
 
-def wait_for(predicate, timeout: float, *, every: float = 0.2) -> bool:  # noqa: ANN001
+def wait_for(predicate, timeout: float, *, every: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -63,7 +63,7 @@ def wait_for(predicate, timeout: float, *, every: float = 0.2) -> bool:  # noqa:
 
 
 @pytest.fixture
-def media_root(settings, tmp_path) -> Path:  # noqa: ANN001
+def media_root(settings, tmp_path) -> Path:
     root = tmp_path / "media"
     root.mkdir()
     settings.MEDIA_ROOT = root

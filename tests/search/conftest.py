@@ -21,7 +21,7 @@ def indexed() -> Callable[..., Material]:
     from materials.models import Chunk
 
     def build(
-        owner,  # noqa: ANN001
+        owner,
         texts: list[str],
         *,
         title: str = "Lecture",

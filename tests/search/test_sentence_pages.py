@@ -44,7 +44,7 @@ def _normal(text: str) -> str:
 
 
 @pytest.fixture
-def biology(user, run_jobs, django_capture_on_commit_callbacks):  # noqa: ANN001, ANN201
+def biology(user, run_jobs, django_capture_on_commit_callbacks):
     """The four-page PDF, processed by the real worker (offline study content included)."""
     material = MaterialFactory(owner=user, kind=Material.Kind.PDF, title="Biology")
     material.file.save("biology.pdf", ContentFile(make_pdf(PAGES)))

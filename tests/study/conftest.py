@@ -36,13 +36,13 @@ def lecture_pages(times: int = 3) -> list[str]:
     return [page * times for page in BIOLOGY]
 
 
-def pdf_material(owner, content: bytes, name: str = "lecture.pdf") -> Material:  # noqa: ANN001
+def pdf_material(owner, content: bytes, name: str = "lecture.pdf") -> Material:
     material = MaterialFactory(owner=owner, kind=Material.Kind.PDF, title="Biology")
     material.file.save(name, ContentFile(content))
     return material
 
 
-def process(material: Material, capture, run_jobs) -> Material:  # noqa: ANN001
+def process(material: Material, capture, run_jobs) -> Material:
     with capture(execute=True):
         material_enqueue(material=material)
     run_jobs()
@@ -51,7 +51,7 @@ def process(material: Material, capture, run_jobs) -> Material:  # noqa: ANN001
 
 
 @pytest.fixture
-def biology(user, run_jobs, django_capture_on_commit_callbacks) -> Material:  # noqa: ANN001
+def biology(user, run_jobs, django_capture_on_commit_callbacks) -> Material:
     """A small English lecture, processed (and its study content made offline)."""
     material = pdf_material(user, make_pdf(lecture_pages()))
     return process(material, django_capture_on_commit_callbacks, run_jobs)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def card(user) -> Flashcard:  # noqa: ANN001
+def card(user) -> Flashcard:
     material = MaterialFactory(owner=user, title="=cmd|' /C calc'!A0", status="ready")
     return Flashcard.objects.create(
         owner=user,

@@ -56,7 +56,7 @@ def summary_answer(text: str = "Green plants convert light energy into chemical 
 
 
 @pytest.fixture
-def hosted_biology(biology, stub_openai, settings) -> Material:  # noqa: ANN001
+def hosted_biology(biology, stub_openai, settings) -> Material:
     # The material was processed offline; from now on the key points at the stub.
     settings.STUDY_BATCH_CHARS = 100_000
     return biology

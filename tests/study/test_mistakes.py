@@ -18,7 +18,7 @@ def tomorrow() -> timezone.datetime:
     return timezone.localtime() + timedelta(days=1)
 
 
-def answer_wrong(api, material, question) -> dict:  # noqa: ANN001
+def answer_wrong(api, material, question) -> dict:
     wrong = (question.answer_index + 1) % len(question.choices)
     response = api.post(
         f"/api/materials/{material.pk}/quiz/attempts/",
@@ -68,7 +68,7 @@ def test_a_skipped_question_is_no_mistake(api, biology):
     assert not biology.flashcards.filter(mistake_at__isnull=False).exists()
 
 
-def tutor_answer(api, material) -> tuple[int, dict]:  # noqa: ANN001
+def tutor_answer(api, material) -> tuple[int, dict]:
     conversation = api.post(
         "/api/tutor/conversations/", {"material": material.pk}, format="json"
     ).json()["id"]

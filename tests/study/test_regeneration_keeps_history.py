@@ -66,14 +66,14 @@ def _answer(material: Material, cards: list, questions: list) -> dict:
     }
 
 
-def _regenerate(api, material, run_jobs, capture) -> None:  # noqa: ANN001
+def _regenerate(api, material, run_jobs, capture) -> None:
     with capture(execute=True):
         assert api.post(f"/api/materials/{material.pk}/study/regenerate/").status_code == 202
     run_jobs()
 
 
 @pytest.fixture
-def moderator(client):  # noqa: ANN001, ANN201
+def moderator(client):
     staff = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(staff)
     return client

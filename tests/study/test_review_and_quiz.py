@@ -10,7 +10,7 @@ from materials.study.services import flashcard_review
 pytestmark = pytest.mark.django_db
 
 
-def own_card(api, material) -> dict:  # noqa: ANN001
+def own_card(api, material) -> dict:
     response = api.post(
         f"/api/materials/{material.pk}/flashcards/",
         {"front": "What is ATP?", "back": "The energy currency of the cell"},

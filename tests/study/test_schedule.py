@@ -18,7 +18,7 @@ from tests.factories import MaterialFactory
 pytestmark = pytest.mark.django_db
 
 
-def many_cards(owner, count: int, title: str = "Book"):  # noqa: ANN001, ANN201
+def many_cards(owner, count: int, title: str = "Book"):
     material = MaterialFactory(owner=owner, title=title)
     for number in range(count):
         flashcard_create(
@@ -105,7 +105,7 @@ def test_dashboard_says_what_is_due_and_how_the_schedule_is_fitted(user, logged_
     assert "FSRS&#x27;s default parameters" in page or "FSRS's default parameters" in page
 
 
-def _history(owner, cards: int = 100, reviews: int = 9) -> None:  # noqa: ANN001
+def _history(owner, cards: int = 100, reviews: int = 9) -> None:
     """A plausible review history: each card reviewed when due, mostly Good.
 
     Enough of its reviews fall on a later day than the one before (600) for

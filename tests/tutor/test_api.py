@@ -16,17 +16,17 @@ ALGEBRA = [
 
 
 @pytest.fixture
-def algebra(user, indexed):  # noqa: ANN001, ANN201
+def algebra(user, indexed):
     return indexed(user, ALGEBRA, title="Linear algebra")
 
 
-def start(api, material=None) -> int:  # noqa: ANN001
+def start(api, material=None) -> int:
     response = api.post("/api/tutor/conversations/", {"material": material}, format="json")
     assert response.status_code == 201
     return response.json()["id"]
 
 
-def ask(api, conversation: int, content: str):  # noqa: ANN001, ANN201
+def ask(api, conversation: int, content: str):
     return api.post(
         f"/api/tutor/conversations/{conversation}/messages/", {"content": content}, format="json"
     )

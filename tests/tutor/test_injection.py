@@ -20,7 +20,7 @@ SECRET = "The exam password of Alice is TANGERINE-4471."
 
 
 @pytest.fixture
-def hostile(api, other_user, indexed, run_jobs, django_capture_on_commit_callbacks):  # noqa: ANN001, ANN201
+def hostile(api, other_user, indexed, run_jobs, django_capture_on_commit_callbacks):
     """A hostile PDF uploaded through the API and processed by the worker; another
     student holds a secret in their own notes."""
     from django.core.files.uploadedfile import SimpleUploadedFile

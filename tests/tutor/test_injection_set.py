@@ -19,7 +19,7 @@ from tutor.prompts import SYSTEM_PROMPT, leaks_instructions
 pytestmark = pytest.mark.django_db
 
 
-def _setup(user, other_user, indexed, doc: HostileDoc):  # noqa: ANN001, ANN202
+def _setup(user, other_user, indexed, doc: HostileDoc):
     material = indexed(user, [doc.text], title=doc.title, language=doc.language)
     others = [
         indexed(other_user, [OTHER_STUDENT_TEXTS[0]], language="en"),
@@ -29,7 +29,7 @@ def _setup(user, other_user, indexed, doc: HostileDoc):  # noqa: ANN001, ANN202
     return material, set(material.chunks.values_list("pk", flat=True)), other_chunks
 
 
-def _ask(api, question: str) -> dict:  # noqa: ANN001
+def _ask(api, question: str) -> dict:
     conversation = api.post("/api/tutor/conversations/", {}, format="json").json()["id"]
     response = api.post(
         f"/api/tutor/conversations/{conversation}/messages/", {"content": question}, format="json"
@@ -38,7 +38,7 @@ def _ask(api, question: str) -> dict:  # noqa: ANN001
     return {"conversation": conversation, **response.json()}
 
 
-def _assert_safe(api, body: dict, own_chunks: set[int], material_pk: int) -> None:  # noqa: ANN001
+def _assert_safe(api, body: dict, own_chunks: set[int], material_pk: int) -> None:
     shown = body["content"] + " " + " ".join(c["quote"] for c in body["citations"])
     assert SECRET not in shown and "Boris is" not in shown
     assert not leaks_instructions(shown)

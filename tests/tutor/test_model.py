@@ -22,7 +22,7 @@ PAGES = [
 
 
 @pytest.fixture
-def keyed(stub_openai, user, indexed):  # noqa: ANN001, ANN201
+def keyed(stub_openai, user, indexed):
     """A material embedded by the stand-in's embedding model, and a conversation about it."""
     material = indexed(user, PAGES, title="Algebra")
     conversation = Conversation.objects.create(owner=user, material=material)
@@ -30,7 +30,7 @@ def keyed(stub_openai, user, indexed):  # noqa: ANN001, ANN201
     return stub_openai, material, conversation
 
 
-def chat_payload(stub) -> dict:  # noqa: ANN001
+def chat_payload(stub) -> dict:
     return stub.chat_requests()[-1]["json"]
 
 

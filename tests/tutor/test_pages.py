@@ -17,7 +17,7 @@ ALGEBRA = [
 
 
 @pytest.fixture
-def algebra(user, indexed):  # noqa: ANN001, ANN201
+def algebra(user, indexed):
     return indexed(user, ALGEBRA, title="Linear algebra")
 
 

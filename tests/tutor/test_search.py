@@ -26,7 +26,7 @@ WORDS = sorted({w.strip(".,:").lower() for pair in TOPICS for t in pair for w in
 
 
 @pytest.fixture
-def students(indexed):  # noqa: ANN001, ANN201
+def students(indexed):
     """Three students, each with two materials on different subjects."""
     users = [UserFactory() for _ in range(3)]
     materials = []
@@ -57,7 +57,7 @@ def test_search_never_returns_another_owners_chunk(students):
         material=st.sampled_from([None, *materials]),
         mode=st.sampled_from(["hybrid", "vector", "text", "terms"]),
     )
-    def check(user, words, material, mode):  # noqa: ANN001
+    def check(user, words, material, mode):
         query = " ".join(words)
         hits = search(owner=user, query=query, material=material, k=10, mode=mode).hits
         assert all(owner_of[h.chunk.pk] == user.pk for h in hits)

@@ -9,7 +9,7 @@ class Command(BaseCommand):
         "with progress; --drop removes them all again (search then works as before)."
     )
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--material", type=int, action="append", help="only these ids")
         parser.add_argument("--drop", action="store_true", help="remove every multilingual vector")
 

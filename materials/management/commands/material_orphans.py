@@ -11,7 +11,7 @@ class Command(BaseCommand):
         "--delete removes them."
     )
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--min-age-minutes", type=float, default=60.0)
         parser.add_argument("--delete", action="store_true", help="remove the files listed")
 

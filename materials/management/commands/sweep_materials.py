@@ -12,7 +12,7 @@ class Command(BaseCommand):
         "being made with no job (RQ is asked first; the cron runs this every 5 minutes)."
     )
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--stale-minutes", type=float, default=10.0)
 
     def handle(self, *args: object, stale_minutes: float, **options: object) -> None:
