@@ -73,9 +73,9 @@ WORKDIR /app
 # runtime lock only: no test, bench, lint or model-build package. torch is
 # there for fsrs's optimizer (fitting a student's FSRS parameters), as the
 # CPU build from the PyTorch CPU index (see the model stage).
-COPY requirements/runtime.txt requirements/
+COPY requirements.txt ./
 RUN pip install --require-hashes --extra-index-url https://download.pytorch.org/whl/cpu \
-        -r requirements/runtime.txt
+        -r requirements.txt
 
 # The embedding model, built (read-only: the app only loads it).
 COPY --from=model /opt/eduplatform/models /opt/eduplatform/models

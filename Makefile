@@ -15,16 +15,22 @@ NO_SERVICES := DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unuse
 
 # Dependencies are declared in pyproject.toml (the project's dependencies are the
 # runtime; [dependency-groups] model-build, test, bench, lint, lock) and locked
-# with hashes in requirements/: runtime.txt (what production installs),
+# with hashes: requirements.txt (the runtime, what production installs; the design
+# card names this file) and in requirements/:
 # model-build.txt (+ building the embedding model: `make run`), test.txt
 # (+ tests), bench.txt (+ bench and load), lint.txt and lock.txt (alone).
 # Each lock holds every version of the one before it, unchanged.
 REQ := requirements
-$(VENV)/.installed-%: $(REQ)/%.txt
+define pip-install
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r $<
 	touch $@
+endef
+$(VENV)/.installed-runtime: requirements.txt
+	$(pip-install)
+$(VENV)/.installed-%: $(REQ)/%.txt
+	$(pip-install)
 
 # The int8 graph of the local embedding model, built at install time from the
 # model-build group (production installs the runtime only and gets the graph
@@ -84,8 +90,8 @@ UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-versi
 	$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
 	$(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS)) $(UPGRADE)
 lock: $(VENV)/.installed-lock
-	$(UV_COMPILE) pyproject.toml -o $(REQ)/runtime.txt
-	$(UV_COMPILE) pyproject.toml --group model-build -c $(REQ)/runtime.txt -o $(REQ)/model-build.txt
+	$(UV_COMPILE) pyproject.toml -o requirements.txt
+	$(UV_COMPILE) pyproject.toml --group model-build -c requirements.txt -o $(REQ)/model-build.txt
 	$(UV_COMPILE) pyproject.toml --group test -c $(REQ)/model-build.txt -o $(REQ)/test.txt
 	$(UV_COMPILE) pyproject.toml --group bench -c $(REQ)/test.txt -o $(REQ)/bench.txt
 	$(UV_COMPILE) --group lint -o $(REQ)/lint.txt

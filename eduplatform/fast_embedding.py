@@ -183,6 +183,11 @@ class OnnxMiniLM:
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
 
+    def length_order(self, texts: Sequence[str]) -> list[int]:
+        """Indices of texts, longest in tokens first."""
+        lengths = [len(e.ids) for e in self._tokenizer.encode_batch(list(texts))]
+        return sorted(range(len(texts)), key=lambda i: -lengths[i])
+
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """Return float32 (len(texts), 384) unit vectors in the order of texts."""
         out = np.zeros((len(texts), DIM), dtype=np.float32)

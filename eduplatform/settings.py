@@ -280,6 +280,10 @@ OCR_SECONDS_PER_PAGE = env.float("OCR_SECONDS_PER_PAGE", default=20.0)
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="") or None
 EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="text-embedding-3-small")
+# Loaded by each RQ worker before its first job (dotted paths of functions).
+WORKER_WARM_UP = ["eduplatform.embeddings.warm_up", "materials.search.crosslingual.warm_up"]
+# Single-threaded sessions of the local embedding model, one per core (see LocalEmbedder).
+EMBEDDING_SESSIONS = env.int("EMBEDDING_SESSIONS", default=min(os.cpu_count() or 1, 4))
 # The local embedding model's int8 graph. It is built at install time (`make
 # model`, the image's build stage): building needs the model-build dependency
 # group (transformers, the shipped weights), which production does not install.

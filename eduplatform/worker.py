@@ -5,7 +5,8 @@ job would be loaded again for the next one (seconds each time, and ML runtimes'
 thread pools are not fork-safe). This worker runs jobs in its own process,
 loading the model once. Isolation from hostile files comes from the PDF parser
 running in a child process with its own time and memory limits, and job
-timeouts still apply (SIGALRM).
+timeouts still apply (SIGALRM). What to load is named in settings
+(WORKER_WARM_UP), so this module knows no app.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from rq import SimpleWorker
 
 class EduWorker(SimpleWorker):
     def work(self, *args, **kwargs):
+        """Load the models before the first job, so that no student waits for them."""
         from django.conf import settings
+        from django.utils.module_loading import import_string
 
-        if not settings.OPENAI_API_KEY:
-            from eduplatform.embeddings import get_embedder
-
-            get_embedder()
+        for path in settings.WORKER_WARM_UP:
+            import_string(path)()
         return super().work(*args, **kwargs)
 
     def execute_job(self, job, queue):

@@ -11,6 +11,8 @@ class ReportSerializer(serializers.Serializer):
 
 class MaterialSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
+    # True once the text is in: search and the tutor answer before processing ends.
+    searchable = serializers.BooleanField(source="is_searchable", read_only=True)
 
     class Meta:
         model = Material
@@ -21,6 +23,7 @@ class MaterialSerializer(serializers.ModelSerializer):
             "status",
             "stage",
             "progress",
+            "searchable",
             "error",
             "page_count",
             "duration_seconds",

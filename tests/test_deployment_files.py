@@ -228,7 +228,7 @@ def test_image_installs_the_runtime_lock_only_with_hashes_and_the_cpu_torch_inde
     assert len(installs) == 1, installs
     (install,) = installs
     assert "--require-hashes" in install
-    assert "-r requirements/runtime.txt" in install
+    assert "-r requirements.txt" in install
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in install
 
 

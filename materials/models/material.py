@@ -92,6 +92,9 @@ class Material(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the material's text went in: full-text search and the tutor work
+    # from then on, while the vectors and the study content are still coming.
+    searchable_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -186,6 +189,11 @@ class Material(models.Model):
             and self.error_code.startswith("yt_")
             and self.error_code != "yt_invalid_url"
         )
+
+    @property
+    def is_searchable(self) -> bool:
+        """Its text is in: search and the tutor answer, whatever is still being prepared."""
+        return self.searchable_at is not None and self.status != self.Status.FAILED
 
     @property
     def is_active(self) -> bool:

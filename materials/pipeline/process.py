@@ -1,7 +1,9 @@
-"""The worker's path for one material: extract → chunk → embed → index → generate.
+"""The worker's path for one material: extract → chunk → store text → vectors → generate.
 
-Every stage reports its progress on the row; the last write replaces the
-material's chunks in one transaction, so a retry or a re-run never duplicates.
+Every stage reports its progress on the row. The text is stored first, in
+one transaction that replaces the material's chunks (so a retry or a re-run
+never duplicates): from then on the material is searchable by full text,
+and its vectors fill in behind, batch by batch.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,13 +21,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from eduplatform.embeddings import get_embedder
+from eduplatform.embeddings import current_model_name, get_embedder
 from materials.errors import ProcessingError, Superseded
 from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
-from materials.progress import material_heartbeat, material_set_progress
+from materials.progress import material_set_progress
 from materials.search import crosslingual
 from materials.search.language import detect_language
+from materials.search.ranking import uses_vectors
 from materials.study.generation import study_generate
 
 if TYPE_CHECKING:
@@ -34,7 +38,10 @@ logger = logging.getLogger(__name__)
 
 Stage = Material.Stage
 INSERT_BATCH = 500
-EMBED_BATCH = 64
+EMBED_BATCH = 64  # passages per write: the progress bar moves every second or so
+
+
+ProgressFn = Callable[[float], None]
 
 
 @dataclass
@@ -42,6 +49,11 @@ class Timings:
     """Seconds spent per stage, kept for benchmarks and logs."""
 
     stages: dict[str, float] = field(default_factory=dict)
+    began: float = field(default_factory=time.perf_counter)
+    searchable: float = 0.0  # seconds from the start until full-text search finds it
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.began
 
     def add(self, name: str, started: float) -> None:
         self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - started
@@ -154,30 +166,13 @@ def extract_material(material: Material) -> Extracted:
     return extract_pdf(material)
 
 
-def embed_passages(
-    passages: list[Passage], *, on_progress: Callable[[float], None]
-) -> tuple[list[list[float]], str]:
-    embedder = get_embedder()
-    vectors: list[list[float]] = []
-    for start in range(0, len(passages), EMBED_BATCH):
-        batch = passages[start : start + EMBED_BATCH]
-        vectors.extend(embedder.embed([p.text for p in batch]))
-        on_progress(len(vectors) / len(passages))
-    return vectors, embedder.model_name
+def store_text(material: Material, passages: list[Passage], extracted: Extracted) -> list[Chunk]:
+    """Replace the material's chunks with its passages, vectors to come: searchable at once.
 
-
-@transaction.atomic
-def store_chunks(
-    material: Material,
-    passages: list[Passage],
-    vectors: list[list[float]],
-    model_name: str,
-    cross_parts: list[list[tuple]] | None = None,
-) -> int:
-    """Replace the material's chunks (and their multilingual vectors) in one transaction."""
-    if not Material.objects.select_for_update().filter(pk=material.pk, attempts=material.attempts):
-        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
-    material.chunks.all().delete()
+    Full text needs nothing but the stored text (the tsvector is a generated
+    column), so search and the tutor answer from here on; the ranking uses
+    whatever vectors exist, and chunks without one are left to full text.
+    """
     language = material.language or "simple"
     rows = [
         Chunk(
@@ -191,21 +186,78 @@ def store_chunks(
             end_seconds=p.end_seconds,
             language=language,
             anchors=[list(anchor) for anchor in p.anchors],
-            embedding=vector,
-            embedding_model=model_name,
         )
-        for p, vector in zip(passages, vectors, strict=True)
+        for p in passages
     ]
-    Chunk.objects.bulk_create(rows, batch_size=INSERT_BATCH)
-    if cross_parts is not None:
-        ChunkCrossVector.objects.bulk_create(
-            crosslingual.cross_vector_rows(rows, cross_parts), batch_size=INSERT_BATCH
-        )
-    return len(rows)
+    updates = {
+        "language": material.language,
+        "embedding_model": current_model_name(),
+        "page_count": extracted.page_count or material.page_count,
+        "duration_seconds": extracted.duration_seconds or material.duration_seconds,
+        "searchable_at": timezone.now(),
+    }
+    if extracted.title and material.title == f"YouTube {material.video_id}":
+        updates["title"] = extracted.title[:300]
+    with transaction.atomic():
+        _lock_attempt(material)
+        material.chunks.all().delete()
+        Chunk.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+        Material.objects.filter(pk=material.pk).update(**updates)
+    return rows
+
+
+def _lock_attempt(material: Material) -> None:
+    """Inside a transaction: hold the material's row, or stop if a newer attempt owns it."""
+    if not Material.objects.select_for_update().filter(pk=material.pk, attempts=material.attempts):
+        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
+
+
+def index_meaning(material: Material, chunks: list[Chunk], *, on_progress: ProgressFn) -> None:
+    """Fill in the stored chunks' vectors, batch by batch, both encoders at once.
+
+    The embedder's vectors are made only where the search ranks by them (not
+    for Russian chunks offline: see ranking.uses_vectors); the multilingual
+    parts are encoded on a thread of their own meanwhile, so the two models
+    keep both cores busy. Each batch is written as it is done.
+    """
+    embedder = get_embedder()
+    wanted = [chunk for chunk in chunks if uses_vectors(chunk.language)]
+    cross_batches = [chunks[i : i + EMBED_BATCH] for i in range(0, len(chunks), EMBED_BATCH)]
+    total = len(wanted) + len(chunks)
+    done = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="crosslingual") as pool:
+        pending = [pool.submit(crosslingual.embed_parts, batch) for batch in cross_batches]
+
+        def store_finished(wait: bool) -> None:
+            nonlocal done
+            while pending and (wait or pending[0].done()):
+                batch = cross_batches[len(cross_batches) - len(pending)]
+                rows = crosslingual.cross_vector_rows(batch, pending.pop(0).result())
+                with transaction.atomic():
+                    _lock_attempt(material)
+                    ChunkCrossVector.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+                done += len(batch)
+                on_progress(done / total)
+
+        for start in range(0, len(wanted), EMBED_BATCH):
+            batch = wanted[start : start + EMBED_BATCH]
+            for chunk, vector in zip(batch, embedder.embed([c.text for c in batch]), strict=True):
+                chunk.embedding, chunk.embedding_model = vector, embedder.model_name
+            with transaction.atomic():
+                _lock_attempt(material)
+                Chunk.objects.bulk_update(batch, ["embedding", "embedding_model"])
+            done += len(batch)
+            on_progress(done / total)
+            store_finished(wait=False)
+        store_finished(wait=True)
 
 
 def material_process(*, material: Material) -> Timings:
-    """Turn a material into searchable chunks (and study content), reporting progress."""
+    """Turn a material into searchable chunks (and study content), reporting progress.
+
+    Text first, so the material is searchable within seconds; then its
+    vectors; then the study content, which reads them.
+    """
     timings = Timings()
     material_set_progress(material=material, stage=Stage.EXTRACTING, progress=2)
 
@@ -220,39 +272,24 @@ def material_process(*, material: Material) -> Timings:
     if not passages:
         raise ProcessingError("no_text")
     timings.add("chunk", started)
-    material_set_progress(material=material, stage=Stage.EMBEDDING, progress=30)
 
     started = time.perf_counter()
-    vectors, model_name = embed_passages(
-        passages,
+    chunks = store_text(material, passages, extracted)
+    timings.add("store_text", started)
+    timings.searchable = timings.elapsed()
+    material_set_progress(material=material, stage=Stage.EMBEDDING, progress=32)
+
+    started = time.perf_counter()
+    index_meaning(
+        material,
+        chunks,
         on_progress=lambda share: material_set_progress(
-            material=material, stage=Stage.EMBEDDING, progress=30 + int(55 * share)
+            material=material, stage=Stage.EMBEDDING, progress=32 + int(56 * share)
         ),
     )
     timings.add("embed", started)
-    material_set_progress(material=material, stage=Stage.INDEXING, progress=86)
 
-    # Multilingual vectors, so that a question in the other language finds it.
-    started = time.perf_counter()
-    cross_parts = crosslingual.embed_parts(passages)
-    material_heartbeat(material=material)
-    timings.add("embed_crosslingual", started)
-
-    started = time.perf_counter()
-    with transaction.atomic():
-        count = store_chunks(material, passages, vectors, model_name, cross_parts)
-        updates = {
-            "language": material.language,
-            "embedding_model": model_name,
-            "page_count": extracted.page_count or material.page_count,
-            "duration_seconds": extracted.duration_seconds or material.duration_seconds,
-        }
-        if extracted.title and material.title == f"YouTube {material.video_id}":
-            updates["title"] = extracted.title[:300]
-        Material.objects.filter(pk=material.pk).update(**updates)
-    timings.add("store", started)
-
-    material_set_progress(material=material, stage=Stage.GENERATING, progress=92)
+    material_set_progress(material=material, stage=Stage.GENERATING, progress=90)
     started = time.perf_counter()
     study_generate(material=material)
     timings.add("generate", started)
@@ -266,5 +303,11 @@ def material_process(*, material: Material) -> Timings:
         processed_at=timezone.now(),
         heartbeat_at=timezone.now(),
     )
-    logger.info("material %s ready: %d chunks, %s", material.pk, count, timings.stages)
+    logger.info(
+        "material %s ready: %d chunks, searchable after %.2f s, %s",
+        material.pk,
+        len(chunks),
+        timings.searchable,
+        timings.stages,
+    )
     return timings

