@@ -1,4 +1,4 @@
-"""The one client for hosted or local OpenAI-compatible model servers."""
+"""The one client for hosted or local OpenAI-compatible model servers, and its one failure."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from typing import TypeVar
 import openai
 from django.conf import settings
 
-from materials.errors import ProcessingError
-
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -23,6 +21,23 @@ TRANSIENT = (
     openai.APITimeoutError,
     openai.InternalServerError,
 )
+
+
+class AIUnavailable(Exception):
+    """The model server kept failing, or refused the call.
+
+    `permanent` when another try would fail the same way (a refusal). Its
+    `code` is the one the apps store on a row and translate for the student;
+    a job records it as it records its own failures (same code, permanent and
+    detail attributes).
+    """
+
+    code = "ai_unavailable"
+
+    def __init__(self, detail: str = "", *, permanent: bool) -> None:
+        super().__init__(detail or self.code)
+        self.permanent = permanent
+        self.detail = detail
 
 
 def openai_client() -> openai.OpenAI:
@@ -45,8 +60,8 @@ def with_backoff(
 ) -> T:
     """Call, retrying transient failures with exponential backoff and jitter.
 
-    When the server keeps failing, the caller gets a ProcessingError the
-    student can read, never the SDK's exception.
+    When the server keeps failing, the caller gets AIUnavailable, never the
+    SDK's exception.
     """
     retries = settings.AI_MAX_RETRIES if retries is None else retries
     base_delay = settings.AI_BACKOFF_SECONDS if base_delay is None else base_delay
@@ -55,10 +70,10 @@ def with_backoff(
             return call()
         except TRANSIENT as exc:
             if attempt == retries:
-                raise ProcessingError("ai_unavailable", permanent=False, detail=str(exc)) from exc
+                raise AIUnavailable(str(exc), permanent=False) from exc
             delay = min(max_delay, base_delay * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
             logger.warning("AI call failed (%s); retrying in %.1fs", type(exc).__name__, delay)
             sleep(delay)
         except openai.APIStatusError as exc:
-            raise ProcessingError("ai_unavailable", permanent=True, detail=str(exc)) from exc
+            raise AIUnavailable(str(exc), permanent=True) from exc
     raise AssertionError("unreachable")

@@ -15,7 +15,8 @@ from typing import Protocol
 
 from django.conf import settings
 
-from materials.models import EMBEDDING_DIMENSIONS
+# One vector column size for every model (the hosted one is asked for it).
+EMBEDDING_DIMENSIONS = 384
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2-int8"
 

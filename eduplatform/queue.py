@@ -21,9 +21,10 @@ from typing import Any
 
 import django_rq
 import psutil
+from django.conf import settings
 from django.db import transaction
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import Retry, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -52,6 +53,16 @@ def enqueue_on_commit(
             on_unreachable()
 
     transaction.on_commit(enqueue)
+
+
+def transient_retry() -> Retry:
+    """RQ's further tries of a job (`PROCESS_RETRY_INTERVALS`).
+
+    Only transient failures reach them (the job itself fails the rest at once),
+    and a worker that died mid-job.
+    """
+    intervals = settings.PROCESS_RETRY_INTERVALS
+    return Retry(max=len(intervals), interval=list(intervals))
 
 
 def _worker_alive(name: str, connection: Any) -> bool:

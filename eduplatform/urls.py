@@ -5,10 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.apis import LogoutAllApi, LogoutApi, TokenObtainApi, TokenRotateApi
-from eduplatform.views import healthz_view, home_view
+from eduplatform.views import healthz_view
 from materials.apis import MaterialViewSet
 from materials.search.apis import SearchApi
-from materials.study_urls import api_urlpatterns as study_api_urlpatterns
+from materials.study.urls import api_urlpatterns as study_api_urlpatterns
+from materials.views import home_view
 from tutor.apis import ConversationViewSet
 
 router = DefaultRouter()

@@ -1,18 +1,7 @@
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 from rq import Worker
-
-
-@require_GET
-def home_view(request: HttpRequest) -> HttpResponse:
-    """The landing page for visitors; the study dashboard for a signed-in student."""
-    if request.user.is_authenticated:
-        from materials.dashboard import dashboard_get
-
-        return render(request, "dashboard.html", {"dashboard": dashboard_get(owner=request.user)})
-    return render(request, "home.html")
 
 
 @require_GET

@@ -11,15 +11,13 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
+from eduplatform.ai import AIUnavailable
 from materials.errors import ProcessingError, Superseded
 from materials.models import Material
-from materials.pipeline.process import material_process
-from materials.services import (
-    material_fail,
-    material_job_started,
-    material_requeue_stalled,
-    material_retry_scheduled,
-)
+from materials.pipeline import process
+from materials.progress import material_fail, material_job_started, material_retry_scheduled
+from materials.services import material_requeue_stalled
+from materials.study.generation import study_sets_fail_stalled
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +26,17 @@ logger = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
-def process_material(material_id: int, attempt: int) -> None:
+def material_process(material_id: int, attempt: int) -> None:
     material = Material.objects.filter(pk=material_id).first()
     if material is None or material.attempts != attempt:
         # Deleted, or superseded by a newer "Reprocess": nothing to do.
         return
     material_job_started(material=material)
     try:
-        material_process(material=material)
+        process.material_process(material=material)
     except Superseded:
         logger.info("material %s attempt %s superseded; stopped", material_id, attempt)
-    except ProcessingError as exc:
+    except (ProcessingError, AIUnavailable) as exc:
         if not exc.permanent:
             raise
         material_fail(material=material, code=exc.code, detail=exc.detail)
@@ -51,6 +49,11 @@ def process_material(material_id: int, attempt: int) -> None:
         material_fail(material=material, code="internal", detail=f"{type(exc).__name__}: {exc}")
 
 
+# Jobs queued before the rename name the old path; RQ imports it when it runs
+# them. Remove once no queue holds such jobs (one release).
+process_material = material_process
+
+
 def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:
     """Called by RQ after every failed try (and for a job whose worker died).
 
@@ -61,7 +64,7 @@ def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) ->
     material = Material.objects.filter(pk=material_id, attempts=attempt).first()
     if material is None:
         return
-    if isinstance(exc_value, ProcessingError):
+    if isinstance(exc_value, (ProcessingError, AIUnavailable)):
         code = exc_value.code
     else:
         code = "interrupted" if exc_type is AbandonedJobError else "internal"
@@ -81,7 +84,5 @@ def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) ->
 
 
 def sweep_stalled_materials() -> int:
-    from materials.study.generation import study_sets_fail_stalled
-
     study_sets_fail_stalled()
     return material_requeue_stalled()

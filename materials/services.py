@@ -1,4 +1,7 @@
-"""Writes on materials: create, enqueue, reprocess, delete, progress."""
+"""Writes on materials: create, enqueue, reprocess, delete, requeue the stalled.
+
+A run's own writes on its row (progress, failure) are in materials.progress.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +18,16 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rq import Callback, Retry
+from rq import Callback
 
 from accounts.models import User
 from eduplatform import quota
-from eduplatform.queue import enqueue_on_commit, job_alive
-from materials.errors import AlreadyRunning, ProcessingError, Superseded, error_message
+from eduplatform.queue import enqueue_on_commit, job_alive, transient_retry
+from materials.errors import AlreadyRunning, ProcessingError, error_message
 from materials.models import Material
 from materials.pipeline import office
 from materials.pipeline.youtube import canonical_url, parse_video_id
+from materials.progress import material_fail
 
 logger = logging.getLogger(__name__)
 
@@ -208,13 +212,6 @@ def _material_create_youtube(
     return material
 
 
-def process_retry() -> Retry:
-    """RQ's retries of a processing job: only transient failures reach them
-    (materials.jobs.process_material decides), and a worker that died mid-job."""
-    intervals = settings.PROCESS_RETRY_INTERVALS
-    return Retry(max=len(intervals), interval=list(intervals))
-
-
 def material_enqueue(*, material: Material, requeue: bool = False) -> None:
     """Queue processing once the row is committed, so the worker can see it.
 
@@ -246,13 +243,13 @@ def material_enqueue(*, material: Material, requeue: bool = False) -> None:
         ).update(stage=Material.Stage.WAITING)
 
     enqueue_on_commit(
-        "materials.jobs.process_material",
+        "materials.jobs.material_process",
         material.pk,
         attempt,
         job_id=job_id,
         on_unreachable=unreachable,
         job_timeout=settings.PROCESS_JOB_TIMEOUT,
-        retry=process_retry(),
+        retry=transient_retry(),
         on_failure=Callback("materials.jobs.on_process_failure"),
         result_ttl=3600,
         failure_ttl=7 * 24 * 3600,
@@ -366,87 +363,6 @@ def material_orphan_files(*, older_than: timedelta = timedelta(hours=1)) -> list
         and path.relative_to(media).as_posix() not in used
         and path.stat().st_mtime < cutoff
     )
-
-
-def material_set_progress(
-    *, material: Material, stage: str, progress: int, reading: dict[str, int] | None = None
-) -> None:
-    """Record how far the job is, visible at once (outside any open transaction).
-
-    `reading` replaces the material's page-reading report (pages recognised so far).
-    Raises Superseded when a newer attempt owns the material: an old run stops there.
-    """
-    progress = max(0, min(100, int(progress)))
-    updates = {"reading": dict(reading)} if reading is not None else {}
-    written = Material.objects.filter(pk=material.pk, attempts=material.attempts).update(
-        status=Material.Status.PROCESSING,
-        stage=stage,
-        progress=progress,
-        heartbeat_at=timezone.now(),
-        **updates,
-    )
-    if not written:
-        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
-    material.stage, material.progress = stage, progress
-
-
-def material_heartbeat(*, material: Material) -> None:
-    """Tell the sweep this run is alive; raise Superseded if a newer run took over.
-
-    For stages that report no progress of their own (study content generation).
-    """
-    written = Material.objects.filter(pk=material.pk, attempts=material.attempts).update(
-        heartbeat_at=timezone.now()
-    )
-    if not written:
-        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
-
-
-def material_job_started(*, material: Material) -> None:
-    """A try begins: the note of the last failed try (and its countdown) goes."""
-    Material.objects.filter(pk=material.pk, attempts=material.attempts).update(
-        error_code="", error_detail="", retry_at=None
-    )
-
-
-def material_retry_scheduled(
-    *, material: Material, code: str, detail: str, retry_in: int, number: int
-) -> None:
-    """A transient failure, to be tried again by RQ: the student sees what and when.
-
-    "YouTube could not be reached — trying again in 60 s, 2 of 3", with the
-    subtitle upload offered at once for a video.
-    """
-    now = timezone.now()
-    Material.objects.filter(pk=material.pk, attempts=material.attempts).exclude(
-        status__in=[Material.Status.READY, Material.Status.FAILED]
-    ).update(
-        status=Material.Status.PENDING,
-        stage=Material.Stage.RETRYING,
-        error_code=code,
-        error_detail=detail[:4000],
-        retry_at=now + timedelta(seconds=retry_in),
-        retry_number=number,
-        heartbeat_at=now,
-    )
-
-
-def material_fail(*, material: Material, code: str, detail: str = "") -> None:
-    """Mark failed, unless it is already ready or a newer attempt owns it.
-
-    A late failure never moves a ready material back, nor fails a newer run.
-    """
-    Material.objects.filter(pk=material.pk, attempts=material.attempts).exclude(
-        status=Material.Status.READY
-    ).update(
-        status=Material.Status.FAILED,
-        stage=Material.Stage.FAILED,
-        error_code=code,
-        error_detail=detail[:4000],
-        retry_at=None,
-        heartbeat_at=timezone.now(),
-    )
-    logger.info("material %s failed: %s", material.pk, code)
 
 
 _ACTIVE = [Material.Status.PENDING, Material.Status.PROCESSING]

@@ -15,5 +15,5 @@ urlpatterns = [
     path("<int:pk>/file/", views.material_file_view, name="file"),
     path("<int:pk>/text/", views.material_text_view, name="text"),
     path("<int:pk>/report/", views.material_report_view, name="report"),
-    path("", include("materials.study_urls")),
+    path("", include("materials.study.urls")),
 ]

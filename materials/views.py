@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from eduplatform.body_limit import body_limit
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
+from materials.dashboard import dashboard_get
 from materials.errors import AlreadyRunning
 from materials.forms import PdfUploadForm, YoutubeForm
 from materials.models import Material
@@ -40,6 +41,14 @@ OFFICE_CONTENT_TYPES = {
     Material.Kind.PPTX: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     Material.Kind.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
+
+
+@require_GET
+def home_view(request: HttpRequest) -> HttpResponse:
+    """The landing page for visitors; the study dashboard for a signed-in student."""
+    if request.user.is_authenticated:
+        return render(request, "dashboard.html", {"dashboard": dashboard_get(owner=request.user)})
+    return render(request, "home.html")
 
 
 def _list_context(request: HttpRequest, **forms: Form) -> dict:

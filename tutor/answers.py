@@ -19,8 +19,7 @@ import openai
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from eduplatform.ai import openai_client, with_backoff
-from materials.errors import ProcessingError
+from eduplatform.ai import AIUnavailable, openai_client, with_backoff
 from materials.search.evidence import Sentence, sentence_for_text, sentences
 from materials.search.language import question_language
 from tutor.prompts import SYSTEM_PROMPT, leaks_instructions, passages_block
@@ -300,7 +299,7 @@ def model_answer_stream(
                     if shown:
                         yield delta
             raw = "".join(pieces)
-    except (ProcessingError, openai.APIError):
+    except (AIUnavailable, openai.APIError):
         yield extractive_answer(question, passages, fallback=True)
         return
     if not raw.strip() or leaks_instructions(raw):

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from eduplatform.ownership import owned
 from eduplatform.quota import QUOTA_RESPONSE
 from materials.selectors import material_list
-from materials.study_apis import FlashcardSerializer
+from materials.study.apis import FlashcardSerializer
 from tutor.models import Conversation
 from tutor.selectors import conversation_list
 from tutor.serializers import (

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import User
+from eduplatform.ai import AIUnavailable
 from eduplatform.embeddings import get_embedder
-from materials.errors import ProcessingError
 from materials.models import Chunk, Material
 from materials.search.evidence import Sentence
 from materials.search.language import question_language
@@ -101,7 +101,7 @@ def passage_retrieve(
             if vector is None:
                 vector = get_embedder().embed([evidence_query])[0]
             cosines = chunk_cosines(owner=owner, chunk_ids=ids, vector=vector)
-        except ProcessingError:
+        except AIUnavailable:
             degraded = True
     passages = [
         Passage(

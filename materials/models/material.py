@@ -12,9 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from pgvector.django import HnswIndex, VectorField
 
+from eduplatform.embeddings import EMBEDDING_DIMENSIONS
 from materials.errors import error_message, retry_reason
-
-EMBEDDING_DIMENSIONS = 384
 
 
 def upload_path(instance: "Material", filename: str) -> str:

@@ -25,10 +25,10 @@ from eduplatform.embeddings import current_model_name, get_embedder
 from materials.errors import ProcessingError, Superseded
 from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
+from materials.progress import material_set_progress
 from materials.search import crosslingual
 from materials.search.language import detect_language
 from materials.search.ranking import uses_vectors
-from materials.services import material_set_progress
 from materials.study.generation import study_generate
 
 if TYPE_CHECKING:
@@ -291,7 +291,7 @@ def material_process(*, material: Material) -> Timings:
 
     material_set_progress(material=material, stage=Stage.GENERATING, progress=90)
     started = time.perf_counter()
-    generate_study_content(material)
+    study_generate(material=material)
     timings.add("generate", started)
 
     Material.objects.filter(pk=material.pk, attempts=material.attempts).exclude(
@@ -311,8 +311,3 @@ def material_process(*, material: Material) -> Timings:
         timings.stages,
     )
     return timings
-
-
-def generate_study_content(material: Material) -> None:
-    """Summary, notes, flashcards and quiz; a failure is kept on the study set, not raised."""
-    study_generate(material=material)

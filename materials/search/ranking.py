@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from accounts.models import User
+from eduplatform.ai import AIUnavailable
 from eduplatform.embeddings import LOCAL_MODEL_NAME, current_model_name, get_embedder
-from materials.errors import ProcessingError
 from materials.models import Chunk, Material
 from materials.search import crosslingual
 from materials.search.language import question_language
@@ -350,7 +350,7 @@ def chunk_ranking(
             vector = pending.result()
             if weight > 0:
                 rankings.append((_vector_ids(scope, params, str(vector)), weight))
-        except ProcessingError:
+        except AIUnavailable:
             if mode == "vector":
                 raise
             degraded = True

@@ -22,10 +22,11 @@ from django.utils.translation import gettext_lazy as _
 from rq import Callback
 
 from eduplatform import quota
-from eduplatform.queue import enqueue_on_commit, job_alive
+from eduplatform.ai import AIUnavailable
+from eduplatform.queue import enqueue_on_commit, job_alive, transient_retry
 from materials.errors import AlreadyRunning, ProcessingError, Superseded
 from materials.models import Chunk, Material, StudySet
-from materials.services import material_heartbeat, process_retry
+from materials.progress import material_heartbeat
 from materials.study.checks import (
     drop_near_duplicates,
     first_of_each,
@@ -206,7 +207,7 @@ def study_generate(
         study_set = study_content_store(material=material, content=content, job_id=job_id)
     except Superseded:
         raise
-    except ProcessingError as exc:
+    except (ProcessingError, AIUnavailable) as exc:
         logger.warning("study content for material %s failed: %s", material.pk, exc.code)
         failed, code, detail = StudySet.Status.FAILED, exc.code, exc.detail
         study_set_mark(material, failed, job_id=job_id, code=code, detail=detail)
@@ -256,14 +257,14 @@ def study_regenerate(*, material: Material) -> StudySet:
             )
 
         enqueue_on_commit(
-            "materials.study.jobs.generate_study",
+            "materials.study.jobs.study_generate",
             material.pk,
             material.attempts,
             job_id,
             job_id=job_id,
             on_unreachable=unreachable,
             job_timeout=settings.PROCESS_JOB_TIMEOUT,
-            retry=process_retry(),
+            retry=transient_retry(),
             on_failure=Callback("materials.study.jobs.on_generate_failure"),
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,

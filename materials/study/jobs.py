@@ -1,4 +1,7 @@
-"""RQ entry points: generating study content alone (the "retry" of that stage), fitting FSRS."""
+"""RQ entry points: generating study content alone (the "retry" of that stage), fitting FSRS.
+
+Each job bears the name of the service it calls.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,21 @@ import logging
 
 from rq.job import Job
 
+from accounts.models import User
 from materials.errors import Superseded
 from materials.models import Material
-from materials.study.generation import study_generate, study_set_fail
+from materials.study import generation, services
 
 logger = logging.getLogger(__name__)
 
 
-def generate_study(material_id: int, attempt: int, job_id: str) -> None:
+def study_generate(material_id: int, attempt: int, job_id: str) -> None:
     material = Material.objects.filter(pk=material_id, attempts=attempt).first()
     if material is None or material.status != Material.Status.READY:
         # Deleted, or being processed again (which generates at its end anyway).
         return
     try:
-        study_generate(material=material, job_id=job_id)
+        generation.study_generate(material=material, job_id=job_id)
     except Superseded:
         logger.info("study content of material %s: job %s superseded", material_id, job_id)
 
@@ -29,7 +33,7 @@ def on_generate_failure(job: Job, connection: object, exc_type, exc_value, tb) -
     if job.retries_left:
         return
     material_id, _attempt, job_id = job.args
-    study_set_fail(
+    generation.study_set_fail(
         material_id=material_id,
         job_id=job_id,
         code="interrupted",
@@ -37,11 +41,14 @@ def on_generate_failure(job: Job, connection: object, exc_type, exc_value, tb) -
     )
 
 
-def optimize_schedule(user_id: int) -> None:
+def fsrs_optimize(user_id: int) -> None:
     """Fit the student's FSRS parameters to their reviews (queued by a review)."""
-    from accounts.models import User
-    from materials.study.services import fsrs_optimize
-
     user = User.objects.filter(pk=user_id).first()
     if user is not None:
-        fsrs_optimize(user=user)
+        services.fsrs_optimize(user=user)
+
+
+# Jobs queued before the renames name the old paths; RQ imports them when it
+# runs them. Remove once no queue holds such jobs (one release).
+generate_study = study_generate
+optimize_schedule = fsrs_optimize

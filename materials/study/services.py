@@ -31,7 +31,7 @@ from materials.study.text import normalize
 # FSRS-6 default parameters until a student's own are fitted; fuzzing spreads
 # cards made together over neighbouring days.
 SCHEDULER = Scheduler()
-OPTIMIZE_JOB = "materials.study.jobs.optimize_schedule"
+OPTIMIZE_JOB = "materials.study.jobs.fsrs_optimize"
 # Share of content words a card and a cited sentence share to be "the same sentence".
 MISTAKE_SAME_SENTENCE = 0.6
 

@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rq.job import Job
 
-from materials.jobs import on_process_failure, process_material
+from materials.jobs import material_process, on_process_failure
 from materials.models import Chunk, Material
 from materials.search.selectors import search
 from materials.services import material_enqueue, material_reprocess
@@ -49,6 +49,20 @@ def test_pdf_becomes_chunks_with_pages_and_is_searchable(
     assert all(c.embedding_model == "all-MiniLM-L6-v2-int8" for c in chunks)
     hits = search(owner=user, query="force equals mass times acceleration", k=1).hits
     assert hits[0].chunk.page_start <= 3 <= hits[0].chunk.page_end
+
+
+def test_a_job_queued_under_its_old_name_still_runs(
+    user, run_jobs, django_capture_on_commit_callbacks
+):
+    material = pdf_material(user, make_pdf(LECTURE))
+    with django_capture_on_commit_callbacks(execute=False):
+        material_enqueue(material=material)
+    # What a queue held before the job took its service's name (material_process).
+    queue = django_rq.get_queue("default", commit_mode="auto")
+    queue.enqueue("materials.jobs.process_material", material.pk, material.attempts)
+    run_jobs()
+    material.refresh_from_db()
+    assert material.status == "ready" and material.chunks.exists()
 
 
 def test_real_book_pages_are_physical_page_numbers(
@@ -202,7 +216,7 @@ def test_superseded_job_does_nothing(user, django_capture_on_commit_callbacks):
     material = pdf_material(user, make_pdf(LECTURE))
     enqueue(material, django_capture_on_commit_callbacks)
     enqueue(material, django_capture_on_commit_callbacks)
-    process_material(material.pk, 1)  # the first attempt, replaced by the second
+    material_process(material.pk, 1)  # the first attempt, replaced by the second
     material.refresh_from_db()
     assert material.status == "pending" and not material.chunks.exists()
 
@@ -210,7 +224,7 @@ def test_superseded_job_does_nothing(user, django_capture_on_commit_callbacks):
 def finished_job(material: Material) -> Job:
     """A real RQ job for the material's attempt, with no retries left."""
     job = Job.create(
-        process_material, args=(material.pk, 1), connection=django_rq.get_connection("default")
+        material_process, args=(material.pk, 1), connection=django_rq.get_connection("default")
     )
     job.retries_left = 0
     return job

@@ -26,6 +26,7 @@ from materials.forms import StudySettingsForm
 from materials.models import Material
 from materials.selectors import material_list
 from materials.study import selectors, services
+from materials.study.apis import export_response
 from materials.study.generation import generation_error_message, study_regenerate
 from materials.study.links import (
     MAX_QUOTE_CHARS,
@@ -34,7 +35,6 @@ from materials.study.links import (
     source_label,
     source_url,
 )
-from materials.study_apis import export_response
 
 
 def _anchor(

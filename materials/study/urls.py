@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from materials import study_apis as apis
-from materials import study_views as views
+from materials.study import apis, views
 
 urlpatterns = [
     path("<int:pk>/notes/", views.study_notes_view, name="notes"),

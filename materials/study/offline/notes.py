@@ -1,0 +1,115 @@
+"""Notes made offline: sections, each with the key points of its passages.
+
+Sections come from the PDF outline, or from numbered headings found in the
+text, or (failing both) runs of consecutive passages named by their key term.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from materials.study.offline.reading import Sentence
+from materials.study.summary import pick, readable
+from materials.study.text import clip, normalize, sentences
+from materials.study.types import MaterialText, NotePoint, Section, Source
+
+_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,2}\.?|[IVX]{1,4}\.)\s+\S.{2,80}$")
+
+
+def note_sections(
+    material: MaterialText,
+    all_sentences: list[Sentence],
+    terms: list[str],
+    chunk_norms: list[str],
+    language: str,
+) -> list[Section]:
+    sources = material.sources
+    spans = _outline_spans(material) or _heading_spans(sources)
+    if not spans:
+        spans = _even_spans(sources, terms, chunk_norms)
+    by_chunk: dict[int, list[Sentence]] = {}
+    for sentence in all_sentences:
+        by_chunk.setdefault(sentence.chunk, []).append(sentence)
+    sections = []
+    for heading, first, stop in spans:
+        every = [s for i in range(first, stop) for s in by_chunk.get(i, [])]
+        # A key point is read alone too: not "They are the usual way …".
+        candidates = [s for s in every if readable(s.text, language) is not None]
+        if not candidates and sources[first].start_seconds is not None:
+            candidates = every  # caption windows: no sentences to judge
+        points_wanted = max(2, min(5, (stop - first + 1) // 2 + 1))
+        picked = pick(candidates, points_wanted)
+        if not picked:
+            continue
+        sections.append(
+            Section(
+                heading=clip(heading, 300),
+                points=[
+                    NotePoint(text=readable(s.text, language) or s.text, source=sources[s.chunk])
+                    for s in picked
+                ],
+                source=sources[first],
+            )
+        )
+    return sections
+
+
+def _outline_spans(material: MaterialText) -> list[tuple[str, int, int]]:
+    """(heading, first chunk, stop chunk) from the PDF outline's top levels."""
+    outline = material.outline
+    if len(outline) < 2:
+        return []
+    levels = sorted({level for level, _, _ in outline})
+    chosen = [e for e in outline if e[0] <= levels[min(1, len(levels) - 1)]]
+    if len(chosen) > 40:
+        chosen = [e for e in outline if e[0] == levels[0]]
+    return material.spans_of(chosen)
+
+
+def _heading_spans(sources: list[Source]) -> list[tuple[str, int, int]]:
+    """Numbered headings ("2.1 Linear maps") standing alone as a paragraph."""
+    starts: list[tuple[str, int]] = []
+    for index, source in enumerate(sources):
+        for paragraph in source.text.split("\n\n"):
+            line = " ".join(paragraph.split())
+            if (
+                len(line.split()) <= 10
+                and _NUMBERED_HEADING.match(line)
+                and not line.endswith((".", ",", ";", ":"))
+                and sum(ch.isalpha() for ch in line) >= 4
+            ):
+                if not starts or starts[-1][1] != index:
+                    starts.append((line, index))
+                break
+    if len(starts) < 2:
+        return []
+    if starts[0][1] > 0:
+        starts.insert(0, (starts[0][0], 0))
+        starts.pop(1)
+    bounds = [first for _, first in starts] + [len(sources)]
+    return [(title, bounds[i], bounds[i + 1]) for i, (title, _) in enumerate(starts)]
+
+
+def _even_spans(
+    sources: list[Source], terms: list[str], chunk_norms: list[str]
+) -> list[tuple[str, int, int]]:
+    """Runs of consecutive passages, each named by its most frequent key term."""
+    count = len(sources)
+    parts = max(1, min(12, math.ceil(count / 6)))
+    size = math.ceil(count / parts)
+    spans = []
+    used: set[str] = set()
+    for first in range(0, count, size):
+        stop = min(count, first + size)
+        text = " ".join(chunk_norms[first:stop])
+        ranked = sorted(
+            (t for t in terms if normalize(t) not in used),
+            key=lambda t: -text.count(normalize(t)),
+        )
+        heading = ranked[0] if ranked and normalize(ranked[0]) in text else ""
+        if not heading:
+            heading = clip(sentences(sources[first].text)[0], 80) if sources[first].text else "…"
+        used.add(normalize(heading))
+        spans.append((heading[:1].upper() + heading[1:], first, stop))
+    return spans

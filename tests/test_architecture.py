@@ -1,0 +1,141 @@
+"""The layering of docs/architecture.md, held by reading the imports (nothing is run).
+
+Every import counts, at the top of a module or inside a function, under
+TYPE_CHECKING or not: a lazy import is still a dependency. Jobs are queued by
+dotted path (eduplatform.queue.enqueue_on_commit), which is no import.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("accounts", "materials", "tutor")
+PACKAGES = ("eduplatform", *APPS)
+# eduplatform's configuration: it names the apps' views and routes. The rest of
+# eduplatform is the shared layer under the apps.
+CONFIGURATION = {"eduplatform.settings", "eduplatform.urls", "eduplatform.wsgi"}
+
+Imports = dict[str, dict[str, int]]  # module -> {imported module: line}
+
+
+def _modules(root: Path, packages: tuple[str, ...]) -> dict[str, Path]:
+    found = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+def _imports(root: Path, packages: tuple[str, ...]) -> Imports:
+    """Each project module and the project modules it imports, with the first line of each."""
+    modules = _modules(root, packages)
+
+    def known(name: str) -> str | None:
+        # "materials.models.Material" is the module materials.models.
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: Imports = {}
+    for module, path in modules.items():
+        is_package = path.name == "__init__.py"
+        edges: dict[str, int] = {}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = module.split(".")[: None if is_package else -1]
+                    anchor = anchor[: len(anchor) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                # `from materials.study import jobs` imports the module materials.study.jobs.
+                names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            else:
+                continue
+            for name in names:
+                target = known(name)
+                if target and target != module:
+                    edges.setdefault(target, node.lineno)
+        graph[module] = edges
+    return graph
+
+
+def _cycles(graph: Imports) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for target in graph.get(module, {}):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for module in graph:
+        if module not in index:
+            visit(module)
+    return groups
+
+
+def _describe(graph: Imports, group: list[str]) -> str:
+    members = set(group)
+    return "\n".join(
+        f"  {module}:{line} imports {target}"
+        for module in group
+        for target, line in graph[module].items()
+        if target in members
+    )
+
+
+def test_no_module_imports_itself_through_others():
+    graph = _imports(ROOT, PACKAGES)
+    cycles = _cycles(graph)
+    assert not cycles, "import cycles:\n" + "\n\n".join(_describe(graph, c) for c in cycles)
+
+
+def test_shared_layer_imports_no_app():
+    graph = _imports(ROOT, PACKAGES)
+    offending = [
+        f"{module}:{line} imports {target}"
+        for module, edges in graph.items()
+        if module.split(".")[0] == "eduplatform" and module not in CONFIGURATION
+        for target, line in edges.items()
+        if target.split(".")[0] in APPS
+    ]
+    assert not offending, "eduplatform's shared modules import apps:\n" + "\n".join(offending)
+
+
+def test_a_lazy_import_inside_a_function_closes_a_cycle(tmp_path):
+    package = tmp_path / "shop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "orders.py").write_text("from shop.billing import charge\n")
+    (package / "billing.py").write_text("def charge():\n    from . import orders\n")
+
+    graph = _imports(tmp_path, ("shop",))
+
+    assert _cycles(graph) == [["shop.billing", "shop.orders"]]
