@@ -89,9 +89,10 @@ def sequential_baseline(material) -> dict[str, float]:
 
     from eduplatform import fast_embedding as fe
     from materials.pipeline.chunking import split_passages
-    from materials.pipeline.process import extract_material, generate_study_content
+    from materials.pipeline.process import extract_material
     from materials.search import crosslingual
     from materials.search.language import detect_language
+    from materials.study.generation import study_generate
 
     model = fe.OnnxMiniLM(fe.build_onnx_model(settings.LOCAL_EMBEDDING_MODEL_DIR), threads=2)
     encoder = USE(threads=2)
@@ -129,7 +130,7 @@ def sequential_baseline(material) -> dict[str, float]:
     store_together(material, passages, vectors, "baseline", pieces, cross_vectors)
     lap("store")
     searchable = time.perf_counter() - began
-    generate_study_content(material)
+    study_generate(material=material)
     lap("generate")
     return {**stages, "searchable_s": searchable, "ready_s": time.perf_counter() - began}
 

@@ -20,6 +20,9 @@ CONTRACT_FIELDS = {
     "created_at",
     "updated_at",
 }
+# Added since the contract was written, never taken away: "searchable" (true once
+# the text is in, before processing ends).
+ADDED_FIELDS = {"searchable"}
 
 
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
@@ -39,7 +42,7 @@ def test_pdf_upload_creates_a_queued_material(api, django_capture_on_commit_call
         )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == CONTRACT_FIELDS
+    assert set(body) == CONTRACT_FIELDS | ADDED_FIELDS
     assert body["kind"] == "pdf" and body["status"] == "pending" and body["stage"] == "queued"
     assert body["title"] == "Cells" and body["page_count"] == 1
     import django_rq
