@@ -228,6 +228,19 @@ def ingest_rows(i: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
                     None,
                 )
             )
+    for book, door in i.get("front_door", {}).items():
+        if "tutor_p95_s" in door:
+            out.append(
+                (
+                    f"Offline tutor answer through the API, {book},"
+                    f" {door['tutor_questions']} questions: p95 (p50) s",
+                    f"{door['tutor_p95_s']:.2f} ({door['tutor_p50_s']:.2f})",
+                    "",
+                    "",
+                    f"p95 ≤ {i['targets']['tutor_p95_s']:g} s",
+                    door["tutor_p95_s"] <= i["targets"]["tutor_p95_s"],
+                )
+            )
     pickups = [door["pickup_s"] for door in i.get("front_door", {}).values()]
     if pickups:
         out.append(

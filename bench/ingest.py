@@ -10,7 +10,10 @@ Two measurements on the same books, in one run:
   `POST /api/materials/` and the clock starts when that request returns.
   *Pickup* is the first status poll whose stage has left the queue,
   *searchable* the first `GET /api/search/?material=` that finds a phrase of
-  the book, *ready* the first poll that says `ready`. Polls every 50 ms.
+  the book, *ready* the first poll that says `ready` (polls every 50 ms until
+  searchable, then every 250 ms). Once ready, the offline tutor is asked the
+  book's eval questions through `POST /api/tutor/conversations/{id}/messages/`,
+  one after another, and each answer is timed.
 - **Ours against today's sequential pipeline**, in this process, job time
   only (no upload, no queue): ours is the worker's `material_process`;
   the baseline is the pipeline as it was before progressive ingest (every
@@ -47,6 +50,7 @@ TARGETS = {
     "R-intro": {"searchable_s": 3.0, "ready_s": 10.0},
     "maint-guide.ru": {"ready_s": 6.0},
     "pickup_s": 0.5,
+    "tutor_p95_s": 1.0,
 }
 POLL_S = 0.05
 
@@ -329,7 +333,33 @@ def _upload_and_watch(session, base: str, path: Path) -> dict[str, float]:
         # Fast until it is searchable; then as a page would, so polls cost the worker little.
         time.sleep(POLL_S if "searchable_s" not in seen else 0.25)
     seen["query"] = query  # type: ignore[assignment]
+    seen.update(_tutor_times(session, base, material, path))
     return seen
+
+
+def _tutor_times(session, base: str, material: int, path: Path) -> dict[str, float]:
+    """Offline tutor answers through the API: the book's eval questions, one after another."""
+    import statistics
+
+    from bench.eval import load_questions
+
+    questions = [q.text for q in load_questions() if path.stem.startswith(q.document)][:20]
+    if not questions:
+        return {}
+    conversation = session.post(f"{base}/api/tutor/conversations/", json={"material": material})
+    conversation.raise_for_status()
+    url = f"{base}/api/tutor/conversations/{conversation.json()['id']}/messages/"
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        session.post(url, json={"content": question}).raise_for_status()
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return {
+        "tutor_questions": len(times),
+        "tutor_p50_s": statistics.median(times),
+        "tutor_p95_s": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
