@@ -27,6 +27,7 @@ from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
 from materials.progress import material_set_progress
 from materials.search import crosslingual
+from materials.search.evidence import sentence_index
 from materials.search.language import detect_language
 from materials.search.ranking import uses_vectors
 from materials.study.generation import study_generate
@@ -172,6 +173,8 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     Full text needs nothing but the stored text (the tsvector is a generated
     column), so search and the tutor answer from here on; the ranking uses
     whatever vectors exist, and chunks without one are left to full text.
+    Each passage's sentences and their lexemes are stored with it, so no
+    search has to cut and stem them again.
     """
     language = material.language or "simple"
     rows = [
@@ -198,6 +201,10 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     }
     if extracted.title and material.title == f"YouTube {material.video_id}":
         updates["title"] = extracted.title[:300]
+    for start in range(0, len(rows), INSERT_BATCH):
+        batch = rows[start : start + INSERT_BATCH]
+        for chunk, found in zip(batch, sentence_index(batch), strict=True):
+            chunk.sentences = found
     with transaction.atomic():
         _lock_attempt(material)
         material.chunks.all().delete()
