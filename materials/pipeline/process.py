@@ -257,7 +257,8 @@ def index_meaning(material: Material, chunks: list[Chunk], *, on_progress: Progr
     cross_batches = [chunks[i : i + EMBED_BATCH] for i in range(0, len(chunks), EMBED_BATCH)]
     total = len(wanted) + len(chunks)
     done = 0
-    with ThreadPoolExecutor(1, thread_name_prefix="crosslingual") as pool:
+    pool = ThreadPoolExecutor(1, thread_name_prefix="crosslingual")
+    try:
         pending = [pool.submit(crosslingual.embed_parts, batch) for batch in cross_batches]
 
         def store_finished(wait: bool) -> None:
@@ -282,6 +283,9 @@ def index_meaning(material: Material, chunks: list[Chunk], *, on_progress: Progr
             on_progress(done / total)
             store_finished(wait=False)
         store_finished(wait=True)
+    finally:
+        # A superseded run stops here, without encoding what is still queued.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _passages(material: Material, extracted: Extracted) -> list[Passage]:
