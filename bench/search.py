@@ -37,7 +37,7 @@ USERS = 50
 MATERIALS_PER_USER = 20
 TOTAL_CHUNKS = 200_000
 NOISE_SIGMA = 0.02  # per dimension: each copy keeps cosine ~0.93 to its source passage
-MODEL_TAG = "bench-scale-v1"  # stored as the material title suffix: marks a complete fill
+MODEL_TAG = "bench-scale-v2"  # stored as the material title suffix: marks a complete fill
 QUERIES = 200
 K = 10
 # How search's statements are told apart in the timing breakdown.
@@ -90,7 +90,8 @@ def fill(log: dict) -> None:
 
     from accounts.models import User
     from eduplatform.embeddings import current_model_name, get_embedder
-    from materials.models import Material
+    from materials.models import Chunk, Material
+    from materials.search.evidence import sentence_index
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -104,6 +105,12 @@ def fill(log: dict) -> None:
     mark = time.perf_counter()
     base = np.asarray(get_embedder().embed([text for _, text in passages]), dtype=np.float32)
     log["embed_s"] = round(time.perf_counter() - mark, 1)
+    mark = time.perf_counter()
+    # Each passage's sentences as ingest stores them, its page filled in per copy.
+    sentences = sentence_index(
+        [Chunk(text=text, language=language, page_start=0) for language, text in passages]
+    )
+    log["sentences_s"] = round(time.perf_counter() - mark, 1)
 
     rng = np.random.default_rng(8)
     model = current_model_name()
@@ -143,12 +150,13 @@ def fill(log: dict) -> None:
             raw.cursor() as cur,
             cur.copy(
                 "COPY materials_chunk (material_id, owner_id, position, text, page_start, page_end,"
-                " language, anchors, embedding, embedding_model) FROM STDIN WITH (FORMAT BINARY)"
+                " language, anchors, embedding, embedding_model, sentences)"
+                " FROM STDIN WITH (FORMAT BINARY)"
             ) as copy,
         ):
             copy.set_types(
                 ["int8", "int8", "int4", "text", "int4", "int4", "varchar", "jsonb", "vector"]
-                + ["varchar"]
+                + ["varchar", "jsonb"]
             )
             for material, size in zip(materials, sizes, strict=True):
                 # A material is a run of consecutive passages, like one book.
@@ -159,9 +167,13 @@ def fill(log: dict) -> None:
                 for position, (i, vector) in enumerate(zip(index, noisy, strict=True)):
                     language, text = passages[i]
                     page = position + 1
+                    found = [
+                        [start, end, [[a, b, page, words] for a, b, _, words in cuts]]
+                        for start, end, cuts in sentences[i]
+                    ]
                     copy.write_row(
                         (material.pk, user.pk, position, text, page, page, language, Jsonb([]))
-                        + (vector, model)
+                        + (vector, model, Jsonb(found))
                     )
                 rows_done += size
     log["copy_s"] = round(time.perf_counter() - mark, 1)

@@ -275,6 +275,9 @@ OCR_ENABLED = env.bool("OCR_ENABLED", default=True)
 OCR_THREADS = env.int("OCR_THREADS", default=min(os.cpu_count() or 1, 4))
 OCR_TESSDATA = env("OCR_TESSDATA", default="")
 OCR_SECONDS_PER_PAGE = env.float("OCR_SECONDS_PER_PAGE", default=20.0)
+# While a scan is recognised, the text read so far is stored (searchable) after
+# every this many recognised pages.
+OCR_SEARCHABLE_EVERY = env.int("OCR_SEARCHABLE_EVERY", default=10)
 
 # --- AI ---------------------------------------------------------------------
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")

@@ -27,6 +27,7 @@ from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
 from materials.progress import material_set_progress
 from materials.search import crosslingual
+from materials.search.evidence import sentence_index
 from materials.search.language import detect_language
 from materials.search.ranking import uses_vectors
 from materials.study.generation import study_generate
@@ -78,9 +79,30 @@ def ocr_options() -> OcrOptions:
     )
 
 
-def extract_pdf(material: Material) -> Extracted:
-    """Every page's text: the text layer, repaired where it can be, recognised where not."""
-    from materials.pipeline.pdf import clean_pages, extract_pages
+def _pages_read(pages: list) -> Extracted:
+    """The segments of the pages read so far, in page order, running heads removed."""
+    from materials.pipeline.pdf import clean_pages
+
+    pages = clean_pages(sorted(pages, key=lambda page: page.number))
+    return Extracted(
+        segments=[Segment(text=p.text, page=p.number) for p in pages if p.text.strip()],
+        page_count=len(pages),
+    )
+
+
+def extract_pdf(
+    material: Material,
+    *,
+    on_partial: Callable[[Extracted], None] | None = None,
+    partial_every: int = 10,
+) -> Extracted:
+    """Every page's text: the text layer, repaired where it can be, recognised where not.
+
+    Recognition takes about a second a page, so while it runs `on_partial`
+    gets the pages read so far after every `partial_every` recognised pages
+    (never after the last): a scan becomes searchable as it is read.
+    """
+    from materials.pipeline.pdf import extract_pages
 
     if not material.file or not Path(material.file.path).exists():
         raise ProcessingError("pdf_missing")
@@ -111,6 +133,9 @@ def extract_pdf(material: Material) -> Extracted:
                 progress=10 + int(20 * share),
                 reading=reading,
             )
+            done, remaining = reading["ocr_done"], reading["ocr_total"] - reading["ocr_done"]
+            if on_partial is not None and remaining > 0 and done % partial_every == 0:
+                on_partial(_pages_read(pages))
         elif total and len(pages) % 25 == 0:
             material_set_progress(
                 material=material, stage=Stage.EXTRACTING, progress=2 + 8 * len(pages) // total
@@ -123,11 +148,7 @@ def extract_pdf(material: Material) -> Extracted:
     Material.objects.filter(pk=material.pk, attempts=material.attempts).update(reading=report)
     if not any(page.text.strip() for page in pages):
         raise ProcessingError("ocr_unavailable" if methods["unavailable"] else "pdf_no_text")
-    pages = clean_pages(pages)
-    return Extracted(
-        segments=[Segment(text=p.text, page=p.number) for p in pages if p.text.strip()],
-        page_count=len(pages),
-    )
+    return _pages_read(pages)
 
 
 def extract_youtube(material: Material) -> Extracted:
@@ -152,8 +173,13 @@ def extract_youtube(material: Material) -> Extracted:
     )
 
 
-def extract_material(material: Material) -> Extracted:
-    """The extractor for the material's kind; every kind shares the pipeline after it."""
+def extract_material(
+    material: Material, *, on_partial: Callable[[Extracted], None] | None = None
+) -> Extracted:
+    """The extractor for the material's kind; every kind shares the pipeline after it.
+
+    `on_partial` gets the text read so far while a scan is being recognised.
+    """
     if material.kind == Material.Kind.YOUTUBE:
         return extract_youtube(material)
     if material.kind in (Material.Kind.PPTX, Material.Kind.DOCX):
@@ -163,7 +189,7 @@ def extract_material(material: Material) -> Extracted:
             raise ProcessingError("pdf_missing")
         office = extract_office(Path(material.file.path), material.kind)
         return Extracted(segments=office.segments, page_count=office.page_count)
-    return extract_pdf(material)
+    return extract_pdf(material, on_partial=on_partial, partial_every=settings.OCR_SEARCHABLE_EVERY)
 
 
 def store_text(material: Material, passages: list[Passage], extracted: Extracted) -> list[Chunk]:
@@ -172,6 +198,8 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     Full text needs nothing but the stored text (the tsvector is a generated
     column), so search and the tutor answer from here on; the ranking uses
     whatever vectors exist, and chunks without one are left to full text.
+    Each passage's sentences and their lexemes are stored with it, so no
+    search has to cut and stem them again.
     """
     language = material.language or "simple"
     rows = [
@@ -198,6 +226,10 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     }
     if extracted.title and material.title == f"YouTube {material.video_id}":
         updates["title"] = extracted.title[:300]
+    for start in range(0, len(rows), INSERT_BATCH):
+        batch = rows[start : start + INSERT_BATCH]
+        for chunk, found in zip(batch, sentence_index(batch), strict=True):
+            chunk.sentences = found
     with transaction.atomic():
         _lock_attempt(material)
         material.chunks.all().delete()
@@ -225,7 +257,8 @@ def index_meaning(material: Material, chunks: list[Chunk], *, on_progress: Progr
     cross_batches = [chunks[i : i + EMBED_BATCH] for i in range(0, len(chunks), EMBED_BATCH)]
     total = len(wanted) + len(chunks)
     done = 0
-    with ThreadPoolExecutor(1, thread_name_prefix="crosslingual") as pool:
+    pool = ThreadPoolExecutor(1, thread_name_prefix="crosslingual")
+    try:
         pending = [pool.submit(crosslingual.embed_parts, batch) for batch in cross_batches]
 
         def store_finished(wait: bool) -> None:
@@ -250,6 +283,16 @@ def index_meaning(material: Material, chunks: list[Chunk], *, on_progress: Progr
             on_progress(done / total)
             store_finished(wait=False)
         store_finished(wait=True)
+    finally:
+        # A superseded run stops here, without encoding what is still queued.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _passages(material: Material, extracted: Extracted) -> list[Passage]:
+    """The passages of the text, in its language (which it sets on the material)."""
+    sample = " ".join(s.text for s in extracted.segments[:40])[:20000]
+    material.language = detect_language(sample)
+    return split_passages(extracted.segments, language=material.language)
 
 
 def material_process(*, material: Material) -> Timings:
@@ -261,14 +304,18 @@ def material_process(*, material: Material) -> Timings:
     timings = Timings()
     material_set_progress(material=material, stage=Stage.EXTRACTING, progress=2)
 
+    def searchable_so_far(partial: Extracted) -> None:
+        # Replaced by the whole text at the end; only searched meanwhile.
+        if passages := _passages(material, partial):
+            store_text(material, passages, partial)
+            timings.searchable = timings.searchable or timings.elapsed()
+
     started = time.perf_counter()
-    extracted = extract_material(material)
+    extracted = extract_material(material, on_partial=searchable_so_far)
     timings.add("extract", started)
 
     started = time.perf_counter()
-    sample = " ".join(s.text for s in extracted.segments[:40])[:20000]
-    material.language = detect_language(sample)
-    passages = split_passages(extracted.segments, language=material.language)
+    passages = _passages(material, extracted)
     if not passages:
         raise ProcessingError("no_text")
     timings.add("chunk", started)
@@ -276,7 +323,7 @@ def material_process(*, material: Material) -> Timings:
     started = time.perf_counter()
     chunks = store_text(material, passages, extracted)
     timings.add("store_text", started)
-    timings.searchable = timings.elapsed()
+    timings.searchable = timings.searchable or timings.elapsed()
     material_set_progress(material=material, stage=Stage.EMBEDDING, progress=32)
 
     started = time.perf_counter()

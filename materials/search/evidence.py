@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
@@ -45,6 +45,8 @@ class Piece:
     start: int
     end: int
     anchor: float | None  # page (PDF) or start second (video)
+    # Its lexemes as PostgreSQL stems them, when stored at ingest (else found per search).
+    lexemes: frozenset[str] | None = None
 
 
 @dataclass
@@ -98,7 +100,21 @@ def _spans(text: str, starts: list[int], ends: list[int]) -> list[tuple[int, int
 
 
 def sentences(chunk: Chunk) -> list[Sentence]:
-    """The chunk's sentences, each cut into pieces at page (or caption) starts."""
+    """The chunk's sentences, each cut into pieces at page (or caption) starts.
+
+    Read from what ingest stored (Chunk.sentences, with each piece's
+    lexemes) when it is there; cut here otherwise.
+    """
+    if not chunk.sentences:
+        return _cut(chunk)
+    found = []
+    for index, (start, end, cuts) in enumerate(chunk.sentences):
+        pieces = [Piece(low, high, anchor, frozenset(words)) for low, high, anchor, words in cuts]
+        found.append(Sentence(chunk, index, start, end, pieces, anchor=pieces[0].anchor))
+    return found
+
+
+def _cut(chunk: Chunk) -> list[Sentence]:
     text = chunk.text
     words = [match.span() for match in _WORD.finditer(text)]
     starts = [start for start, _ in words]
@@ -120,6 +136,48 @@ def sentences(chunk: Chunk) -> list[Sentence]:
     return found
 
 
+def sentence_index(chunks: Sequence[Chunk]) -> list[list]:
+    """What Chunk.sentences stores for each chunk: its sentences, pieces and their lexemes.
+
+    [[sentence start, end, [[piece start, end, anchor, [lexeme, ...]], ...]], ...]
+    """
+    cut = [_cut(chunk) for chunk in chunks]
+    pieces = [(sentence, piece) for found in cut for sentence in found for piece in sentence.pieces]
+    lexemes = iter(
+        _lexemes(
+            [s.chunk.text[p.start : p.end] for s, p in pieces],
+            [s.chunk.language for s, _ in pieces],
+        )
+    )
+    return [
+        [
+            [s.start, s.end, [[p.start, p.end, p.anchor, sorted(next(lexemes))] for p in s.pieces]]
+            for s in found
+        ]
+        for found in cut
+    ]
+
+
+def sentence_fill(
+    *, batch: int = 500, on_progress: Callable[[int], None] = lambda done: None
+) -> int:
+    """Store the sentences of chunks that have none (stored before ingest kept them)."""
+    done = 0
+    while True:
+        chunks = list(
+            Chunk.objects.filter(sentences__isnull=True)
+            .defer("embedding", "search_vector")
+            .order_by("pk")[:batch]
+        )
+        if not chunks:
+            return done
+        for chunk, found in zip(chunks, sentence_index(chunks), strict=True):
+            chunk.sentences = found
+        Chunk.objects.bulk_update(chunks, ["sentences"])
+        done += len(chunks)
+        on_progress(done)
+
+
 _LEXEMES_SQL = """
 SELECT u.n, tsvector_to_array(to_tsvector(u.config::regconfig, u.t))
 FROM unnest(%(texts)s::text[], %(configs)s::text[]) WITH ORDINALITY AS u(t, config, n)
@@ -137,7 +195,7 @@ def _lexemes(texts: Sequence[str], languages: Sequence[str]) -> list[set[str]]:
     return [by_position.get(n, set()) for n in range(1, len(texts) + 1)]
 
 
-def _matched(item: tuple[Piece, set[str]], query: dict[str, float]) -> tuple[float, int]:
+def _matched(item: tuple[Piece, frozenset[str]], query: dict[str, float]) -> tuple[float, int]:
     piece, found = item
     return (sum(query[t] for t in found & query.keys()), piece.end - piece.start)
 
@@ -160,12 +218,17 @@ def score_sentences(
         for sentence in by_chunk[chunk.pk]
         for piece in sentence.pieces
     ]
-    lexemes = _lexemes(
-        [s.chunk.text[p.start : p.end] for s, p in pieces],
-        [s.chunk.language for s, _ in pieces],
+    # Stemmed here only for chunks stored before ingest kept their lexemes.
+    unknown = [(s, p) for s, p in pieces if p.lexemes is None]
+    stemmed = iter(
+        _lexemes(
+            [s.chunk.text[p.start : p.end] for s, p in unknown],
+            [s.chunk.language for s, _ in unknown],
+        )
     )
-    piece_terms: dict[tuple[int, int], list[tuple[Piece, set[str]]]] = {}
-    for (sentence, piece), found in zip(pieces, lexemes, strict=True):
+    piece_terms: dict[tuple[int, int], list[tuple[Piece, frozenset[str]]]] = {}
+    for sentence, piece in pieces:
+        found = piece.lexemes if piece.lexemes is not None else frozenset(next(stemmed))
         piece_terms.setdefault((sentence.chunk.pk, sentence.index), []).append((piece, found))
     for chunk in chunks:
         query = weights.get(search_language(chunk.language), {})

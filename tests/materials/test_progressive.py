@@ -111,3 +111,32 @@ def test_the_worker_loads_its_models_before_the_first_job(settings):
     queue = django_rq.get_queue("default")
     EduWorker([queue], connection=queue.connection).work(burst=True)
     assert warmed == ["loaded"]
+
+
+def test_a_scan_is_searchable_while_it_is_being_read(user):
+    from materials.pipeline.process import extract_pdf
+    from tests.pdfs import scan_pdf
+
+    material = pdf_material(user, scan_pdf(make_pdf(LECTURE), max_skew=0, noise=0))
+    partials = []
+    extracted = extract_pdf(material, on_partial=partials.append, partial_every=1)
+    assert [len({s.page for s in p.segments}) for p in partials] == [1, 2]
+    assert {s.page for s in extracted.segments} == {1, 2, 3}
+
+
+def test_a_scan_read_in_batches_ends_with_the_whole_text_once(user, settings):
+    from materials.pipeline.process import material_process
+    from tests.pdfs import scan_pdf
+
+    settings.OCR_SEARCHABLE_EVERY = 1
+    material = pdf_material(user, scan_pdf(make_pdf(LECTURE), max_skew=0, noise=0))
+    timings = material_process(material=material)
+    material.refresh_from_db()
+    assert material.status == "ready" and material.is_searchable
+    assert 0 < timings.searchable < timings.elapsed()
+    positions = list(material.chunks.order_by("position").values_list("position", flat=True))
+    assert positions == list(range(len(positions)))
+    pages = {page for chunk in material.chunks.all() for page in (chunk.page_start, chunk.page_end)}
+    assert (min(pages), max(pages)) == (1, 3)
+    hits = search(owner=user, query="force equals mass times acceleration", k=1).hits
+    assert hits and hits[0].chunk.material_id == material.pk

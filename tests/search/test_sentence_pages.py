@@ -156,3 +156,55 @@ def test_video_sentences_start_at_their_own_caption():
     )
     sentence = sentence_for_text(chunk, "inverses of matrices")
     assert sentence.page is None and sentence.start_seconds == 5.5
+
+
+# --- sentences stored at ingest ----------------------------------------------
+
+QUESTIONS = [
+    "Where does the Krebs cycle happen?",
+    "What keeps plant cells firm?",
+    "Which RNA brings amino acids to the ribosome?",
+    "Как фотосинтез превращает свет?",
+]
+
+
+def _answers(api, material) -> list[list[tuple]]:
+    return [
+        [
+            (hit["chunk"], hit["page"], hit["sentence"], hit["score"])
+            for hit in api.get("/api/search/", {"q": q, "material": material.pk}).json()["results"]
+        ]
+        for q in QUESTIONS
+    ]
+
+
+@pytest.mark.django_db
+def test_ingest_stores_each_passage_s_sentences_and_search_answers_the_same_without(api, biology):
+    chunks = list(biology.chunks.order_by("position"))
+    assert chunks and all(chunk.sentences for chunk in chunks)
+    stored = sentences(chunks[0])
+    assert all(piece.lexemes is not None for s in stored for piece in s.pieces)
+    stems = set().union(*(piece.lexemes for s in stored for piece in s.pieces))
+    assert {"kreb", "mitochondri"} <= stems
+    with_stored = _answers(api, biology)
+
+    Chunk.objects.filter(material=biology).update(sentences=None)
+    chunks[0].refresh_from_db()
+    cut = sentences(chunks[0])
+    assert [(s.start, s.end, [(p.start, p.end, p.anchor) for p in s.pieces]) for s in cut] == [
+        (s.start, s.end, [(p.start, p.end, p.anchor) for p in s.pieces]) for s in stored
+    ]
+    assert _answers(api, biology) == with_stored
+
+
+@pytest.mark.django_db
+def test_sentence_index_command_fills_passages_stored_before_it(biology):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    Chunk.objects.filter(material=biology).update(sentences=None)
+    out = StringIO()
+    call_command("sentence_index", stdout=out)
+    assert "stored the sentences of" in out.getvalue()
+    assert not Chunk.objects.filter(material=biology, sentences__isnull=True).exists()
