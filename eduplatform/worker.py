@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from rq import SimpleWorker
 
-
 # glibc's malloc arenas a process may have (M_ARENA_MAX). By default each
 # thread that allocates gets its own, up to eight per core; the embedder's
 # sessions and the multilingual encoder each allocate per batch on their own
