@@ -192,7 +192,7 @@ def rss_child(path: str) -> None:
 
 def table(rows: list[tuple[str, dict[str, float]]]) -> str:
     keys = ["upload_checks", "extract", "chunk", "store_text", "embed", "store", "generate"]
-    keys += ["vectors_sentences_study", "searchable", "total", "chunks"]
+    keys += ["vectors_and_study", "searchable", "total", "chunks"]
     lines = ["| run | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, values in rows:
         cells = []

@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 Stage = Material.Stage
 INSERT_BATCH = 500
 EMBED_BATCH = 64  # passages per write: the progress bar moves every second or so
-SENTENCE_BATCH = 100
 
 
 ProgressFn = Callable[[float], None]
@@ -199,6 +198,9 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     Full text needs nothing but the stored text (the tsvector is a generated
     column), so search and the tutor answer from here on; the ranking uses
     whatever vectors exist, and chunks without one are left to full text.
+    Each passage's sentences and their lexemes are stored with it, so no
+    search cuts and stems them again (stored in the same insert: a later
+    update would write every row, and all its indexes, once more).
     """
     language = material.language or "simple"
     rows = [
@@ -225,6 +227,10 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     }
     if extracted.title and material.title == f"YouTube {material.video_id}":
         updates["title"] = extracted.title[:300]
+    for start in range(0, len(rows), INSERT_BATCH):
+        batch = rows[start : start + INSERT_BATCH]
+        for chunk, found in zip(batch, sentence_index(batch), strict=True):
+            chunk.sentences = found
     with transaction.atomic():
         _lock_attempt(material)
         material.chunks.all().delete()
@@ -237,20 +243,6 @@ def _lock_attempt(material: Material) -> None:
     """Inside a transaction: hold the material's row, or stop if a newer attempt owns it."""
     if not Material.objects.select_for_update().filter(pk=material.pk, attempts=material.attempts):
         raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
-
-
-def store_sentences(material: Material, chunks: list[Chunk]) -> None:
-    """Store each chunk's sentences and their lexemes, so no search cuts and stems them again.
-
-    Until then a search does that work itself, with the same result.
-    """
-    for start in range(0, len(chunks), SENTENCE_BATCH):
-        batch = chunks[start : start + SENTENCE_BATCH]
-        for chunk, found in zip(batch, sentence_index(batch), strict=True):
-            chunk.sentences = found
-        with transaction.atomic():
-            _lock_attempt(material)
-            Chunk.objects.bulk_update(batch, ["sentences"])
 
 
 def index_meaning(
@@ -311,8 +303,8 @@ def material_process(*, material: Material) -> Timings:
     """Turn a material into searchable chunks (and study content), reporting progress.
 
     Text first, so the material is searchable within seconds; then its
-    vectors, with the passages' sentences and the study content (which reads
-    the vectors) on this thread while the multilingual ones are encoded.
+    vectors, with the study content (which reads them) written on this thread
+    while the multilingual ones are encoded.
     """
     timings = Timings()
     material_set_progress(material=material, stage=Stage.EXTRACTING, progress=2)
@@ -342,12 +334,11 @@ def material_process(*, material: Material) -> Timings:
     started = time.perf_counter()
     generated = False
 
-    def sentences_and_study() -> None:
-        # While the multilingual parts are encoded on the other threads.
+    def study_meanwhile() -> None:
+        # While the multilingual parts are encoded on the other threads: the
+        # study content reads the embedder's vectors only, so it need not wait.
         nonlocal generated
-        store_sentences(material, chunks)
         if all(chunk.embedding is not None for chunk in chunks):
-            # The study content reads the embedder's vectors only: it need not wait.
             material_set_progress(material=material, stage=Stage.GENERATING, progress=90)
             study_generate(material=material)
             generated = True
@@ -358,9 +349,9 @@ def material_process(*, material: Material) -> Timings:
         on_progress=lambda share: material_set_progress(
             material=material, stage=Stage.EMBEDDING, progress=32 + int(56 * share)
         ),
-        meanwhile=sentences_and_study,
+        meanwhile=study_meanwhile,
     )
-    timings.add("vectors_sentences_study", started)
+    timings.add("vectors_and_study", started)
     if not generated:
         # Russian offline: the study content reads the multilingual vectors.
         material_set_progress(material=material, stage=Stage.GENERATING, progress=90)
