@@ -178,9 +178,6 @@ def run_baseline(path: Path) -> dict[str, float]:
 
 def rss_child(path: str) -> None:
     """Process a big PDF the way the worker does and print this process's peak RSS."""
-    from eduplatform.worker import limit_malloc_arenas
-
-    limit_malloc_arenas()  # as the worker does, before any thread starts
     setup_django()
     from eduplatform.embeddings import get_embedder
 

@@ -1,17 +1,18 @@
 """Fast CPU embeddings for all-MiniLM-L6-v2 with ONNX Runtime (no Django here).
 
-Why: sentence-transformers in torch fp32 embeds ~250-token passages at roughly
-12-15 passages/s on our 2-core machines, too slow for "upload to searchable in
-10 s". We export the same weights once to ONNX, let ONNX Runtime's BERT
-optimizer fuse each layer (EmbedLayerNormalization, Attention, BiasGelu,
+Why: sentence-transformers in torch fp32 is too slow on our 2-core machines
+for a book to be ready within seconds (bench/embedding.py has the figures).
+We export the same weights once to ONNX, let ONNX Runtime's BERT optimizer
+fuse each layer (EmbedLayerNormalization, Attention, BiasGelu,
 SkipLayerNormalization) and quantise the weights to int8 (dynamic, per output
 channel, 7-bit range). The 7-bit range matters on AVX2 CPUs without VNNI: the
 u8*s8 kernel there can saturate its 16-bit intermediate sums, and on this model
-8-bit weights dropped the mean cosine to 0.86. Per-tensor scales cost another
-point or two, and so does the FFN down-projection of layer 0, whose post-GELU
+8-bit weights lost much of the agreement with fp32. Per-tensor scales cost
+some more, and so does the FFN down-projection of layer 0, whose post-GELU
 input has outliers that a single dynamic activation scale cannot hold; that one
 MatMul stays fp32. The embedding table stays fp32 too: a lookup gains nothing
-from int8. Measured mean cosine to the torch fp32 vectors: ~0.99.
+from int8. The agreement with the torch fp32 vectors is measured by
+bench/embedding.py (mean cosine, target 0.98).
 
 Runtime needs only onnxruntime, tokenizers and numpy. Building the model also
 needs torch + transformers (already required by sentence-transformers) and
@@ -172,9 +173,12 @@ class OnnxMiniLM:
         # Idle worker threads sleep instead of spinning: the web server and the
         # other jobs share the same two cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # No memory arena: activations are returned to the system after each batch,
-        # which keeps a long job's worker small (a 1,000-page PDF stays under 1 GB).
+        # No memory arena and no memory patterns: activations are returned to the
+        # system after each batch, and no plan is kept per input shape (every
+        # batch of length-sorted passages has its own), which a long job's
+        # sessions would otherwise pile up.
         options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
         self._session = ort.InferenceSession(
             str(model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )

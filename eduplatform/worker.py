@@ -13,24 +13,6 @@ from __future__ import annotations
 
 from rq import SimpleWorker
 
-# glibc's malloc arenas a process may have (M_ARENA_MAX). By default each
-# thread that allocates gets its own, up to eight per core; the embedder's
-# sessions and the multilingual encoder each allocate per batch on their own
-# thread, and a 1,000-page PDF then left the worker's peak memory anywhere
-# between 0.7 and 1.5 GB from run to run. Two keep it at the low end.
-MALLOC_ARENAS = 2
-
-
-def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas before threads start; False where there is no glibc."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        return bool(libc.mallopt(-8, count))  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        return False
-
 
 class EduWorker(SimpleWorker):
     def work(self, *args, **kwargs):
@@ -38,7 +20,6 @@ class EduWorker(SimpleWorker):
         from django.conf import settings
         from django.utils.module_loading import import_string
 
-        limit_malloc_arenas()
         for path in settings.WORKER_WARM_UP:
             import_string(path)()
         return super().work(*args, **kwargs)

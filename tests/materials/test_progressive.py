@@ -140,9 +140,3 @@ def test_a_scan_read_in_batches_ends_with_the_whole_text_once(user, settings):
     assert (min(pages), max(pages)) == (1, 3)
     hits = search(owner=user, query="force equals mass times acceleration", k=1).hits
     assert hits and hits[0].chunk.material_id == material.pk
-
-
-def test_the_worker_caps_malloc_arenas_on_glibc():
-    from eduplatform.worker import limit_malloc_arenas
-
-    assert limit_malloc_arenas() is True
