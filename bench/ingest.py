@@ -151,28 +151,15 @@ def store_together(
     from django.db import transaction
 
     from materials.models import Chunk, ChunkCrossVector
+    from materials.pipeline.process import chunk_rows
     from materials.search import crosslingual
 
     with transaction.atomic():
         material.chunks.all().delete()
-        rows = Chunk.objects.bulk_create(
-            [
-                Chunk(
-                    material=material,
-                    owner_id=material.owner_id,
-                    position=p.position,
-                    text=p.text,
-                    page_start=p.page_start,
-                    page_end=p.page_end,
-                    language=material.language or "simple",
-                    anchors=[list(a) for a in p.anchors],
-                    embedding=vector,
-                    embedding_model=model_name,
-                )
-                for p, vector in zip(passages, vectors, strict=True)
-            ],
-            batch_size=500,
-        )
+        rows = chunk_rows(material, passages)
+        for row, vector in zip(rows, vectors, strict=True):
+            row.embedding, row.embedding_model = vector, model_name
+        Chunk.objects.bulk_create(rows, batch_size=500)
         ChunkCrossVector.objects.bulk_create(
             [
                 ChunkCrossVector(
@@ -256,7 +243,7 @@ def _app_env(work: Path, port: int) -> dict[str, str]:
 def through_the_front_door(found: list[tuple[str, Path]]) -> dict[str, dict]:
     import requests
 
-    from bench.load import _free_port, _stop_app, _wait_healthy
+    from bench.load import _free_port, _stop_app, _wait_healthy, launch_app
 
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -264,15 +251,7 @@ def through_the_front_door(found: list[tuple[str, Path]]) -> dict[str, dict]:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         env = _app_env(work, port)
-        log = open(work / "app.log", "w")  # open while the app runs
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "eduplatform.runner"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        runner = launch_app(work, env)
         try:
             _wait_healthy(base, runner)
             token = (
@@ -294,7 +273,6 @@ def through_the_front_door(found: list[tuple[str, Path]]) -> dict[str, dict]:
                 results[name] = _upload_and_watch(session, base, path)
         finally:
             _stop_app(runner)
-            log.close()
     return results
 
 

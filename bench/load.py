@@ -189,15 +189,10 @@ def _run_profile(
     return _summarise(json.loads(samples.read_text()))
 
 
-def _start_app(work: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen, str, Path]:
-    """The app as `make run` runs it, in its own DATA_DIR and port, seeded and warm."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, DATA_DIR=str(work / "data"), PORT=str(port), **extra_env)
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        env.pop(name, None)
-    log = open(work / "app.log", "w")
-    runner = subprocess.Popen(
+def launch_app(work: Path, env: dict[str, str]) -> subprocess.Popen:
+    """`make run`'s runner with this environment, its output in work/app.log."""
+    log = open(work / "app.log", "w")  # kept open while the app runs
+    return subprocess.Popen(
         [sys.executable, "-m", "eduplatform.runner"],
         cwd=ROOT,
         env=env,
@@ -205,6 +200,16 @@ def _start_app(work: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def _start_app(work: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen, str, Path]:
+    """The app as `make run` runs it, in its own DATA_DIR and port, seeded and warm."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, DATA_DIR=str(work / "data"), PORT=str(port), **extra_env)
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    runner = launch_app(work, env)
     try:
         _wait_healthy(base, runner)
         print(f"app up on {base} (DATA_DIR {work / 'data'}); seeding {STUDENTS} students")

@@ -192,18 +192,10 @@ def extract_material(
     return extract_pdf(material, on_partial=on_partial, partial_every=settings.OCR_SEARCHABLE_EVERY)
 
 
-def store_text(material: Material, passages: list[Passage], extracted: Extracted) -> list[Chunk]:
-    """Replace the material's chunks with its passages, vectors to come: searchable at once.
-
-    Full text needs nothing but the stored text (the tsvector is a generated
-    column), so search and the tutor answer from here on; the ranking uses
-    whatever vectors exist, and chunks without one are left to full text.
-    Each passage's sentences and their lexemes are stored with it, so no
-    search cuts and stems them again (stored in the same insert: a later
-    update would write every row, and all its indexes, once more).
-    """
+def chunk_rows(material: Material, passages: list[Passage]) -> list[Chunk]:
+    """Unsaved chunks of the passages, in the material's language, without vectors."""
     language = material.language or "simple"
-    rows = [
+    return [
         Chunk(
             material=material,
             owner_id=material.owner_id,
@@ -218,6 +210,19 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
         )
         for p in passages
     ]
+
+
+def store_text(material: Material, passages: list[Passage], extracted: Extracted) -> list[Chunk]:
+    """Replace the material's chunks with its passages, vectors to come: searchable at once.
+
+    Full text needs nothing but the stored text (the tsvector is a generated
+    column), so search and the tutor answer from here on; the ranking uses
+    whatever vectors exist, and chunks without one are left to full text.
+    Each passage's sentences and their lexemes are stored with it, so no
+    search cuts and stems them again (stored in the same insert: a later
+    update would write every row, and all its indexes, once more).
+    """
+    rows = chunk_rows(material, passages)
     updates = {
         "language": material.language,
         "embedding_model": current_model_name(),
