@@ -120,8 +120,15 @@ class ChunkAdmin(admin.ModelAdmin):
     list_filter = ("language", "embedding_model")
     search_fields = ("text", "material__title")
     raw_id_fields = ("material", "owner")
-    exclude = ("embedding",)
+    # Derived from the text: the vector and the stored sentences (search's
+    # second stage) are not edited here.
+    exclude = ("embedding", "sentences")
     readonly_fields = ("search_vector",)
+
+    def save_model(self, request: HttpRequest, obj: Chunk, form, change: bool) -> None:
+        if "text" in form.changed_data:
+            obj.sentences = None  # cut and stemmed at search time until stored again
+        super().save_model(request, obj, form, change)
 
 
 # --- study content ------------------------------------------------------------

@@ -183,7 +183,7 @@ def crosslingual_fill(
         chunks = list(
             Chunk.objects.filter(material=material)
             .exclude(cross_vectors__model=MODEL_NAME)
-            .defer("embedding", "search_vector")
+            .defer("embedding", "search_vector", "sentences")
             .order_by("position")
         )
         for start in range(0, len(chunks), BATCH):

@@ -158,29 +158,37 @@ def summary_sections(
     for (heading, first, stop), budget in zip(spans, budgets, strict=True):
         if budget <= 0:
             continue
-        candidates = [
-            s
-            for i in range(first, stop)
-            for s in by_chunk.get(i, [])
-            if readable(s.text, language) is not None
-        ]
-        if not candidates and sources[first].start_seconds is not None:
-            # Auto-captions have no sentences, only windows of words: take them as they are.
-            candidates = [s for i in range(first, stop) for s in by_chunk.get(i, [])]
+        candidates = readable_candidates(by_chunk, sources, first, stop, language)
         picked = pick(candidates, budget, redundancy=0.35)
-        if not picked:
-            continue
-        sections.append(
-            Section(
-                heading=clip(heading, 300),
-                points=[
-                    NotePoint(text=readable(s.text, language) or s.text, source=sources[s.chunk])
-                    for s in picked
-                ],
-                source=sources[first],
-            )
-        )
+        if picked:
+            sections.append(section_of(heading, picked, sources, first, language))
     return sections
+
+
+def readable_candidates(
+    by_chunk: dict[int, list], sources: list[Source], first: int, stop: int, language: str
+) -> list:
+    """The sentences of passages first..stop that read alone (see `readable`)."""
+    every = [s for i in range(first, stop) for s in by_chunk.get(i, [])]
+    candidates = [s for s in every if readable(s.text, language) is not None]
+    if not candidates and sources[first].start_seconds is not None:
+        # Auto-captions have no sentences, only windows of words: take them as they are.
+        return every
+    return candidates
+
+
+def section_of(
+    heading: str, picked: Sequence, sources: list[Source], first: int, language: str
+) -> Section:
+    """A section of picked sentences, each a point anchored to its own passage."""
+    return Section(
+        heading=clip(heading, 300),
+        points=[
+            NotePoint(text=readable(s.text, language) or s.text, source=sources[s.chunk])
+            for s in picked
+        ],
+        source=sources[first],
+    )
 
 
 def summary_text(sections: list[Section]) -> str:

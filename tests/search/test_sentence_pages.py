@@ -208,3 +208,26 @@ def test_sentence_index_command_fills_passages_stored_before_it(biology):
     call_command("sentence_index", stdout=out)
     assert "stored the sentences of" in out.getvalue()
     assert not Chunk.objects.filter(material=biology, sentences__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_moderator_s_edit_of_a_passage_drops_its_stored_sentences(biology, rf):
+    from django.contrib.admin.sites import site
+
+    from tests.factories import UserFactory
+
+    chunk = biology.chunks.order_by("position").first()
+    assert chunk.sentences
+    model_admin = site._registry[Chunk]
+    request = rf.post("/")
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+    form_class = model_admin.get_form(request, chunk, change=True)
+    data = {name: field.initial for name, field in form_class(instance=chunk).fields.items()}
+    data.update(form_class(instance=chunk).initial)
+    data["text"] = chunk.text.replace("Krebs", "Citric acid")
+    form = form_class(data, instance=chunk)
+    assert form.is_valid(), form.errors
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+    chunk.refresh_from_db()
+    assert chunk.sentences is None and "Citric acid" in chunk.text
+    assert any("Citric acid" in s.text for s in sentences(chunk))

@@ -10,9 +10,9 @@ import math
 import re
 
 from materials.study.offline.reading import Sentence
-from materials.study.summary import pick, readable
+from materials.study.summary import pick, readable_candidates, section_of
 from materials.study.text import clip, normalize, sentences
-from materials.study.types import MaterialText, NotePoint, Section, Source
+from materials.study.types import MaterialText, Section, Source
 
 _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,2}\.?|[IVX]{1,4}\.)\s+\S.{2,80}$")
 
@@ -33,25 +33,12 @@ def note_sections(
         by_chunk.setdefault(sentence.chunk, []).append(sentence)
     sections = []
     for heading, first, stop in spans:
-        every = [s for i in range(first, stop) for s in by_chunk.get(i, [])]
         # A key point is read alone too: not "They are the usual way …".
-        candidates = [s for s in every if readable(s.text, language) is not None]
-        if not candidates and sources[first].start_seconds is not None:
-            candidates = every  # caption windows: no sentences to judge
+        candidates = readable_candidates(by_chunk, sources, first, stop, language)
         points_wanted = max(2, min(5, (stop - first + 1) // 2 + 1))
         picked = pick(candidates, points_wanted)
-        if not picked:
-            continue
-        sections.append(
-            Section(
-                heading=clip(heading, 300),
-                points=[
-                    NotePoint(text=readable(s.text, language) or s.text, source=sources[s.chunk])
-                    for s in picked
-                ],
-                source=sources[first],
-            )
-        )
+        if picked:
+            sections.append(section_of(heading, picked, sources, first, language))
     return sections
 
 
