@@ -91,6 +91,55 @@ DOCUMENTS = {
             package="texlive-lang-cyrillic=2022.20230122-1",
             member="./usr/share/doc/texlive-doc/latex/eskdx/manual/eskdx.pdf",
         ),
+        Document(
+            "lshortru",
+            "ru",
+            "01b7b54490843bd5e389c1ca41aaf89e2b2b6ddc2cc66308ed4b6b2816ef680d",
+            package="texlive-lang-cyrillic=2022.20230122-1",
+            member="./usr/share/doc/texlive-doc/latex/lshort-russian/lshortru.pdf",
+        ),
+        Document(
+            "russ",
+            "ru",
+            "695867ffd57013070febd99b19f3c9aa7b301b2876a999bf1eaa69576594fb85",
+            package="texlive-lang-cyrillic=2022.20230122-1",
+            member="./usr/share/doc/texlive-doc/latex/russ/russ_doc.pdf",
+        ),
+        Document(
+            "eskd",
+            "ru",
+            "bb59ecda97d1c60ed358ad0d04edf606c2d27900277c075027edd20d7f950013",
+            package="texlive-lang-cyrillic=2022.20230122-1",
+            member="./usr/share/doc/texlive-doc/latex/eskd/eskd.pdf",
+        ),
+        Document(
+            "texlive-ru",
+            "ru",
+            "cb063b7975e2aca4f8f6803614a1e71d25bae433f1ab10ef404080f0897ddb69",
+            package="texlive-lang-cyrillic=2022.20230122-1",
+            member="./usr/share/doc/texlive-doc/texlive/texlive-ru/texlive-ru.pdf",
+        ),
+        Document(
+            "debian-faq.ru",
+            "ru",
+            "51b8f0aa5b70c6ea7c70547489edf4297579d35cec9300cfe2e1aaa70d8efacb",
+            package="debian-faq-ru=11.1",
+            member="./usr/share/doc/debian/FAQ/debian-faq.ru.pdf.gz",
+        ),
+        Document(
+            "packaging-guide.ru",
+            "ru",
+            "d13d07130b0741362744a98365ac52e7ad8a007e7b4a057c14c085aa75f61d6e",
+            package="ubuntu-packaging-guide-pdf-ru=1.0.4",
+            member="./usr/share/doc/ubuntu-packaging-guide-pdf-ru/ubuntu-packaging-guide.pdf.gz",
+        ),
+        Document(
+            "debian-faq.en",
+            "en",
+            "ea67ca925863324d97a30b5c926aed95efc687c689aa16788c9bed54525c0b47",
+            package="debian-faq=11.1",
+            member="./usr/share/doc/debian/FAQ/debian-faq.en.pdf.gz",
+        ),
     )
 }
 
