@@ -42,7 +42,10 @@ from bench.eval_docs import DOCUMENTS, document_path
 SETS = Path(__file__).resolve().parent / "eval_sets"
 
 # Off-topic questions, asked of every document: the tutor must decline them.
-OFF_TOPIC = {
+# The first six of each language are the older set; bench/eval_sets/off_topic.json
+# adds more. Even positions form the tune half, odd ones the untouched half.
+OFF_TOPIC_FILE = SETS / "off_topic.json"
+_OLD_OFF_TOPIC = {
     "en": [
         "How do I bake sourdough bread at home?",
         "Who won the football world cup in 1998?",
@@ -60,6 +63,21 @@ OFF_TOPIC = {
         "Как приготовить борщ?",
     ],
 }
+
+
+def off_topic() -> dict[str, list[tuple[str, str]]]:
+    """language -> [(question, half)], the older questions first."""
+    extra = json.loads(OFF_TOPIC_FILE.read_text()) if OFF_TOPIC_FILE.exists() else {}
+    found = {}
+    for language, old in _OLD_OFF_TOPIC.items():
+        texts = old + [t for t in extra.get(language, []) if t not in old]
+        found[language] = [
+            (text, "tune" if index % 2 == 0 else "untouched") for index, text in enumerate(texts)
+        ]
+    return found
+
+
+OFF_TOPIC = {language: [t for t, _ in items] for language, items in off_topic().items()}
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,8 @@ def load_questions() -> list[Question]:
     questions = []
     for path in sorted(SETS.glob("*.json")):
         data = json.loads(path.read_text())
+        if "document" not in data:
+            continue  # the off-topic questions
         for index, item in enumerate(data["questions"]):
             half = item.get("half") or ("tune" if index % 2 == 0 else "untouched")
             questions.append(
@@ -200,22 +220,35 @@ def _setup_django() -> None:
     logging.disable(logging.INFO)
 
 
-def in_throwaway_database(run):
+def in_throwaway_database(run, *, keep: bool = False):
     """Run `run()` in a database of its own, so the evaluation never touches the app's
-    data nor a test database that a concurrent test run is using."""
+    data nor a test database that a concurrent test run is using.
+
+    With `keep` (EVAL_KEEP_DB=1), the database `eval_kept` outlives the run and
+    the documents processed in it are reused by the next one: for trying
+    ranking changes, which need no reprocessing. Drop it after a change to
+    the pipeline (`EVAL_KEEP_DB=fresh`).
+    """
     _setup_django()
     from django.conf import settings
     from django.db import connection
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
     setup_test_environment()  # the test client's host is allowed
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"eval_{os.getpid()}"
-    old_config = setup_databases(verbosity=0, interactive=False)
+    name = "eval_kept" if keep else f"eval_{os.getpid()}"
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = name
+    fresh = os.environ.get("EVAL_KEEP_DB") == "fresh"
+    old_config = setup_databases(verbosity=0, interactive=False, keepdb=keep and not fresh)
     try:
         return run()
     finally:
         connection.close()
-        teardown_databases(old_config, verbosity=0)
+        if not keep:
+            teardown_databases(old_config, verbosity=0)
+
+
+def keep_database() -> bool:
+    return os.environ.get("EVAL_KEEP_DB", "") in ("1", "fresh")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
-    return in_throwaway_database(lambda: _evaluate(args))
+    return in_throwaway_database(lambda: _evaluate(args), keep=keep_database())
 
 
 @dataclass
@@ -256,6 +289,10 @@ def process_copy(owner, key: str, name: str, content: bytes):
     from materials.models import Material
     from materials.pipeline.process import material_process
 
+    kept = Material.objects.filter(owner=owner, title=key, status=Material.Status.READY).first()
+    if kept is not None:
+        return kept
+    Material.objects.filter(owner=owner, title=key).delete()
     material = Material.objects.create(owner=owner, title=key, kind=Material.Kind.PDF)
     material.file.save(name, ContentFile(content))
     started = time.perf_counter()
@@ -278,10 +315,12 @@ def prepare(
     from accounts.models import User
     from materials.pipeline.pdf import OcrOptions, clean_pages, extract_pages
 
-    settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="eval-media-"))
+    media = Path(tempfile.mkdtemp(prefix="eval-media-"))
     cache = Path(settings.DATA_DIR) / "eval-docs"
     wanted = documents.split(",") if documents else list(DOCUMENTS)
-    owner = User.objects.create_user(email="eval@example.org", password="unused-password-1")
+    owner = User.objects.filter(email="eval@example.org").first()
+    owner = owner or User.objects.create_user(email="eval@example.org", password="unused-pw-1")
+    settings.MEDIA_ROOT = Path(settings.DATA_DIR) / "eval-media" if keep_database() else media
     scanned = set(scan.split(",")) if scan else set()
     legacies = set(legacy.split(",")) if legacy else set()
     copies: dict = {}
@@ -345,6 +384,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     ours: dict[tuple[str, str], Scores] = {}
     naive: dict[tuple[str, str], Scores] = {}
     latencies: list[float] = []
+    top_pages: dict = {}
     for question in questions:
         started = time.perf_counter()
         response = client.get(
@@ -353,6 +393,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         )
         latencies.append((time.perf_counter() - started) * 1000)
         results = response.json()["results"]
+        top_pages[question, materials[question.document].pk] = (
+            results[0]["page"] if results else None
+        )
         texts = page_texts[question.document]
         row = (question.half, question.group)
         scores = ours.setdefault(row, Scores([], []))
@@ -425,7 +468,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if prepared.copies:
         _copies(client, prepared, figures)
     if not args.no_tutor:
-        _tutor(client, questions, materials, page_texts, figures)
+        _tutor(client, prepared, top_pages, figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False))
     return 0
@@ -508,37 +551,115 @@ def _ask(client, material_id: int, text: str) -> dict:
     ).json()
 
 
-def _tutor(client, questions, materials, page_texts, figures) -> None:
+@dataclass
+class TutorRow:
+    n: int = 0
+    cited: int = 0  # a citation's page holds the answer
+    uncited: int = 0  # "not found" for an answerable question
+    first: int = 0  # the first citation's page holds the answer
+    same_page: int = 0  # the first citation opens the page of the search's top hit
+    baseline: int = 0  # the naive baseline's first page holds the answer
+
+
+def _tutor_rows(client, prepared: Prepared, top_pages: dict) -> tuple[dict, list[float]]:
+    """Every question asked of its document, and of its scanned and legacy-font copies."""
+    rows: dict[tuple[str, str], TutorRow] = {}
+    latencies: list[float] = []
+    repaired = {
+        key for key, material in prepared.materials.items() if material.reading.get("repaired")
+    }
+    for question in prepared.questions:
+        texts = prepared.page_texts[question.document]
+        asked = [(prepared.materials[question.document], [question.group])]
+        if question.document in repaired:
+            asked[0][1].append("legacy")
+        for kind in COPIES:
+            copy = prepared.copies.get((question.document, kind))
+            if copy is not None:
+                asked.append((copy, [kind]))
+        naive = prepared.baselines[question.document].pages(question.text, k=1)
+        for material, groups in asked:
+            started = time.perf_counter()
+            message = _ask(client, material.pk, question.text)
+            latencies.append((time.perf_counter() - started) * 1000)
+            citations = message["citations"]
+            first = citations[0]["page"] if citations else None
+            top = top_pages.get((question, material.pk))
+            if top is None:
+                results = client.get(
+                    "/api/search/", {"q": question.text, "material": material.pk, "k": 1}
+                ).json()["results"]
+                top = results[0]["page"] if results else None
+            for group in groups:
+                row = rows.setdefault((question.half, group), TutorRow())
+                row.n += 1
+                row.cited += any(holds(texts, c["page"], question.evidence) for c in citations)
+                row.uncited += not citations
+                row.first += holds(texts, first, question.evidence)
+                row.same_page += bool(citations) and first == top
+                row.baseline += bool(naive) and holds(texts, naive[0], question.evidence)
+    return rows, latencies
+
+
+def _tutor(client, prepared: Prepared, top_pages: dict, figures: dict) -> None:
     print(
-        "\nTutor, offline (extractive), POST …/messages/: 'cited' = a citation's page holds the"
-        " answer;\n'uncited' = an answerable question got no citation (\"not found\")."
+        "\nTutor, offline (extractive), POST …/messages/, strict pages: 'cited' = a citation's"
+        " page holds the answer;\n'first' = the first citation's does; 'not found' = an"
+        " answerable question got no citation;\n'same page' = the first citation opens the"
+        " page of the search's top hit; 'baseline' = the naive BM25's\nfirst page holds the"
+        " answer. Rows 'scan' and 'legacy' ask every question of the image-only scans and\n"
+        "legacy-font copies, and of documents whose own text layer is a legacy encoding."
     )
-    print("| half      | questions | n   | cited  | uncited |")
-    print("|-----------|-----------|-----|--------|---------|")
-    rows: dict[tuple[str, str], list[int]] = {}
-    for question in questions:
-        message = _ask(client, materials[question.document].pk, question.text)
-        texts = page_texts[question.document]
-        cited = any(holds(texts, c["page"], question.evidence) for c in message["citations"])
-        row = rows.setdefault((question.half, question.group), [0, 0, 0])
-        row[0] += 1
-        row[1] += cited
-        row[2] += not message["citations"]
-    for (half, group), (n, cited, uncited) in sorted(
-        rows.items(), key=lambda item: (item[0][0] not in ("tune", "untouched"), item[0])
+    print("| half      | questions | n   | cited  | first  | not found | same page | baseline |")
+    print("|-----------|-----------|-----|--------|--------|-----------|-----------|----------|")
+    rows, latencies = _tutor_rows(client, prepared, top_pages)
+    order = ["en", "ru", "ru→en", "en→ru", "scan", "legacy"]
+    for (half, group), row in sorted(
+        rows.items(),
+        key=lambda item: (
+            item[0][0] not in ("tune", "untouched"),
+            item[0][0],
+            order.index(item[0][1]) if item[0][1] in order else 9,
+        ),
     ):
-        print(f"| {half:<9} | {group:<9} | {n:>3} | {cited / n:.1%} | {uncited / n:>6.1%}  |")
-        figures["tutor"].append(
-            {"half": half, "questions": group, "n": n, "cited": cited, "uncited": uncited}
+        n = row.n
+        print(
+            f"| {half:<9} | {group:<9} | {n:>3} | {row.cited / n:6.1%} | {row.first / n:6.1%} |"
+            f" {row.uncited / n:>9.1%} | {row.same_page / n:>9.1%} | {row.baseline / n:>8.1%} |"
         )
-    declined = asked = 0
-    for material in materials.values():
-        for texts in OFF_TOPIC.values():
-            for text in texts:
-                asked += 1
-                declined += not _ask(client, material.pk, text)["citations"]
-    figures["off_topic"] = {"asked": asked, "declined": declined}
-    print(f"Off-topic questions declined: {declined}/{asked}")
+        figures["tutor"].append(
+            {
+                "half": half,
+                "questions": group,
+                "n": n,
+                "cited": row.cited,
+                "first": row.first,
+                "uncited": row.uncited,
+                "same_page": row.same_page,
+                "baseline": row.baseline,
+            }
+        )
+    declined: dict[tuple[str, str], list[int]] = {}
+    for material in prepared.materials.values():
+        for language, items in off_topic().items():
+            for text, half in items:
+                started = time.perf_counter()
+                answer = _ask(client, material.pk, text)
+                latencies.append((time.perf_counter() - started) * 1000)
+                counts = declined.setdefault((half, language), [0, 0])
+                counts[0] += 1
+                counts[1] += not answer["citations"]
+    figures["off_topic"] = []
+    for (half, language), (asked, refused) in sorted(declined.items()):
+        print(f"Off-topic questions declined, {half}, {language}: {refused}/{asked}")
+        figures["off_topic"].append(
+            {"half": half, "language": language, "asked": asked, "declined": refused}
+        )
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    figures["tutor_latency_ms"] = {"p50": round(p50, 1), "p95": round(p95, 1)}
+    print(f"Tutor answers through the API, one material: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ and the off-topic questions; the untouched half is never looked at here, so
 `make eval` can report it as a check that nothing was fitted to it. Prints,
 for each setting, strict hit@1 / hit@5 / MRR by language and direction, then
 the tutor's relevance evidence (best passage's term coverage and cosine) of
-answerable and off-topic questions, for choosing TUTOR_MIN_COVERAGE.
+answerable and off-topic questions, fitted into the tutor's calibrated
+"not found" (tutor/relevance.py) per language pair.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import argparse
 import itertools
 import sys
 
-from bench.eval import OFF_TOPIC, in_throwaway_database, prepare
+from bench.eval import in_throwaway_database, keep_database, prepare
 
 GRID = {
     "FUSION_WEIGHT": (1.0,),
     "NEIGHBOUR_SHARE": (0.35,),
     "MAX_SENTENCE_WORDS": (40,),
     "CROSS_WEIGHT": (2.0,),
+    "SAME_LANGUAGE_WEIGHT": (0.5, 1.0, 2.0),
     "CANDIDATES": (20,),
 }
 
@@ -54,53 +56,81 @@ def _search_rows(prepared, questions) -> dict[str, tuple[float, float, float]]:
     return rows
 
 
-def _relevance(prepared, questions) -> None:
-    from django.conf import settings
+def _signals(prepared, questions) -> list[tuple[str, float, float, int]]:
+    """(language pair, coverage, meaning, answerable) of the top passage for each question.
 
+    Answerable: the tune half's questions, each asked of its document.
+    Not: the tune half's off-topic questions, asked of every document.
+    """
+    from bench.eval import off_topic
     from tutor.selectors import passage_retrieve
 
-    def evidence(material, text: str) -> tuple[float, float, float]:
+    def top(material, text: str, label: int) -> tuple[str, float, float, int] | None:
         passages = passage_retrieve(owner=prepared.owner, query=text, material=material).passages
-        cosine = max((p.cosine for p in passages if p.cosine is not None), default=0.0)
-        cross = max((p.cross_cosine for p in passages if p.cross_cosine is not None), default=0.0)
-        return max((p.coverage for p in passages), default=0.0), cosine, cross
+        if not passages:
+            return None
+        best = passages[0]
+        return best.pair, best.coverage, best.meaning or 0.0, label
 
-    answerable = {}
-    for question in questions:
-        group = question.group
-        answerable.setdefault(group, []).append(
-            evidence(prepared.materials[question.document], question.text)
-        )
-    asked = [
-        (key, text) for key in prepared.materials for texts in OFF_TOPIC.values() for text in texts
+    asked = [(prepared.materials[q.document], q.text, 1) for q in questions]
+    asked += [
+        (material, text, 0)
+        for material in prepared.materials.values()
+        for items in off_topic().values()
+        for text, half in items
+        if half == "tune"
     ]
-    off_topic = [evidence(prepared.materials[key], text) for key, text in asked]
+    return [found for found in (top(*item) for item in asked) if found is not None]
 
-    def relevant(e: tuple[float, float, float], t: float, tx: float) -> bool:
-        return e[0] >= t or e[1] >= settings.TUTOR_MIN_COSINE or e[2] >= tx
 
-    print("\nTutor relevance: share judged relevant (coverage >= t, cosine >= the setting,")
-    print("or multilingual cosine >= tx)")
-    print(
-        "| t    | tx   | " + " | ".join(f"{g:>6}" for g in answerable) + " | off-topic declined |"
-    )
-    for threshold in (0.3, 0.35, 0.4):
-        for cross in (0.25, 0.3, 0.35, 0.4, 0.45, 1.1):
-            cells = []
-            for found in answerable.values():
-                kept = sum(relevant(e, threshold, cross) for e in found)
-                cells.append(f"{kept / len(found):6.3f}")
-            declined = sum(not relevant(e, threshold, cross) for e in off_topic) / len(off_topic)
-            print(
-                f"| {threshold:.2f} | {cross:.2f} | " + " | ".join(cells) + f" | {declined:.3f} |"
+def fit_logistic(x, y, *, l2: float = 0.01, steps: int = 50):
+    """(intercept, weights) of a logistic model by Newton's method, classes weighed equally."""
+    import numpy as np
+
+    x = np.column_stack([np.ones(len(x)), np.asarray(x, dtype=float)])
+    y = np.asarray(y, dtype=float)
+    positives = max(y.sum(), 1.0)
+    negatives = max(len(y) - y.sum(), 1.0)
+    sample = np.where(y == 1, len(y) / (2 * positives), len(y) / (2 * negatives))
+    beta = np.zeros(x.shape[1])
+    penalty = l2 * np.eye(x.shape[1])
+    penalty[0, 0] = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-np.clip(x @ beta, -50, 50)))
+        gradient = x.T @ (sample * (p - y)) + penalty @ beta
+        hessian = (x * (sample * p * (1 - p))[:, None]).T @ x + penalty
+        beta -= np.linalg.solve(hessian, gradient)
+    return float(beta[0]), [float(b) for b in beta[1:]]
+
+
+def _calibrate(prepared, questions) -> None:
+    """Fit relevance.CALIBRATIONS on the tune half and show what each threshold keeps."""
+    from tutor.relevance import Calibration
+
+    signals = _signals(prepared, questions)
+    print("\nCalibration of 'not found' (tune half only): paste into tutor/relevance.py")
+    for pair in ("en", "ru", "ru→en", "en→ru"):
+        rows = [row for row in signals if row[0] == pair]
+        answerable = sum(row[3] for row in rows)
+        if not answerable or answerable == len(rows):
+            print(f"{pair}: {answerable} answerable of {len(rows)}: not fitted")
+            continue
+        intercept, (coverage, meaning) = fit_logistic(
+            [(row[1], row[2]) for row in rows], [row[3] for row in rows]
+        )
+        fitted = Calibration(round(intercept, 3), round(coverage, 3), round(meaning, 3))
+        print(f'    "{pair}": {fitted!r},')
+        for threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+            kept = sum(
+                fitted.probability(row[1], row[2]) >= threshold for row in rows if row[3]
             )
-    print("off-topic (coverage, cosine, multilingual cosine), highest first:")
-    ranked = sorted(zip(off_topic, asked, strict=True), reverse=True)
-    for (coverage, cosine, cross), (key, text) in ranked[:8]:
-        print(f"  {coverage:.2f} {cosine:.2f} {cross:.2f} {key}: {text}")
-    print(
-        "highest multilingual cosines of off-topic questions:", sorted(e[2] for e in off_topic)[-5:]
-    )
+            declined = sum(
+                fitted.probability(row[1], row[2]) < threshold for row in rows if not row[3]
+            )
+            print(
+                f"      threshold {threshold:.1f}: answerable kept {kept}/{answerable},"
+                f" off-topic declined {declined}/{len(rows) - answerable}"
+            )
 
 
 def _tutor_misses(prepared, questions) -> None:
@@ -123,9 +153,7 @@ def _tutor_misses(prepared, questions) -> None:
 
 
 TUTOR_GRID = {
-    "OVERLAP_WEIGHT": (0.0, 0.3),
-    "RANK_PENALTY": (0.05, 0.2),
-    "COSINE_WEIGHT": (0.3, 1.0),
+    "ADD_SHARE": (0.5, 0.75, 1.0),
 }
 
 
@@ -166,6 +194,7 @@ def _run(args: argparse.Namespace) -> int:
     modules = {"FUSION_WEIGHT": selectors, "NEIGHBOUR_SHARE": evidence}
     modules["MAX_SENTENCE_WORDS"] = evidence
     modules["CROSS_WEIGHT"] = ranking
+    modules["SAME_LANGUAGE_WEIGHT"] = ranking
     modules["CANDIDATES"] = selectors
     shipped = {name: getattr(modules[name], name) for name in GRID}
     if not args.relevance_only:
@@ -180,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{dict(zip(GRID, values, strict=True))}{mark}: {cells}")
         for name, value in shipped.items():
             setattr(modules[name], name, value)
-    _relevance(prepared, tune)
+    _calibrate(prepared, tune)
     if args.tutor_grid:
         _tutor_grid(prepared, tune)
     if args.tutor_misses:
@@ -191,11 +220,11 @@ def _run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", help="comma-separated keys (default: all)")
-    parser.add_argument("--relevance-only", action="store_true")
+    parser.add_argument("--relevance-only", action="store_true", help="calibration only")
     parser.add_argument("--tutor-misses", action="store_true", help="list the tutor's misses")
     parser.add_argument("--tutor-grid", action="store_true", help="try the tutor's settings")
     args = parser.parse_args()
-    return in_throwaway_database(lambda: _run(args))
+    return in_throwaway_database(lambda: _run(args), keep=keep_database())
 
 
 if __name__ == "__main__":

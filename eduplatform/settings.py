@@ -299,20 +299,11 @@ STUDY_MODEL = env("STUDY_MODEL", default="gpt-4o-mini")
 AI_TIMEOUT = env.float("AI_TIMEOUT", default=60.0)
 AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=4)
 AI_BACKOFF_SECONDS = env.float("AI_BACKOFF_SECONDS", default=0.5)
-# Tutor: passages sent to the answer, earlier turns used, and when a passage
-# counts as relevant: enough of the question's term weight (idf over the
-# searched material) in it, or enough vector similarity. The coverage was
-# chosen on the tune half of `make eval` (python -m bench.eval_tune) to keep
-# answerable questions and decline off-topic ones (its figures: the README's
-# `make eval`); the untouched half is reported by `make eval`.
+# Tutor: passages sent to the answer and earlier turns used. Whether a
+# passage answers at all is a calibrated score per language pair, fitted on
+# the tune half of `make eval` (tutor/relevance.py), not a setting.
 TUTOR_PASSAGES = env.int("TUTOR_PASSAGES", default=5)
 TUTOR_HISTORY_TURNS = env.int("TUTOR_HISTORY_TURNS", default=6)
-TUTOR_MIN_COSINE = env.float("TUTOR_MIN_COSINE", default=0.35)
-TUTOR_MIN_COVERAGE = env.float("TUTOR_MIN_COVERAGE", default=0.35)
-# Across languages (a Russian question about an English passage), the
-# multilingual similarity that makes a passage relevant, chosen the same way,
-# with room above what off-topic questions reach (figures in the README).
-TUTOR_MIN_CROSS_COSINE = env.float("TUTOR_MIN_CROSS_COSINE", default=0.3)
 # Study content: tokens one material may spend on a hosted model, and the
 # size of each map step's batch of passages (characters).
 STUDY_TOKEN_BUDGET = env.int("STUDY_TOKEN_BUDGET", default=200_000)

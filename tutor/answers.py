@@ -17,27 +17,19 @@ from typing import Any
 
 import openai
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from eduplatform.ai import AIUnavailable, openai_client, with_backoff
-from materials.search.evidence import Sentence, sentence_for_text, sentences
-from materials.search.language import question_language
+from materials.search.evidence import Sentence, sentence_for_text, sentences, whole_sentence
+from materials.search.language import question_language, search_language
 from tutor.prompts import SYSTEM_PROMPT, leaks_instructions, passages_block
 
 EXTRACTIVE = "extractive"
 EXTRACTIVE_FALLBACK = "extractive-fallback"
 NOTHING_FOUND = "none"
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _CITATION_MARK = re.compile(r"\[\s*#?(\d+(?:\s*[,;]\s*#?\d+)*)\s*\]")
-_STOPWORDS = frozenset(
-    "the and for are was what which who how why when where does did can with from that this"
-    " these those its his her their into about than then there have has had will would should"
-    " could also not but any all you your our they them his use used using"
-    " что как где когда почему зачем какой какая какие каким какое это этот эта эти для или"
-    " при про его она они оно был была были быть есть может можно нужно чем чего кто"
-    " также только если того тот так уже".split()
-)
 
 
 @dataclass
@@ -52,30 +44,20 @@ class Answer:
 # --------------------------------------------------------------------------
 
 
-def citation(sentence: Sentence) -> dict[str, Any]:
+def citation(sentence: Sentence, quote: str | None = None) -> dict[str, Any]:
     """A citation at the quoted sentence's own page (PDF) or second (video)."""
     return {
         "material": sentence.chunk.material_id,
         "chunk": sentence.chunk.pk,
         "page": sentence.page,
         "start_seconds": sentence.start_seconds,
-        "quote": sentence.text,
+        "quote": quote or sentence.text,
     }
 
 
-def _stems(text: str) -> set[str]:
-    # A five-letter prefix is a crude stem that serves English and Russian alike.
-    return {
-        word[:5]
-        for word in (w.lower() for w in _WORD.findall(text))
-        if len(word) >= 3 and word not in _STOPWORDS
-    }
-
-
-def _overlap(query_stems: set[str], text: str) -> float:
-    if not query_stems:
-        return 0.0
-    return len(query_stems & _stems(text)) / len(query_stems)
+def _language(question: str) -> str:
+    """The language the answer's framing is written in: the question's, else the interface's."""
+    return question_language(question) or translation.get_language() or "en"
 
 
 # --------------------------------------------------------------------------
@@ -83,57 +65,49 @@ def _overlap(query_stems: set[str], text: str) -> float:
 # --------------------------------------------------------------------------
 
 
-def nothing_found() -> Answer:
-    return Answer(
-        content=_(
+def nothing_found(question: str = "") -> Answer:
+    with translation.override(_language(question)):
+        content = _(
             "I could not find this in your material, so I will not guess an answer. "
             "Try other words, or ask about something the material covers."
-        ),
-        generator=NOTHING_FOUND,
-    )
+        )
+    return Answer(content=content, generator=NOTHING_FOUND)
 
 
-def _cosines(
-    query: str, texts: Sequence[str], vector: Sequence[float] | None = None
-) -> list[float] | None:
-    """Similarity of each text to the query with the offline model, if it is the one in use.
-
-    The offline MiniLM is English-only: it scores any two Russian texts alike,
-    so for other questions its similarity would only add noise. The question's
-    vector from retrieval is reused when given.
-    """
-    if settings.OPENAI_API_KEY or not texts or question_language(query) != "en":
-        return None
-    from eduplatform.embeddings import get_embedder
-
-    if vector is None:
-        vector, *vectors = get_embedder().embed([query, *texts])
-    else:
-        vectors = get_embedder().embed(list(texts))
-    return [sum(a * b for a, b in zip(vector, v, strict=True)) for v in vectors]
+# A next passage's best sentence is quoted beside the top one's when its own
+# evidence reaches this share of the top sentence's and it holds a term of
+# the question that the quoted sentences do not.
+ADD_SHARE = 0.75
 
 
-# How a sentence of the extractive answer is scored beside the search's own
-# sentence evidence: shared word stems, the passage's rank, MiniLM similarity.
-OVERLAP_WEIGHT = 0.3
-RANK_PENALTY = 0.05
-COSINE_WEIGHT = 1.0
+def _matched(sentence: Sentence, weights: dict[str, dict[str, float]]) -> frozenset[str]:
+    return sentence.lexemes & weights.get(search_language(sentence.chunk.language), {}).keys()
 
 
-def _across_languages(
-    candidates: Sequence[tuple[int, Sentence]],
-    passages: Sequence[Any],
-    cross_vector: Sequence[float] | None,
-) -> dict[int, float]:
-    """Multilingual similarity of the candidate sentences that are in another language."""
-    other = {p.chunk.pk for p in passages[:3] if getattr(p, "cross_cosine", None) is not None}
-    if cross_vector is None or not other:
-        return {}
-    from materials.search import crosslingual
-
-    chosen = [i for i, (_, s) in enumerate(candidates) if s.chunk.pk in other]
-    found = crosslingual.similarities(cross_vector, [candidates[i][1].text for i in chosen])
-    return dict(zip(chosen, found, strict=True))
+def _quoted_sentences(
+    passages: Sequence[Any], weights: dict[str, dict[str, float]], limit: int
+) -> list[Sentence]:
+    """The top passage's best sentence, then the next passages' best ones that add to it."""
+    first = passages[0]
+    top = first.sentence or next(iter(first.sentences or sentences(first.chunk)), None)
+    if top is None:
+        return []
+    quoted = [top]
+    covered = set(_matched(top, weights))
+    for passage in passages[1:]:
+        if len(quoted) >= limit:
+            break
+        sentence = passage.sentence
+        if sentence is None or not passage.is_relevant:
+            continue
+        new = _matched(sentence, weights) - covered
+        if not new or sentence.score < ADD_SHARE * top.score:
+            continue
+        if any(sentence.text.casefold() == s.text.casefold() for s in quoted):
+            continue
+        quoted.append(sentence)
+        covered |= new
+    return quoted
 
 
 def extractive_answer(
@@ -142,56 +116,31 @@ def extractive_answer(
     *,
     fallback: bool = False,
     limit: int = 3,
-    vector: Sequence[float] | None = None,
-    cross_vector: Sequence[float] | None = None,
+    weights: dict[str, dict[str, float]] | None = None,
 ) -> Answer:
-    """The most relevant sentences of the best passages, each cited at its own page.
+    """The search's own evidence, quoted whole, each sentence cited at its own page.
 
-    Sentences are scored by the question's rare terms (the search's sentence
-    evidence), by meaning (offline vectors, English) and by the passage's
-    rank; a passage in another language than the question's is read by the
-    multilingual model instead. A passage's neighbouring sentences are not
-    guessed at, so the answer never says more than the material.
+    No second picker: the first quote is the best sentence of the search's
+    top hit (the one the Search tab shows and opens for the same question);
+    the next hits' best sentences follow when they add a term of the
+    question. The answer never says more than the material, and its framing
+    is in the question's language.
     """
-    candidates: list[tuple[int, Sentence]] = []
-    seen: set[str] = set()
-    for rank, passage in enumerate(passages[:3]):
-        found = passage.sentences or tuple(sentences(passage.chunk))
-        for sentence in found:
-            text = sentence.text
-            if len(_WORD.findall(text)) >= 4 and text.casefold() not in seen:
-                seen.add(text.casefold())
-                candidates.append((rank, sentence))
-    if not candidates:
-        candidates = [(0, s) for s in sentences(passages[0].chunk)[:1]]
-    stems = _stems(question)
-    cosines = _cosines(question, [s.text for _, s in candidates], vector)
-    across = _across_languages(candidates, passages, cross_vector)
-    scored = []
-    for index, (rank, sentence) in enumerate(candidates):
-        score = sentence.score + OVERLAP_WEIGHT * _overlap(stems, sentence.text)
-        score -= RANK_PENALTY * rank
-        if cosines is not None:
-            score += COSINE_WEIGHT * cosines[index]
-        score += across.get(index, 0.0)
-        scored.append((score, index))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    best = scored[0][0]
-    chosen = [index for score, index in scored[:limit] if score >= best - 0.15]
-
+    chosen = _quoted_sentences(passages, weights or {}, limit)
     parts: list[str] = []
     citations: list[dict[str, Any]] = []
-    for number, index in enumerate(chosen, start=1):
-        sentence = candidates[index][1]
-        parts.append(f"{sentence.text} [{number}]")
-        citations.append(citation(sentence))
-    if fallback:
-        label = _(
-            "The AI model could not be reached, so here are the most relevant sentences "
-            "of your material instead:"
-        )
-    else:
-        label = _("Extractive answer — the most relevant sentences of your material:")
+    for number, sentence in enumerate(chosen, start=1):
+        quote = whole_sentence(sentence)
+        parts.append(f"{quote} [{number}]")
+        citations.append(citation(sentence, quote))
+    with translation.override(_language(question)):
+        if fallback:
+            label = _(
+                "The AI model could not be reached, so here are the most relevant sentences "
+                "of your material instead:"
+            )
+        else:
+            label = _("Extractive answer — the most relevant sentences of your material:")
     return Answer(
         content=label + "\n\n" + "\n\n".join(parts),
         citations=citations,
@@ -266,6 +215,7 @@ def model_answer_stream(
     passages: Sequence[Any],
     *,
     stream: bool = True,
+    weights: dict[str, dict[str, float]] | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the model's text as it is written, then the checked Answer.
 
@@ -300,9 +250,9 @@ def model_answer_stream(
                         yield delta
             raw = "".join(pieces)
     except (AIUnavailable, openai.APIError):
-        yield extractive_answer(question, passages, fallback=True)
+        yield extractive_answer(question, passages, fallback=True, weights=weights)
         return
     if not raw.strip() or leaks_instructions(raw):
-        yield extractive_answer(question, passages, fallback=True)
+        yield extractive_answer(question, passages, fallback=True, weights=weights)
         return
     yield checked_answer(raw, passages, generator=model)

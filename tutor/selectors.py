@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import User
-from eduplatform.ai import AIUnavailable
-from eduplatform.embeddings import get_embedder
 from materials.models import Chunk, Material
+from materials.search import crosslingual
 from materials.search.evidence import Sentence
 from materials.search.language import question_language
-from materials.search.ranking import chunk_cosines, query_weights
+from materials.search.ranking import query_weights
 from materials.search.selectors import search
 from materials.study.links import source_label, source_url
+from tutor import relevance
 from tutor.models import Conversation, Message
 
 
@@ -33,23 +32,21 @@ def message_get(*, owner: User, pk: int | str) -> Message:
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with the evidence that it is relevant to the question."""
+    """A passage search ranked for the question, with the evidence that it answers it."""
 
     chunk: Chunk
-    score: float  # rank-based (fusion and sentence evidence): not a relevance measure
-    cosine: float | None  # similarity of the question's and the chunk's vectors
+    score: float  # the search's rank score (fusion and sentence evidence): not a relevance measure
     coverage: float  # share of the question's term weight (idf in the searched scope) in the chunk
     sentences: tuple[Sentence, ...] = ()  # the chunk's sentences, scored against the query
-    # multilingual similarity, for a passage in another language than the question's
-    cross_cosine: float | None = None
+    sentence: Sentence | None = None  # the best sentence, the one the search shows and opens
+    # multilingual similarity of the question and the chunk's nearest part
+    meaning: float | None = None
+    pair: str = "en"  # question language → passage language (relevance.pair)
+    probability: float = 0.0  # calibrated chance that it answers the question
 
     @property
     def is_relevant(self) -> bool:
-        if self.coverage >= settings.TUTOR_MIN_COVERAGE:
-            return True
-        if self.cross_cosine is not None and self.cross_cosine >= settings.TUTOR_MIN_CROSS_COSINE:
-            return True
-        return self.cosine is not None and self.cosine >= settings.TUTOR_MIN_COSINE
+        return relevance.is_relevant(self.pair, self.probability)
 
 
 @dataclass(frozen=True)
@@ -57,12 +54,28 @@ class Retrieval:
     passages: list[Passage]
     # The embedding endpoint failed, so only full text was searched.
     degraded: bool = False
-    vector: list[float] | None = None  # the question's embedding, made once
-    cross_vector: list[float] | None = None  # its multilingual one, when made
+    cross_vector: list[float] | None = None  # the question's multilingual vector
+    # The query's lexemes and their idf, by language (ranking.TextRankings.weights).
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    # The search query was the question widened by the previous one (a follow-up).
+    widened: bool = False
 
     @property
     def relevant(self) -> list[Passage]:
-        return [p for p in self.passages if p.is_relevant]
+        """The passages that answer, best first; none unless the best one does.
+
+        "Not found" is decided on the search's top hit alone, the one a
+        student sees first: a lower passage can add to its answer, never
+        stand in for it. For a follow-up, searched with the previous question
+        too, the best hit is the one most likely to answer the question itself.
+        """
+        passages = self.passages
+        if self.widened:
+            passages = sorted(passages, key=lambda p: -p.probability)
+        if not passages or not passages[0].is_relevant:
+            return []
+        return [p for p in passages if p.is_relevant]
 
 
 def passage_retrieve(
@@ -73,52 +86,55 @@ def passage_retrieve(
     k: int = 5,
     evidence_query: str | None = None,
 ) -> Retrieval:
-    """The owner's best passages for a query, each with its relevance evidence.
+    """The owner's best passages for a query, as search ranks them, each with its relevance.
 
-    Search always returns k rows, however unrelated; whether a passage is
-    relevant is judged on `evidence_query` (the question itself, when `query`
-    was widened with the conversation): enough of its term weight in the
-    passage (TUTOR_MIN_COVERAGE) or a vector similarity above
-    TUTOR_MIN_COSINE, both calibrated by `make eval`. The question is embedded
-    once. A dead embedding endpoint degrades to full text only.
+    The passages, their best sentences and pages are exactly those of
+    `materials.search.search` for the query (the Search tab's). Search always
+    returns k rows, however unrelated; whether each answers is judged on
+    `evidence_query` (the question itself, when `query` was widened with the
+    conversation) by relevance.probability: the share of its term weight
+    in the passage and the multilingual similarity of the two, calibrated per
+    language pair by `make eval`'s tune half.
     """
     query = query.strip()
     evidence_query = (evidence_query or query).strip()
     results = search(owner=owner, query=query, material=material, k=k)
-    ids = [hit.chunk.pk for hit in results.hits]
     weights = results.ranking.weights
     if evidence_query != query:
         weights = query_weights(owner=owner, query=evidence_query, material=material)
-    degraded = results.degraded
-    vector = results.ranking.vector if evidence_query == query else None
-    cosines: dict[int, float] = {}
-    # The offline MiniLM scores any two Russian texts alike (0.35-0.41 for
-    # off-topic questions in `make eval`), so its similarity is evidence only
-    # for English questions; the hosted model is multilingual.
-    meaningful = settings.OPENAI_API_KEY or question_language(evidence_query) == "en"
-    if ids and not degraded and meaningful:
-        try:
-            if vector is None:
-                vector = get_embedder().embed([evidence_query])[0]
-            cosines = chunk_cosines(owner=owner, chunk_ids=ids, vector=vector)
-        except AIUnavailable:
-            degraded = True
-    passages = [
-        Passage(
-            chunk=hit.chunk,
-            score=hit.score,
-            cosine=cosines.get(hit.chunk.pk),
-            coverage=hit.coverage(weights),
-            sentences=hit.sentences,
-            cross_cosine=results.ranking.cross_cosines.get(hit.chunk.pk),
+    cross_vector = results.ranking.cross_vector if evidence_query == query else None
+    ids = [hit.chunk.pk for hit in results.hits]
+    meanings: dict[int, float] = {}
+    if ids:
+        if cross_vector is None:
+            cross_vector = crosslingual.embed([evidence_query])[0]
+        meanings = crosslingual.chunk_similarities(
+            owner_id=owner.pk, chunk_ids=ids, vector=cross_vector
         )
-        for hit in results.hits
-    ]
+    language = question_language(evidence_query)
+    passages = []
+    for hit in results.hits:
+        pair = relevance.pair(language, hit.chunk.language)
+        coverage = hit.coverage(weights)
+        meaning = meanings.get(hit.chunk.pk)
+        passages.append(
+            Passage(
+                chunk=hit.chunk,
+                score=hit.score,
+                coverage=coverage,
+                sentences=hit.sentences,
+                sentence=hit.sentence,
+                meaning=meaning,
+                pair=pair,
+                probability=relevance.probability(pair, coverage, meaning or 0.0),
+            )
+        )
     return Retrieval(
         passages=passages,
-        degraded=degraded,
-        vector=vector,
-        cross_vector=results.ranking.cross_vector,
+        degraded=results.degraded,
+        cross_vector=cross_vector,
+        weights=weights,
+        widened=evidence_query != query,
     )
 
 

@@ -79,23 +79,22 @@ def _answer_stream(
     relevant = retrieval.relevant
     answer: Answer | None = None
     if not relevant:
-        answer = nothing_found()
+        answer = nothing_found(content)
     elif settings.OPENAI_API_KEY and not retrieval.degraded:
         # The model sees every retrieved passage: those found through the
         # earlier turns carry what a follow-up question refers to.
         turns = [(m.role, m.content) for m in history]
-        for piece in model_answer_stream(content, turns, retrieval.passages, stream=stream):
+        pieces = model_answer_stream(
+            content, turns, retrieval.passages, stream=stream, weights=retrieval.weights
+        )
+        for piece in pieces:
             if isinstance(piece, Answer):
                 answer = piece
             else:
                 yield piece
     else:
         answer = extractive_answer(
-            content,
-            relevant,
-            fallback=retrieval.degraded,
-            vector=retrieval.vector,
-            cross_vector=retrieval.cross_vector,
+            content, relevant, fallback=retrieval.degraded, weights=retrieval.weights
         )
     assert answer is not None
     message = Message.objects.create(

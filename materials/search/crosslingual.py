@@ -110,20 +110,47 @@ SELECT x.chunk_id, max(1 - (x.embedding <=> %(cross)s::vector)),
        (array_agg(x.anchor ORDER BY x.embedding <=> %(cross)s::vector))[1]
 FROM materials_chunkcrossvector x
 JOIN materials_chunk c ON c.id = x.chunk_id
-WHERE {scope} AND x.model = %(cross_model)s AND c.language <> %(language)s
+WHERE {scope} AND x.model = %(cross_model)s AND {language}
 GROUP BY x.chunk_id
 ORDER BY 2 DESC, x.chunk_id LIMIT %(depth)s
 """
+_OTHER_LANGUAGE = "c.language <> %(language)s"
+_SAME_LANGUAGE = "c.language = %(language)s"
 
 
 def ranking(
-    scope: str, params: dict, vector: Sequence[float], language: str
+    scope: str, params: dict, vector: Sequence[float], language: str, *, same: bool = False
 ) -> list[tuple[int, float, float | None]]:
-    """(chunk id, cosine, anchor of its nearest part) of chunks not in `language`, nearest first."""
+    """(chunk id, cosine, anchor of its nearest part), nearest first.
+
+    Of the chunks not in `language` (across languages), or, with `same`, of
+    those in it: offline, a Russian question has no other meaning signal for
+    Russian passages (MiniLM is English-only).
+    """
     params = {**params, "cross": str(list(vector)), "cross_model": MODEL_NAME, "language": language}
+    condition = _SAME_LANGUAGE if same else _OTHER_LANGUAGE
     with connection.cursor() as cursor:
-        cursor.execute(_RANKING_SQL.format(scope=scope), params)
+        cursor.execute(_RANKING_SQL.format(scope=scope, language=condition), params)
         return [(row[0], float(row[1]), row[2]) for row in cursor.fetchall()]
+
+
+_SIMILARITIES_SQL = """
+SELECT x.chunk_id, max(1 - (x.embedding <=> %(cross)s::vector))
+FROM materials_chunkcrossvector x
+WHERE x.owner_id = %(owner)s AND x.chunk_id = ANY(%(ids)s) AND x.model = %(cross_model)s
+GROUP BY x.chunk_id
+"""
+
+
+def chunk_similarities(*, owner_id: int, chunk_ids: list[int], vector: Sequence[float]) -> dict:
+    """The owner's given chunks' cosine to a vector from `embed`: that of their nearest part."""
+    if not chunk_ids:
+        return {}
+    params = {"cross": str(list(vector)), "owner": owner_id, "ids": chunk_ids}
+    params["cross_model"] = MODEL_NAME
+    with connection.cursor() as cursor:
+        cursor.execute(_SIMILARITIES_SQL, params)
+        return {row[0]: float(row[1]) for row in cursor.fetchall()}
 
 
 def embed_parts(chunks: Sequence[Any]) -> list[list[tuple[float | None, list[float]]]]:

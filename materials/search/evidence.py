@@ -77,6 +77,37 @@ class Sentence:
         return self.anchor if self.anchor is not None else self.chunk.start_seconds
 
 
+# A sentence quoted whole may run this long; a longer one (a list or a table
+# read as one sentence) is quoted from its window to the nearest clause end.
+QUOTE_MAX_WORDS = 90
+_CLAUSE_END = re.compile(r"[,;:)]\s")
+
+
+def whole_sentence(sentence: Sentence) -> str:
+    """The sentence's text from its true start to its true end, for quoting.
+
+    Search scores long sentences in windows of MAX_SENTENCE_WORDS words, which
+    can end mid-sentence; a quote must not ("…the second character"). A
+    sentence longer than QUOTE_MAX_WORDS is quoted from its window's start to
+    the nearest clause end after it, marked as cut with an ellipsis.
+    """
+    text = sentence.chunk.text
+    start, end = 0, len(text)
+    for match in _SENTENCE_BREAK.finditer(text):
+        if match.end() <= sentence.start:
+            start = match.end()
+        elif match.start() >= sentence.end:
+            end = match.start()
+            break
+    words = text[start:end].split()
+    if len(words) <= QUOTE_MAX_WORDS:
+        return " ".join(words)
+    clause = _CLAUSE_END.search(text, sentence.end, end)
+    stop = clause.start() + 1 if clause else sentence.end
+    quoted = " ".join(text[sentence.start : stop].split())
+    return ("…" if sentence.start > start else "") + quoted + "…"
+
+
 def _default_anchor(chunk: Chunk) -> float | None:
     return chunk.page_start if chunk.page_start is not None else chunk.start_seconds
 

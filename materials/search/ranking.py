@@ -167,6 +167,11 @@ RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very top
 # question's, beside the other three rankings (see crosslingual); counted
 # twice, chosen on the tune half (bench/eval_tune: 1.0 and 2.0 tried).
 CROSS_WEIGHT = 2.0
+# Offline, a Russian question's passages in Russian are also ranked by the
+# multilingual vectors (MiniLM, the offline embedder, is English-only): the
+# only meaning signal for a question in a student's own words. Chosen on the
+# tune half (bench/eval_tune).
+SAME_LANGUAGE_WEIGHT = 1.0
 
 
 def _scope(owner: User, material: Material | None) -> tuple[str, dict]:
@@ -290,7 +295,8 @@ class Ranking:
     # The query's lexemes and their idf, by language (see TextRankings.weights).
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
     vector: list[float] | None = None  # the query's embedding, when it was made
-    # Across languages: the query's multilingual vector and each ranked chunk's cosine to it.
+    # The query's multilingual vector and the cosine of each chunk it ranked: across
+    # languages, and offline between a Russian question and Russian passages.
     cross_vector: list[float] | None = None
     cross_cosines: dict[int, float] = field(default_factory=dict)
     cross_anchors: dict[int, float | None] = field(default_factory=dict)  # the nearest part's page
@@ -336,13 +342,20 @@ def chunk_ranking(
     text = None
     if mode in ("hybrid", "text", "terms"):
         text = text_rankings(scope, {**params, "q": _terms_query(query)})
-    cross_vector, cross = None, []
+    cross_vector, cross, same = None, [], []
     language = question_language(query)
-    if mode == "hybrid" and language and (material is None or material.language != language):
+    other = material is None or material.language != language
+    alike = material is None or material.language == language
+    alike = alike and weight == 0.0 and language == "ru"
+    if mode == "hybrid" and language and (other or alike):
         cross_vector = crosslingual.embed([query])[0]
+    if cross_vector is not None and other:
         cross = crosslingual.ranking(scope, params, cross_vector, language)
         rankings.append(([chunk_id for chunk_id, _, _ in cross], CROSS_WEIGHT))
-    if text is not None and not text.coverage and not cross and mode == "hybrid":
+    if cross_vector is not None and alike:
+        same = crosslingual.ranking(scope, params, cross_vector, language, same=True)
+        rankings.append(([chunk_id for chunk_id, _, _ in same], SAME_LANGUAGE_WEIGHT))
+    if text is not None and not text.coverage and not cross and not same and mode == "hybrid":
         weight = 1.0  # nothing else found anything: never come back empty
     vector = None
     if pending is not None:
@@ -369,8 +382,8 @@ def chunk_ranking(
         weights=text.weights if text is not None else {},
         vector=vector,
         cross_vector=cross_vector,
-        cross_cosines={chunk_id: cosine for chunk_id, cosine, _ in cross},
-        cross_anchors={chunk_id: anchor for chunk_id, _, anchor in cross},
+        cross_cosines={chunk_id: cosine for chunk_id, cosine, _ in cross + same},
+        cross_anchors={chunk_id: anchor for chunk_id, _, anchor in cross + same},
     )
 
 

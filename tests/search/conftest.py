@@ -19,6 +19,7 @@ def indexed() -> Callable[..., Material]:
     """
     from eduplatform.embeddings import current_model_name, get_embedder
     from materials.models import Chunk
+    from materials.search.crosslingual import crosslingual_fill
 
     def build(
         owner,
@@ -29,6 +30,7 @@ def indexed() -> Callable[..., Material]:
         language: str = "en",
         pages: list[int] | None = None,
         seconds: list[float] | None = None,
+        multilingual: bool = True,
     ) -> Material:
         material = MaterialFactory(
             owner=owner,
@@ -55,6 +57,9 @@ def indexed() -> Callable[..., Material]:
                 embedding=vector,
                 embedding_model=model,
             )
+        # The multilingual vectors, as the pipeline stores them for every chunk.
+        if multilingual:
+            crosslingual_fill(material_ids=[material.pk])
         return material
 
     return build

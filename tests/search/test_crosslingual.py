@@ -30,7 +30,7 @@ def _fill() -> str:
 
 
 def test_the_command_fills_missing_vectors_with_progress_and_drops_them(user, indexed):
-    material = indexed(user, ENGLISH, title="Science")
+    material = indexed(user, ENGLISH, title="Science", multilingual=False)
     assert not ChunkCrossVector.objects.exists()
     output = _fill()
     assert "Science: 3/3 passages" in output and "added 3" in output

@@ -7,6 +7,7 @@ records every request, so the tests read what the tutor sent.
 import json
 
 import pytest
+from django.utils import translation
 
 from tests.factories import UserFactory
 from tutor.models import Conversation
@@ -104,6 +105,34 @@ def test_russian_question_asks_for_a_russian_answer(stub_openai, user, indexed):
     stub_openai.reply("Она возвращает обратную матрицу [1].")
     message_ask(conversation=conversation, content="Что возвращает функция solve?")
     assert "Write in Russian" in chat_payload(stub_openai)["messages"][0]["content"]
+
+
+def test_a_russian_question_gets_the_same_passages_and_its_answer_in_russian(
+    stub_openai, user, indexed
+):
+    material = indexed(
+        user,
+        [
+            "Функция matrix создаёт матрицу.",
+            "Функция solve возвращает обратную матрицу, если b не задан.",
+        ],
+        language="ru",
+    )
+    conversation = Conversation.objects.create(owner=user, material=material)
+    solve = material.chunks.get(position=1)
+    stub_openai.reply(f"Если b не задан, solve возвращает обратную матрицу [{solve.pk}].")
+    with translation.override("en"):
+        message = message_ask(conversation=conversation, content="Что возвращает solve без b?")
+    shown = chat_payload(stub_openai)["messages"][-1]["content"]
+    assert f'<passage id="{solve.pk}"' in shown and "answer in Russian" in shown
+    assert message.content == "Если b не задан, solve возвращает обратную матрицу [1]."
+    assert message.citations[0]["page"] == 2
+    # The model unreachable: the extractive answer, framed in the question's language.
+    stub_openai.fail(500, times=10)
+    with translation.override("en"):
+        fallback = message_ask(conversation=conversation, content="Что возвращает solve без b?")
+    assert fallback.content.startswith("Модель ИИ недоступна")
+    assert fallback.citations[0]["page"] == 2
 
 
 def test_rate_limits_are_retried_with_backoff(keyed):
