@@ -121,9 +121,7 @@ def _calibrate(prepared, questions) -> None:
         fitted = Calibration(round(intercept, 3), round(coverage, 3), round(meaning, 3))
         print(f'    "{pair}": {fitted!r},')
         for threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
-            kept = sum(
-                fitted.probability(row[1], row[2]) >= threshold for row in rows if row[3]
-            )
+            kept = sum(fitted.probability(row[1], row[2]) >= threshold for row in rows if row[3])
             declined = sum(
                 fitted.probability(row[1], row[2]) < threshold for row in rows if not row[3]
             )

@@ -46,9 +46,7 @@ def ask(user, material, question: str):
         "What does the kernel manage?",
     ],
 )
-def test_the_first_citation_is_the_search_top_hit_and_its_best_sentence(
-    user, indexed, question
-):
+def test_the_first_citation_is_the_search_top_hit_and_its_best_sentence(user, indexed, question):
     material = indexed(user, HANDBOOK, title="Handbook")
     top = search(owner=user, query=question, material=material).hits[0]
     message = ask(user, material, question)
@@ -64,9 +62,7 @@ def test_a_long_sentence_is_quoted_whole_not_cut_at_its_window(user, indexed):
     assert LONG + " [1]" in message.content
 
 
-def test_a_russian_question_is_answered_and_framed_in_russian_whatever_the_interface(
-    user, indexed
-):
+def test_a_russian_question_is_answered_and_framed_in_russian_whatever_the_interface(user, indexed):
     material = indexed(user, RUSSIAN, title="Справочник", language="ru")
     with translation.override("en"):
         message = ask(user, material, "Как удалить пакет вместе с настройками?")
@@ -85,7 +81,9 @@ def test_an_english_question_is_framed_in_english_in_a_russian_interface(user, i
 def test_a_russian_question_in_other_words_finds_its_russian_page_by_meaning(user, indexed):
     """No word of the question is on the page: only the multilingual vectors can find it."""
     material = indexed(user, RUSSIAN, title="Справочник", language="ru")
-    results = search(owner=user, query="Что отвечает за оперативку и задачи в ОС?", material=material)
+    results = search(
+        owner=user, query="Что отвечает за оперативку и задачи в ОС?", material=material
+    )
     assert results.ranking.cross_vector is not None
     assert results.hits[0].page == 1
 
