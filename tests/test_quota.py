@@ -50,27 +50,6 @@ def test_upload_page_shows_the_limit_in_the_form(logged_in, settings):
     assert "today&#x27;s limit of 1 new materials" in response.content.decode()
 
 
-def test_tutor_questions_count_in_api_page_and_stream(api, logged_in, user, settings):
-    settings.DAILY_AI_CALL_LIMIT = 2
-    conversation = api.post("/api/tutor/conversations/", {}, format="json").json()["id"]
-    url = f"/api/tutor/conversations/{conversation}/messages/"
-    assert api.post(url, {"content": "What is ATP?"}, format="json").status_code == 201
-    assert logged_in.post(f"/tutor/{conversation}/ask/", {"content": "And DNA?"}).status_code == 302
-
-    over = api.post(url, {"content": "Again?"}, format="json", HTTP_ACCEPT_LANGUAGE="ru")
-    assert over.status_code == 429
-    assert "вопросов" in over.json()["detail"]
-    page = logged_in.post(
-        f"/tutor/{conversation}/ask/", {"content": "Again?"}, HTTP_ACCEPT_LANGUAGE="ru"
-    )
-    assert page.status_code == 429
-    assert "лимит" in page.content.decode()
-    stream = logged_in.post(f"/tutor/{conversation}/stream/", {"content": "Again?"})
-    assert stream.status_code == 429 and stream.json()["code"] == "daily_limit"
-    # Refused questions are not stored: two questions, two answers.
-    assert user.conversations.get().messages.count() == 4
-
-
 def test_offline_answers_have_a_rate_a_minute_and_a_cap_a_day(user, settings):
     settings.TUTOR_OFFLINE_PER_MINUTE, settings.TUTOR_OFFLINE_PER_DAY = 1, 5
     quota.reserve(user, quota.OFFLINE)
