@@ -209,9 +209,12 @@ def _setup_django() -> None:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # The evaluation is the offline product: never a hosted model.
+    # The evaluation is the offline product: never a hosted model, and no
+    # rate on its questions (hundreds a minute, from one student).
     os.environ["OPENAI_API_KEY"] = ""
     os.environ["DAILY_AI_CALL_LIMIT"] = "0"
+    os.environ["TUTOR_OFFLINE_PER_MINUTE"] = "0"
+    os.environ["TUTOR_OFFLINE_PER_DAY"] = "0"
     import django
 
     django.setup()

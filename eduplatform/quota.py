@@ -1,10 +1,11 @@
-"""Per-user daily budgets of uploads and AI calls, counted atomically in Valkey.
+"""Per-user budgets of uploads, AI calls and offline tutor answers, counted atomically in Valkey.
 
-One counter per user, kind and UTC day. A Lua script increments it, sets it to
-expire at the end of the day on first use, and takes the increment back when
-it would pass the limit, all in one step on the server: a burst of concurrent
-requests can never be let through beyond the limit, and a refused request
-costs nothing.
+One counter per user, kind and window: the UTC day, and for offline answers
+also the minute. A Lua script increments the kind's counters, sets each to
+expire at the end of its window on first use, and takes the increments back
+when one would pass its limit, all in one step on the server: a burst of
+concurrent requests can never be let through beyond a limit, and a refused
+request costs nothing.
 """
 
 from __future__ import annotations
@@ -26,20 +27,27 @@ from rest_framework.exceptions import Throttled
 logger = logging.getLogger(__name__)
 
 UPLOAD = "upload"
-AI = "ai"
+AI = "ai"  # a call to a hosted model
+OFFLINE = "offline"  # a tutor answer written without a hosted model
 
-# KEYS[1] counter; ARGV[1] limit, ARGV[2] expiry (unix seconds).
-# Returns the new count, or 0 when the limit is reached (nothing is counted then).
+MINUTE = 60
+DAY = 86400
+
+# KEYS: one counter per window; ARGV: the limit and expiry (unix seconds) of
+# each, in turn. Returns 0 when counted in every window, else the position
+# (from 1) of the first full one; nothing is counted then.
 _RESERVE = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end
-if count > tonumber(ARGV[1]) then
-    redis.call('DECR', KEYS[1])
-    return 0
+for i, key in ipairs(KEYS) do
+    local count = redis.call('INCR', key)
+    if count == 1 then redis.call('EXPIREAT', key, ARGV[2 * i]) end
+    if count > tonumber(ARGV[2 * i - 1]) then
+        for j = 1, i do redis.call('DECR', KEYS[j]) end
+        return i
+    end
 end
-return count
+return 0
 """
-# Gives one back, never below zero (a refund after the day rolled over is a no-op).
+# Gives one back, never below zero (a refund into an expired window is a no-op).
 _REFUND = """
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 if count > 0 then return redis.call('DECR', KEYS[1]) end
@@ -56,14 +64,21 @@ class QuotaExceeded(Throttled):
 
     default_code = "daily_limit"
 
-    def __init__(self, kind: str, limit: int, wait: float) -> None:
+    def __init__(self, kind: str, limit: int, wait: float, span: int = DAY) -> None:
         self.kind, self.limit = kind, limit
-        self.message = _limit_message(kind, limit)
+        self.message = _limit_message(kind, limit, span)
         super().__init__(wait=wait)
         self.detail = {"detail": self.message, "code": self.default_code}
 
     def __str__(self) -> str:
         return self.message
+
+
+class RateExceeded(QuotaExceeded):
+    """Over this minute's rate: HTTP 429, Retry-After the seconds to the next minute;
+    the body's code is "rate_limit"."""
+
+    default_code = "rate_limit"
 
 
 # The 429 answer, for the OpenAPI schema of the endpoints that spend a budget.
@@ -76,7 +91,16 @@ QUOTA_RESPONSE = OpenApiResponse(
 )
 
 
-def _limit_message(kind: str, limit: int) -> str:
+def _limit_message(kind: str, limit: int, span: int = DAY) -> str:
+    if kind == OFFLINE and span == MINUTE:
+        return _(
+            "You are asking more than %(limit)d questions a minute. Wait a minute, then ask again."
+        ) % {"limit": limit}
+    if kind == OFFLINE:
+        return _(
+            "You have reached today's limit of %(limit)d tutor answers without the AI "
+            "model. You can continue after midnight UTC."
+        ) % {"limit": limit}
     if kind == UPLOAD:
         return _(
             "You have reached today's limit of %(limit)d new materials. "
@@ -90,7 +114,19 @@ def _limit_message(kind: str, limit: int) -> str:
 
 def daily_limit(kind: str) -> int:
     """Today's limit of this kind; 0 means unlimited."""
-    return settings.DAILY_UPLOAD_LIMIT if kind == UPLOAD else settings.DAILY_AI_CALL_LIMIT
+    if kind == UPLOAD:
+        return settings.DAILY_UPLOAD_LIMIT
+    if kind == OFFLINE:
+        return settings.TUTOR_OFFLINE_PER_DAY
+    return settings.DAILY_AI_CALL_LIMIT
+
+
+def _windows(kind: str) -> list[tuple[int, int]]:
+    """(span in seconds, limit) of each window this kind is counted in; unlimited ones left out."""
+    windows = [(DAY, daily_limit(kind))]
+    if kind == OFFLINE:
+        windows.insert(0, (MINUTE, settings.TUTOR_OFFLINE_PER_MINUTE))
+    return [(span, limit) for span, limit in windows if limit > 0]
 
 
 def _connection():
@@ -99,44 +135,61 @@ def _connection():
     return django_rq.get_connection("default")
 
 
-def _key(user: AbstractBaseUser, kind: str, now: datetime) -> str:
+def _key(user: AbstractBaseUser, kind: str, now: datetime, span: int = DAY) -> str:
+    if span == MINUTE:
+        return f"quota:{kind}:{user.pk}:{now:%Y-%m-%dT%H:%M}"
     return f"quota:{kind}:{user.pk}:{now:%Y-%m-%d}"
 
 
-def _end_of_day(now: datetime) -> datetime:
+def _end_of_window(now: datetime, span: int) -> datetime:
+    if span == MINUTE:
+        start = datetime(now.year, now.month, now.day, now.hour, now.minute, tzinfo=UTC)
+        return start + timedelta(minutes=1)
     return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
 
 
-def reserve(user: AbstractBaseUser, kind: str) -> None:
-    """Count one use of today's budget, or raise QuotaExceeded (nothing counted).
+def reserve(user: AbstractBaseUser, kind: str, *, at: datetime | None = None) -> None:
+    """Count one use in each of the kind's windows, or raise QuotaExceeded (over
+    today's budget) or RateExceeded (over this minute's rate); nothing is counted then.
+
+    `at` (default: now) names the windows; a caller that may give the use back
+    later passes the same moment to refund.
 
     With the counter's server unreachable the use is let through, uncounted
     (and logged): a budget guards against runaway spend over a day, and
     refusing every upload during a short outage of Valkey would lose
     students' work, which the product keeps and processes once it is back.
     """
-    limit = daily_limit(kind)
-    if limit <= 0:
+    windows = _windows(kind)
+    if not windows:
         return
-    now = datetime.now(UTC)
-    end = _end_of_day(now)
+    now = at or datetime.now(UTC)
+    keys = [_key(user, kind, now, span) for span, _limit in windows]
+    args = []
+    for span, limit in windows:
+        args += [limit, int(_end_of_window(now, span).timestamp())]
     try:
-        allowed = _connection().eval(
-            _RESERVE, 1, _key(user, kind, now), limit, int(end.timestamp())
-        )
+        full = _connection().eval(_RESERVE, len(keys), *keys, *args)
     except (RedisConnectionError, RedisTimeoutError):
         logger.warning("quota counter unreachable: %s use of user %s not counted", kind, user.pk)
         return
-    if not allowed:
-        raise QuotaExceeded(kind, limit, wait=(end - now).total_seconds())
+    if full:
+        span, limit = windows[full - 1]
+        wait = (_end_of_window(now, span) - now).total_seconds()
+        refused = RateExceeded if span == MINUTE else QuotaExceeded
+        raise refused(kind, limit, wait=wait, span=span)
 
 
-def refund(user: AbstractBaseUser, kind: str) -> None:
-    """Give back one use (the request was refused for its input, not served)."""
-    if daily_limit(kind) <= 0:
-        return
+def refund(user: AbstractBaseUser, kind: str, *, at: datetime | None = None) -> None:
+    """Give back one use (the request was refused for its input, not served).
+
+    It goes to the windows of `at`, the moment it was reserved (default: now);
+    a window that has ended since has expired, and needs nothing back.
+    """
+    now = at or datetime.now(UTC)
     try:
-        _connection().eval(_REFUND, 1, _key(user, kind, datetime.now(UTC)))
+        for span, _limit in _windows(kind):
+            _connection().eval(_REFUND, 1, _key(user, kind, now, span))
     except (RedisConnectionError, RedisTimeoutError):
         logger.warning("quota counter unreachable: %s refund of user %s lost", kind, user.pk)
 

@@ -238,9 +238,15 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 # Per-student budgets per UTC day (eduplatform/quota.py); 0 means unlimited.
-# Uploads: new PDFs and YouTube lectures; AI calls: tutor questions and study regeneration.
+# Uploads: new PDFs and YouTube lectures; AI calls: tutor questions a hosted
+# model answers, and study regeneration.
 DAILY_UPLOAD_LIMIT = env.int("DAILY_UPLOAD_LIMIT", default=50)
 DAILY_AI_CALL_LIMIT = env.int("DAILY_AI_CALL_LIMIT", default=200)
+# Tutor answers written without a hosted model (no key, nothing relevant found,
+# the embedding endpoint down) cost no AI call; they have a rate of their own,
+# a minute and a UTC day, that spares the server, not a provider's bill.
+TUTOR_OFFLINE_PER_MINUTE = env.int("TUTOR_OFFLINE_PER_MINUTE", default=30)
+TUTOR_OFFLINE_PER_DAY = env.int("TUTOR_OFFLINE_PER_DAY", default=2000)
 
 # --- Queue ------------------------------------------------------------------
 RQ_QUEUES = {

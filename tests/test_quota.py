@@ -1,8 +1,10 @@
-"""Daily budgets: uploads and AI calls per student, atomic in Valkey, 429 when spent."""
+"""Budgets per student, atomic in Valkey, 429 when spent: uploads and AI calls a
+day, and tutor answers without the AI model a minute and a day."""
 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -48,25 +50,29 @@ def test_upload_page_shows_the_limit_in_the_form(logged_in, settings):
     assert "today&#x27;s limit of 1 new materials" in response.content.decode()
 
 
-def test_tutor_questions_count_in_api_page_and_stream(api, logged_in, user, settings):
-    settings.DAILY_AI_CALL_LIMIT = 2
-    conversation = api.post("/api/tutor/conversations/", {}, format="json").json()["id"]
-    url = f"/api/tutor/conversations/{conversation}/messages/"
-    assert api.post(url, {"content": "What is ATP?"}, format="json").status_code == 201
-    assert logged_in.post(f"/tutor/{conversation}/ask/", {"content": "And DNA?"}).status_code == 302
+def test_offline_answers_have_a_rate_a_minute_and_a_cap_a_day(user, settings):
+    settings.TUTOR_OFFLINE_PER_MINUTE, settings.TUTOR_OFFLINE_PER_DAY = 1, 5
+    quota.reserve(user, quota.OFFLINE)
+    with pytest.raises(quota.RateExceeded) as refused:
+        quota.reserve(user, quota.OFFLINE)
+    assert refused.value.detail["code"] == "rate_limit" and 0 < refused.value.wait <= 60
+    assert quota.used(user, quota.OFFLINE) == 1  # the refused one is counted in no window
 
-    over = api.post(url, {"content": "Again?"}, format="json", HTTP_ACCEPT_LANGUAGE="ru")
-    assert over.status_code == 429
-    assert "вопросов" in over.json()["detail"]
-    page = logged_in.post(
-        f"/tutor/{conversation}/ask/", {"content": "Again?"}, HTTP_ACCEPT_LANGUAGE="ru"
-    )
-    assert page.status_code == 429
-    assert "лимит" in page.content.decode()
-    stream = logged_in.post(f"/tutor/{conversation}/stream/", {"content": "Again?"})
-    assert stream.status_code == 429 and stream.json()["code"] == "daily_limit"
-    # Refused questions are not stored: two questions, two answers.
-    assert user.conversations.get().messages.count() == 4
+    settings.TUTOR_OFFLINE_PER_MINUTE, settings.TUTOR_OFFLINE_PER_DAY = 0, 2
+    quota.reserve(user, quota.OFFLINE)
+    with pytest.raises(quota.QuotaExceeded) as spent:
+        quota.reserve(user, quota.OFFLINE)
+    assert spent.value.detail["code"] == "daily_limit" and 0 < spent.value.wait <= 86400
+    assert "today's limit of 2 tutor answers without the AI model" in spent.value.message
+
+
+def test_a_refund_goes_to_the_window_it_was_reserved_in(user, settings):
+    settings.TUTOR_OFFLINE_PER_MINUTE, settings.TUTOR_OFFLINE_PER_DAY = 1, 0
+    quota.reserve(user, quota.OFFLINE)
+    # A use reserved in the minute before: that window is over, this one keeps its count.
+    quota.refund(user, quota.OFFLINE, at=datetime.now(UTC) - timedelta(minutes=1))
+    with pytest.raises(quota.RateExceeded):
+        quota.reserve(user, quota.OFFLINE)
 
 
 def test_regeneration_counts_as_an_ai_call(
@@ -90,10 +96,11 @@ def test_zero_means_unlimited(user, settings):
     assert quota.used(user, quota.AI) == 0
 
 
-@pytest.mark.parametrize("kind", [quota.UPLOAD, quota.AI])
+@pytest.mark.parametrize("kind", [quota.UPLOAD, quota.AI, quota.OFFLINE])
 def test_concurrent_burst_never_passes_the_limit(user, settings, kind: str):
     """30 threads reserve at once against a limit of 10 on the real Valkey: exactly 10 pass."""
     settings.DAILY_UPLOAD_LIMIT = settings.DAILY_AI_CALL_LIMIT = 10
+    settings.TUTOR_OFFLINE_PER_DAY, settings.TUTOR_OFFLINE_PER_MINUTE = 10, 100
     start = threading.Barrier(30)
     outcomes: list[bool] = []
     lock = threading.Lock()
@@ -123,6 +130,4 @@ def test_concurrent_burst_never_passes_the_limit(user, settings, kind: str):
 
 
 def _today() -> str:
-    from datetime import UTC, datetime
-
     return f"{datetime.now(UTC):%Y-%m-%d}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,6 +22,17 @@ from tutor.serializers import (
     MessageSerializer,
 )
 from tutor.services import conversation_create, message_ask, message_missed
+
+# A question costs an AI call only when a hosted model writes its answer;
+# answers written without one have a rate of their own.
+QUESTION_LIMIT_RESPONSE = OpenApiResponse(
+    response=QUOTA_RESPONSE.response,
+    description=(
+        "Today's AI calls are spent, or so are today's answers without the AI model "
+        "(code daily_limit); or more questions this minute than answers without the AI "
+        "model may take (code rate_limit). See Retry-After."
+    ),
+)
 
 
 class ConversationViewSet(
@@ -50,7 +61,8 @@ class ConversationViewSet(
         return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=MessageCreateSerializer, responses={201: MessageSerializer, 429: QUOTA_RESPONSE}
+        request=MessageCreateSerializer,
+        responses={201: MessageSerializer, 429: QUESTION_LIMIT_RESPONSE},
     )
     @action(detail=True, methods=["post"])
     def messages(self, request: Request, pk: str | None = None) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from django.conf import settings
 
@@ -10,9 +11,15 @@ from accounts.models import User
 from eduplatform import quota
 from materials.models import Chunk, Flashcard, Material
 from materials.study.services import mistake_from_citation
+from tutor import answers
 from tutor.answers import Answer, extractive_answer, model_answer_stream, nothing_found
 from tutor.models import Conversation, Message
 from tutor.selectors import Retrieval, passage_retrieve
+
+# Answers written without a hosted model: they cost an offline answer, not an AI call.
+OFFLINE_GENERATORS = frozenset(
+    {answers.EXTRACTIVE, answers.EXTRACTIVE_FALLBACK, answers.NOTHING_FOUND}
+)
 
 
 def conversation_create(*, owner: User, material: Material | None = None) -> Conversation:
@@ -43,12 +50,53 @@ def _history(conversation: Conversation) -> list[Message]:
 def message_ask_stream(
     *, conversation: Conversation, content: str, stream: bool = True
 ) -> Iterator[str | Message]:
-    """Count the question against the owner's daily AI budget (QuotaExceeded,
-    raised here, before anything is stored or streamed), then answer it: see
-    _answer_stream.
+    """Reserve what the question may cost, then answer it: see _answer_stream.
+
+    Whether a hosted model writes the answer is known only after retrieval
+    (with nothing relevant, or the embedding endpoint down, the answer is
+    offline), yet a refused question must be refused before anything is
+    stored or streamed. So both costs it may have are reserved here: with a
+    key, one AI call of the day (QuotaExceeded over DAILY_AI_CALL_LIMIT), and
+    always one offline answer (RateExceeded or QuotaExceeded over
+    TUTOR_OFFLINE_PER_MINUTE or _PER_DAY); the stored answer's generator then
+    says which one it cost, and the other is given back.
     """
-    quota.reserve(conversation.owner, quota.AI)
-    return _answer_stream(conversation=conversation, content=content, stream=stream)
+    asked_at = datetime.now(UTC)
+    reserved = _question_reserve(conversation.owner, asked_at)
+    pieces = _answer_stream(conversation=conversation, content=content, stream=stream)
+    return _question_settle(conversation.owner, reserved, asked_at, pieces)
+
+
+def _question_reserve(owner: User, at: datetime) -> list[str]:
+    """Reserve an offline answer and, with a key, an AI call; all or none (QuotaExceeded)."""
+    kinds = [quota.AI, quota.OFFLINE] if settings.OPENAI_API_KEY else [quota.OFFLINE]
+    reserved: list[str] = []
+    try:
+        for kind in kinds:
+            quota.reserve(owner, kind, at=at)
+            reserved.append(kind)
+    except quota.QuotaExceeded:
+        for kind in reserved:
+            quota.refund(owner, kind, at=at)
+        raise
+    return reserved
+
+
+def _question_settle(
+    owner: User, reserved: list[str], at: datetime, pieces: Iterator[str | Message]
+) -> Iterator[str | Message]:
+    """Pass the answer on, giving back the reservation its stored message did not cost.
+
+    An answer that never arrives (an error, the client gone) gives nothing
+    back: the model may have been called.
+    """
+    for piece in pieces:
+        if isinstance(piece, Message):
+            spent = quota.OFFLINE if piece.generator in OFFLINE_GENERATORS else quota.AI
+            for kind in reserved:
+                if kind != spent:
+                    quota.refund(owner, kind, at=at)
+        yield piece
 
 
 def _answer_stream(

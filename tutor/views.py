@@ -95,7 +95,9 @@ def message_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     except QuotaExceeded as exc:
         form.add_error(None, exc.message)
         context = _conversation_context(request, conversation, form)
-        return render(request, "tutor/conversation.html", context, status=429)
+        response = render(request, "tutor/conversation.html", context, status=429)
+        response["Retry-After"] = str(exc.wait)
+        return response
     return redirect(reverse("tutor:conversation", args=[conversation.pk]) + "#latest")
 
 
@@ -128,11 +130,13 @@ def message_stream_view(request: HttpRequest, pk: int) -> HttpResponse:
         pieces = message_ask_stream(conversation=conversation, content=form.cleaned_data["content"])
     except QuotaExceeded as exc:
         # The page falls back to the plain form post, which shows the message.
-        return HttpResponse(
+        response = HttpResponse(
             json.dumps({"detail": exc.message, "code": exc.default_code}),
             status=429,
             content_type="application/json",
         )
+        response["Retry-After"] = str(exc.wait)
+        return response
 
     def events() -> Iterator[str]:
         # Padding pushes the first bytes through proxies that buffer small bodies.
