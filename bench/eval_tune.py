@@ -22,7 +22,7 @@ GRID = {
     "NEIGHBOUR_SHARE": (0.35,),
     "MAX_SENTENCE_WORDS": (40,),
     "CROSS_WEIGHT": (2.0,),
-    "SAME_LANGUAGE_WEIGHT": (0.5, 1.0, 2.0),
+    "SAME_LANGUAGE_WEIGHT": (0.0, 0.25, 0.5),
     "CANDIDATES": (20,),
 }
 
@@ -151,7 +151,8 @@ def _tutor_misses(prepared, questions) -> None:
 
 
 TUTOR_GRID = {
-    "ADD_SHARE": (0.5, 0.75, 1.0),
+    "ADD_SHARE": (0.0, 0.25, 0.5),
+    "QUOTES": (3, 4),
 }
 
 
@@ -207,7 +208,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{dict(zip(GRID, values, strict=True))}{mark}: {cells}")
         for name, value in shipped.items():
             setattr(modules[name], name, value)
-    _calibrate(prepared, tune)
+    if not args.no_calibration:
+        _calibrate(prepared, tune)
     if args.tutor_grid:
         _tutor_grid(prepared, tune)
     if args.tutor_misses:
@@ -219,6 +221,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", help="comma-separated keys (default: all)")
     parser.add_argument("--relevance-only", action="store_true", help="calibration only")
+    parser.add_argument("--no-calibration", action="store_true", help="skip the calibration")
     parser.add_argument("--tutor-misses", action="store_true", help="list the tutor's misses")
     parser.add_argument("--tutor-grid", action="store_true", help="try the tutor's settings")
     args = parser.parse_args()

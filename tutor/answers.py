@@ -78,6 +78,8 @@ def nothing_found(question: str = "") -> Answer:
 # evidence reaches this share of the top sentence's and it holds a term of
 # the question that the quoted sentences do not.
 ADD_SHARE = 0.75
+# At most this many sentences are quoted.
+QUOTES = 3
 
 
 def _matched(sentence: Sentence, weights: dict[str, dict[str, float]]) -> frozenset[str]:
@@ -115,7 +117,6 @@ def extractive_answer(
     passages: Sequence[Any],
     *,
     fallback: bool = False,
-    limit: int = 3,
     weights: dict[str, dict[str, float]] | None = None,
 ) -> Answer:
     """The search's own evidence, quoted whole, each sentence cited at its own page.
@@ -126,7 +127,7 @@ def extractive_answer(
     question. The answer never says more than the material, and its framing
     is in the question's language.
     """
-    chosen = _quoted_sentences(passages, weights or {}, limit)
+    chosen = _quoted_sentences(passages, weights or {}, QUOTES)
     parts: list[str] = []
     citations: list[dict[str, Any]] = []
     for number, sentence in enumerate(chosen, start=1):
