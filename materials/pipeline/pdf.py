@@ -288,10 +288,18 @@ def pdf_page_count(path: Path, *, timeout: float = 20.0, memory_limit_mb: int = 
 _LIGATURES = str.maketrans(
     {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
 )
-# pdfium marks a hyphen it removed at a line end with U+FFFE; a soft hyphen
-# before a break means the same. Both become "-\n" and are judged like any
-# other hyphen at a line end.
-_BREAK_HYPHEN = re.compile(r"\ufffe[ \t]*\n?|[\xad\u2010\u2011][ \t]*\n")
+# pdfium marks a hyphen it removed at a line end with U+FFFE; a soft hyphen,
+# U+2010 or U+2011 before a break means the same, and so does U+007F after a
+# letter: TeX's Cyrillic (T2A) fonts draw the hyphen they break lines with at
+# code 127, which a font without a Unicode map (a legacy Cyrillic book) passes
+# on as DEL. All become "-\n", also at the end of a page, and are judged like
+# any other hyphen at a line end (T2A breaks "по-разному" with it too).
+_BREAK_HYPHEN = re.compile(
+    r"\ufffe[ \t]*\n?|(?:[\xad\u2010\u2011]|(?<=[^\W\d_])\x7f)[ \t]*(?:\n|\Z)"
+)
+# Elsewhere U+2010 and U+2011 are a compound's hyphen, which the vocabulary
+# must see as "-": "read‐only" on one page keeps "read-\nonly" whole on another.
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-"})
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u200b\u200e\u200f\u2060\ufeff\ufffe\uffff"
     "\ue000-\uf8ff\U000f0000-\U0010ffff]"
@@ -313,7 +321,7 @@ _EDGE_LINES = 2
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_LIGATURES)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _BREAK_HYPHEN.sub("-\n", text)
+    text = _BREAK_HYPHEN.sub("-\n", text).translate(_HYPHENS)
     text = _INVISIBLE.sub("", text)
     return _SPACES.sub(" ", text)
 

@@ -25,6 +25,7 @@ from materials.pipeline.pdf import (
 )
 from materials.search.language import detect_language
 from tests.conftest import corpus_file
+from tests.pdfs import BROKEN_WORDS_LINES, BROKEN_WORDS_TEXT, hyphenated_pdf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,6 +94,22 @@ def test_ruled_table_becomes_rows_of_cells():
     text = clean_pages(list(extract_pages(path)))[0].text
     assert "Capital | Jakarta | Berlin | Vienna | Paris | Vatican City" in text
     assert "Beautiful is better than ugly." in text
+
+
+@pytest.mark.parametrize(
+    ("line_end", "legacy"),
+    [("\xad", False), ("\u2010", False), ("\u2011", False), ("\x7f", True), ("\xad", True)],
+    ids=["soft-hyphen", "u2010", "u2011", "legacy-tex-hyphen", "legacy-soft-hyphen"],
+)
+def test_words_broken_at_line_ends_read_whole_and_a_compound_keeps_its_hyphen(
+    tmp_path: Path, line_end: str, legacy: bool
+):
+    path = tmp_path / "book.pdf"
+    path.write_bytes(hyphenated_pdf(BROKEN_WORDS_LINES, line_end=line_end, legacy=legacy))
+    pages = list(extract_pages(path, ocr=OcrOptions(enabled=False)))
+    assert [page.method for page in pages] == ["repaired" if legacy else "text"]
+    [page] = clean_pages(pages)
+    assert page.text.split() == BROKEN_WORDS_TEXT.split()
 
 
 def test_pictures_without_text_are_recognised_and_found_empty():
@@ -267,6 +284,26 @@ def test_clean_keeps_a_compound_the_document_spells_with_a_hyphen():
 def test_clean_keeps_hyphen_before_a_capital_or_after_a_digit():
     [page] = clean_pages([PageText(1, "A Schwarz-\nWeiß print of a 3-\ndimensional table.")])
     assert page.text == "A Schwarz-Weiß print of a 3-dimensional table."
+
+
+def test_clean_joins_a_word_broken_with_a_tex_hyphen_that_reads_as_del():
+    # TeX's T2A fonts break words with the hyphen at code 127; without a
+    # Unicode map (a legacy Cyrillic book) the text layer says DEL there.
+    [page] = clean_pages([PageText(1, "символами, кото\x7f\nрые либо имеют")])
+    assert page.text == "символами, которые либо имеют"
+
+
+def test_clean_keeps_a_compound_broken_with_a_unicode_hyphen():
+    pages = clean_pages(
+        [
+            PageText(1, "The file is read\u2010only."),
+            PageText(2, "Mount the disk read\u2010\nonly and Schwarz\u2011\nWeiß."),
+        ]
+    )
+    assert [page.text for page in pages] == [
+        "The file is read-only.",
+        "Mount the disk read-only and Schwarz-Weiß.",
+    ]
 
 
 def test_clean_undoes_pdfium_hyphenation_marker():
