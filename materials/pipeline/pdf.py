@@ -401,6 +401,33 @@ def _join_lines(lines: list[str], hyphenated: set[str], words: set[str]) -> str:
     return text
 
 
+def _breaks_word(line: str, next_line: str) -> bool:
+    """The line ends in a word broken by a hyphen, and the next line goes on with it."""
+    match = _LINE_END_HYPHEN.search(line)
+    return match is not None and match.group(1)[-1].isalpha() and next_line[:1].islower()
+
+
+def _paragraph_lines(lines: list[str]) -> list[list[str]]:
+    """The lines of each paragraph; blank lines separate paragraphs.
+
+    A paragraph never ends in a broken word: where one seems to (the PDF's
+    layout or recognition took a hanging indent for a new paragraph), the
+    next one goes on with it.
+    """
+    groups: list[list[str]] = []
+    current: list[str] = []
+    for line in [*lines, ""]:
+        if line:
+            current.append(line)
+        elif current:
+            if groups and _breaks_word(groups[-1][-1], current[0]):
+                groups[-1] += current
+            else:
+                groups.append(current)
+            current = []
+    return groups
+
+
 def clean_pages(pages: list[PageText]) -> list[PageText]:
     """Readable page text: paragraphs separated by a blank line, no furniture.
 
@@ -425,15 +452,9 @@ def clean_pages(pages: list[PageText]) -> list[PageText]:
         for index in _edge_indices(lines):
             if is_running(lines[index], number):
                 lines[index] = ""
-        paragraphs: list[str] = []
-        current: list[str] = []
-        for line in [*lines, ""]:
-            if line:
-                current.append(line)
-            elif current:
-                paragraph = " ".join(_join_lines(current, hyphenated, words).split())
-                if paragraph:
-                    paragraphs.append(paragraph)
-                current = []
-        cleaned.append(PageText(number=number, text="\n\n".join(paragraphs)))
+        paragraphs = [
+            " ".join(_join_lines(group, hyphenated, words).split())
+            for group in _paragraph_lines(lines)
+        ]
+        cleaned.append(PageText(number=number, text="\n\n".join(filter(None, paragraphs))))
     return cleaned

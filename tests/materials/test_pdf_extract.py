@@ -293,6 +293,14 @@ def test_clean_joins_a_word_broken_with_a_tex_hyphen_that_reads_as_del():
     assert page.text == "символами, которые либо имеют"
 
 
+@pytest.mark.parametrize("hyphen", ["-", "\xad", "\u2010", "\u2011", "\x7f"])
+def test_clean_joins_a_word_broken_before_what_looks_like_a_new_paragraph(hyphen):
+    # A hanging indent, or recognition, can take the next line for a new paragraph.
+    text = f"Then the pro{hyphen}\n\ngram stops.\n\nNext paragraph."
+    [page] = clean_pages([PageText(1, text)])
+    assert page.text == "Then the program stops.\n\nNext paragraph."
+
+
 def test_clean_keeps_a_compound_broken_with_a_unicode_hyphen():
     pages = clean_pages(
         [
