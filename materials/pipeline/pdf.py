@@ -7,6 +7,7 @@ can loop, exhaust memory or crash. The worker only ever sees a ProcessingError.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -428,13 +429,33 @@ def _paragraph_lines(lines: list[str]) -> list[list[str]]:
     return groups
 
 
+def _carry_back(last_paragraph: list[str], following_page: list[list[str]]) -> None:
+    """Move the end of a word broken at the foot of a page back to where it begins.
+
+    The word is then whole, on the page a reader finds it on; the running
+    head between the two halves is gone by now.
+    """
+    first_paragraph = following_page[0]
+    if not _breaks_word(last_paragraph[-1], first_paragraph[0]):
+        return
+    end, _, rest = first_paragraph[0].partition(" ")
+    last_paragraph.append(end)
+    if rest:
+        first_paragraph[0] = rest
+    elif len(first_paragraph) > 1:
+        del first_paragraph[0]
+    else:
+        del following_page[0]
+
+
 def clean_pages(pages: list[PageText]) -> list[PageText]:
     """Readable page text: paragraphs separated by a blank line, no furniture.
 
     Removes repeated headers/footers and page numbers, undoes hyphenation at
-    line ends, joins wrapped lines, strips control characters and soft
-    hyphens, collapses spaces and NFC-normalises. Page numbers are kept so
-    passages stay anchored to the physical page.
+    line ends (a word broken at the foot of a page is made whole on that
+    page), joins wrapped lines, strips control characters and soft hyphens,
+    collapses spaces and NFC-normalises. Page numbers are kept so passages
+    stay anchored to the physical page.
     """
     split = []
     for page in pages:
@@ -446,15 +467,19 @@ def clean_pages(pages: list[PageText]) -> list[PageText]:
     words = set(_WORD.findall(vocabulary_text))
     is_running = _running_lines(split)
 
-    cleaned = []
+    grouped = []
     for number, lines in split:
         lines = list(lines)
         for index in _edge_indices(lines):
             if is_running(lines[index], number):
                 lines[index] = ""
-        paragraphs = [
-            " ".join(_join_lines(group, hyphenated, words).split())
-            for group in _paragraph_lines(lines)
-        ]
+        grouped.append((number, _paragraph_lines(lines)))
+    for (number, groups), (following, following_groups) in itertools.pairwise(grouped):
+        if following == number + 1 and groups and following_groups:
+            _carry_back(groups[-1], following_groups)
+
+    cleaned = []
+    for number, groups in grouped:
+        paragraphs = [" ".join(_join_lines(group, hyphenated, words).split()) for group in groups]
         cleaned.append(PageText(number=number, text="\n\n".join(filter(None, paragraphs))))
     return cleaned

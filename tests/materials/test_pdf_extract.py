@@ -314,6 +314,25 @@ def test_clean_keeps_a_compound_broken_with_a_unicode_hyphen():
     ]
 
 
+def test_clean_makes_a_word_broken_at_the_foot_of_a_page_whole_on_that_page():
+    pages = [PageText(n, f"Chapter one\n\nBody of page {n}.") for n in range(1, 4)]
+    pages += [
+        PageText(4, "Chapter one\n\nThe last line of the page ends in a bro\x7f"),
+        PageText(5, "Chapter one\n\nken word. Then a full stop.\n\nMore text."),
+        PageText(6, "Chapter one\n\nBody of page 6."),
+    ]
+    cleaned = clean_pages(pages)
+    assert [page.text for page in cleaned[3:5]] == [
+        "The last line of the page ends in a broken",
+        "word. Then a full stop.\n\nMore text.",
+    ]
+
+
+def test_clean_leaves_a_hyphen_at_the_foot_of_a_page_before_a_capital():
+    cleaned = clean_pages([PageText(1, "Ends in a well-"), PageText(2, "Known start.")])
+    assert [page.text for page in cleaned] == ["Ends in a well-", "Known start."]
+
+
 def test_clean_undoes_pdfium_hyphenation_marker():
     [page] = clean_pages([PageText(1, "small re\ufffeusable tools")])
     assert page.text == "small reusable tools"
