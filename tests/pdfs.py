@@ -1,4 +1,5 @@
-"""PDFs that tests build on the fly: a legacy-encoded Cyrillic one, and scans.
+"""PDFs that tests build on the fly: legacy-encoded Cyrillic ones, words broken at
+line ends, and scans.
 
 Nothing here is committed as a binary: each file is made from the text and the
 fonts Debian ships, in well under a second.
@@ -70,6 +71,30 @@ PROBABILITY_PAGES = [
     "характеристические функции.",
 ]
 
+# A page of a book set line by line (for `hyphenated_pdf`): a line ending in
+# U+00AD ends in a word broken there. "кто-" breaks the compound at its own
+# hyphen; the first paragraph writes it whole, so the document's vocabulary
+# says it is a compound. BROKEN_WORDS_TEXT is the same page as it reads.
+BROKEN_WORDS_LINES = [
+    ["Если кто-нибудь найдёт в этой книжке ошибку, напишите автору."],
+    [
+        "Следующие символы являются зарезервированными символами, кото\xad",
+        "рые либо имеют специальное значение, либо имеются не во всех шрифтах.",
+        "Если вы введёте их в текст напрямую, то система обычно автома\xad",
+        "тически сделает что-то другое. Каждый символ можно получить, если кто-",
+        "нибудь поставит перед ним обратную косую черту. Для полной инфор\xad",
+        "мации о других символах смотрите таблицу в конце этой главы.",
+    ],
+]
+BROKEN_WORDS_TEXT = (
+    "Если кто-нибудь найдёт в этой книжке ошибку, напишите автору. "
+    "Следующие символы являются зарезервированными символами, которые либо имеют "
+    "специальное значение, либо имеются не во всех шрифтах. Если вы введёте их в "
+    "текст напрямую, то система обычно автоматически сделает что-то другое. Каждый "
+    "символ можно получить, если кто-нибудь поставит перед ним обратную косую "
+    "черту. Для полной информации о других символах смотрите таблицу в конце этой главы."
+)
+
 
 def unicode_pdf(pages: list[str]) -> bytes:
     """A real text PDF in a font with Cyrillic letters."""
@@ -100,9 +125,11 @@ def legacy_cyr_font() -> Path:
 
     Its cmap sends the codes of cp1251's Cyrillic letters, read as Latin-1
     (U+00C0–U+00FF, U+00A8, U+00B8, U+00B9), to the Cyrillic glyphs: a page set
-    in it shows Russian while its text layer says "Ââåäåíèå". Built once per
-    test run into a temporary file. Debian's fonts-dejavu-core provides the
-    original; without it the calling test is skipped.
+    in it shows Russian while its text layer says "Ââåäåíèå". Code 127 draws a
+    hyphen, as in TeX's T2A fonts, which break words with it: a text layer
+    then says DEL where the page shows the hyphen. Built once per test run
+    into a temporary file. Debian's fonts-dejavu-core provides the original;
+    without it the calling test is skipped.
     """
     if not DEJAVU_SANS.exists():
         import pytest
@@ -118,6 +145,7 @@ def legacy_cyr_font() -> Path:
         legacy = bytes([byte]).decode("cp1251", errors="ignore")
         if legacy and (legacy.isalpha() or legacy == "№"):
             keep[ord(bytes([byte]).decode("latin-1"))] = best[ord(legacy)]
+    keep[0x7F] = best[ord("-")]
     # Only the legacy codes reach the Cyrillic glyphs, as in the real fonts.
     for table in font["cmap"].tables:
         if table.isUnicode():
@@ -178,6 +206,42 @@ def legacy_copy(pages: list[str]) -> bytes:
                 break
             size -= 0.5
         pdf.multi_cell(0, size * 0.45, legacy)
+    return bytes(pdf.output())
+
+
+def hyphenated_pdf(
+    paragraphs: list[list[str]], *, line_end: str = "\xad", legacy: bool = False
+) -> bytes:
+    """One page set line by line as given, like a book that breaks words at line ends.
+
+    Each paragraph is a list of lines. A line that ends in U+00AD ends in a
+    word broken there: the page shows a hyphen, and the text layer holds
+    ``line_end`` ("-", U+00AD, U+2010 or U+2011). With ``legacy`` the page is
+    set in `legacy_cyr_font`, so its text layer is cp1251 mojibake, and
+    ``line_end`` is "-", U+00AD or U+007F (where TeX's T2A fonts draw their
+    hyphen).
+    """
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    if legacy:
+        pdf.add_font("Body", fname=str(legacy_cyr_font()))
+    else:
+        if not DEJAVU_SANS.exists():
+            import pytest
+
+            pytest.skip(f"{DEJAVU_SANS} is absent (Debian package fonts-dejavu-core)")
+        pdf.add_font("Body", fname=str(DEJAVU_SANS))
+    pdf.set_font("Body", size=11)
+    pdf.add_page()
+    for lines in paragraphs:
+        for line in lines:
+            if line.endswith("\xad"):
+                line = line[:-1] + line_end
+            if legacy:
+                line = cp1251_as_latin1(line)
+            pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(6)
     return bytes(pdf.output())
 
 

@@ -7,6 +7,7 @@ can loop, exhaust memory or crash. The worker only ever sees a ProcessingError.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -288,10 +289,18 @@ def pdf_page_count(path: Path, *, timeout: float = 20.0, memory_limit_mb: int = 
 _LIGATURES = str.maketrans(
     {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
 )
-# pdfium marks a hyphen it removed at a line end with U+FFFE; a soft hyphen
-# before a break means the same. Both become "-\n" and are judged like any
-# other hyphen at a line end.
-_BREAK_HYPHEN = re.compile(r"\ufffe[ \t]*\n?|[\xad\u2010\u2011][ \t]*\n")
+# pdfium marks a hyphen it removed at a line end with U+FFFE; a soft hyphen,
+# U+2010 or U+2011 before a break means the same, and so does U+007F after a
+# letter: TeX's Cyrillic (T2A) fonts draw the hyphen they break lines with at
+# code 127, which a font without a Unicode map (a legacy Cyrillic book) passes
+# on as DEL. All become "-\n", also at the end of a page, and are judged like
+# any other hyphen at a line end (T2A breaks "по-разному" with it too).
+_BREAK_HYPHEN = re.compile(
+    r"\ufffe[ \t]*\n?|(?:[\xad\u2010\u2011]|(?<=[^\W\d_])\x7f)[ \t]*(?:\n|\Z)"
+)
+# Elsewhere U+2010 and U+2011 are a compound's hyphen, which the vocabulary
+# must see as "-": "read‐only" on one page keeps "read-\nonly" whole on another.
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-"})
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u200b\u200e\u200f\u2060\ufeff\ufffe\uffff"
     "\ue000-\uf8ff\U000f0000-\U0010ffff]"
@@ -313,7 +322,7 @@ _EDGE_LINES = 2
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_LIGATURES)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _BREAK_HYPHEN.sub("-\n", text)
+    text = _BREAK_HYPHEN.sub("-\n", text).translate(_HYPHENS)
     text = _INVISIBLE.sub("", text)
     return _SPACES.sub(" ", text)
 
@@ -393,13 +402,60 @@ def _join_lines(lines: list[str], hyphenated: set[str], words: set[str]) -> str:
     return text
 
 
+def _breaks_word(line: str, next_line: str) -> bool:
+    """The line ends in a word broken by a hyphen, and the next line goes on with it."""
+    match = _LINE_END_HYPHEN.search(line)
+    return match is not None and match.group(1)[-1].isalpha() and next_line[:1].islower()
+
+
+def _paragraph_lines(lines: list[str]) -> list[list[str]]:
+    """The lines of each paragraph; blank lines separate paragraphs.
+
+    A paragraph never ends in a broken word: where one seems to (the PDF's
+    layout or recognition took a hanging indent for a new paragraph), the
+    next one goes on with it.
+    """
+    groups: list[list[str]] = []
+    current: list[str] = []
+    for line in [*lines, ""]:
+        if line:
+            current.append(line)
+        elif current:
+            if groups and _breaks_word(groups[-1][-1], current[0]):
+                groups[-1] += current
+            else:
+                groups.append(current)
+            current = []
+    return groups
+
+
+def _carry_back(last_paragraph: list[str], following_page: list[list[str]]) -> None:
+    """Move the end of a word broken at the foot of a page back to where it begins.
+
+    The word is then whole, on the page a reader finds it on; the running
+    head between the two halves is gone by now.
+    """
+    first_paragraph = following_page[0]
+    if not _breaks_word(last_paragraph[-1], first_paragraph[0]):
+        return
+    end, _, rest = first_paragraph[0].partition(" ")
+    last_paragraph.append(end)
+    if rest:
+        first_paragraph[0] = rest
+    elif len(first_paragraph) > 1:
+        del first_paragraph[0]
+    else:
+        del following_page[0]
+
+
 def clean_pages(pages: list[PageText]) -> list[PageText]:
     """Readable page text: paragraphs separated by a blank line, no furniture.
 
     Removes repeated headers/footers and page numbers, undoes hyphenation at
-    line ends, joins wrapped lines, strips control characters and soft
-    hyphens, collapses spaces and NFC-normalises. Page numbers are kept so
-    passages stay anchored to the physical page.
+    line ends (a word broken at the foot of a page is made whole on that
+    page), joins wrapped lines, strips control characters and soft hyphens,
+    collapses spaces and NFC-normalises. Page numbers are kept so passages
+    stay anchored to the physical page.
     """
     split = []
     for page in pages:
@@ -411,21 +467,19 @@ def clean_pages(pages: list[PageText]) -> list[PageText]:
     words = set(_WORD.findall(vocabulary_text))
     is_running = _running_lines(split)
 
-    cleaned = []
+    grouped = []
     for number, lines in split:
         lines = list(lines)
         for index in _edge_indices(lines):
             if is_running(lines[index], number):
                 lines[index] = ""
-        paragraphs: list[str] = []
-        current: list[str] = []
-        for line in [*lines, ""]:
-            if line:
-                current.append(line)
-            elif current:
-                paragraph = " ".join(_join_lines(current, hyphenated, words).split())
-                if paragraph:
-                    paragraphs.append(paragraph)
-                current = []
-        cleaned.append(PageText(number=number, text="\n\n".join(paragraphs)))
+        grouped.append((number, _paragraph_lines(lines)))
+    for (number, groups), (following, following_groups) in itertools.pairwise(grouped):
+        if following == number + 1 and groups and following_groups:
+            _carry_back(groups[-1], following_groups)
+
+    cleaned = []
+    for number, groups in grouped:
+        paragraphs = [" ".join(_join_lines(group, hyphenated, words).split()) for group in groups]
+        cleaned.append(PageText(number=number, text="\n\n".join(filter(None, paragraphs))))
     return cleaned

@@ -19,7 +19,14 @@ from materials.pipeline.pdf import OcrOptions, clean_pages, extract_pages
 from materials.services import material_enqueue
 from tests.conftest import make_pdf
 from tests.factories import MaterialFactory
-from tests.pdfs import PROBABILITY_PAGES, legacy_cyrillic_pdf, scan_pdf, unicode_pdf
+from tests.pdfs import (
+    BROKEN_WORDS_LINES,
+    PROBABILITY_PAGES,
+    hyphenated_pdf,
+    legacy_cyrillic_pdf,
+    scan_pdf,
+    unicode_pdf,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +75,16 @@ def test_a_scan_reads_back_within_three_percent_of_its_text(pdf, pages):
     born_digital = pdf(pages)
     reference = read(born_digital, enabled=False)
     assert error_rate(reference, read(scan_pdf(born_digital, dpi=200, seed=5))) <= 0.03
+
+
+def test_a_scan_reads_words_broken_at_line_ends_whole():
+    # Recognition keeps the hyphen and the line break, and may take the next
+    # line for a new paragraph.
+    [text] = read(scan_pdf(hyphenated_pdf(BROKEN_WORDS_LINES), dpi=200, seed=6))
+    words = flat(text).split()
+    assert {"которые", "автоматически", "информации"} <= set(words)
+    assert words.count("кто-нибудь") == 2
+    assert not {"кото", "автома", "инфор"} & {word.rstrip("-") for word in words}
 
 
 def test_a_scan_becomes_ready_and_each_fact_is_found_on_its_page(
@@ -193,3 +210,15 @@ def test_a_legacy_cyrillic_pdf_is_repaired_and_studied_in_russian(
         assert "repaired from an old Cyrillic encoding" in " ".join(material.reading_notes)
     response = api.get("/api/search/", {"q": "Колмогоров аксиомы", "material": material.pk})
     assert response.json()["results"][0]["page"] == 1
+
+
+def test_a_legacy_book_with_words_broken_at_line_ends_stores_them_whole(
+    user, run_jobs, django_capture_on_commit_callbacks
+):
+    book = hyphenated_pdf(BROKEN_WORDS_LINES, line_end="\x7f", legacy=True)
+    material = process(user, book, run_jobs, django_capture_on_commit_callbacks)
+    assert (material.status, material.reading["repaired"]) == ("ready", 1), material.error_detail
+    words = " ".join(material.chunks.values_list("text", flat=True)).split()
+    assert {"которые", "автоматически", "информации"} <= set(words)
+    assert words.count("кто-нибудь") == 2
+    assert not {"кото", "автома", "инфор"} & set(words)

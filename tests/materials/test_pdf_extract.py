@@ -25,6 +25,7 @@ from materials.pipeline.pdf import (
 )
 from materials.search.language import detect_language
 from tests.conftest import corpus_file
+from tests.pdfs import BROKEN_WORDS_LINES, BROKEN_WORDS_TEXT, hyphenated_pdf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,6 +94,22 @@ def test_ruled_table_becomes_rows_of_cells():
     text = clean_pages(list(extract_pages(path)))[0].text
     assert "Capital | Jakarta | Berlin | Vienna | Paris | Vatican City" in text
     assert "Beautiful is better than ugly." in text
+
+
+@pytest.mark.parametrize(
+    ("line_end", "legacy"),
+    [("\xad", False), ("\u2010", False), ("\u2011", False), ("\x7f", True), ("\xad", True)],
+    ids=["soft-hyphen", "u2010", "u2011", "legacy-tex-hyphen", "legacy-soft-hyphen"],
+)
+def test_words_broken_at_line_ends_read_whole_and_a_compound_keeps_its_hyphen(
+    tmp_path: Path, line_end: str, legacy: bool
+):
+    path = tmp_path / "book.pdf"
+    path.write_bytes(hyphenated_pdf(BROKEN_WORDS_LINES, line_end=line_end, legacy=legacy))
+    pages = list(extract_pages(path, ocr=OcrOptions(enabled=False)))
+    assert [page.method for page in pages] == ["repaired" if legacy else "text"]
+    [page] = clean_pages(pages)
+    assert page.text.split() == BROKEN_WORDS_TEXT.split()
 
 
 def test_pictures_without_text_are_recognised_and_found_empty():
@@ -267,6 +284,53 @@ def test_clean_keeps_a_compound_the_document_spells_with_a_hyphen():
 def test_clean_keeps_hyphen_before_a_capital_or_after_a_digit():
     [page] = clean_pages([PageText(1, "A Schwarz-\nWeiß print of a 3-\ndimensional table.")])
     assert page.text == "A Schwarz-Weiß print of a 3-dimensional table."
+
+
+def test_clean_joins_a_word_broken_with_a_tex_hyphen_that_reads_as_del():
+    # TeX's T2A fonts break words with the hyphen at code 127; without a
+    # Unicode map (a legacy Cyrillic book) the text layer says DEL there.
+    [page] = clean_pages([PageText(1, "символами, кото\x7f\nрые либо имеют")])
+    assert page.text == "символами, которые либо имеют"
+
+
+@pytest.mark.parametrize("hyphen", ["-", "\xad", "\u2010", "\u2011", "\x7f"])
+def test_clean_joins_a_word_broken_before_what_looks_like_a_new_paragraph(hyphen):
+    # A hanging indent, or recognition, can take the next line for a new paragraph.
+    text = f"Then the pro{hyphen}\n\ngram stops.\n\nNext paragraph."
+    [page] = clean_pages([PageText(1, text)])
+    assert page.text == "Then the program stops.\n\nNext paragraph."
+
+
+def test_clean_keeps_a_compound_broken_with_a_unicode_hyphen():
+    pages = clean_pages(
+        [
+            PageText(1, "The file is read\u2010only."),
+            PageText(2, "Mount the disk read\u2010\nonly and Schwarz\u2011\nWeiß."),
+        ]
+    )
+    assert [page.text for page in pages] == [
+        "The file is read-only.",
+        "Mount the disk read-only and Schwarz-Weiß.",
+    ]
+
+
+def test_clean_makes_a_word_broken_at_the_foot_of_a_page_whole_on_that_page():
+    pages = [PageText(n, f"Chapter one\n\nBody of page {n}.") for n in range(1, 4)]
+    pages += [
+        PageText(4, "Chapter one\n\nThe last line of the page ends in a bro\x7f"),
+        PageText(5, "Chapter one\n\nken word. Then a full stop.\n\nMore text."),
+        PageText(6, "Chapter one\n\nBody of page 6."),
+    ]
+    cleaned = clean_pages(pages)
+    assert [page.text for page in cleaned[3:5]] == [
+        "The last line of the page ends in a broken",
+        "word. Then a full stop.\n\nMore text.",
+    ]
+
+
+def test_clean_leaves_a_hyphen_at_the_foot_of_a_page_before_a_capital():
+    cleaned = clean_pages([PageText(1, "Ends in a well-"), PageText(2, "Known start.")])
+    assert [page.text for page in cleaned] == ["Ends in a well-", "Known start."]
 
 
 def test_clean_undoes_pdfium_hyphenation_marker():
