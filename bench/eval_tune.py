@@ -21,8 +21,9 @@ GRID = {
     "FUSION_WEIGHT": (1.0,),
     "NEIGHBOUR_SHARE": (0.35,),
     "MAX_SENTENCE_WORDS": (40,),
-    "CROSS_WEIGHT": (2.0,),
-    "SAME_LANGUAGE_WEIGHT": (0.0, 0.25, 0.5),
+    "CROSS_WEIGHT": (1.0, 1.5, 2.0),
+    "SAME_LANGUAGE_WEIGHT": (0.25,),
+    "CROSS_READ": (2,),
     "CANDIDATES": (20,),
 }
 
@@ -152,7 +153,7 @@ def _tutor_misses(prepared, questions) -> None:
 
 TUTOR_GRID = {
     "ADD_SHARE": (0.0, 0.25, 0.5),
-    "QUOTES": (3, 4),
+    "QUOTES": (3,),
 }
 
 
@@ -194,6 +195,7 @@ def _run(args: argparse.Namespace) -> int:
     modules["MAX_SENTENCE_WORDS"] = evidence
     modules["CROSS_WEIGHT"] = ranking
     modules["SAME_LANGUAGE_WEIGHT"] = ranking
+    modules["CROSS_READ"] = selectors
     modules["CANDIDATES"] = selectors
     shipped = {name: getattr(modules[name], name) for name in GRID}
     if not args.relevance_only:

@@ -102,3 +102,13 @@ def test_the_calibrated_score_rises_with_each_signal():
         low = relevance.probability(name, 0.1, 0.1)
         assert relevance.probability(name, 0.9, 0.1) > low
         assert relevance.probability(name, 0.1, 0.9) > low
+
+
+def test_a_list_too_long_to_quote_whole_is_cut_at_a_clause_and_marked(user, indexed):
+    items = ", ".join(f"saddle number {n} costs {n} coins" for n in range(30))
+    text = f"The saddle price list reads {items}, and the zebra saddle costs ninety coins."
+    material = indexed(user, [text], title="Prices")
+    question = "How many coins does the zebra saddle cost on the saddle price list?"
+    quote = ask(user, material, question).citations[0]["quote"]
+    assert quote.endswith(",…") and quote.strip("…") in text
+    assert 40 <= len(quote.split()) < len(text.split())
