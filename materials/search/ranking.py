@@ -386,20 +386,3 @@ def chunk_ranking(
         cross_cosines={chunk_id: cosine for chunk_id, cosine, _ in cross + same},
         cross_anchors={chunk_id: anchor for chunk_id, _, anchor in cross + same},
     )
-
-
-_COSINES_SQL = """
-SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) FROM materials_chunk c
-WHERE c.owner_id = %(owner)s AND c.id = ANY(%(ids)s) AND c.embedding_model = %(model)s
-"""
-
-
-def chunk_cosines(*, owner: User, chunk_ids: list[int], vector: list[float]) -> dict[int, float]:
-    """Cosine similarity of the query's vector to each of the owner's given chunks."""
-    if not chunk_ids:
-        return {}
-    params = {"vector": str(vector), "owner": owner.pk, "ids": chunk_ids}
-    params["model"] = current_model_name()
-    with connection.cursor() as cursor:
-        cursor.execute(_COSINES_SQL, params)
-        return {row[0]: float(row[1]) for row in cursor.fetchall()}
