@@ -128,7 +128,7 @@ _ASS_TAGS = re.compile(r"\{\\[^}]*\}")
 # Leftover markup, should a caption carry any after the parsers ran.
 _HTML_TAGS = re.compile(r"</?[A-Za-z][^<>]*>")
 # A segment that is nothing but sound cues: "[Music]", "[Музыка] [Аплодисменты]", "♪♪"
-_CUE_ONLY = re.compile(r"(?:\[[^\[\]]*\]|[♪♫]+|\s)+")
+_CUE_ONLY = re.compile(r"(?:\[[^\[\]]*\]|[♪♫]|\s)+")
 
 
 def _clean_text(text: str) -> str:

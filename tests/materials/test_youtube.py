@@ -22,6 +22,7 @@ from responses import matchers
 
 from materials.errors import ProcessingError
 from materials.pipeline.youtube import (
+    _CUE_ONLY,
     ERROR_TABLE,
     MAX_SUBTITLE_BYTES,
     REQUEST_TIMEOUT,
@@ -678,6 +679,20 @@ def test_parse_subtitles_drops_segments_that_are_only_sound_cues() -> None:
     ).encode()
 
     assert parse_subtitles(data) == [(3.0, 4.0, "[Music] So, let us start.")]
+
+
+def test_a_cue_of_many_notes_and_a_letter_is_read_in_linear_time() -> None:
+    """Nested repeats ("[♪♫]+" inside "(...)+") doubled the time per note: 40 notes
+    and a letter would hold the worker for days. Each note is now one step."""
+    import time
+
+    notes = "♪" * 40 + "a"
+    data = f"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n{notes}\n".encode()
+    started = time.perf_counter()
+    assert parse_subtitles(data, "cue.vtt") == [(1.0, 2.0, notes)]
+    long_cue = "[" + "♪" * 50_000 + "]" + "♪ " * 25_000 + "x"
+    assert not _CUE_ONLY.fullmatch(long_cue)
+    assert time.perf_counter() - started < 0.1
 
 
 def test_parse_subtitles_detects_srt_by_content_whatever_the_extension() -> None:
