@@ -3,7 +3,7 @@
 Search and tutor pages carry the student's words in the query string (and the
 next request carries them in its Referer), so the log keeps paths only. The
 address is the client by TRUSTED_PROXIES, the rule the throttles use. Loaded
-by gunicorn.conf.py in gunicorn's own process, so nothing here imports Django.
+by eduplatform/gunicorn_conf.py in gunicorn's own process, so nothing here imports Django.
 """
 
 from __future__ import annotations

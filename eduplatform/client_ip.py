@@ -3,7 +3,7 @@
 Every throttle and log line keys on this. Without trusted proxies the header is
 ignored: anyone can send it, and a new value per request would otherwise be a
 new throttle bucket per password guess. Kept free of Django so gunicorn's
-access log (gunicorn.conf.py) uses the same rule before Django is loaded.
+access log (eduplatform/gunicorn_conf.py) uses the same rule before Django is loaded.
 """
 
 from __future__ import annotations

@@ -24,3 +24,7 @@ keepalive = 5
 _SHM = "/dev/shm"  # noqa: S108 (gunicorn's own advice; it creates its files safely)
 worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 accesslog = "-"
+# Access lines without query strings (search terms stay out of logs), with the
+# client address by TRUSTED_PROXIES. This is the one gunicorn config: with
+# --config set, gunicorn never reads a ./gunicorn.conf.py.
+logger_class = "eduplatform.access_log.AccessLogger"

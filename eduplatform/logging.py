@@ -17,6 +17,21 @@ class UserIdFilter(logging.Filter):
         return True
 
 
+class RequestPathFilter(logging.Filter):
+    """A logged request shows its method and path, never its query string.
+
+    Django's request logger ("Forbidden: /api/search/", every 4xx and 5xx)
+    attaches the request itself, and its repr carries the query string: a
+    student's search terms would reach the log with every refused search.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            record.request = f"{request.method} {request.path}"
+        return True
+
+
 def user_id_middleware(get_response: Callable[[HttpRequest], HttpResponse]):
     """Remember who is asking, for the log lines written while answering."""
 

@@ -411,6 +411,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "django_guid.log_filters.CorrelationId"},
         "user_id": {"()": "eduplatform.logging.UserIdFilter"},
+        "request_path": {"()": "eduplatform.logging.RequestPathFilter"},
     },
     "formatters": {
         "json": {
@@ -426,7 +427,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id", "user_id"],
+            "filters": ["request_id", "user_id", "request_path"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},

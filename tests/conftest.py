@@ -185,7 +185,7 @@ class Gunicorn:
 
 @pytest.fixture
 def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:
-    """The app under gunicorn (its gunicorn.conf.py included) on the test database,
+    """The app under gunicorn, with the config `make run` passes on the test database,
     with CSRF and every middleware as production runs them; one proxy trusted."""
     from django.db import connection
 
@@ -203,7 +203,8 @@ def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:
     }
     access_log = tmp_path / "access.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "eduplatform.wsgi:application",
+        [sys.executable, "-m", "gunicorn", "--config", "python:eduplatform.gunicorn_conf",
+         "eduplatform.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
          "--access-logfile", str(access_log)],
         cwd=Path(__file__).resolve().parents[1], env=env,

@@ -1,4 +1,5 @@
-"""`make run` stops every process it started within seconds, on Ctrl-C and on SIGTERM.
+"""`make run` stops every process it started within seconds, on Ctrl-C and on SIGTERM,
+and its log keeps no search terms.
 
 Once, after Ctrl-C, a gunicorn worker (1.3 GB) outlived its master: the runner
 signalled the master only, waited, killed it, and the worker, busy in a
@@ -47,6 +48,12 @@ def _answers(port: int) -> bool:
         return False
 
 
+def _search(port: int, terms: str) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET /api/search/?q={terms} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        sock.recv(12)
+
+
 def _slow_request(port: int) -> socket.socket:
     """A POST whose body is still coming: a web worker's thread is busy reading it."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -79,17 +86,22 @@ def test_make_run_stops_every_process_it_started_within_seconds(
     material.file.save("long.pdf", ContentFile(make_pdf(["Entropy spreads energy. " * 40])))
     material_enqueue(material=material)
 
+    log = tmp_path / "run.log"
     runner = subprocess.Popen(
         [sys.executable, "-m", "eduplatform.runner"],
         env=env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # as a terminal's foreground job: Ctrl-C signals its group
     )
     client = None
     try:
         assert wait_for(lambda: _answers(port), 180, every=0.5), "the web server never answered"
+        _search(port, "my+embarrassing+diagnosis")
+        # make run's own log: the search is there, its terms are not.
+        assert wait_for(lambda: b"GET /api/search/ " in log.read_bytes(), 10), log.read_text()
+        assert b"diagnosis" not in log.read_bytes()
         assert wait_for(
             lambda: Material.objects.filter(pk=material.pk, stage="embedding").exists(), 120
         ), "the worker never took the job"
