@@ -77,9 +77,6 @@ def off_topic() -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-OFF_TOPIC = {language: [t for t, _ in items] for language, items in off_topic().items()}
-
-
 @dataclass(frozen=True)
 class Question:
     document: str

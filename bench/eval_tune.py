@@ -84,24 +84,13 @@ def _signals(prepared, questions) -> list[tuple[str, float, float, int]]:
     return [found for found in (top(*item) for item in asked) if found is not None]
 
 
-def fit_logistic(x, y, *, l2: float = 0.01, steps: int = 50):
-    """(intercept, weights) of a logistic model by Newton's method, classes weighed equally."""
-    import numpy as np
+def fit_logistic(x, y, *, l2: float = 0.01) -> tuple[float, list[float]]:
+    """(intercept, weights) of a logistic model, classes weighed equally, L2 penalty `l2`."""
+    from sklearn.linear_model import LogisticRegression
 
-    x = np.column_stack([np.ones(len(x)), np.asarray(x, dtype=float)])
-    y = np.asarray(y, dtype=float)
-    positives = max(y.sum(), 1.0)
-    negatives = max(len(y) - y.sum(), 1.0)
-    sample = np.where(y == 1, len(y) / (2 * positives), len(y) / (2 * negatives))
-    beta = np.zeros(x.shape[1])
-    penalty = l2 * np.eye(x.shape[1])
-    penalty[0, 0] = 0.0
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-np.clip(x @ beta, -50, 50)))
-        gradient = x.T @ (sample * (p - y)) + penalty @ beta
-        hessian = (x * (sample * p * (1 - p))[:, None]).T @ x + penalty
-        beta -= np.linalg.solve(hessian, gradient)
-    return float(beta[0]), [float(b) for b in beta[1:]]
+    model = LogisticRegression(C=1 / l2, class_weight="balanced", tol=1e-10, max_iter=10_000)
+    model.fit(x, y)
+    return float(model.intercept_[0]), [float(w) for w in model.coef_[0]]
 
 
 def _calibrate(prepared, questions) -> None:

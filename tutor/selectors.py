@@ -35,7 +35,6 @@ class Passage:
     """A passage search ranked for the question, with the evidence that it answers it."""
 
     chunk: Chunk
-    score: float  # the search's rank score (fusion and sentence evidence): not a relevance measure
     coverage: float  # share of the question's term weight (idf in the searched scope) in the chunk
     sentences: tuple[Sentence, ...] = ()  # the chunk's sentences, scored against the query
     sentence: Sentence | None = None  # the best sentence, the one the search shows and opens
@@ -120,7 +119,6 @@ def passage_retrieve(
         passages.append(
             Passage(
                 chunk=hit.chunk,
-                score=hit.score,
                 coverage=coverage,
                 sentences=hit.sentences,
                 sentence=hit.sentence,

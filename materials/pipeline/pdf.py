@@ -385,12 +385,13 @@ def _join_lines(lines: list[str], hyphenated: set[str], words: set[str]) -> str:
             glue = "" if text.endswith("/") and "://" in last_token else " "
             text = f"{text}{glue}{line}"
             continue
-        left = match.group(1)
-        right = _WORD.match(line)
-        if right is None or not line[0].islower() or not left[-1].isalpha():
+        if not _breaks_word(text, line):
             # "3-dimensional", "Schwarz-Weiß", "x-" before a symbol: a real hyphen.
             text += line
             continue
+        left = match.group(1)
+        right = _WORD.match(line)
+        assert right is not None  # the line starts with a lower-case letter
         compound = f"{left}-{right.group(0)}".lower()
         joined = f"{left}{right.group(0)}".lower()
         # Keep "well-known" when the document writes it so elsewhere and

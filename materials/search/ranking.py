@@ -296,10 +296,9 @@ class Ranking:
     # The query's lexemes and their idf, by language (see TextRankings.weights).
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
     vector: list[float] | None = None  # the query's embedding, when it was made
-    # The query's multilingual vector and the cosine of each chunk it ranked: across
-    # languages, and offline between a Russian question and Russian passages.
+    # The query's multilingual vector, and the page nearest it of each chunk it ranked:
+    # across languages, and offline between a Russian question and Russian passages.
     cross_vector: list[float] | None = None
-    cross_cosines: dict[int, float] = field(default_factory=dict)
     cross_anchors: dict[int, float | None] = field(default_factory=dict)  # the nearest part's page
 
     @property
@@ -383,6 +382,5 @@ def chunk_ranking(
         weights=text.weights if text is not None else {},
         vector=vector,
         cross_vector=cross_vector,
-        cross_cosines={chunk_id: cosine for chunk_id, cosine, _ in cross + same},
         cross_anchors={chunk_id: anchor for chunk_id, _, anchor in cross + same},
     )

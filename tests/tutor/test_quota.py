@@ -32,6 +32,26 @@ def _ask(api, conversation: int, content: str, **headers):
     return api.post(url, {"content": content}, format="json", **headers)
 
 
+def _refused_everywhere(
+    api, logged_in, conversation: int, code: str, longest_wait: int, api_headers=None, **headers
+):
+    """The API, the page and the stream all answer 429 with `code` and a Retry-After of at
+    most `longest_wait` seconds; returns the API's and the page's answers.
+
+    `headers` go with the API's and the page's request, `api_headers` with the API's only
+    (the token-authenticated API follows the client's language, the pages the profile's).
+    """
+    over = _ask(api, conversation, "Again?", **headers, **(api_headers or {}))
+    assert over.status_code == 429 and over.json()["code"] == code
+    page = logged_in.post(f"/tutor/{conversation}/ask/", {"content": "Again?"}, **headers)
+    assert page.status_code == 429
+    stream = logged_in.post(f"/tutor/{conversation}/stream/", {"content": "Again?"})
+    assert stream.status_code == 429 and stream.json()["code"] == code
+    for answer in (over, page, stream):
+        assert 0 < int(answer["Retry-After"]) <= longest_wait
+    return over, page
+
+
 def test_hosted_answers_count_in_api_page_and_stream(
     api, logged_in, user, settings, stub_openai, indexed
 ):
@@ -44,18 +64,10 @@ def test_hosted_answers_count_in_api_page_and_stream(
     asked = logged_in.post(f"/tutor/{conversation}/ask/", {"content": "How does solve work?"})
     assert asked.status_code == 302
 
-    over = _ask(api, conversation, "What does solve return?", HTTP_ACCEPT_LANGUAGE="ru")
-    assert over.status_code == 429
-    assert over.json()["code"] == "daily_limit" and "вопросов" in over.json()["detail"]
-    assert 0 < int(over["Retry-After"]) <= 86400
-    page = logged_in.post(
-        f"/tutor/{conversation}/ask/", {"content": "Again?"}, HTTP_ACCEPT_LANGUAGE="ru"
+    over, page = _refused_everywhere(
+        api, logged_in, conversation, "daily_limit", 86400, HTTP_ACCEPT_LANGUAGE="ru"
     )
-    assert page.status_code == 429 and "лимит" in page.content.decode()
-    assert 0 < int(page["Retry-After"]) <= 86400
-    stream = logged_in.post(f"/tutor/{conversation}/stream/", {"content": "Again?"})
-    assert stream.status_code == 429 and stream.json()["code"] == "daily_limit"
-    assert 0 < int(stream["Retry-After"]) <= 86400
+    assert "вопросов" in over.json()["detail"] and "лимит" in page.content.decode()
     # Refused questions are not stored, nor sent: two questions, two answers.
     assert user.conversations.get().messages.count() == 4
     assert len(stub_openai.chat_requests()) == 2
@@ -127,18 +139,13 @@ def test_offline_rate_gives_429_with_retry_after_in_russian(
     assert page.status_code == 302
 
     # The token-authenticated API follows the client's language, the pages the profile's.
-    over = _ask(api, conversation, "And the inverse?", HTTP_ACCEPT_LANGUAGE="ru")
-    assert over.status_code == 429
+    over, page = _refused_everywhere(
+        api, logged_in, conversation, "rate_limit", 60, api_headers={"HTTP_ACCEPT_LANGUAGE": "ru"}
+    )
     assert over.json() == {
         "detail": "Вы задаёте вопросы чаще, чем 2 в минуту. Подождите минуту и спросите снова.",
         "code": "rate_limit",
     }
-    assert 0 < int(over["Retry-After"]) <= 60
-    page = logged_in.post(f"/tutor/{conversation}/ask/", {"content": "And the inverse?"})
-    assert page.status_code == 429 and "чаще, чем 2 в минуту" in page.content.decode()
-    assert 0 < int(page["Retry-After"]) <= 60
-    stream = logged_in.post(f"/tutor/{conversation}/stream/", {"content": "And the inverse?"})
-    assert stream.status_code == 429 and stream.json()["code"] == "rate_limit"
-    assert 0 < int(stream["Retry-After"]) <= 60
+    assert "чаще, чем 2 в минуту" in page.content.decode()
     # Three questions answered; the refused ones are not stored.
     assert user.conversations.get().messages.count() == 6
