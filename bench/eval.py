@@ -495,6 +495,7 @@ def _copies(client, prepared: Prepared, figures: dict) -> None:
     from materials.models import Flashcard
 
     figures["copies"] = []
+    by_half: dict[tuple[str, str], Scores] = {}
     for kind, title in COPIES.items():
         keys = [key for key, copy_kind in prepared.copies if copy_kind == kind]
         if not keys:
@@ -517,6 +518,9 @@ def _copies(client, prepared: Prepared, figures: dict) -> None:
                     ).json()["results"]
                     pages = [r["page"] for r in results]
                     scores.ranks.append(_first_hit(pages, texts, question.evidence))
+                by_half.setdefault((question.half, kind), Scores([], [])).ranks.append(
+                    read.ranks[-1]
+                )
             ratio = read.hit(5) / born.hit(5) if born.hit(5) else 0.0
             shares = [
                 russian_share([f"{c.front} {c.back}" for c in Flashcard.objects.filter(material=m)])
@@ -538,6 +542,42 @@ def _copies(client, prepared: Prepared, figures: dict) -> None:
                     "cards_russian": {"original": shares[0], "copy": shares[1]},
                 }
             )
+    _copies_by_half(client, prepared, by_half, figures)
+
+
+def _copies_by_half(client, prepared: Prepared, by_half: dict, figures: dict) -> None:
+    """Search on the copies by half, with the documents whose own text layer is a legacy
+    encoding counted as legacy too: the rows the tutor's 'scan' and 'legacy' rows match."""
+    for key, material in prepared.materials.items():
+        if not material.reading.get("repaired"):
+            continue
+        for question in (q for q in prepared.questions if q.document == key):
+            results = client.get(
+                "/api/search/", {"q": question.text, "material": material.pk, "k": 10}
+            ).json()["results"]
+            rank = _first_hit(
+                [r["page"] for r in results], prepared.page_texts[key], question.evidence
+            )
+            by_half.setdefault((question.half, "legacy"), Scores([], [])).ranks.append(rank)
+    print("\nSearch on scans and legacy PDFs by half (copies, and legacy-encoded originals):")
+    print("| half | row | n | hit@1 | hit@5 | MRR |")
+    print("|---|---|---|---|---|---|")
+    figures["copies_by_half"] = []
+    for (half, kind), scores in sorted(by_half.items()):
+        print(
+            f"| {half} | {kind} | {scores.n} | {scores.hit(1):.3f} | {scores.hit(5):.3f}"
+            f" | {scores.mrr:.3f} |"
+        )
+        figures["copies_by_half"].append(
+            {
+                "half": half,
+                "row": kind,
+                "n": scores.n,
+                "hit1": scores.hit(1),
+                "hit5": scores.hit(5),
+                "mrr": scores.mrr,
+            }
+        )
 
 
 def _ask(client, material_id: int, text: str) -> dict:
