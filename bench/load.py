@@ -8,9 +8,9 @@ worker), then each profile (users, seconds) runs bounded and headless. The
 table gives the failure ratio and p50/p95 of page reads and API reads from
 the raw samples; bench-results/load.json keeps the figures.
 
-Targets: issue 7 — 50 users, 2 minutes, failures < 1 %, p95 < 300 ms;
-issue 8 — 20 users, p95 <= 100 ms; issue 17 — 20 students streaming tutor
-answers beside 20 reading pages, page p95 <= 300 ms and no stream timing out.
+Targets: 50 users for 2 minutes, failures < 1 %, p95 < 300 ms; 20 users,
+p95 <= 100 ms; 20 students streaming tutor answers beside 20 reading pages,
+page p95 <= 300 ms and no stream timing out.
 The last profile runs on a second stack whose model is the local stand-in
 (tests/stub_openai.py, writing each answer over about STREAM_SECONDS), so
 the streams last as a hosted model's do; the first two keep the offline app.
@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # (name, users, seconds, p95 target in ms, Locust user classes, stack)
 PROFILES = [
-    ("issue 7: 50 users", 50, 120, 300.0, ["Student"], "offline"),
-    ("issue 8: 20 users", 20, 60, 100.0, ["Student"], "offline"),
-    ("issue 17: 20+20 streams", 40, 90, 300.0, ["Student", "Tutee"], "model"),
+    ("50 users", 50, 120, 300.0, ["Student"], "offline"),
+    ("20 users", 20, 60, 100.0, ["Student"], "offline"),
+    ("20+20 streams", 40, 90, 300.0, ["Student", "Tutee"], "model"),
 ]
 STREAM_SECONDS = float(os.environ.get("STREAM_SECONDS", "6"))
 STUDENTS = int(os.environ.get("LOAD_STUDENTS", "5"))

@@ -7,7 +7,7 @@ request on a thread of their own and keep beating to the master between
 requests, so a long stream neither blocks other requests nor gets its worker
 killed by `timeout`. Threads, not more processes: each process keeps its own
 embedding model (about 1.3 GB with the offline one), threads share it.
-Measured (README, "Web concurrency"): `python -m bench.streaming`.
+Measured by `python -m bench.streaming`: docs/benchmarks.md, "Web concurrency".
 """
 
 import os

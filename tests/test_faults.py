@@ -1,4 +1,4 @@
-"""Faults injected into the real stack, one test per row of the README's fault table.
+"""Faults injected into the real stack, one test per row of docs/operations.md's fault table.
 
 Worker killed (SIGKILL) mid-extraction, mid-embedding and mid-generation; the
 queue server stopped during an upload, or restarted with jobs queued; the
