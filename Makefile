@@ -44,39 +44,39 @@ define compile-messages
 	cd $(CURDIR) && $(NO_SERVICES) $(PY) manage.py compilemessages --ignore=.venv --verbosity 0
 endef
 
-install: system-packages $(VENV)/.installed-model-build
+install: system-packages $(VENV)/.installed-model-build ## install the runtime and model-build locks, build the embedding model, compile messages
 	$(build-model)
 	$(compile-messages)
 
-install-test: system-packages $(VENV)/.installed-test
+install-test: system-packages $(VENV)/.installed-test ## as install, with the test lock
 	$(build-model)
 	$(compile-messages)
 
-install-bench: system-packages $(VENV)/.installed-bench
+install-bench: system-packages $(VENV)/.installed-bench ## as install, with the bench lock
 	$(build-model)
 	$(compile-messages)
 
 # gettext and Tesseract's language data from Debian, when missing (never fatal).
-system-packages:
+system-packages: ## install the Debian packages the app needs (gettext, Tesseract data) when missing
 	@scripts/system-packages.sh
 
-model: $(VENV)/.installed-model-build
+model: $(VENV)/.installed-model-build ## build the local embedding model's int8 graph (once)
 	$(build-model)
 
-messages: system-packages $(VENV)/.installed-runtime
+messages: system-packages $(VENV)/.installed-runtime ## compile the message catalogues (locale/*/django.po)
 	$(compile-messages)
 
-run: install
+run: install ## serve the app and a worker at http://127.0.0.1:$(PORT) on embedded servers
 	$(PY) -m eduplatform.runner
 
-test: install-test
+test: install-test ## the whole test suite, with coverage
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed-lint
+lint: $(VENV)/.installed-lint ## ruff check and format check (CI runs it before the tests)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(VENV)/.installed-lint
+format: $(VENV)/.installed-lint ## ruff format and fix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
@@ -89,7 +89,7 @@ UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-versi
 	--custom-compile-command "make lock" --index-strategy unsafe-best-match \
 	$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
 	$(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS)) $(UPGRADE)
-lock: $(VENV)/.installed-lock
+lock: $(VENV)/.installed-lock ## write the dependency locks from pyproject.toml (UPGRADE=--upgrade for newest)
 	$(UV_COMPILE) pyproject.toml -o requirements.txt
 	$(UV_COMPILE) pyproject.toml --group model-build -c requirements.txt -o $(REQ)/model-build.txt
 	$(UV_COMPILE) pyproject.toml --group test -c $(REQ)/model-build.txt -o $(REQ)/test.txt
@@ -99,7 +99,7 @@ lock: $(VENV)/.installed-lock
 
 # One table (ours, baseline, ratio, target) and bench/results.json; parts run
 # alone too: python -m bench.embedding | bench.pipeline | bench.search | bench.ocr | bench.study
-bench: install-bench
+bench: install-bench ## speed and memory figures against baselines, into bench/results.json
 	$(PY) -m bench
 
 # Search hit@1/hit@5/MRR and tutor citation quality on the corpus books.
@@ -108,21 +108,31 @@ bench: install-bench
 # (lshortru's own text layer is such a font). Both are new documents no ranking was tuned on.
 EVAL_SCANS ?= russ,eskd
 EVAL_LEGACY ?= texlive-ru,eskd
-eval: install-bench
+eval: install-bench ## search and tutor quality on the eval questions (about 25 minutes)
 	$(PY) -m bench.eval --scan "$(EVAL_SCANS)" --legacy "$(EVAL_LEGACY)"
 
 # schemathesis with 100 examples per operation and its coverage phase (make test runs 3).
-fuzz: install-test
+fuzz: install-test ## schemathesis over the API, 100 examples per operation
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_RANDOM=1 $(PY) -m pytest tests/test_api_fuzz.py --no-cov
 
 # Locust headless against the `make run` stack on its own port and data folder; stops by itself.
-load: install-bench
+load: install-bench ## Locust against its own make run stack
 	$(PY) -m bench.load
 
 # Every corpus PDF through the real worker (make test takes a fixed third).
-corpus: install-test
+corpus: install-test ## every corpus PDF through the real worker
 	EDUPLATFORM_FULL_CORPUS=1 $(PY) -m pytest tests/materials/test_worker_process.py \
 		-k every_corpus_pdf -p no:cacheprovider --no-cov -s
 
-clean-data:
+clean-data: ## delete DATA_DIR: every material, account and server data
 	rm -rf $(DATA_DIR)
+
+# `make` alone, or `make help`: each target with the `## ` text on its line,
+# so a newcomer sees the targets instead of an install starting.
+.PHONY: help
+.DEFAULT_GOAL := help
+help: ## list the targets, one line each
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
+		| sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' \
+		| sed 's/$$(PORT)/$(PORT)/' \
+		| awk -F '\t' '{ printf "  %-16s %s\n", $$1, $$2 }'
