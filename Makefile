@@ -15,8 +15,8 @@ NO_SERVICES := DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unuse
 
 # Dependencies are declared in pyproject.toml (the project's dependencies are the
 # runtime; [dependency-groups] model-build, test, bench, lint, lock) and locked
-# with hashes: requirements.txt (the runtime, what production installs; the design
-# card names this file) and in requirements/:
+# with hashes: requirements.txt (the runtime, what production installs, under the
+# name pip users and deploy tools look for) and in requirements/:
 # model-build.txt (+ building the embedding model: `make run`), test.txt
 # (+ tests), bench.txt (+ bench and load), lint.txt and lock.txt (alone).
 # Each lock holds every version of the one before it, unchanged.
