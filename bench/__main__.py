@@ -311,8 +311,8 @@ def notes(results: dict) -> list[str]:
     if "ocr" in results and "en" in results["ocr"]:
         o = results["ocr"]
         out.append(
-            f"OCR: scans made from corpus prose pages (tests/pdfs.py scan_pdf: 200 dpi, skew"
-            f" ≤ 1.5°, noise), read by the PDF child with {o['en']['threads']} threads"
+            "OCR: scans made from corpus prose pages (tests/support/pdfs.py scan_pdf: 200 dpi,"
+            f" skew ≤ 1.5°, noise), read by the PDF child with {o['en']['threads']} threads"
             f" ({o['en']['seconds_per_page_one_thread']:.2f} s/page with one, English);"
             " baseline = one `tesseract` program run per rendered page (what pytesseract"
             " does), same images; error rate against the born-digital text layer."

@@ -258,12 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scan",
         help="comma-separated keys: also process an image-only scan of these documents"
-        " (tests/pdfs.py scan_pdf) and compare its search with the born-digital copy's",
+        " (tests/support/pdfs.py scan_pdf) and compare its search with the born-digital copy's",
     )
     parser.add_argument(
         "--legacy",
         help="comma-separated keys of Russian documents: also process a copy set in an old"
-        " 8-bit Cyrillic font (tests/pdfs.py legacy_copy) and compare it with the original",
+        " 8-bit Cyrillic font (tests/support/pdfs.py legacy_copy) and compare it with the original",
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
@@ -338,12 +338,12 @@ def prepare(
         baselines[key] = PageBM25({p.number: p.text for p in pages})
         materials[key] = process_copy(owner, key, path.name, path.read_bytes())
         if key in scanned:
-            from tests.pdfs import scan_pdf
+            from tests.support.pdfs import scan_pdf
 
             copy = scan_pdf(path.read_bytes(), dpi=200, seed=3)
             copies[key, "scan"] = process_copy(owner, f"{key} (scan)", "scan.pdf", copy)
         if key in legacies:
-            from tests.pdfs import legacy_copy
+            from tests.support.pdfs import legacy_copy
 
             copy = legacy_copy([p.text for p in pages])
             copies[key, "legacy"] = process_copy(owner, f"{key} (legacy)", "legacy.pdf", copy)

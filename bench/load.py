@@ -12,7 +12,7 @@ Targets: 50 users for 2 minutes, failures < 1 %, p95 < 300 ms; 20 users,
 p95 <= 100 ms; 20 students streaming tutor answers beside 20 reading pages,
 page p95 <= 300 ms and no stream timing out.
 The last profile runs on a second stack whose model is the local stand-in
-(tests/stub_openai.py, writing each answer over about STREAM_SECONDS), so
+(tests/support/stub_openai.py, writing each answer over about STREAM_SECONDS), so
 the streams last as a hosted model's do; the first two keep the offline app.
 """
 
@@ -78,8 +78,8 @@ def seed() -> None:
     from accounts.services import api_token_create
     from materials.models import Material
     from materials.services import material_create_pdf
-    from tests.conftest import make_pdf
-    from tests.study.conftest import lecture_pages
+    from tests.support.lectures import lecture_pages
+    from tests.support.pdfs import make_pdf
     from tutor.models import Conversation
 
     pdf = make_pdf(lecture_pages(4))
@@ -253,7 +253,7 @@ def main() -> int:
         extra_env: dict[str, str] = {}
         stub = None
         if stack == "model":
-            from tests.stub_openai import StubOpenAI
+            from tests.support.stub_openai import StubOpenAI
 
             stub = StubOpenAI().start()
             words = 30

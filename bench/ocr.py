@@ -1,6 +1,6 @@
 """Text recognition of scans: speed, accuracy and memory (`python -m bench.ocr`).
 
-Scans are made from corpus pages (tests/pdfs.py `scan_pdf`: rendered at
+Scans are made from corpus pages (tests/support/pdfs.py `scan_pdf`: rendered at
 200 dpi, skewed up to 1.5°, grey noise, no text layer) so the born-digital
 text layer of the same pages is the reference:
 
@@ -184,7 +184,7 @@ def error_rate(reference: list[str], read: list[str]) -> float:
 
 
 def measure_language(name: str, path: Path, languages: str) -> dict:
-    from tests.pdfs import scan_pdf
+    from tests.support.pdfs import scan_pdf
 
     numbers, pdf, reference = prose_pages(path)
     scan = scan_pdf(pdf, dpi=200, seed=1)
@@ -222,7 +222,7 @@ def scan_of(path: Path, pages: int) -> bytes:
     import pypdfium2 as pdfium
     from PIL import Image
 
-    from tests.pdfs import scan_pdf
+    from tests.support.pdfs import scan_pdf
 
     one = scan_pdf(path.read_bytes(), dpi=200, seed=2)
     document = pdfium.PdfDocument(one)

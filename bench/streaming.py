@@ -4,7 +4,7 @@
 benchmarks' own database (bench.db): as the image ran it before (3 sync
 workers) and with eduplatform/gunicorn_conf.py (gthread). In each, STREAMS
 tutor answers are opened at once, written slowly by the local model
-stand-in (tests/stub_openai.py: STREAM_SECONDS per answer), and meanwhile a
+stand-in (tests/support/stub_openai.py: STREAM_SECONDS per answer), and meanwhile a
 page (the login page) is fetched again and again; its latency is what a
 student browsing beside those streams waits. Writes bench-results/streaming.json.
 """
@@ -155,7 +155,7 @@ def _measure(name: str, args: list[str], session: str, conversation: int) -> dic
 
 
 def main() -> None:
-    from tests.stub_openai import StubOpenAI
+    from tests.support.stub_openai import StubOpenAI
 
     stub = StubOpenAI().start()
     stub.stream_word_delay = STREAM_SECONDS / ANSWER_WORDS

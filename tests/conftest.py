@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,51 +15,17 @@ from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from accounts.services import api_token_create
-from tests.factories import UserFactory
+from materials.models import Material
+from tests.support.corpus import CORPUS
+from tests.support.factories import MaterialFactory, UserFactory
+from tests.support.lectures import lecture_pages, pdf_material, process
+from tests.support.pdfs import make_pdf
+from tests.support.processes import Gunicorn, gunicorn_serving
 
 PLAYER_URL = "https://www.youtube.com/youtubei/v1/player"
 WATCH_URL = "https://www.youtube.com/watch"
 TIMEDTEXT_URL = "https://www.youtube.com/api/timedtext"
 HTML = "text/html; charset=utf-8"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-
-
-def corpus_file(*parts: str) -> Path:
-    """A file of the shared corpus, or a clean skip when the corpus is absent."""
-    path = CORPUS.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"corpus file {'/'.join(parts)} not present (../shared/corpus is absent)")
-    return path
-
-
-def make_pdf(pages: list[str]) -> bytes:
-    """A real text PDF, one string per page."""
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=11)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    return bytes(pdf.output())
-
-
-def make_scanned_pdf(text_pages: list[str], scans: list[str]) -> bytes:
-    """Text pages, then image-only pages: recognising those holds extraction open a while."""
-    import io
-
-    import pypdfium2 as pdfium
-
-    from tests.pdfs import scan_pdf
-
-    scanned = scan_pdf(make_pdf(scans))
-    if not text_pages:
-        return scanned
-    document = pdfium.PdfDocument(make_pdf(text_pages))
-    document.import_pages(pdfium.PdfDocument(scanned))
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -165,7 +126,7 @@ def youtube(corpus: Path) -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def stub_openai(settings):
     """A local OpenAI-compatible server, and settings pointing the product at it."""
-    from tests.stub_openai import StubOpenAI
+    from tests.support.stub_openai import StubOpenAI
 
     stub = StubOpenAI().start()
     settings.OPENAI_API_KEY = "test-key"
@@ -177,47 +138,75 @@ def stub_openai(settings):
     stub.stop()
 
 
-@dataclass
-class Gunicorn:
-    port: int
-    access_log: Path
-
-
 @pytest.fixture
 def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:
-    """The app under gunicorn, with the config `make run` passes on the test database,
-    with CSRF and every middleware as production runs them; one proxy trusted."""
+    """The app under gunicorn on the test database (tests.support.processes.gunicorn_serving)."""
     from django.db import connection
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     database = urlsplit(os.environ["DATABASE_URL"])._replace(
         path="/" + connection.settings_dict["NAME"]
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.geturl(),
-        "DATA_DIR": str(tmp_path),
-        "TRUSTED_PROXIES": "1",
-    }
-    access_log = tmp_path / "access.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "python:eduplatform.gunicorn_conf",
-         "eduplatform.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
-         "--access-logfile", str(access_log)],
-        cwd=Path(__file__).resolve().parents[1], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert server.poll() is None, server.stderr.read().decode()
-            time.sleep(0.3)
-    yield Gunicorn(port=port, access_log=access_log)
-    server.terminate()
-    server.wait(timeout=30)
+    with gunicorn_serving(database_url=database.geturl(), data_dir=tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def indexed() -> Callable[..., Material]:
+    """A ready material whose chunks (one per text) are embedded by the current embedder.
+
+    Faster than the worker for tests about the tutor itself; the worker's own
+    path is exercised by the upload in test_injection.
+    """
+    from eduplatform.embeddings import current_model_name, get_embedder
+    from materials.models import Chunk
+    from materials.search.crosslingual import crosslingual_fill
+
+    def build(
+        owner,
+        texts: list[str],
+        *,
+        title: str = "Lecture",
+        kind: str = "pdf",
+        language: str = "en",
+        pages: list[int] | None = None,
+        seconds: list[float] | None = None,
+        multilingual: bool = True,
+    ) -> Material:
+        material = MaterialFactory(
+            owner=owner,
+            title=title,
+            kind=kind,
+            status="ready",
+            language=language,
+            video_id="GJLlxj_dtq8" if kind == "youtube" else "",
+        )
+        vectors = get_embedder().embed(texts)
+        model = current_model_name()
+        for position, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
+            page = (pages or list(range(1, len(texts) + 1)))[position] if kind == "pdf" else None
+            Chunk.objects.create(
+                material=material,
+                owner=owner,
+                position=position,
+                text=text,
+                page_start=page,
+                page_end=page,
+                start_seconds=seconds[position] if seconds else None,
+                end_seconds=seconds[position] + 30 if seconds else None,
+                language=language,
+                embedding=vector,
+                embedding_model=model,
+            )
+        # The multilingual vectors, as the pipeline stores them for every chunk.
+        if multilingual:
+            crosslingual_fill(material_ids=[material.pk])
+        return material
+
+    return build
+
+
+@pytest.fixture
+def biology(user, run_jobs, django_capture_on_commit_callbacks) -> Material:
+    """A small English lecture, processed (and its study content made offline)."""
+    material = pdf_material(user, make_pdf(lecture_pages()))
+    return process(material, django_capture_on_commit_callbacks, run_jobs)

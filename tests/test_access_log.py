@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.test_body_limit import raw_request
+from tests.support.processes import raw_request
 
 pytestmark = pytest.mark.django_db
 

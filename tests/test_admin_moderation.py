@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from materials.models import ContentReport, Flashcard, Material
-from tests.factories import MaterialFactory, UserFactory
+from tests.support.factories import MaterialFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

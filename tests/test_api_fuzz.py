@@ -29,8 +29,7 @@ from accounts.models import User
 from accounts.services import api_token_create
 from materials.models import QuizQuestion
 from materials.study.services import flashcard_create, quiz_attempt_create
-from tests.study.conftest import BIOLOGY
-from tests.tutor.conftest import indexed  # noqa: F401 (fixture)
+from tests.support.lectures import BIOLOGY
 from tutor.services import conversation_create
 
 pytestmark = pytest.mark.slow
@@ -68,7 +67,7 @@ def in_test_transaction():
 
 
 @pytest.fixture
-def world(db, indexed, in_test_transaction) -> dict:  # noqa: F811
+def world(db, indexed, in_test_transaction) -> dict:
     """One owner with a ready material, its study content, an attempt and a conversation."""
     # No passwords: hashing two per operation would cost more than the fuzzing.
     user = User.objects.create(email="owner@example.org")

@@ -139,3 +139,27 @@ def test_a_lazy_import_inside_a_function_closes_a_cycle(tmp_path):
     graph = _imports(tmp_path, ("shop",))
 
     assert _cycles(graph) == [["shop.billing", "shop.orders"]]
+
+
+def test_tests_and_bench_import_helpers_from_tests_support_only():
+    """A helper a test needs lives in tests/support/, never in a conftest or a test module.
+
+    So a test can move or go without breaking another, and bench/ builds its
+    documents with the same makers the tests use.
+    """
+    offending = []
+    for folder in ("tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [node.module or ""]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    continue
+                offending += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+                    for name in names
+                    if name.split(".")[0] == "tests" and not name.startswith("tests.support")
+                ]
+    assert not offending, "import helpers from tests.support:\n" + "\n".join(offending)

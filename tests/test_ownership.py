@@ -26,8 +26,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
-from tests.conftest import make_pdf
-from tests.factories import MaterialFactory, UserFactory
+from tests.support.factories import MaterialFactory, UserFactory
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ from materials.models import (
     StudySet,
 )
 from materials.study.services import quiz_attempt_create
-from tests.factories import MaterialFactory
+from tests.support.factories import MaterialFactory
 from tutor.models import Conversation, Message
 
 TEXT = (

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from eduplatform import quota
-from tests.conftest import make_pdf
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_a_refund_goes_to_the_window_it_was_reserved_in(user, settings):
 def test_regeneration_counts_as_an_ai_call(
     api, user, settings, run_jobs, django_capture_on_commit_callbacks
 ):
-    from tests.factories import MaterialFactory
+    from tests.support.factories import MaterialFactory
 
     settings.DAILY_AI_CALL_LIMIT = 1
     material = MaterialFactory(owner=user, status="ready")

@@ -25,9 +25,9 @@ from django.core.files.base import ContentFile
 
 from materials.models import Material
 from materials.services import material_enqueue
-from tests.conftest import make_pdf
-from tests.factories import MaterialFactory
-from tests.materials.test_worker_process import ROOT, wait_for, worker_env
+from tests.support.factories import MaterialFactory
+from tests.support.pdfs import make_pdf
+from tests.support.processes import ROOT, wait_for, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 STOP_WITHIN = 10.0

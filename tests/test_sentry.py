@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from eduplatform.sentry import scrub
-from tests.test_settings import manage
+from tests.support.processes import manage
 
 PROBE = (
     "import json, sentry_sdk; c = sentry_sdk.get_client(); o = c.options; "

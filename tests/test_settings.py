@@ -1,23 +1,9 @@
 """Production settings: deploy checks pass, and a missing secret stops the start."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("PYTEST_VERSION", "DEBUG")}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env={**clean, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support.processes import manage
 
 
 def test_deploy_checks_pass_with_production_settings(tmp_path):

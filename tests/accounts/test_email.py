@@ -8,8 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.smtp_sink import SmtpSink
-from tests.test_settings import manage
+from tests.support.processes import manage
+from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db
 

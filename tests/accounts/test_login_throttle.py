@@ -13,7 +13,7 @@ from django.urls import reverse
 from rest_framework.throttling import ScopedRateThrottle
 
 from eduplatform.client_ip import TrustedProxies, client_ip
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,22 +8,13 @@ worker in another thread of this process, so recorded YouTube responses
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Callable, Iterator
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM = (
-    os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-)
-DESKTOP = {"width": 1280, "height": 860}
-MOBILE = {"width": 390, "height": 844}
-PASSWORD = "a-Long-study-passw0rd"
+from tests.support.browser import CHROMIUM, DESKTOP
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -115,33 +106,3 @@ def worker(transactional_db, settings) -> Iterator[None]:
     yield
     stop.set()
     thread.join(timeout=120)
-
-
-def first_pages(source: Path, count: int) -> bytes:
-    """The first pages of a corpus book as a PDF of their own: real text, less to process."""
-    import pypdfium2
-
-    book = pypdfium2.PdfDocument(str(source))
-    part = pypdfium2.PdfDocument.new()
-    part.import_pages(book, list(range(min(count, len(book)))))
-    out = BytesIO()
-    part.save(out)
-    return out.getvalue()
-
-
-def shoot(page, name: str) -> Path:
-    """A full-page screenshot under tests/e2e/screenshots (git-ignored)."""
-    SCREENSHOTS.mkdir(exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def sign_up(page, email: str) -> None:
-    """Create an account through the real sign-up form."""
-    page.goto("/accounts/signup/")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password1]", PASSWORD)
-    page.fill("input[name=password2]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(lambda url: "/accounts/signup" not in url)

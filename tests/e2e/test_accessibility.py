@@ -6,17 +6,12 @@ MPL-2.0) and is injected into the page from disk: nothing is fetched.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from accounts.models import User
-from materials.models import Material
-from tests.conftest import make_pdf
-from tests.e2e.conftest import DESKTOP, MOBILE, SCREENSHOTS, shoot, sign_up
-from tests.study.conftest import BIOLOGY
+from tests.support.browser import DESKTOP, MOBILE, SCREENSHOTS, prepare, shoot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BLOCKING = {"serious", "critical"}
@@ -47,50 +42,6 @@ def violations(page) -> list[str]:
         for v in results.response["violations"]
         if v["impact"] in BLOCKING
     ]
-
-
-def prepare(page) -> dict[str, str]:
-    """A student with a processed material, a quiz attempt and a tutor answer."""
-    sign_up(page, "axe@example.com")
-    page.goto("/materials/")
-    page.locator("#pdf-form input[type=file]").set_input_files(
-        {"name": "biology.pdf", "mimeType": "application/pdf", "buffer": make_pdf(BIOLOGY)}
-    )
-    page.locator("#pdf-form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/materials/\d+/$"))
-    expect(page.locator("#status .badge.ready")).to_be_visible(timeout=120_000)
-    material = Material.objects.get(owner__email="axe@example.com")
-    pk = material.pk
-    page.goto(f"/materials/{pk}/quiz/")
-    for _ in range(60):
-        if page.locator("fieldset.question").count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
-    page.locator("form.quiz button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/attempts/\d+/$"))
-    attempt = page.url
-    page.goto(f"/tutor/?material={pk}")
-    page.locator('main form[action="/tutor/new/"] button').first.click()
-    page.wait_for_url(re.compile(r"/tutor/\d+/$"))
-    conversation = page.url
-    page.locator("#ask-form textarea").fill("What does chlorophyll absorb?")
-    page.locator("#ask-form button[type=submit]").click()
-    expect(page.locator("#chat-messages .citations")).to_be_visible(timeout=60_000)
-    return {
-        "dashboard": "/",
-        "materials": "/materials/",
-        "material": f"/materials/{pk}/",
-        "notes": f"/materials/{pk}/notes/",
-        "flashcards": f"/materials/{pk}/flashcards/",
-        "review": f"/materials/review/?material={pk}",
-        "quiz": f"/materials/{pk}/quiz/",
-        "attempt": attempt,
-        "tutor": f"/tutor/?material={pk}",
-        "conversation": conversation,
-        "reader": f"/materials/{pk}/read/?page=1&q=Chlorophyll+absorbs+red+and+blue+light",
-        "study settings": "/materials/review/settings/",
-    }
 
 
 DESKTOP_SHOTS = {"home", "dashboard", "material", "notes", "flashcards", "review", "quiz", "tutor"}

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from materials.models import Material
-from tests.e2e.test_accessibility import prepare
+from tests.support.browser import prepare
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

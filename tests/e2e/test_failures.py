@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import make_pdf
-from tests.e2e.conftest import sign_up
+from tests.support.browser import sign_up
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UPLOAD = "**/materials/upload/"

@@ -8,25 +8,11 @@ import pytest
 from playwright.sync_api import expect
 
 from materials.models import Chunk, Material
-from tests.conftest import corpus_file, make_pdf
-from tests.e2e.conftest import MOBILE, first_pages, shoot, sign_up
+from tests.support.browser import MOBILE, first_pages, shoot, sign_up, upload_pdf, wait_ready
+from tests.support.corpus import corpus_file
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def upload_pdf(page, name: str, content: bytes) -> None:
-    page.goto("/materials/")
-    form = page.locator("#pdf-form")
-    form.locator("input[type=file]").set_input_files(
-        {"name": name, "mimeType": "application/pdf", "buffer": content}
-    )
-    form.locator("button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/materials/\d+/$"))
-
-
-def wait_ready(page) -> None:
-    """The status card polls by itself; wait until it says the material is ready."""
-    expect(page.locator("#status .badge.ready")).to_be_visible(timeout=120_000)
 
 
 def tabs(page, pk: int) -> None:

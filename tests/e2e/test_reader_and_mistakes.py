@@ -15,12 +15,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from materials.models import Flashcard, Material
-from tests.conftest import make_pdf
-from tests.e2e.conftest import DESKTOP, MOBILE, shoot, sign_up
-from tests.e2e.test_journeys import upload_pdf, wait_ready
-from tests.pdfs import unicode_pdf
-from tests.study.conftest import lecture_pages
-from tests.study.test_self_contained import RUSSIAN
+from tests.support.browser import DESKTOP, MOBILE, shoot, sign_up, upload_pdf, wait_ready
+from tests.support.lectures import RUSSIAN_LECTURE, lecture_pages
+from tests.support.pdfs import make_pdf, unicode_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,7 +86,7 @@ def test_reader_opens_the_cited_page_with_the_sentence_marked(new_page, worker):
 
 def test_reader_in_russian_on_a_phone(new_page, worker):
     page = new_page(locale="ru-RU", viewport=MOBILE)
-    material = ready_material(page, "reader-ru@example.com", unicode_pdf(RUSSIAN))
+    material = ready_material(page, "reader-ru@example.com", unicode_pdf(RUSSIAN_LECTURE))
     reader, number = open_reader(page, material)
     expect(reader.locator("html")).to_have_attribute("lang", "ru")
     expect(reader.locator(".reader-bar")).to_contain_text("Страница")

@@ -9,7 +9,7 @@ import pytest
 
 from materials.pipeline.chunking import Passage, Segment, split_passages
 from materials.search.language import FTS_CONFIG, detect_language, fts_config
-from tests.conftest import corpus_file
+from tests.support.corpus import corpus_file
 
 
 def corpus_pdf(*parts: str) -> Path:

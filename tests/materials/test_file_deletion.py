@@ -16,8 +16,8 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 from materials.models import Material
-from tests.conftest import make_pdf
-from tests.factories import MaterialFactory, UserFactory
+from tests.support.factories import MaterialFactory, UserFactory
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
 

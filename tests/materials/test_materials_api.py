@@ -3,7 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from materials.models import Material
-from tests.conftest import make_pdf
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,7 @@ def test_error_messages_follow_the_request_language(api):
 
 
 def test_list_is_paginated_and_shows_only_own_materials(api, user, other_user):
-    from tests.factories import MaterialFactory
+    from tests.support.factories import MaterialFactory
 
     MaterialFactory.create_batch(2, owner=user)
     MaterialFactory(owner=other_user, title="Secret")
@@ -138,7 +138,7 @@ def test_list_is_paginated_and_shows_only_own_materials(api, user, other_user):
 
 
 def test_other_users_material_is_404(api, other_user):
-    from tests.factories import MaterialFactory
+    from tests.support.factories import MaterialFactory
 
     foreign = MaterialFactory(owner=other_user)
     assert api.get(f"/api/materials/{foreign.pk}/").status_code == 404
@@ -163,7 +163,7 @@ def test_delete_removes_the_material_and_its_file(api, django_capture_on_commit_
 
 
 def test_reprocess_queues_the_material_again(api, user, django_capture_on_commit_callbacks):
-    from tests.factories import MaterialFactory
+    from tests.support.factories import MaterialFactory
 
     material = MaterialFactory(owner=user, status="failed", error_code="pdf_broken")
     with django_capture_on_commit_callbacks(execute=True):

@@ -17,13 +17,13 @@ from materials.models import Material
 from materials.pipeline.ocr import OcrUnavailable, tessdata_dir
 from materials.pipeline.pdf import OcrOptions, clean_pages, extract_pages
 from materials.services import material_enqueue
-from tests.conftest import make_pdf
-from tests.factories import MaterialFactory
-from tests.pdfs import (
+from tests.support.factories import MaterialFactory
+from tests.support.pdfs import (
     BROKEN_WORDS_LINES,
     PROBABILITY_PAGES,
     hyphenated_pdf,
     legacy_cyrillic_pdf,
+    make_pdf,
     scan_pdf,
     unicode_pdf,
 )

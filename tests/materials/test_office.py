@@ -13,8 +13,8 @@ from django.utils import translation
 
 from materials.models import Material
 from materials.study.links import source_label
-from tests.factories import MaterialFactory
-from tests.materials.office_files import (
+from tests.support.factories import MaterialFactory
+from tests.support.office_files import (
     DOCX_TYPE,
     NOTES,
     OLE,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from materials.pipeline.office import PARAGRAPHS_PER_SECTION, extract_docx, extract_pptx
-from tests.materials.office_files import NOTES, SECTIONS, make_docx, make_pptx, plain_docx
+from tests.support.office_files import NOTES, SECTIONS, make_docx, make_pptx, plain_docx
 
 
 def test_each_slide_is_a_segment_with_title_body_table_and_notes_in_order(tmp_path):

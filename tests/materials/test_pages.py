@@ -5,8 +5,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from materials.models import Material
-from tests.conftest import make_pdf
-from tests.factories import MaterialFactory
+from tests.support.factories import MaterialFactory
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
 

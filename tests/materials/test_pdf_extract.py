@@ -24,8 +24,8 @@ from materials.pipeline.pdf import (
     pdf_page_count,
 )
 from materials.search.language import detect_language
-from tests.conftest import corpus_file
-from tests.pdfs import BROKEN_WORDS_LINES, BROKEN_WORDS_TEXT, hyphenated_pdf
+from tests.support.corpus import corpus_file
+from tests.support.pdfs import BROKEN_WORDS_LINES, BROKEN_WORDS_TEXT, hyphenated_pdf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,8 +119,7 @@ def test_pictures_without_text_are_recognised_and_found_empty():
 
 
 def scanned_hello(tmp_path: Path) -> Path:
-    from tests.conftest import make_pdf
-    from tests.pdfs import scan_pdf
+    from tests.support.pdfs import make_pdf, scan_pdf
 
     path = tmp_path / "scan.pdf"
     path.write_bytes(scan_pdf(make_pdf(["Hello, World! " * 3]), max_skew=0, noise=0))

@@ -10,29 +10,17 @@ from materials.jobs import material_process, on_process_failure
 from materials.models import Chunk, Material
 from materials.search.selectors import search
 from materials.services import material_enqueue, material_reprocess
-from tests.conftest import corpus_file, make_pdf
-from tests.factories import MaterialFactory
+from tests.support.corpus import corpus_file
+from tests.support.factories import MaterialFactory
+from tests.support.lectures import LECTURE, pdf_material
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
-
-
-def pdf_material(owner, content: bytes, name: str = "doc.pdf") -> Material:
-    """A stored PDF material, bypassing upload checks to exercise the worker itself."""
-    material = MaterialFactory(owner=owner, kind=Material.Kind.PDF)
-    material.file.save(name, ContentFile(content))
-    return material
 
 
 def enqueue(material: Material, capture) -> None:
     with capture(execute=True):
         material_enqueue(material=material)
-
-
-LECTURE = [
-    "Photosynthesis converts light energy into chemical energy. " * 30,
-    "The Krebs cycle takes place in the mitochondrial matrix. " * 30,
-    "Newton's second law states that force equals mass times acceleration. " * 30,
-]
 
 
 def test_pdf_becomes_chunks_with_pages_and_is_searchable(

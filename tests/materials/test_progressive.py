@@ -12,9 +12,8 @@ from materials.pipeline.chunking import split_passages
 from materials.pipeline.process import extract_material, index_meaning, store_text
 from materials.search.selectors import search
 from materials.study.generation import material_text
-from tests.conftest import make_pdf
-from tests.materials.test_pipeline import LECTURE, pdf_material
-from tests.pdfs import unicode_pdf
+from tests.support.lectures import LECTURE, pdf_material
+from tests.support.pdfs import make_pdf, unicode_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +114,7 @@ def test_the_worker_loads_its_models_before_the_first_job(settings):
 
 def test_a_scan_is_searchable_while_it_is_being_read(user):
     from materials.pipeline.process import extract_pdf
-    from tests.pdfs import scan_pdf
+    from tests.support.pdfs import scan_pdf
 
     material = pdf_material(user, scan_pdf(make_pdf(LECTURE), max_skew=0, noise=0))
     partials = []
@@ -126,7 +125,7 @@ def test_a_scan_is_searchable_while_it_is_being_read(user):
 
 def test_a_scan_read_in_batches_ends_with_the_whole_text_once(user, settings):
     from materials.pipeline.process import material_process
-    from tests.pdfs import scan_pdf
+    from tests.support.pdfs import scan_pdf
 
     settings.OCR_SEARCHABLE_EVERY = 1
     material = pdf_material(user, scan_pdf(make_pdf(LECTURE), max_skew=0, noise=0))

@@ -13,7 +13,7 @@ import pytest
 
 from eduplatform import quota
 from materials.models import Material
-from tests.factories import MaterialFactory, UserFactory
+from tests.support.factories import MaterialFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

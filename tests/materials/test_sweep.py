@@ -21,9 +21,8 @@ from materials.models import Material, StudySet
 from materials.pipeline.process import material_process
 from materials.services import material_enqueue, material_requeue_stalled
 from materials.study.generation import study_generate, study_regenerate, study_sets_fail_stalled
-from tests.conftest import make_pdf
-from tests.factories import MaterialFactory
-from tests.study.conftest import biology  # noqa: F401 (fixture)
+from tests.support.factories import MaterialFactory
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
 PDF = make_pdf(["Osmosis moves water across a membrane. " * 30, "Diffusion spreads. " * 30])
@@ -88,7 +87,7 @@ def test_a_superseded_run_writes_nothing(user, django_capture_on_commit_callback
     assert not material.chunks.exists()
 
 
-def test_a_superseded_generation_writes_nothing(biology, django_capture_on_commit_callbacks):  # noqa: F811
+def test_a_superseded_generation_writes_nothing(biology, django_capture_on_commit_callbacks):
     old_run = Material.objects.get(pk=biology.pk)
     cards = set(biology.flashcards.values_list("pk", flat=True))
     with django_capture_on_commit_callbacks(execute=True):
@@ -99,7 +98,7 @@ def test_a_superseded_generation_writes_nothing(biology, django_capture_on_commi
     assert StudySet.objects.get(material=biology).status == "ready"
 
 
-def test_generation_beats(biology, stub_openai, settings):  # noqa: F811
+def test_generation_beats(biology, stub_openai, settings):
     settings.STUDY_BATCH_CHARS = 1  # one request per passage
     before = timezone.now() - timedelta(hours=1)
     Material.objects.filter(pk=biology.pk).update(heartbeat_at=before)
@@ -111,7 +110,7 @@ def test_generation_beats(biology, stub_openai, settings):  # noqa: F811
 
 
 def test_a_study_set_left_being_made_fails_visibly(
-    biology,  # noqa: F811
+    biology,
     logged_in,
     django_capture_on_commit_callbacks,
 ):
@@ -126,7 +125,7 @@ def test_a_study_set_left_being_made_fails_visibly(
     assert "Making study content was interrupted." in page and "Try again" in page
 
 
-def test_a_waiting_study_set_is_left_alone(biology, django_capture_on_commit_callbacks):  # noqa: F811
+def test_a_waiting_study_set_is_left_alone(biology, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         study_regenerate(material=biology)
     assert study_sets_fail_stalled(stale_after=timedelta(0)) == 0

@@ -10,7 +10,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from materials.pipeline.textcheck import check_page
-from tests.pdfs import PROBABILITY_PAGES, legacy_cyrillic_pdf, scan_pdf
+from tests.support.pdfs import PROBABILITY_PAGES, legacy_cyrillic_pdf, scan_pdf
 
 RUSSIAN = PROBABILITY_PAGES[0]
 

@@ -22,8 +22,8 @@ from rq import SimpleWorker
 
 from materials.models import Material
 from materials.services import material_create_youtube, material_enqueue
-from tests.conftest import make_scanned_pdf
-from tests.factories import MaterialFactory
+from tests.support.factories import MaterialFactory
+from tests.support.pdfs import make_scanned_pdf
 
 pytestmark = pytest.mark.django_db
 

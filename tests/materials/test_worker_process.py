@@ -4,62 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.base import ContentFile
 
 from materials.services import material_enqueue
-from tests.conftest import CORPUS
-from tests.factories import MaterialFactory
+from tests.support.corpus import CORPUS
+from tests.support.factories import MaterialFactory
+from tests.support.processes import start_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def worker_env(media_root: Path) -> dict[str, str]:
-    """The worker talks to the test database and the test queue."""
-    db = settings.DATABASES["default"]
-    host = db.get("OPTIONS", {}).get("host") or db["HOST"]
-    env = dict(os.environ)
-    env["DATABASE_URL"] = f"postgres://{db['USER']}@/{db['NAME']}?host={host}"
-    if db.get("PORT"):
-        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env["REDIS_URL"] = settings.REDIS_URL
-    env["DATA_DIR"] = str(media_root.parent)
-    env["PDF_PARSE_TIMEOUT"] = "20"
-    env["PDF_PARSE_MEMORY_MB"] = "1024"
-    return env
-
-
-def start_worker(
-    media_root: Path, *, burst: bool, env: dict[str, str] | None = None
-) -> subprocess.Popen:
-    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "default"]
-    if burst:
-        args.append("--burst")
-    return subprocess.Popen(
-        args,
-        env={**worker_env(media_root), **(env or {})},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def wait_for(predicate, timeout: float, *, every: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return False
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from django.core.files.base import ContentFile
 from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion
 from materials.search.evidence import sentence_for_text, sentences
 from materials.services import material_enqueue
-from tests.conftest import make_pdf
-from tests.factories import MaterialFactory
+from tests.support.factories import MaterialFactory
+from tests.support.pdfs import make_pdf
 
 PAGES = [
     "Plants make their food in the light. Photosynthesis converts light energy into chemical "
@@ -214,7 +214,7 @@ def test_sentence_index_command_fills_passages_stored_before_it(biology):
 def test_a_moderator_s_edit_of_a_passage_drops_its_stored_sentences(biology, rf):
     from django.contrib.admin.sites import site
 
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     chunk = biology.chunks.order_by("position").first()
     assert chunk.sentences

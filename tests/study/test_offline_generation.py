@@ -6,8 +6,8 @@ import pytest
 
 from materials.models import Flashcard, Material, QuizQuestion, StudySet
 from materials.study.checks import is_grounded
-from tests.conftest import corpus_file
-from tests.study.conftest import pdf_material, process
+from tests.support.corpus import corpus_file
+from tests.support.lectures import pdf_material, process
 
 pytestmark = pytest.mark.django_db
 

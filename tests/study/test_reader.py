@@ -10,7 +10,7 @@ from django.conf import settings
 
 from materials.models import Material
 from materials.study.links import item_quote, source_url
-from tests.factories import MaterialFactory, UserFactory
+from tests.support.factories import MaterialFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

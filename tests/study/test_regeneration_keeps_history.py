@@ -1,7 +1,7 @@
 """Regeneration never throws away what the student or a moderator did.
 
 A hosted model writes different cards and questions each run. The stand-in
-(tests/stub_openai.py) answers the first generation with one set and the
+(tests/support/stub_openai.py) answers the first generation with one set and the
 second with another; every card the student reviewed, edited, suspended or
 reported, every card or question a moderator hid, and every reported question
 survives with its history. Untouched items are simply replaced.
@@ -13,8 +13,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from materials.models import ContentReport, Flashcard, Material, QuizQuestion, ReviewLog
-from tests.conftest import make_pdf
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
+from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from fsrs import Rating, Scheduler
 from materials.models import Flashcard, ReviewLog
 from materials.study.selectors import due_today, flashcard_due_list, study_profile_get
 from materials.study.services import flashcard_create, flashcard_review, study_profile_update
-from tests.factories import MaterialFactory
+from tests.support.factories import MaterialFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,9 @@ from materials.models import Material
 from materials.study.checks import is_self_contained
 from materials.study.offline import standalone
 from materials.study.text import opens_on_reference, points_elsewhere
-from tests.pdfs import unicode_pdf
-from tests.study.conftest import pdf_material, process
+from tests.support.lectures import RUSSIAN_LECTURE, pdf_material, process
+from tests.support.pdfs import unicode_pdf
 
-# Each page has sentences that point back ("In this case", "Such", "This is",
 # "В этом случае", "Такие") next to ones that stand alone, and key terms
 # repeated often enough to be picked as blanks.
 ENGLISH = [
@@ -34,27 +33,6 @@ ENGLISH = [
     "Such a vector is useful to drop the first element of a factor. The workspace image is "
     "saved by the function save.image at the end of a session. This function asks before it "
     "overwrites an older image. A list is an ordered collection of objects called components. ",
-]
-RUSSIAN = [
-    "Фактор — это векторный объект, который задаёт дискретную классификацию других векторов. "
-    "Логический вектор может служить индексным вектором в квадратных скобках. В этом случае "
-    "индексный вектор повторяется до длины вектора, из которого выбираются элементы. Однако, "
-    "индексный вектор вычисляется до выбора элементов. Такие индексные векторы бывают "
-    "четырёх различных типов. Это обобщённая функция, которая выбирает метод по классу "
-    "первого аргумента. Он хранится в рабочей области. Таблица данных — это список "
-    "переменных одной длины с уникальными именами строк. ",
-    "Рабочая область хранит каждый объект, созданный во время сеанса интерпретатора. Эти "
-    "объекты сохраняются в файле в конце сеанса. Обобщённая функция summary даёт краткое "
-    "описание подогнанной модели. Её результат зависит от класса модели. Матрица — это вектор "
-    "с атрибутом размерности длины два. При этом матрицу можно транспонировать функцией t. "
-    "Таблица данных читается из текстового файла функцией read.table. Они служат обычным "
-    "способом хранения набора данных. ",
-    "Пропущенные значения записываются как NA в таблице данных и в матрице. Такое значение "
-    "распространяется через арифметику над вектором. Индексный вектор из отрицательных "
-    "целых чисел исключает элементы. Такой вектор удобен, чтобы отбросить первый элемент "
-    "фактора. Образ рабочей области сохраняется функцией save.image в конце сеанса. Эта "
-    "функция спрашивает, прежде чем перезаписать старый образ. Список — это упорядоченный "
-    "набор объектов, называемых компонентами. ",
 ]
 
 
@@ -124,7 +102,7 @@ def test_cross_references_point_elsewhere():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("pages", [ENGLISH, RUSSIAN], ids=["en", "ru"])
+@pytest.mark.parametrize("pages", [ENGLISH, RUSSIAN_LECTURE], ids=["en", "ru"])
 def test_generated_items_on_a_document_full_of_references_read_alone(
     pages, user, run_jobs, django_capture_on_commit_callbacks
 ):

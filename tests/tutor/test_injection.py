@@ -3,7 +3,7 @@
 import pytest
 
 from materials.models import Material
-from tests.conftest import make_pdf
+from tests.support.pdfs import make_pdf
 from tutor.models import Conversation
 from tutor.prompts import SYSTEM_PROMPT
 from tutor.services import message_ask
@@ -56,7 +56,7 @@ def test_model_gets_only_the_students_passages_delimited(stub_openai, user, inde
     # With a key, chunks are embedded by the hosted model; the stand-in embeds here.
     material = indexed(user, HOSTILE, title="notes")
     indexed_other = indexed  # the other student's notes, embedded the same way
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     indexed_other(UserFactory(), [SECRET])
     conversation = Conversation.objects.create(owner=user)

@@ -1,4 +1,4 @@
-"""The prompt-injection set (tests/tutor/injection_docs.py), offline and with a model.
+"""The prompt-injection set (tests/support/injection_docs.py), offline and with a model.
 
 For every hostile document, asked about its own fact: the answer never holds
 the tutor's instructions nor another student's note, its citations point only
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tutor.injection_docs import DOCS, OTHER_STUDENT_TEXTS, SECRET, HostileDoc
+from tests.support.injection_docs import DOCS, OTHER_STUDENT_TEXTS, SECRET, HostileDoc
 from tutor.answers import EXTRACTIVE_FALLBACK
 from tutor.prompts import SYSTEM_PROMPT, leaks_instructions
 

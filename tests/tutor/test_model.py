@@ -1,6 +1,6 @@
 """With a key: the model answers from delimited passages; its citations are checked.
 
-The model service is the local stand-in server (tests/stub_openai.py); it
+The model service is the local stand-in server (tests/support/stub_openai.py); it
 records every request, so the tests read what the tutor sent.
 """
 
@@ -9,7 +9,7 @@ import json
 import pytest
 from django.utils import translation
 
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 from tutor.models import Conversation
 from tutor.services import message_ask
 

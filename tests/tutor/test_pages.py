@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import User
 from materials.models import Material
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 from tutor.models import Conversation
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from materials.models import Chunk
 from materials.search.selectors import search
 from materials.search.views import search_results
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 from tutor.selectors import passage_retrieve
 
 pytestmark = pytest.mark.django_db

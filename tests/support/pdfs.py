@@ -276,3 +276,29 @@ def scan_pdf(
     out = io.BytesIO()
     images[0].save(out, "PDF", save_all=True, append_images=images[1:], resolution=dpi)
     return out.getvalue()
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    """A real text PDF, one string per page."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
+def make_scanned_pdf(text_pages: list[str], scans: list[str]) -> bytes:
+    """Text pages, then image-only pages: recognising those holds extraction open a while."""
+    import pypdfium2 as pdfium
+
+    scanned = scan_pdf(make_pdf(scans))
+    if not text_pages:
+        return scanned
+    document = pdfium.PdfDocument(make_pdf(text_pages))
+    document.import_pages(pdfium.PdfDocument(scanned))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

@@ -1,3 +1,0 @@
-"""The search fixtures serve the tutor's tests too."""
-
-from tests.search.conftest import indexed  # noqa: F401
