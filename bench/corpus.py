@@ -24,7 +24,7 @@ def pdf_passages(path: Path) -> tuple[str, list]:
     """(language, passages) of one PDF, the way the worker reads and cuts it."""
     from materials.pipeline.chunking import Segment, split_passages
     from materials.pipeline.pdf import clean_pages, extract_pages
-    from materials.search.language import detect_language
+    from materials.text.language import detect_language
 
     try:
         pages = clean_pages(list(extract_pages(path, timeout=120, memory_limit_mb=1536)))

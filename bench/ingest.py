@@ -95,8 +95,8 @@ def sequential_baseline(material) -> dict[str, float]:
     from materials.pipeline.chunking import split_passages
     from materials.pipeline.process import extract_material
     from materials.search import crosslingual
-    from materials.search.language import detect_language
     from materials.study.generation import study_generate
+    from materials.text.language import detect_language
 
     model = fe.OnnxMiniLM(fe.build_onnx_model(settings.LOCAL_EMBEDDING_MODEL_DIR), threads=2)
     encoder = USE(threads=2)

@@ -143,7 +143,7 @@ def run_baseline(path: Path) -> dict[str, float]:
     from materials.models import Material
     from materials.pipeline.chunking import Segment, split_passages
     from materials.pipeline.pdf import PageText, clean_pages
-    from materials.search.language import detect_language
+    from materials.text.language import detect_language
 
     model = SentenceTransformer(str(get_model_path()), device="cpu")
     out: dict[str, float] = {}

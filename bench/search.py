@@ -91,7 +91,7 @@ def fill(log: dict) -> None:
     from accounts.models import User
     from eduplatform.embeddings import current_model_name, get_embedder
     from materials.models import Chunk, Material
-    from materials.search.evidence import sentence_index
+    from materials.text.sentences import sentence_index
 
     started = time.perf_counter()
     with connection.cursor() as cursor:

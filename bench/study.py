@@ -35,11 +35,11 @@ def measure(path: Path) -> dict:
     from eduplatform.embeddings import get_embedder
     from materials.pipeline.chunking import Segment, split_passages
     from materials.pipeline.pdf import clean_pages, extract_pages
-    from materials.search.language import detect_language
     from materials.study.generation import check_content
     from materials.study.offline import OfflineGenerator
     from materials.study.outline import read_outline
     from materials.study.types import MaterialText, Source
+    from materials.text.language import detect_language
 
     pages = clean_pages(list(extract_pages(path, timeout=300, memory_limit_mb=1536)))
     segments = [Segment(text=p.text, page=p.number) for p in pages if p.text.strip()]

@@ -21,8 +21,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from eduplatform.ai import AIUnavailable, openai_client, with_backoff
-from materials.search.evidence import Sentence, sentence_for_text, sentences, whole_sentence
-from materials.search.language import question_language, search_language
+from materials.text.language import question_language, search_language
+from materials.text.sentences import Sentence, sentence_for_text, sentences, whole_sentence
 from tutor.prompts import SYSTEM_PROMPT, leaks_instructions, passages_block
 
 EXTRACTIVE = "extractive"

@@ -9,11 +9,11 @@ from django.db.models import QuerySet
 from accounts.models import User
 from materials.models import Chunk, Material
 from materials.search import crosslingual
-from materials.search.evidence import Sentence
-from materials.search.language import question_language
 from materials.search.ranking import query_weights
 from materials.search.selectors import search
 from materials.study.links import source_label, source_url
+from materials.text.language import question_language
+from materials.text.sentences import Sentence
 from tutor import relevance
 from tutor.models import Conversation, Message
 

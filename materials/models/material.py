@@ -228,7 +228,7 @@ class Chunk(models.Model):
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
     embedding_model = models.CharField(max_length=100)
     # The passage's sentences, each cut at page starts, with the lexemes of each
-    # piece, made once at ingest (materials.search.evidence.sentence_index) so
+    # piece, made once at ingest (materials.text.sentences.sentence_index) so
     # that a search does not cut and stem its candidates again. Null for chunks
     # stored before it existed: search then does that work itself.
     sentences = models.JSONField(null=True, blank=True)

@@ -27,10 +27,10 @@ from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
 from materials.progress import material_set_progress
 from materials.search import crosslingual
-from materials.search.evidence import sentence_index
-from materials.search.language import detect_language
 from materials.search.ranking import uses_vectors
 from materials.study.generation import study_generate
+from materials.text.language import detect_language
+from materials.text.sentences import sentence_index
 
 if TYPE_CHECKING:
     from materials.pipeline.pdf import OcrOptions

@@ -18,7 +18,7 @@ from eduplatform.ai import AIUnavailable
 from eduplatform.embeddings import LOCAL_MODEL_NAME, current_model_name, get_embedder
 from materials.models import Chunk, Material
 from materials.search import crosslingual
-from materials.search.language import question_language
+from materials.text.language import question_language
 
 
 def chunks_by_id(*, owner: User, chunk_ids: list[int]) -> dict[int, Chunk]:

@@ -7,8 +7,8 @@ import html
 from django.db import connection
 from django.utils.safestring import SafeString, mark_safe
 
-from materials.search.evidence import Sentence
-from materials.search.language import fts_config
+from materials.text.language import fts_config
+from materials.text.sentences import Sentence
 
 SNIPPET_WORDS = 45
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from materials.study.text import content_stems, normalize, opens_on_reference
+from materials.text.references import content_stems, normalize, opens_on_reference
 
 T = TypeVar("T")
 

@@ -25,7 +25,6 @@ from django.conf import settings
 from eduplatform.ai import openai_client, with_backoff
 from materials.errors import ProcessingError
 from materials.study.summary import summary_text
-from materials.study.text import clip, content_stems
 from materials.study.types import (
     Card,
     MaterialText,
@@ -35,6 +34,7 @@ from materials.study.types import (
     Source,
     StudyContent,
 )
+from materials.text.references import clip, content_stems
 
 logger = logging.getLogger(__name__)
 

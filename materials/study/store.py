@@ -27,9 +27,9 @@ from materials.models import (
     ReviewLog,
     StudySet,
 )
-from materials.search.evidence import sentence_for_text
-from materials.study.text import normalize
 from materials.study.types import Source, StudyContent
+from materials.text.references import normalize
+from materials.text.sentences import sentence_for_text
 
 
 def _place(source: Source, text: str) -> tuple[int | None, float | None]:

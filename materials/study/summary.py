@@ -18,8 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-from materials.study.text import clip, opens_on_reference, without_connective
 from materials.study.types import MaterialText, NotePoint, Section, Source
+from materials.text.references import clip, opens_on_reference, without_connective
 
 # Sentences per passage of the document, and the bounds.
 SENTENCES_PER_PASSAGE = 0.2

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from materials.pipeline.chunking import Passage, Segment, split_passages
-from materials.search.language import FTS_CONFIG, detect_language, fts_config
+from materials.text.language import FTS_CONFIG, detect_language, fts_config
 from tests.support.corpus import corpus_file
 
 

@@ -23,7 +23,7 @@ from materials.pipeline.pdf import (
     extract_pages,
     pdf_page_count,
 )
-from materials.search.language import detect_language
+from materials.text.language import detect_language
 from tests.support.corpus import corpus_file
 from tests.support.pdfs import BROKEN_WORDS_LINES, BROKEN_WORDS_TEXT, hyphenated_pdf
 

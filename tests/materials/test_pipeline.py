@@ -303,7 +303,7 @@ def test_a_sentence_inside_a_chunk_is_anchored_to_its_own_page(
 
 def _page_at(chunk: Chunk, offset: int) -> float | None:
     """The page search gives the text at a character offset (evidence.sentences' pieces)."""
-    from materials.search.evidence import sentences
+    from materials.text.sentences import sentences
 
     for sentence in sentences(chunk):
         for piece in sentence.pieces:

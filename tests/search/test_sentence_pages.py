@@ -11,8 +11,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from materials.models import Chunk, Flashcard, Material, NoteSection, QuizQuestion
-from materials.search.evidence import sentence_for_text, sentences
 from materials.services import material_enqueue
+from materials.text.sentences import sentence_for_text, sentences
 from tests.support.factories import MaterialFactory
 from tests.support.pdfs import make_pdf
 

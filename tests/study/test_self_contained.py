@@ -8,7 +8,7 @@ from bench.study_quality import opens_on_reference as reader_sees_reference
 from materials.models import Material
 from materials.study.checks import is_self_contained
 from materials.study.offline import standalone
-from materials.study.text import opens_on_reference, points_elsewhere
+from materials.text.references import opens_on_reference, points_elsewhere
 from tests.support.lectures import RUSSIAN_LECTURE, pdf_material, process
 from tests.support.pdfs import unicode_pdf
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from materials.search.evidence import sentence_fill
+from materials.text.sentences import sentence_fill
 
 
 class Command(BaseCommand):

@@ -14,8 +14,8 @@ import re
 import numpy as np
 
 from materials.study.offline.reading import CYRILLIC, NOT_TERMS, Sentence, standalone
-from materials.study.text import normalize, opens_on_reference, stem
 from materials.study.types import Card, Question, Source
+from materials.text.references import normalize, opens_on_reference, stem
 
 BLANK = "_____"
 STEMS = {

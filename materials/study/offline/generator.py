@@ -14,8 +14,8 @@ from materials.study.offline.cards import (
 from materials.study.offline.notes import note_sections
 from materials.study.offline.reading import Reading, read
 from materials.study.summary import summary_sections, summary_text
-from materials.study.text import normalize
 from materials.study.types import MaterialText, Section, StudyContent
+from materials.text.references import normalize
 
 NAME = "offline"
 

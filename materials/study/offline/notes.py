@@ -11,8 +11,8 @@ import re
 
 from materials.study.offline.reading import Sentence
 from materials.study.summary import pick, readable_candidates, section_of
-from materials.study.text import clip, normalize, sentences
 from materials.study.types import MaterialText, Section, Source
+from materials.text.references import clip, normalize, sentences
 
 _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,2}\.?|[IVX]{1,4}\.)\s+\S.{2,80}$")
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from materials.study.text import (
+from materials.study.types import MaterialText, Source
+from materials.text.references import (
     content_stems,
     normalize,
     opens_on_reference,
@@ -24,7 +25,6 @@ from materials.study.text import (
     stem,
     without_connective,
 )
-from materials.study.types import MaterialText, Source
 
 # YAKE reads about 20k characters a second; it sees this much of the most
 # central text, and terms are then looked up in every passage.

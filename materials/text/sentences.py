@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from materials.models import Chunk
-from materials.search.language import fts_config, search_language
+from materials.text.language import fts_config, search_language
 
 # A sentence ends at terminal punctuation (and closing quotes) followed by
 # what can start a sentence, or at a paragraph break. Regular expressions,
