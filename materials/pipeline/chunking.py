@@ -11,20 +11,14 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+
+from materials.text.splitter import sentence_ends
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _TOKEN = re.compile(r"\S+")
-_TERMINAL = re.compile(r"[.!?…。]")
-# Fallback boundary: terminal punctuation, closing quotes/brackets, space,
-# then something that can start a sentence.
-_FALLBACK_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'»”’)\]]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9])")
-_PYSBD_LANGUAGES = {"en", "ru"}
-# pysbd runs at roughly 100k characters a second, so it only ever sees a
-# window just before a cut, never a whole book.
+# The sentence splitter (pysbd) is slow, so it only ever sees a window just
+# before a cut, never a whole book.
 _WINDOW_WORDS = 80
-_PYSBD_MAX_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -50,37 +44,6 @@ class Passage:
     # (word index in `text`, page or start second) where each source segment
     # begins inside the passage: a quoted sentence is cited at its own page/second.
     anchors: tuple[tuple[int, float], ...] = ()
-
-
-@lru_cache(maxsize=4)
-def _segmenter(language: str) -> Any:
-    import pysbd
-
-    return pysbd.Segmenter(language=language, clean=False)
-
-
-def _sentence_ends(text: str, language: str) -> list[int]:
-    """Offsets in `text` where a sentence ends, the end of text excluded."""
-    if not _TERMINAL.search(text):
-        return []
-    if language in _PYSBD_LANGUAGES and len(text) <= _PYSBD_MAX_CHARS:
-        ends = []
-        cursor = 0
-        for sentence in _segmenter(language).segment(text):
-            piece = sentence.strip()
-            if not piece:
-                continue
-            found = text.find(piece, cursor)
-            if found < 0:
-                continue
-            cursor = found + len(piece)
-            ends.append(cursor)
-        # pysbd's Russian rules split after "т. е." and "т.е."; a real
-        # sentence never goes on in lower case, so such breaks are dropped.
-        return [
-            end for end in ends if (following := text[end:].lstrip()) and not following[0].islower()
-        ]
-    return [match.start() for match in _FALLBACK_BOUNDARY.finditer(text)]
 
 
 class _Document:
@@ -127,7 +90,7 @@ class _Document:
             window = self.text_flat[begin : self.ends[last]]
             cuts = [
                 bisect.bisect_left(self.starts, begin + end)
-                for end in _sentence_ends(window, language)
+                for end in sentence_ends(window, language)
             ]
             cuts = [cut for cut in cuts if low < cut <= high]
             if cuts:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from accounts.models import User
 from materials.models import Chunk, Material
 from materials.search import crosslingual
+from materials.search.evidence import best_sentence, coverage, score_sentences
 from materials.search.ranking import Ranking, chunk_ranking, chunks_by_id
 from materials.text.language import search_language
-from materials.text.sentences import Sentence, best_sentence, coverage, score_sentences
+from materials.text.sentences import Sentence
 
 # Passages of the first stage that the second stage reads: 20 ranked the tune
 # half as 30 did, 15 lost an English hit@5 (bench/eval_tune).

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from materials.text.references import content_stems, normalize, opens_on_reference
+from materials.text.references import opens_on_reference
+from materials.text.words import content_stems, normalize
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ from materials.study.types import (
     Source,
     StudyContent,
 )
-from materials.text.references import clip, content_stems
+from materials.text.words import clip, content_stems
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from materials.models import Material
 from materials.pipeline.youtube import watch_url
-from materials.text.references import clip
+from materials.text.words import clip
 
 # A quote travels in the link; longer ones are cut (the reader matches on words).
 MAX_QUOTE_CHARS = 300

@@ -26,7 +26,7 @@ from materials.models import (
     StudyProfile,
 )
 from materials.study.selectors import study_profile_get
-from materials.text.references import normalize
+from materials.text.words import normalize
 
 # FSRS-6 default parameters until a student's own are fitted; fuzzing spreads
 # cards made together over neighbouring days.

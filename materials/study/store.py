@@ -28,8 +28,8 @@ from materials.models import (
     StudySet,
 )
 from materials.study.types import Source, StudyContent
-from materials.text.references import normalize
 from materials.text.sentences import sentence_for_text
+from materials.text.words import normalize
 
 
 def _place(source: Source, text: str) -> tuple[int | None, float | None]:

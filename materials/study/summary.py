@@ -19,7 +19,8 @@ from typing import Protocol
 import numpy as np
 
 from materials.study.types import MaterialText, NotePoint, Section, Source
-from materials.text.references import clip, opens_on_reference, without_connective
+from materials.text.references import opens_on_reference, without_connective
+from materials.text.words import clip
 
 # Sentences per passage of the document, and the bounds.
 SENTENCES_PER_PASSAGE = 0.2

@@ -1,41 +1,35 @@
-"""Second stage of search: the sentence of a passage that answers, and its own page.
+"""A passage's sentences, each cut into pieces that lie on one page or start at one second.
 
 A passage runs over page breaks (and over caption snippets); its first page
-is often not where the answer is. Here each candidate passage is cut into
-sentences, each sentence into pieces that lie on one page (or start at one
-second), and every sentence is scored by the share of the query's term
-weight (the idf of its lexemes, stemmed by PostgreSQL as the full-text
-search stems them) that it holds, plus a part of what its neighbours add.
-The best sentence decides the passage's evidence score, its quote and the
-page the link opens: the page of the piece that holds most of the matched
-weight.
+is often not where a sentence is. Here each passage is cut into sentences,
+each sentence into pieces at page (or caption) starts, and each piece keeps
+its lexemes as PostgreSQL stems them for full-text search: ingest stores
+them with the passage (sentence_index), and search scores them
+(materials.search.evidence) without cutting or stemming again.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
 
 from materials.models import Chunk
-from materials.text.language import fts_config, search_language
+from materials.text.language import fts_config
+from materials.text.splitter import SENTENCE_END
+from materials.text.words import stem
 
-# A sentence ends at terminal punctuation (and closing quotes) followed by
-# what can start a sentence, or at a paragraph break. Regular expressions,
-# not pysbd: this runs on ~20 passages per search and must take milliseconds.
-_SENTENCE_BREAK = re.compile(
-    r"(?<=[.!?…])[\"'»”’)\]]*\s+(?=[\"'«“‘(\[]?[A-ZА-ЯЁ0-9])|\n\s*\n|(?<=[:;])\s+(?=[A-ZА-ЯЁ])"
-)
+# A sentence ends where the splitter's boundary says, at a paragraph break,
+# or before a capital after a colon or semicolon (a list's items). Not pysbd:
+# this runs on every hit of a search and must take milliseconds.
+_SENTENCE_BREAK = re.compile(SENTENCE_END.pattern + r"|\n\s*\n|(?<=[:;])\s+(?=[A-ZА-ЯЁ])")
 _WORD = re.compile(r"\S+")
 # Lists, tables and code come out of PDFs as very long "sentences": they are
 # cut into windows of this many words, so that one does not win by length.
 MAX_SENTENCE_WORDS = 40
-# What a sentence's neighbours add counts this much (an answer often names
-# its subject in the sentence before).
-NEIGHBOUR_SHARE = 0.35
 
 
 @dataclass(frozen=True)
@@ -175,7 +169,7 @@ def sentence_index(chunks: Sequence[Chunk]) -> list[list]:
     cut = [_cut(chunk) for chunk in chunks]
     pieces = [(sentence, piece) for found in cut for sentence in found for piece in sentence.pieces]
     lexemes = iter(
-        _lexemes(
+        lexemes_of(
             [s.chunk.text[p.start : p.end] for s, p in pieces],
             [s.chunk.language for s, _ in pieces],
         )
@@ -215,7 +209,7 @@ FROM unnest(%(texts)s::text[], %(configs)s::text[]) WITH ORDINALITY AS u(t, conf
 """
 
 
-def _lexemes(texts: Sequence[str], languages: Sequence[str]) -> list[set[str]]:
+def lexemes_of(texts: Sequence[str], languages: Sequence[str]) -> list[set[str]]:
     """PostgreSQL's lexemes of each text, stemmed as the chunk's search_vector is."""
     if not texts:
         return []
@@ -226,85 +220,11 @@ def _lexemes(texts: Sequence[str], languages: Sequence[str]) -> list[set[str]]:
     return [by_position.get(n, set()) for n in range(1, len(texts) + 1)]
 
 
-def _matched(item: tuple[Piece, frozenset[str]], query: dict[str, float]) -> tuple[float, int]:
-    piece, found = item
-    return (sum(query[t] for t in found & query.keys()), piece.end - piece.start)
-
-
-def score_sentences(
-    chunks: Iterable[Chunk], weights: dict[str, dict[str, float]]
-) -> dict[int, list[Sentence]]:
-    """Every sentence of the chunks, scored against the query's lexeme weights.
-
-    A sentence scores the share of the query's weight it holds, plus
-    NEIGHBOUR_SHARE of what the sentences before and after add; its anchor is
-    the piece holding most of the matched weight (the longest piece when
-    nothing matched).
-    """
-    chunks = list(chunks)
-    by_chunk = {chunk.pk: sentences(chunk) for chunk in chunks}
-    pieces = [
-        (sentence, piece)
-        for chunk in chunks
-        for sentence in by_chunk[chunk.pk]
-        for piece in sentence.pieces
-    ]
-    # Stemmed here only for chunks stored before ingest kept their lexemes.
-    unknown = [(s, p) for s, p in pieces if p.lexemes is None]
-    stemmed = iter(
-        _lexemes(
-            [s.chunk.text[p.start : p.end] for s, p in unknown],
-            [s.chunk.language for s, _ in unknown],
-        )
-    )
-    piece_terms: dict[tuple[int, int], list[tuple[Piece, frozenset[str]]]] = {}
-    for sentence, piece in pieces:
-        found = piece.lexemes if piece.lexemes is not None else frozenset(next(stemmed))
-        piece_terms.setdefault((sentence.chunk.pk, sentence.index), []).append((piece, found))
-    for chunk in chunks:
-        query = weights.get(search_language(chunk.language), {})
-        total = sum(query.values())
-        found_by_sentence = []
-        for sentence in by_chunk[chunk.pk]:
-            parts = piece_terms.get((chunk.pk, sentence.index), [])
-            sentence.lexemes = frozenset().union(*(found for _, found in parts))
-            found_by_sentence.append(sentence.lexemes & query.keys())
-            if len(parts) > 1:
-                sentence.anchor = max(parts, key=lambda item, q=query: _matched(item, q))[0].anchor
-        if not total:
-            continue
-        for position, sentence in enumerate(by_chunk[chunk.pk]):
-            own = found_by_sentence[position]
-            around = set(own)
-            for neighbour in (position - 1, position + 1):
-                if 0 <= neighbour < len(found_by_sentence):
-                    around |= found_by_sentence[neighbour]
-            share = sum(query[t] for t in own) / total
-            extra = sum(query[t] for t in around - own) / total
-            sentence.score = share + NEIGHBOUR_SHARE * extra
-    return by_chunk
-
-
-def coverage(found: Iterable[Sentence], weights: dict[str, float]) -> float:
-    """The share of the query's term weight that the sentences hold together."""
-    total = sum(weights.values())
-    if not total:
-        return 0.0
-    lexemes = frozenset().union(*(sentence.lexemes for sentence in found))
-    return sum(weights[t] for t in lexemes & weights.keys()) / total
-
-
-def best_sentence(scored: list[Sentence]) -> Sentence | None:
-    """The highest-scoring sentence; the earliest among equals."""
-    if not scored:
-        return None
-    return max(scored, key=lambda sentence: (sentence.score, -sentence.index))
-
-
 def _stems(text: str) -> set[str]:
-    # A five-letter prefix: a crude stem for English and Russian alike, enough
-    # to tell which sentence of a passage a generated text was drawn from.
-    return {word.casefold()[:5] for word in re.findall(r"\w{3,}", text)}
+    # Five letters, not the stemmer's six: enough to tell which sentence of a
+    # passage a generated text was drawn from, and where cards and citations
+    # have always been placed.
+    return {stem(word.casefold(), 5) for word in re.findall(r"\w{3,}", text)}
 
 
 def sentence_for_text(chunk: Chunk, text: str) -> Sentence | None:

@@ -15,7 +15,8 @@ import numpy as np
 
 from materials.study.offline.reading import CYRILLIC, NOT_TERMS, Sentence, standalone
 from materials.study.types import Card, Question, Source
-from materials.text.references import normalize, opens_on_reference, stem
+from materials.text.references import opens_on_reference
+from materials.text.words import normalize, stem
 
 BLANK = "_____"
 STEMS = {

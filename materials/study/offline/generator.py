@@ -15,7 +15,7 @@ from materials.study.offline.notes import note_sections
 from materials.study.offline.reading import Reading, read
 from materials.study.summary import summary_sections, summary_text
 from materials.study.types import MaterialText, Section, StudyContent
-from materials.text.references import normalize
+from materials.text.words import normalize
 
 NAME = "offline"
 

@@ -12,7 +12,8 @@ import re
 from materials.study.offline.reading import Sentence
 from materials.study.summary import pick, readable_candidates, section_of
 from materials.study.types import MaterialText, Section, Source
-from materials.text.references import clip, normalize, sentences
+from materials.text.splitter import split_sentences
+from materials.text.words import clip, normalize
 
 _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,2}\.?|[IVX]{1,4}\.)\s+\S.{2,80}$")
 
@@ -96,7 +97,8 @@ def _even_spans(
         )
         heading = ranked[0] if ranked and normalize(ranked[0]) in text else ""
         if not heading:
-            heading = clip(sentences(sources[first].text)[0], 80) if sources[first].text else "…"
+            opening = sources[first].text
+            heading = clip(split_sentences(opening)[0], 80) if opening else "…"
         used.add(normalize(heading))
         spans.append((heading[:1].upper() + heading[1:], first, stop))
     return spans

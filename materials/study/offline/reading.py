@@ -16,15 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from materials.study.types import MaterialText, Source
-from materials.text.references import (
-    content_stems,
-    normalize,
-    opens_on_reference,
-    points_elsewhere,
-    sentences,
-    stem,
-    without_connective,
-)
+from materials.text.references import opens_on_reference, points_elsewhere, without_connective
+from materials.text.splitter import split_sentences
+from materials.text.words import content_stems, normalize, stem
 
 # YAKE reads about 20k characters a second; it sees this much of the most
 # central text, and terms are then looked up in every passage.
@@ -269,7 +263,7 @@ def _sentences(
 ) -> list[Sentence]:
     found = []
     for index, source in enumerate(sources):
-        every = sentences(source.text)
+        every = split_sentences(source.text)
         candidates = [
             (order, s)
             for order, s in enumerate(every)
