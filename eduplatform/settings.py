@@ -290,7 +290,7 @@ OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="") or None
 EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="text-embedding-3-small")
 # Loaded by each RQ worker before its first job (dotted paths of functions).
-WORKER_WARM_UP = ["eduplatform.embeddings.warm_up", "materials.search.crosslingual.warm_up"]
+WORKER_WARM_UP = ["eduplatform.embeddings.warm_up", "materials.index.crosslingual.warm_up"]
 # Single-threaded sessions of the local embedding model, one per core (see LocalEmbedder).
 EMBEDDING_SESSIONS = env.int("EMBEDDING_SESSIONS", default=min(os.cpu_count() or 1, 4))
 # The local embedding model's int8 graph. It is built at install time (`make

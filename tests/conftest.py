@@ -158,8 +158,8 @@ def indexed() -> Callable[..., Material]:
     path is exercised by the upload in test_injection.
     """
     from eduplatform.embeddings import current_model_name, get_embedder
+    from materials.index.crosslingual import crosslingual_fill
     from materials.models import Chunk
-    from materials.search.crosslingual import crosslingual_fill
 
     def build(
         owner,

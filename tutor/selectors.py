@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 
 from accounts.models import User
+from materials.index import crosslingual
 from materials.models import Chunk, Material
-from materials.search import crosslingual
 from materials.search.ranking import query_weights
 from materials.search.selectors import search
 from materials.study.links import source_label, source_url

@@ -23,10 +23,10 @@ from django.utils import timezone
 
 from eduplatform.embeddings import current_model_name, get_embedder
 from materials.errors import ProcessingError, Superseded
+from materials.index import crosslingual
 from materials.models import Chunk, ChunkCrossVector, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
 from materials.progress import material_set_progress
-from materials.search import crosslingual
 from materials.search.ranking import uses_vectors
 from materials.study.generation import study_generate
 from materials.text.language import detect_language

@@ -16,8 +16,8 @@ from django.db import connection
 from accounts.models import User
 from eduplatform.ai import AIUnavailable
 from eduplatform.embeddings import LOCAL_MODEL_NAME, current_model_name, get_embedder
+from materials.index import crosslingual
 from materials.models import Chunk, Material
-from materials.search import crosslingual
 from materials.text.language import question_language
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from accounts.models import User
+from materials.index import crosslingual
 from materials.models import Chunk, Material
-from materials.search import crosslingual
 from materials.search.evidence import best_sentence, coverage, score_sentences
 from materials.search.ranking import Ranking, chunk_ranking, chunks_by_id
 from materials.text.language import search_language

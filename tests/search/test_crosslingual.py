@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from materials.index.crosslingual import parts
 from materials.models import ChunkCrossVector
-from materials.search.crosslingual import parts
 from materials.search.selectors import search
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from materials.search.crosslingual import crosslingual_drop, crosslingual_fill
+from materials.index.crosslingual import crosslingual_drop, crosslingual_fill
 
 
 class Command(BaseCommand):
