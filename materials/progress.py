@@ -101,3 +101,9 @@ def material_fail(*, material: Material, code: str, detail: str = "") -> None:
         heartbeat_at=timezone.now(),
     )
     logger.info("material %s failed: %s", material.pk, code)
+
+
+def material_lock_attempt(*, material: Material) -> None:
+    """Inside a transaction: hold the material's row, or stop if a newer attempt owns it."""
+    if not Material.objects.select_for_update().filter(pk=material.pk, attempts=material.attempts):
+        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")

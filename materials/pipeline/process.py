@@ -12,7 +12,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,13 +20,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from eduplatform.embeddings import current_model_name, get_embedder
-from materials.errors import ProcessingError, Superseded
-from materials.index import crosslingual
-from materials.models import Chunk, ChunkCrossVector, Material
+from eduplatform.embeddings import current_model_name
+from materials.errors import ProcessingError
+from materials.index.vectors import INSERT_BATCH, index_meaning
+from materials.models import Chunk, Material
 from materials.pipeline.chunking import Passage, Segment, split_passages
-from materials.progress import material_set_progress
-from materials.search.ranking import uses_vectors
+from materials.progress import material_lock_attempt, material_set_progress
 from materials.study.generation import study_generate
 from materials.text.language import detect_language
 from materials.text.sentences import sentence_index
@@ -38,11 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Stage = Material.Stage
-INSERT_BATCH = 500
-EMBED_BATCH = 64  # passages per write: the progress bar moves every second or so
-
-
-ProgressFn = Callable[[float], None]
 
 
 @dataclass
@@ -237,64 +230,11 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
         for chunk, found in zip(batch, sentence_index(batch), strict=True):
             chunk.sentences = found
     with transaction.atomic():
-        _lock_attempt(material)
+        material_lock_attempt(material=material)
         material.chunks.all().delete()
         Chunk.objects.bulk_create(rows, batch_size=INSERT_BATCH)
         Material.objects.filter(pk=material.pk).update(**updates)
     return rows
-
-
-def _lock_attempt(material: Material) -> None:
-    """Inside a transaction: hold the material's row, or stop if a newer attempt owns it."""
-    if not Material.objects.select_for_update().filter(pk=material.pk, attempts=material.attempts):
-        raise Superseded(f"material {material.pk} attempt {material.attempts} superseded")
-
-
-def index_meaning(
-    material: Material,
-    chunks: list[Chunk],
-    *,
-    on_progress: ProgressFn,
-    meanwhile: Callable[[], None] | None = None,
-) -> None:
-    """Fill in the stored chunks' vectors, batch by batch, on every core.
-
-    First the embedder's vectors, where the search ranks by them (not for
-    Russian chunks offline: see ranking.uses_vectors), each batch spread over
-    its sessions; then the multilingual parts, on as many threads, while
-    this thread runs `meanwhile` (work that reads the embedder's vectors,
-    not the multilingual ones). Each batch is written as it is done.
-    """
-    embedder = get_embedder()
-    wanted = [chunk for chunk in chunks if uses_vectors(chunk.language)]
-    total = len(wanted) + len(chunks)
-    done = 0
-    for start in range(0, len(wanted), EMBED_BATCH):
-        batch = wanted[start : start + EMBED_BATCH]
-        for chunk, vector in zip(batch, embedder.embed([c.text for c in batch]), strict=True):
-            chunk.embedding, chunk.embedding_model = vector, embedder.model_name
-        with transaction.atomic():
-            _lock_attempt(material)
-            Chunk.objects.bulk_update(batch, ["embedding", "embedding_model"])
-        done += len(batch)
-        on_progress(done / total)
-    cross_batches = [chunks[i : i + EMBED_BATCH] for i in range(0, len(chunks), EMBED_BATCH)]
-    pool = ThreadPoolExecutor(settings.EMBEDDING_SESSIONS, thread_name_prefix="crosslingual")
-    try:
-        pending = [pool.submit(crosslingual.embed_parts, batch) for batch in cross_batches]
-        if meanwhile is not None:
-            meanwhile()
-        for batch, future in zip(cross_batches, pending, strict=True):
-            rows = crosslingual.cross_vector_rows(batch, future.result())
-            with transaction.atomic():
-                _lock_attempt(material)
-                ChunkCrossVector.objects.bulk_create(rows, batch_size=INSERT_BATCH)
-            done += len(batch)
-            if meanwhile is None:
-                on_progress(done / total)
-    finally:
-        # A superseded run stops here, without encoding what is still queued.
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _passages(material: Material, extracted: Extracted) -> list[Passage]:

@@ -264,16 +264,6 @@ def _vector_ids(scope: str, params: dict, vector: str) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def uses_vectors(language: str) -> bool:
-    """Whether chunks in this language are ever ranked by the embedder's vectors.
-
-    Not Russian ones offline: MiniLM is English-only, a Russian question does
-    not use it (below), and an English question finds Russian passages through
-    the multilingual vectors. So the pipeline does not make them.
-    """
-    return not (current_model_name() == LOCAL_MODEL_NAME and language == "ru")
-
-
 def _vector_weight(query: str) -> float:
     """How much the vector ranking counts in the fusion.
 

@@ -7,9 +7,10 @@ from django.utils import translation
 
 from eduplatform.worker import EduWorker
 from materials.errors import Superseded
+from materials.index.vectors import index_meaning
 from materials.models import ChunkCrossVector, Material
 from materials.pipeline.chunking import split_passages
-from materials.pipeline.process import extract_material, index_meaning, store_text
+from materials.pipeline.process import extract_material, store_text
 from materials.search.selectors import search
 from materials.study.generation import material_text
 from tests.support.lectures import LECTURE, pdf_material
