@@ -34,10 +34,10 @@ def measure(path: Path) -> dict:
 
     from eduplatform.embeddings import get_embedder
     from materials.pipeline.chunking import Segment, split_passages
+    from materials.pipeline.outline import read_outline
     from materials.pipeline.pdf import clean_pages, extract_pages
     from materials.study.generation import check_content
     from materials.study.offline import OfflineGenerator
-    from materials.study.outline import read_outline
     from materials.study.types import MaterialText, Source
     from materials.text.language import detect_language
 

@@ -25,6 +25,7 @@ from eduplatform.quota import QuotaExceeded
 from materials.dashboard import dashboard_get
 from materials.errors import AlreadyRunning
 from materials.forms import PdfUploadForm, YoutubeForm
+from materials.links import place_label
 from materials.models import Material
 from materials.selectors import material_list, material_text_parts
 from materials.services import (
@@ -35,7 +36,6 @@ from materials.services import (
     material_delete,
     material_reprocess,
 )
-from materials.study.links import place_label
 
 OFFICE_CONTENT_TYPES = {
     Material.Kind.PPTX: "application/vnd.openxmlformats-officedocument.presentationml.presentation",

@@ -8,10 +8,10 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from materials.index import crosslingual
+from materials.links import source_label, source_url
 from materials.models import Chunk, Material
 from materials.search.ranking import query_weights
 from materials.search.selectors import search
-from materials.study.links import source_label, source_url
 from materials.text.language import question_language
 from materials.text.sentences import Sentence
 from tutor import relevance

@@ -12,12 +12,12 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from eduplatform.ownership import owned
+from materials.links import source_label, source_url
 from materials.models import Material
 from materials.search.forms import SearchForm
 from materials.search.selectors import Hit, search
 from materials.search.snippets import highlighted, snippet_text
 from materials.selectors import material_list
-from materials.study.links import source_label, source_url
 
 
 @dataclass(frozen=True)

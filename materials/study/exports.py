@@ -10,8 +10,8 @@ from pathlib import Path
 
 import genanki
 
+from materials.links import file_url, source_label
 from materials.models import Flashcard, Material, NoteSection
-from materials.study.links import file_url, source_label
 
 # Fixed ids: re-importing an updated deck updates the same Anki note type and deck.
 ANKI_MODEL_ID = 1_607_392_319

@@ -97,7 +97,7 @@ def material_text(material: Material) -> MaterialText:
         embeddings = _multilingual_embeddings(material, [row[0] for row in rows])
     outline: list[tuple[int, str, int]] = []
     if material.kind == Material.Kind.PDF and material.file:
-        from materials.study.outline import read_outline
+        from materials.pipeline.outline import read_outline
 
         path = Path(material.file.path)
         if path.exists():

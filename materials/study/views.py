@@ -23,18 +23,18 @@ from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.errors import AlreadyRunning
 from materials.forms import StudySettingsForm
-from materials.models import Material
-from materials.selectors import material_list
-from materials.study import selectors, services
-from materials.study.apis import export_response
-from materials.study.generation import generation_error_message, study_regenerate
-from materials.study.links import (
+from materials.links import (
     MAX_QUOTE_CHARS,
     file_url,
     item_quote,
     source_label,
     source_url,
 )
+from materials.models import Material
+from materials.selectors import material_list
+from materials.study import selectors, services
+from materials.study.apis import export_response
+from materials.study.generation import generation_error_message, study_regenerate
 
 
 def _anchor(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from materials.links import source_label, source_url
 from materials.models import Material
-from materials.study.links import source_label, source_url
 
 register = template.Library()
 

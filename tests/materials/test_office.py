@@ -11,8 +11,8 @@ import pytest
 from django.test import override_settings
 from django.utils import translation
 
+from materials.links import source_label
 from materials.models import Material
-from materials.study.links import source_label
 from tests.support.factories import MaterialFactory
 from tests.support.office_files import (
     DOCX_TYPE,

@@ -28,7 +28,7 @@ def read_outline(
     try:
         # Fixed argv, no shell: the path is only ever an argument.
         done = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "materials.study.outline", str(path)],
+            [sys.executable, "-m", "materials.pipeline.outline", str(path)],
             capture_output=True,
             timeout=timeout,
             cwd=_PROJECT_ROOT,
