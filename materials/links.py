@@ -1,4 +1,9 @@
-"""Links to the place in the source an item comes from (the tutor's citation rules)."""
+"""Links to the place in the source a passage comes from: page, slide, section or second.
+
+The same rules for search results, the tutor's citations, study items and
+exports: a PDF opens in the reader at the page, slides and handouts in the
+text view at the slide or section, a video at the second.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,23 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from materials.models import Material
-from materials.pipeline.youtube import watch_url
 from materials.text.words import clip
+
+
+def canonical_url(video_id: str) -> str:
+    """The one form of a video's link we store, so duplicates compare equal."""
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def watch_url(video_id: str, seconds: float | None = None) -> str:
+    """A link that opens the video at a moment, for citing a transcript passage.
+
+    Seconds are floored, so the link never starts after the quoted words.
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return canonical_url(video_id)
+    return f"{canonical_url(video_id)}&t={max(0, math.floor(seconds))}s"
+
 
 # A quote travels in the link; longer ones are cut (the reader matches on words).
 MAX_QUOTE_CHARS = 300
@@ -86,21 +106,3 @@ def source_label(
     if material is None:
         return place
     return f"{material.title}, {place}" if place else material.title
-
-
-def item_quote(text: str, answer: str) -> str:
-    """The source sentence a card or question was drawn from, for the reader to mark.
-
-    A cloze ("… the _____ is recycled …", or a question asking to fill it in)
-    with its blank filled in; otherwise the answer, which for a definition
-    card is the defining sentence itself.
-    """
-    from materials.study.offline import BLANK, STEMS
-
-    for stems in STEMS.values():
-        prefix = stems["cloze"].split("{sentence}")[0]
-        if prefix and text.startswith(prefix):
-            text = text[len(prefix) :]
-    if BLANK in text:
-        return text.replace(BLANK, answer)
-    return answer

@@ -24,9 +24,10 @@ from accounts.models import User
 from eduplatform import quota
 from eduplatform.queue import enqueue_on_commit, job_alive, transient_retry
 from materials.errors import AlreadyRunning, ProcessingError, error_message
+from materials.links import canonical_url
 from materials.models import Material
 from materials.pipeline import office
-from materials.pipeline.youtube import canonical_url, parse_video_id
+from materials.pipeline.youtube import parse_video_id
 from materials.progress import material_fail
 
 logger = logging.getLogger(__name__)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from materials.pipeline.pdf import memory_limiter
+
 logger = logging.getLogger(__name__)
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +25,6 @@ def read_outline(
     path: Path, *, timeout: float = 20.0, memory_limit_mb: int = 1024
 ) -> list[tuple[int, str, int]]:
     """(level, title, physical page from 1) for each outline entry with a page."""
-    from materials.pipeline.pdf import _memory_limiter
-
     try:
         # Fixed argv, no shell: the path is only ever an argument.
         done = subprocess.run(  # noqa: S603
@@ -32,7 +32,7 @@ def read_outline(
             capture_output=True,
             timeout=timeout,
             cwd=_PROJECT_ROOT,
-            preexec_fn=_memory_limiter(memory_limit_mb),
+            preexec_fn=memory_limiter(memory_limit_mb),
             check=False,
         )
         if done.returncode != 0:

@@ -57,7 +57,7 @@ class PageText:
 # --- the child process ------------------------------------------------------
 
 
-def _memory_limiter(limit_mb: int) -> Callable[[], None]:
+def memory_limiter(limit_mb: int) -> Callable[[], None]:
     """A preexec_fn capping the child's address space (computed before fork)."""
     limit = max(1, int(limit_mb)) * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -84,7 +84,7 @@ class _Child:
                 # A file, not a pipe: a chatty child must never block on stderr.
                 stderr=self._stderr,
                 cwd=_PROJECT_ROOT,
-                preexec_fn=_memory_limiter(memory_limit_mb),
+                preexec_fn=memory_limiter(memory_limit_mb),
                 close_fds=True,
             )
         except BaseException:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import html
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,21 +101,6 @@ def parse_video_id(url: str) -> str:
     if candidate is not None and candidate not in _NOT_VIDEO_IDS and _VIDEO_ID.fullmatch(candidate):
         return candidate
     raise _invalid_url(url)
-
-
-def canonical_url(video_id: str) -> str:
-    """The one form of a video's link we store, so duplicates compare equal."""
-    return f"https://www.youtube.com/watch?v={video_id}"
-
-
-def watch_url(video_id: str, seconds: float | None = None) -> str:
-    """A link that opens the video at a moment, for citing a transcript passage.
-
-    Seconds are floored, so the link never starts after the quoted words.
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return canonical_url(video_id)
-    return f"{canonical_url(video_id)}&t={max(0, math.floor(seconds))}s"
 
 
 # --------------------------------------------------------------------------

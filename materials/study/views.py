@@ -23,18 +23,13 @@ from eduplatform import quota
 from eduplatform.ownership import owned
 from materials.errors import AlreadyRunning
 from materials.forms import StudySettingsForm
-from materials.links import (
-    MAX_QUOTE_CHARS,
-    file_url,
-    item_quote,
-    source_label,
-    source_url,
-)
+from materials.links import MAX_QUOTE_CHARS, file_url, source_label, source_url
 from materials.models import Material
 from materials.selectors import material_list
 from materials.study import selectors, services
 from materials.study.apis import export_response
 from materials.study.generation import generation_error_message, study_regenerate
+from materials.study.offline import item_quote
 
 
 def _anchor(

@@ -21,17 +21,16 @@ import youtube_transcript_api as yta
 from responses import matchers
 
 from materials.errors import ProcessingError
+from materials.links import canonical_url, watch_url
 from materials.pipeline.youtube import (
     _CUE_ONLY,
     ERROR_TABLE,
     MAX_SUBTITLE_BYTES,
     REQUEST_TIMEOUT,
-    canonical_url,
     classify_error,
     fetch_transcript,
     parse_subtitles,
     parse_video_id,
-    watch_url,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

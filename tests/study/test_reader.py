@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.conf import settings
 
-from materials.links import item_quote, source_url
+from materials.links import source_url
 from materials.models import Material
+from materials.study.offline import item_quote
 from tests.support.factories import MaterialFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

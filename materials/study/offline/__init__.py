@@ -16,8 +16,8 @@ language; only the short question stems come from a per-language table.
 `cards` make the items from that reading; `generator` puts them together.
 """
 
-from materials.study.offline.cards import BLANK, STEMS
+from materials.study.offline.cards import BLANK, STEMS, item_quote
 from materials.study.offline.generator import OfflineGenerator
 from materials.study.offline.reading import standalone
 
-__all__ = ["BLANK", "STEMS", "OfflineGenerator", "standalone"]
+__all__ = ["BLANK", "STEMS", "OfflineGenerator", "item_quote", "standalone"]

@@ -325,3 +325,19 @@ def _same_case(term: str, model: str) -> str:
     if model[:1].islower() and term[:1].isupper() and not any(c.isupper() for c in term[1:]):
         return term[:1].lower() + term[1:]
     return term
+
+
+def item_quote(text: str, answer: str) -> str:
+    """The source sentence a card or question was drawn from, for the reader to mark.
+
+    A cloze ("… the _____ is recycled …", or a question asking to fill it in)
+    with its blank filled in; otherwise the answer, which for a definition
+    card is the defining sentence itself.
+    """
+    for stems in STEMS.values():
+        prefix = stems["cloze"].split("{sentence}")[0]
+        if prefix and text.startswith(prefix):
+            text = text[len(prefix) :]
+    if BLANK in text:
+        return text.replace(BLANK, answer)
+    return answer
