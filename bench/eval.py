@@ -286,8 +286,8 @@ def process_copy(owner, key: str, name: str, content: bytes):
     """A material from these bytes, processed by the real pipeline, with its figures printed."""
     from django.core.files.base import ContentFile
 
+    from materials.ingest import material_process
     from materials.models import Material
-    from materials.pipeline.process import material_process
 
     kept = Material.objects.filter(owner=owner, title=key, status=Material.Status.READY).first()
     if kept is not None:

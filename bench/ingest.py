@@ -93,8 +93,8 @@ def sequential_baseline(material) -> dict[str, float]:
 
     from eduplatform import fast_embedding as fe
     from materials.index import crosslingual
+    from materials.ingest import extract_material
     from materials.pipeline.chunking import split_passages
-    from materials.pipeline.process import extract_material
     from materials.study.generation import study_generate
     from materials.text.language import detect_language
 
@@ -151,8 +151,8 @@ def store_together(
     from django.db import transaction
 
     from materials.index import crosslingual
+    from materials.ingest import chunk_rows
     from materials.models import Chunk, ChunkCrossVector
-    from materials.pipeline.process import chunk_rows
 
     with transaction.atomic():
         material.chunks.all().delete()
@@ -188,7 +188,7 @@ def in_process(found: list[tuple[str, Path]]) -> dict[str, dict]:
     from accounts.models import User
     from eduplatform.embeddings import warm_up
     from materials.index import crosslingual
-    from materials.pipeline.process import material_process
+    from materials.ingest import material_process
     from materials.services import material_create_pdf
 
     warm_up()

@@ -112,7 +112,7 @@ def bench_user():
 def run_ours(path: Path) -> dict[str, float]:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from materials.pipeline.process import material_process
+    from materials.ingest import material_process
     from materials.services import material_create_pdf
 
     user = bench_user()

@@ -129,8 +129,8 @@ def _strip_stem(question: str) -> str:
 def _process(owner, key: str, path: Path):
     from django.core.files.base import ContentFile
 
+    from materials.ingest import material_process
     from materials.models import Material
-    from materials.pipeline.process import material_process
 
     material = Material.objects.create(owner=owner, title=key, kind=Material.Kind.PDF)
     material.file.save(path.name, ContentFile(path.read_bytes()))

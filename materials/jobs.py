@@ -12,9 +12,9 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from eduplatform.ai import AIUnavailable
+from materials import ingest
 from materials.errors import ProcessingError, Superseded
 from materials.models import Material
-from materials.pipeline import process
 from materials.progress import material_fail, material_job_started, material_retry_scheduled
 from materials.services import material_requeue_stalled
 from materials.study.generation import study_sets_fail_stalled
@@ -33,7 +33,7 @@ def material_process(material_id: int, attempt: int) -> None:
         return
     material_job_started(material=material)
     try:
-        process.material_process(material=material)
+        ingest.material_process(material=material)
     except Superseded:
         logger.info("material %s attempt %s superseded; stopped", material_id, attempt)
     except (ProcessingError, AIUnavailable) as exc:

@@ -8,9 +8,9 @@ from django.utils import translation
 from eduplatform.worker import EduWorker
 from materials.errors import Superseded
 from materials.index.vectors import index_meaning
+from materials.ingest import extract_material, store_text
 from materials.models import ChunkCrossVector, Material
 from materials.pipeline.chunking import split_passages
-from materials.pipeline.process import extract_material, store_text
 from materials.search.selectors import search
 from materials.study.generation import material_text
 from tests.support.lectures import LECTURE, pdf_material
@@ -114,7 +114,7 @@ def test_the_worker_loads_its_models_before_the_first_job(settings):
 
 
 def test_a_scan_is_searchable_while_it_is_being_read(user):
-    from materials.pipeline.process import extract_pdf
+    from materials.ingest import extract_pdf
     from tests.support.pdfs import scan_pdf
 
     material = pdf_material(user, scan_pdf(make_pdf(LECTURE), max_skew=0, noise=0))
@@ -125,7 +125,7 @@ def test_a_scan_is_searchable_while_it_is_being_read(user):
 
 
 def test_a_scan_read_in_batches_ends_with_the_whole_text_once(user, settings):
-    from materials.pipeline.process import material_process
+    from materials.ingest import material_process
     from tests.support.pdfs import scan_pdf
 
     settings.OCR_SEARCHABLE_EVERY = 1

@@ -17,8 +17,8 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from materials.errors import Superseded
+from materials.ingest import material_process
 from materials.models import Material, StudySet
-from materials.pipeline.process import material_process
 from materials.services import material_enqueue, material_requeue_stalled
 from materials.study.generation import study_generate, study_regenerate, study_sets_fail_stalled
 from tests.support.factories import MaterialFactory
