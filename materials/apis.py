@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ from materials.serializers import (
     MaterialCreateSerializer,
     MaterialSerializer,
     ReportSerializer,
+    as_drf_error,
 )
 from materials.services import (
     check_request_size,
@@ -27,12 +28,6 @@ from materials.services import (
     material_delete,
     material_reprocess,
 )
-
-
-def as_drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
-    return serializers.ValidationError(
-        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-    )
 
 
 class MaterialViewSet(

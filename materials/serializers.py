@@ -1,8 +1,16 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from materials.models import Material
+
+
+def as_drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A service's validation error as DRF's, so the API answers 400 with the same fields."""
+    return serializers.ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    )
 
 
 class ReportSerializer(serializers.Serializer):

@@ -16,6 +16,24 @@ PACKAGES = ("eduplatform", *APPS)
 # eduplatform's configuration: it names the apps' views and routes. The rest of
 # eduplatform is the shared layer under the apps.
 CONFIGURATION = {"eduplatform.settings", "eduplatform.urls", "eduplatform.wsgi"}
+# The parts of materials (its packages and top-level modules), from the top
+# down: a part imports only parts on a lower line, never one above or beside
+# it. A new part goes on a line here, or the test names it.
+MATERIALS_LAYERS = (
+    ("urls", "apps", "admin", "cron", "management", "templatetags", "migrations"),  # wiring
+    ("views", "apis", "jobs", "signals"),  # pages, REST, RQ entry points, model signals
+    ("dashboard",),  # the home page's figures
+    ("ingest",),  # runs one material's stages in order
+    ("study",),  # study content, reviews, quizzes, exports
+    ("search", "services"),  # hybrid search; uploads, reprocess, queueing, the sweep
+    ("pipeline",),  # extraction and passages
+    ("index",),  # vectors and the multilingual index
+    ("forms", "links", "progress", "selectors", "serializers"),  # what the layers above share
+    ("text",),  # sentences, language, the one splitter and stemmer
+    ("models",),
+    ("errors",),
+)
+MAX_MODULE_LINES = 600
 
 Imports = dict[str, dict[str, int]]  # module -> {imported module: line}
 
@@ -127,6 +145,58 @@ def test_shared_layer_imports_no_app():
         if target.split(".")[0] in APPS
     ]
     assert not offending, "eduplatform's shared modules import apps:\n" + "\n".join(offending)
+
+
+def _part(module: str) -> str | None:
+    """materials.study.views -> "study"; None outside materials and for the package itself."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "materials" and len(parts) > 1 else None
+
+
+def _upward_imports(graph: Imports) -> list[str]:
+    level = {part: depth for depth, line in enumerate(MATERIALS_LAYERS) for part in line}
+    return [
+        f"{module}:{line} imports {target} ({_part(module)} may not use {_part(target)})"
+        for module, edges in graph.items()
+        if _part(module) in level
+        for target, line in edges.items()
+        if _part(target) in level
+        and _part(target) != _part(module)
+        and level[_part(target)] <= level[_part(module)]
+    ]
+
+
+def test_every_part_of_materials_has_its_layer():
+    graph = _imports(ROOT, PACKAGES)
+    placed = {part for line in MATERIALS_LAYERS for part in line}
+    parts = {_part(module) for module in graph} - {None}
+    assert sorted(parts - placed) == [], "add these to MATERIALS_LAYERS"
+
+
+def test_materials_parts_import_only_the_layers_below():
+    upward = _upward_imports(_imports(ROOT, PACKAGES))
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)
+
+
+def test_no_app_module_is_over_600_lines():
+    too_long = [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for path in _modules(ROOT, PACKAGES).values()
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    ]
+    assert not too_long, "make these packages with a small public face:\n" + "\n".join(too_long)
+
+
+def test_an_import_from_a_lower_layer_to_a_higher_one_is_named():
+    graph = {
+        "materials.text.words": {"materials.study.summary": 3},
+        "materials.study.summary": {"materials.text.words": 5},
+    }
+
+    assert _upward_imports(graph) == [
+        "materials.text.words:3 imports materials.study.summary (text may not use study)"
+    ]
 
 
 def test_a_lazy_import_inside_a_function_closes_a_cycle(tmp_path):

@@ -18,11 +18,10 @@ from rest_framework.views import APIView
 
 from eduplatform import quota
 from eduplatform.ownership import owned
-from materials.apis import as_drf_error
 from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Flashcard, Material, QuizQuestion, StudyProfile
 from materials.selectors import material_list
-from materials.serializers import ReportSerializer
+from materials.serializers import ReportSerializer, as_drf_error
 from materials.study import selectors, services
 from materials.study.exports import cards_to_apkg, cards_to_csv, notes_to_markdown
 from materials.study.generation import generation_error_message, study_regenerate
