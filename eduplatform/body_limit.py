@@ -4,18 +4,28 @@ Django reads a multipart body as soon as anything touches `request.POST`, and
 CsrfViewMiddleware does so before any view runs: a view's own size check
 comes after a multi-GB upload has been spooled to disk. The middleware here
 looks only at Content-Length, so it answers before a byte of the body is read.
-Views that take files say how much with `@body_limit`; every other URL gets
-room for ordinary form fields only (DATA_UPLOAD_MAX_MEMORY_SIZE). The upload
-handler is the backstop for a body that reaches the parser anyway (a URL or
-stack without the middleware): it stops reading past the same limit.
+
+The limit belongs to the handler that will answer: a page view, or a DRF
+view's method for this request (a viewset's action: `create`, `report`).
+A handler that takes a file says how large with `@body_limit`, and only a
+multipart body gets that room. Any other body is fields: JSON on the API,
+where DRF holds the whole body and its parsed objects (a list of empty
+objects takes some twenty times its size in memory), gets API_BODY_LIMIT;
+a page's form gets DATA_UPLOAD_MAX_MEMORY_SIZE. Django's own refusal of
+fields past that size is answered the same way. The upload handler is the
+backstop for a body that reaches the parser anyway (a URL or stack without
+the middleware): it stops reading past the same limit.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -24,13 +34,27 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-MB = 1024 * 1024
+KB = 1024
+MB = 1024 * KB
 # The multipart envelope and the small fields sent beside a file.
-ENVELOPE = 64 * 1024
+ENVELOPE = 64 * KB
+# The largest API body of fields: a tutor question of 4,000 characters is
+# under 25 KB even as JSON-escaped Cyrillic.
+API_BODY_LIMIT = 64 * KB
+# A refused body up to this size is read and dropped before the answer goes
+# out. Closing a connection with unread data makes the kernel reset it, and
+# the client loses the 413 with it (nginx's lingering close does the same);
+# a larger body, or one still coming after DRAIN_SECONDS, is cut off.
+DRAIN_LIMIT = 16 * MB
+DRAIN_SECONDS = 10.0
 
 
 def body_limit(megabytes: Callable[[], int], *, field: str = "file") -> Callable:
-    """Declare how large a view's body may be (a callable, so settings can change)."""
+    """Let a view, or a DRF view's method, take a multipart body with a file of `megabytes`.
+
+    A callable, so that settings can change. Any other body it gets is held to
+    the limit for fields.
+    """
 
     def decorate(view: Any) -> Any:
         view.body_limit = (megabytes, field)
@@ -39,30 +63,62 @@ def body_limit(megabytes: Callable[[], int], *, field: str = "file") -> Callable
     return decorate
 
 
-def _declared(request: HttpRequest) -> tuple[Callable[[], int], str] | None:
+@dataclass(frozen=True)
+class Limit:
+    """How many bytes a request's body may have, and what a refusal says."""
+
+    bytes: int
+    message: Callable[[], str]
+    # The form field to blame in an API refusal; "" for the request as a whole.
+    field: str = ""
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def _handler(request: HttpRequest) -> Any:
+    """The function that will answer: a page view, or a DRF view's method for this request."""
     try:
         view = resolve(request.path_info).func
     except Resolver404:
         return None
-    # DRF's as_view() keeps its class on the function it returns.
-    return getattr(view, "body_limit", None) or getattr(
-        getattr(view, "cls", None), "body_limit", None
-    )
+    cls = getattr(view, "cls", None)
+    if cls is None:
+        return view
+    method = request.method.lower() if request.method else ""
+    # A viewset's route maps each HTTP method to an action; an APIView's is the method.
+    action = (getattr(view, "actions", None) or {}).get(method, method)
+    return getattr(cls, action, None)
 
 
-def request_body_limit(request: HttpRequest) -> tuple[int, int | None, str]:
-    """(bytes allowed, megabytes to tell the student or None, field) for this request."""
-    declared = _declared(request)
-    if declared is None:
-        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE + ENVELOPE, None, ""
+def _fields_limit(request: HttpRequest) -> Limit:
+    if _is_api(request):
+        return Limit(
+            API_BODY_LIMIT,
+            lambda: (
+                _("The request is too large (limit: %(limit)d KB).")
+                % {"limit": API_BODY_LIMIT // KB}
+            ),
+        )
+    return Limit(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + ENVELOPE, _too_large)
+
+
+def _too_large() -> str:
+    return _("The request is too large.")
+
+
+def request_body_limit(request: HttpRequest) -> Limit:
+    """The limit on this request's body: a declared file's for multipart, else the fields'."""
+    declared = getattr(_handler(request), "body_limit", None)
+    if declared is None or request.content_type != "multipart/form-data":
+        return _fields_limit(request)
     megabytes, field = declared
-    return megabytes() * MB + ENVELOPE, megabytes(), field
-
-
-def too_large_message(megabytes: int | None) -> str:
-    if megabytes is None:
-        return _("The request is too large.")
-    return _("The file is too large (limit: %(limit)d MB).") % {"limit": megabytes}
+    return Limit(
+        megabytes() * MB + ENVELOPE,
+        lambda: _("The file is too large (limit: %(limit)d MB).") % {"limit": megabytes()},
+        field,
+    )
 
 
 def _declared_length(request: HttpRequest) -> int:
@@ -72,7 +128,7 @@ def _declared_length(request: HttpRequest) -> int:
         return 0
 
 
-def too_large_response(request: HttpRequest, megabytes: int | None, field: str) -> HttpResponse:
+def too_large_response(request: HttpRequest, limit: Limit) -> HttpResponse:
     """413, in the form the caller reads: JSON for the API, a fragment for htmx
     (static/js/app.js shows it in the form), a page for a plain form post."""
     user = getattr(request, "user", None)
@@ -80,15 +136,15 @@ def too_large_response(request: HttpRequest, megabytes: int | None, field: str) 
     if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
         # The student's saved language, as the pages would use it.
         with translation.override(language):
-            return too_large_response_in(request, megabytes, field)
-    return too_large_response_in(request, megabytes, field)
+            return _too_large_response_in(request, limit)
+    return _too_large_response_in(request, limit)
 
 
-def too_large_response_in(request: HttpRequest, megabytes: int | None, field: str) -> HttpResponse:
-    message = too_large_message(megabytes)
-    if request.path_info.startswith("/api/"):
+def _too_large_response_in(request: HttpRequest, limit: Limit) -> HttpResponse:
+    message = limit.message()
+    if _is_api(request):
         # A field's error where one field is to blame, as DRF's validation shows it.
-        body = {field: [message]} if field else {"detail": message}
+        body = {limit.field: [message]} if limit.field else {"detail": message}
         return JsonResponse(body, status=413)
     if request.headers.get("HX-Request") == "true":
         fragment = format_html('<p class="field-error" role="alert">{}</p>', message)
@@ -96,8 +152,20 @@ def too_large_response_in(request: HttpRequest, megabytes: int | None, field: st
     return render(request, "413.html", {"message": message}, status=413)
 
 
+def _drain(request: HttpRequest, length: int) -> None:
+    """Read and drop a refused body that is small enough to wait for (see DRAIN_LIMIT)."""
+    if length > DRAIN_LIMIT:
+        return
+    deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        while time.monotonic() < deadline and request.read(64 * KB):
+            pass
+    except OSError:
+        pass  # the client went away: nobody is left to read the answer
+
+
 class RequestBodyLimitMiddleware:
-    """Refuse a body over its URL's limit by its Content-Length alone.
+    """Refuse a body over its handler's limit by its Content-Length alone.
 
     Sits right after authentication (so the refusal can speak the student's
     saved language) and before anything that reads the body: the language
@@ -110,10 +178,19 @@ class RequestBodyLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         length = _declared_length(request)
         if length:
-            limit, megabytes, field = request_body_limit(request)
-            if length > limit:
-                return too_large_response(request, megabytes, field)
+            limit = request_body_limit(request)
+            if length > limit.bytes:
+                response = too_large_response(request, limit)
+                _drain(request, length)
+                return response
         return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Django's own refusal of too many bytes of fields (a multipart body's
+        text parts), answered as ours are rather than as a bare 400 page."""
+        if isinstance(exception, RequestDataTooBig):
+            return too_large_response(request, Limit(0, _too_large))
+        return None
 
 
 class BodyLimitUploadHandler(FileUploadHandler):
@@ -123,7 +200,7 @@ class BodyLimitUploadHandler(FileUploadHandler):
     received = 0
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        self.limit = request_body_limit(self.request)[0] if self.request else None
+        self.limit = request_body_limit(self.request).bytes if self.request else None
         self.received = 0
         return None
 

@@ -11,6 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from eduplatform.body_limit import body_limit
 from eduplatform.quota import QUOTA_RESPONSE
 from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Material
@@ -22,7 +23,6 @@ from materials.serializers import (
     as_drf_error,
 )
 from materials.services import (
-    check_request_size,
     material_create_file,
     material_create_youtube,
     material_delete,
@@ -38,8 +38,6 @@ class MaterialViewSet(
 ):
     serializer_class = MaterialSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    # Read by eduplatform.body_limit before the body is: a PDF or a subtitle file.
-    body_limit = (lambda: settings.MAX_UPLOAD_MB, "file")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -47,14 +45,13 @@ class MaterialViewSet(
         # A moderator's flag hides a material from its owner, but never stops its deletion.
         return material_list(owner=self.request.user, include_hidden=self.action == "destroy")
 
+    # Read by eduplatform.body_limit before the body is: a multipart body may
+    # carry a PDF or a subtitle file; a JSON one (a YouTube link) is fields only.
+    @body_limit(lambda: settings.MAX_UPLOAD_MB)
     @extend_schema(
         request=MaterialCreateSerializer, responses={201: MaterialSerializer, 429: QUOTA_RESPONSE}
     )
     def create(self, request: Request) -> Response:
-        try:
-            check_request_size(request.META.get("CONTENT_LENGTH"))
-        except DjangoValidationError as exc:
-            raise as_drf_error(exc) from exc
         serializer = MaterialCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

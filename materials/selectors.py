@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from materials.models import Chunk, Material
@@ -51,15 +52,76 @@ def material_text_parts(*, owner: User, material: Material) -> list[TextPart]:
 
 def _pieces(text: str, anchors: list, page_start: int | None) -> list[tuple[int, str]]:
     """(page, text) for each run of the chunk's text that one anchor covers."""
-    starts = [match.start() for match in _WORD.finditer(text)]
-    marks = [(int(word), int(page)) for word, page in anchors or () if int(word) < len(starts)]
-    if not marks or marks[0][0] > 0:
-        marks.insert(0, (0, page_start or (marks[0][1] if marks else 1)))
     pieces = []
-    for index, (word, page) in enumerate(marks):
-        stop = marks[index + 1][0] if index + 1 < len(marks) else len(starts)
-        end = starts[stop] if stop < len(starts) else len(text)
-        piece = text[starts[word] : end].strip() if starts else ""
+    for page, start, end in _runs(text, anchors, page_start):
+        piece = text[start:end].strip()
         if piece:
             pieces.append((page, piece))
     return pieces
+
+
+def _runs(text: str, anchors: list, first: float | None) -> list[tuple[int, int, int]]:
+    """(page or whole second, start, end) of each run of the text that one anchor covers.
+
+    `first` is the chunk's own page or second, for text before its first anchor.
+    """
+    starts = [match.start() for match in _WORD.finditer(text)]
+    marks = [(int(word), int(place)) for word, place in anchors or () if int(word) < len(starts)]
+    if not marks or marks[0][0] > 0:
+        default = int(first) if first is not None else (marks[0][1] if marks else 1)
+        marks.insert(0, (0, default))
+    runs = []
+    for index, (word, place) in enumerate(marks):
+        stop = marks[index + 1][0] if index + 1 < len(marks) else len(starts)
+        end = starts[stop] if stop < len(starts) else len(text)
+        if starts:
+            runs.append((place, starts[word], end))
+    return runs
+
+
+def _comparable(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def quote_on_page(
+    *, owner: User, material: Material, quote: str, page: int | None, second: int | None
+) -> str:
+    """The quote, when the material's text at this page (or second) holds it; else "".
+
+    The reader's link carries the quote it shows, so anyone can write one: only
+    words that really are at that place of the source are shown as quoted. A
+    quoted sentence may run over from the page before or onto the next one, as
+    long as part of it is here. Case and spacing do not count (a link's quote
+    has its spaces collapsed), nor the ellipsis of a quote cut short.
+    """
+    wanted = _comparable(quote.strip().strip("…"))
+    video = material.kind == Material.Kind.YOUTUBE
+    place = second if video else page
+    if not wanted or place is None:
+        return ""
+    passages = Chunk.objects.filter(owner=owner, material=material).order_by("position")
+    if video:
+        # A link's second is its caption's start, rounded down.
+        passages = passages.filter(
+            Q(end_seconds__isnull=True) | Q(end_seconds__gte=place), start_seconds__lt=place + 1
+        ).values_list("text", "anchors", "start_seconds")
+    else:
+        passages = passages.filter(page_start__lte=place, page_end__gte=place).values_list(
+            "text", "anchors", "page_start"
+        )
+    text, here = "", []
+    for chunk_text, anchors, first in passages:
+        for at, start, end in _runs(chunk_text, anchors, first):
+            run = _comparable(chunk_text[start:end])
+            if not run:
+                continue
+            text += " " if text else ""
+            if at == place:
+                here.append((len(text), len(text) + len(run)))
+            text += run
+    found = text.find(wanted)
+    while found != -1:
+        if any(found < end and start < found + len(wanted) for start, end in here):
+            return quote
+        found = text.find(wanted, found + 1)
+    return ""

@@ -35,23 +35,6 @@ logger = logging.getLogger(__name__)
 PDF_MAGIC = b"%PDF-"
 
 
-def check_request_size(content_length: str | None, *, field: str = "file") -> None:
-    """Refuse an oversized upload from its declared length, before reading the body."""
-    try:
-        declared = int(content_length or 0)
-    except ValueError:
-        declared = 0
-    # Allow room for the multipart envelope and the other fields.
-    limit = settings.MAX_UPLOAD_MB * 1024 * 1024 + 64 * 1024
-    if declared > limit:
-        raise ValidationError(
-            {
-                field: _("The file is too large (limit: %(limit)d MB).")
-                % {"limit": settings.MAX_UPLOAD_MB}
-            }
-        )
-
-
 def _check_size(upload: UploadedFile, *, field: str, limit_mb: int) -> None:
     if upload.size == 0:
         raise ValidationError({field: _("The file is empty.")})

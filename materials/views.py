@@ -29,7 +29,6 @@ from materials.links import place_label
 from materials.models import Material
 from materials.selectors import material_list, material_text_parts
 from materials.services import (
-    check_request_size,
     material_attach_subtitles,
     material_create_file,
     material_create_youtube,
@@ -103,14 +102,6 @@ def _created_or_errors(
 @login_required
 @require_POST
 def material_upload_view(request: HttpRequest) -> HttpResponse:
-    try:
-        check_request_size(request.META.get("CONTENT_LENGTH"))
-    except ValidationError as exc:
-        # The body is never parsed: an empty bound form carries only this error.
-        form = PdfUploadForm(data={})
-        form.full_clean()
-        form.errors.clear()
-        return _created_or_errors(request, form, exc, None)
     return _create_from_form(
         request,
         PdfUploadForm(request.POST, request.FILES),
@@ -179,6 +170,7 @@ def material_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _to_detail(request, material)
 
 
+@body_limit(lambda: settings.MAX_SUBTITLE_MB, field="subtitles")
 @login_required
 @require_POST
 def material_subtitles_view(request: HttpRequest, pk: int) -> HttpResponse:

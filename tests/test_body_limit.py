@@ -8,13 +8,20 @@ was not waited for, and the gunicorn test runs the real stack with CSRF on.
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
+import secrets
+import time
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory, override_settings
 
+from accounts.services import api_token_create
 from eduplatform.body_limit import BodyLimitUploadHandler
 from materials.models import Material
+from tests.support.factories import MaterialFactory
 from tests.support.pdfs import make_pdf
 from tests.support.processes import raw_request
 
@@ -41,15 +48,43 @@ def test_the_refusal_speaks_the_students_language(logged_in, user, pdf_upload):
     assert "Файл слишком большой (максимум: 100 МБ)." in response.content.decode()
 
 
-def test_youtube_form_refuses_a_huge_subtitle_file_before_reading_it(logged_in):
+def test_youtube_form_refuses_a_subtitle_file_over_5_mb(logged_in):
+    subtitles = SimpleUploadedFile("lecture.srt", srt(6 * 1024 * 1024))
     response = logged_in.post(
         "/materials/youtube/",
-        {"youtube_url": "https://youtu.be/GJLlxj_dtq8"},
-        CONTENT_LENGTH=str(6 * 1024 * 1024),
+        {"youtube_url": "https://youtu.be/GJLlxj_dtq8", "subtitles": subtitles},
     )
     assert response.status_code == 413
     assert "The file is too large (limit: 5 MB)." in response.content.decode()
     assert not Material.objects.exists()
+
+
+def test_subtitles_page_takes_a_3_mb_subtitle_file(logged_in, user):
+    """The subtitle form on a lecture's page has the subtitle limit, not the one for fields."""
+    lecture = MaterialFactory(
+        owner=user,
+        kind=Material.Kind.YOUTUBE,
+        video_id="GJLlxj_dtq8",
+        status="failed",
+        error_code="yt_unreachable",
+    )
+    subtitles = SimpleUploadedFile("lecture.srt", srt(3 * 1024 * 1024))
+    response = logged_in.post(f"/materials/{lecture.pk}/subtitles/", {"subtitles": subtitles})
+    assert response.status_code == 302
+    lecture.refresh_from_db()
+    assert lecture.subtitle_file.size > 3_000_000
+
+
+def test_subtitles_page_refuses_a_file_over_5_mb_in_russian(logged_in, user):
+    user.language = "ru"
+    user.save(update_fields=["language"])
+    lecture = MaterialFactory(owner=user, kind=Material.Kind.YOUTUBE, video_id="GJLlxj_dtq8")
+    subtitles = SimpleUploadedFile("lecture.srt", srt(6 * 1024 * 1024))
+    response = logged_in.post(f"/materials/{lecture.pk}/subtitles/", {"subtitles": subtitles})
+    assert response.status_code == 413
+    assert "Файл слишком большой (максимум: 5 МБ)." in response.content.decode()
+    lecture.refresh_from_db()
+    assert not lecture.subtitle_file
 
 
 def test_api_refusal_is_413_with_a_json_error_in_russian(api, pdf_upload):
@@ -70,7 +105,53 @@ def test_urls_that_take_no_file_take_no_big_body(logged_in, api):
     assert "The request is too large." in response.content.decode()
     response = api.post("/api/tutor/conversations/", {}, CONTENT_LENGTH=str(50 * 1024 * 1024))
     assert response.status_code == 413
-    assert response.json() == {"detail": "The request is too large."}
+    assert response.json() == {"detail": "The request is too large (limit: 64 KB)."}
+
+
+# --- per action: only a multipart upload gets the file limit --------------------------
+
+
+def test_json_create_by_youtube_link_is_held_to_64_kb(api):
+    body = {"youtube_url": "https://youtu.be/GJLlxj_dtq8", "title": "x" * 70_000}
+    response = api.post("/api/materials/", body, format="json", HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Запрос слишком большой (максимум: 64 КБ)."}
+    assert not Material.objects.exists()
+
+
+def test_report_takes_no_file_even_as_multipart(api, user):
+    material = MaterialFactory(owner=user, status="ready")
+    response = api.post(
+        f"/api/materials/{material.pk}/report/",
+        {"reason": "wrong", "file": _file("big.pdf", b"%PDF-" + b"0" * 100_000)},
+        format="multipart",
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request is too large (limit: 64 KB)."}
+    assert not material.reports.exists()
+
+
+def test_multipart_upload_keeps_the_file_limit(api, pdf_upload):
+    # Random words, which the PDF's compression cannot shrink below the JSON limit.
+    pages = [" ".join(secrets.token_hex(4) for _ in range(400)) for _ in range(40)]
+    upload = pdf_upload(pages)
+    assert upload.size > 100_000
+    response = api.post("/api/materials/", {"file": upload}, format="multipart")
+    assert response.status_code == 201, response.content
+
+
+def test_form_fields_past_djangos_limit_in_an_upload_are_a_json_413(api, pdf_upload):
+    """Django refuses text parts past DATA_UPLOAD_MAX_MEMORY_SIZE itself: a 400 page before."""
+    response = api.post(
+        "/api/materials/",
+        {"file": pdf_upload(), "title": "x" * (3 * 1024 * 1024)},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Запрос слишком большой."}
+    assert not Material.objects.exists()
 
 
 @override_settings(MAX_UPLOAD_MB=0)
@@ -85,10 +166,21 @@ def test_upload_handler_stops_reading_past_the_limit_without_the_middleware(user
     assert request.body_limit_exceeded
 
 
-def _file(name: str, content: bytes):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def _file(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def srt(size: int) -> bytes:
+    """A valid subtitle file of about `size` bytes."""
+    parts, total, n = [], 0, 0
+    while total < size:
+        n += 1
+        start = time.strftime("%H:%M:%S", time.gmtime(n * 4))
+        end = time.strftime("%H:%M:%S", time.gmtime(n * 4 + 3))
+        part = f"{n}\n{start},000 --> {end},000\nEntropy never decreases in a closed system.\n\n"
+        parts.append(part)
+        total += len(part)
+    return "".join(parts).encode()
 
 
 # --- through gunicorn, CSRF on ------------------------------------------------------
@@ -138,3 +230,41 @@ def test_through_gunicorn_with_csrf_a_2gb_upload_is_refused_unread(gunicorn, use
     )
     assert status == 413 and '{"file": ["The file is too large (limit: 100 MB)."]}' in answer
     assert not Material.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("megabytes", "language", "message"),
+    [
+        (3, "ru", "Запрос слишком большой (максимум: 64 КБ)."),
+        (5, "en", "The request is too large (limit: 64 KB)."),
+    ],
+)
+def test_through_gunicorn_a_big_json_body_gets_a_json_413(
+    gunicorn, user, megabytes, language, message
+):
+    """A client that sends its whole body gets the answer: a list of empty objects, which
+    DRF would hold parsed at some twenty times its size, to the upload and the report."""
+    material = MaterialFactory(owner=user, status="ready")
+    token = api_token_create(user=user).key
+    body = b"[" + b"{}," * (megabytes * 1024 * 1024 // 3) + b"{}]"
+    for path in ("/api/materials/", f"/api/materials/{material.pk}/report/"):
+        # The standard library's client sends the whole body before it reads the
+        # answer, and fails if the server cuts the connection meanwhile.
+        connection = http.client.HTTPConnection("127.0.0.1", gunicorn.port, timeout=30)
+        connection.request(
+            "POST",
+            path,
+            body=body,
+            headers={
+                "Authorization": f"Token {token}",
+                "Content-Type": "application/json",
+                "Accept-Language": language,
+            },
+        )
+        response = connection.getresponse()
+        answer = response.read().decode()
+        connection.close()
+        assert response.status == 413, answer[:200]
+        assert response.headers["Content-Type"] == "application/json"
+        assert json.loads(answer) == {"detail": message}
+    assert Material.objects.count() == 1 and not material.reports.exists()

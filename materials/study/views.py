@@ -25,7 +25,7 @@ from materials.errors import AlreadyRunning
 from materials.forms import StudySettingsForm
 from materials.links import MAX_QUOTE_CHARS, file_url, source_label, source_url
 from materials.models import Material
-from materials.selectors import material_list
+from materials.selectors import material_list, quote_on_page
 from materials.study import selectors, services
 from materials.study.apis import export_response
 from materials.study.generation import generation_error_message, study_regenerate
@@ -140,11 +140,18 @@ def reader_view(request: HttpRequest, pk: int) -> HttpResponse:
     if material.page_count:
         page = min(page, material.page_count)
     seconds = _number(request.GET.get("t"))
+    quote = quote_on_page(
+        owner=request.user,
+        material=material,
+        quote=(request.GET.get("q") or "")[:MAX_QUOTE_CHARS],
+        page=page,
+        second=seconds or 0,
+    )
     context = {
         "material": material,
         "page": page,
         "seconds": seconds or 0,
-        "quote": (request.GET.get("q") or "")[:MAX_QUOTE_CHARS],
+        "quote": quote,
         "embed_url": f"{YOUTUBE_EMBED}/embed/{material.video_id}?start={seconds or 0}&rel=0"
         if material.kind == Material.Kind.YOUTUBE
         else "",

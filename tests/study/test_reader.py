@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+import responses
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from materials.links import source_url
 from materials.models import Material
+from materials.services import material_create_youtube
 from materials.study.offline import item_quote
 from tests.support.factories import MaterialFactory, UserFactory
+from tests.support.lectures import RUSSIAN_LECTURE, lecture_pages, pdf_material, process
+from tests.support.pdfs import make_pdf, unicode_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +88,75 @@ def test_the_reader_page_loads_nothing_inline(logged_in, biology):
 )  # fmt: skip
 def test_an_item_quotes_its_own_sentence(text, answer, quote):
     assert item_quote(text, answer) == quote
+
+
+# --- the quote a link carries is shown only where the source has it ---------------------
+
+
+def test_a_quote_that_is_not_on_the_page_is_not_shown(logged_in, biology):
+    """Escaped or not, words shown as "Quoted" would put them in the source's mouth."""
+    fake = "Your account is locked: send your password to support@example.org"
+    page = logged_in.get(f"/materials/{biology.pk}/read/?page=2&q={fake}").content.decode()
+    assert "Quoted" not in page and "<blockquote" not in page
+    assert 'data-quote=""' in page
+
+
+def test_a_quote_from_another_page_is_not_shown_on_this_one(logged_in, biology):
+    quote = "The Krebs cycle takes place in the mitochondrial matrix"
+    on_its_page = logged_in.get(f"/materials/{biology.pk}/read/?page=2&q={quote}")
+    assert "Quoted" in on_its_page.content.decode()
+    elsewhere = logged_in.get(f"/materials/{biology.pk}/read/?page=3&q={quote}")
+    assert "Quoted" not in elsewhere.content.decode()
+
+
+def test_a_quote_on_the_page_is_shown_whatever_its_case_and_spacing(logged_in, biology):
+    quote = "the KREBS   cycle takes place"
+    page = logged_in.get(f"/materials/{biology.pk}/read/?page=2&q={quote}").content.decode()
+    assert "Quoted" in page and f'data-quote="{quote}"' in page
+
+
+def test_a_videos_quote_is_shown_only_at_its_second(
+    logged_in, user, run_jobs, django_capture_on_commit_callbacks
+):
+    srt = (
+        b"1\n00:00:01,000 --> 00:00:06,000\nEntropy measures how energy spreads out.\n\n"
+        b"2\n00:01:40,000 --> 00:01:46,000\nHeat flows by itself only from hot to cold.\n"
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False):  # nothing leaves
+        with django_capture_on_commit_callbacks(execute=True):
+            lecture = material_create_youtube(
+                owner=user,
+                url="https://youtu.be/GJLlxj_dtq8",
+                subtitles=SimpleUploadedFile("lecture.srt", srt),
+            )
+        run_jobs()
+    lecture.refresh_from_db()
+    assert lecture.status == "ready", lecture.error_detail
+    quote = "Entropy measures how energy spreads out."
+    at_its_second = logged_in.get(f"/materials/{lecture.pk}/read/?t=1&q={quote}")
+    assert "Quoted" in at_its_second.content.decode()
+    made_up = logged_in.get(f"/materials/{lecture.pk}/read/?t=1&q=Entropy is a hoax.")
+    assert "Quoted" not in made_up.content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_every_link_the_study_pages_make_shows_its_quote(
+    logged_in, user, run_jobs, django_capture_on_commit_callbacks, language
+):
+    """Notes, cards and search results quote their own source: the check never hides those."""
+    content = make_pdf(lecture_pages()) if language == "en" else unicode_pdf(RUSSIAN_LECTURE)
+    material = process(pdf_material(user, content), django_capture_on_commit_callbacks, run_jobs)
+    query = "Krebs cycle" if language == "en" else "индексный вектор"
+    hrefs = set()
+    for url in (
+        f"/materials/{material.pk}/notes/",
+        f"/materials/{material.pk}/flashcards/",
+        f"/tutor/search/?q={query}",
+    ):
+        page = logged_in.get(url).content.decode()
+        hrefs |= {
+            html.unescape(href) for href in re.findall(r'href="([^"]*/read/\?[^"]*q=[^"]*)"', page)
+        }
+    assert len(hrefs) >= 3, hrefs
+    for href in hrefs:
+        assert "Quoted" in logged_in.get(href).content.decode(), unquote(href)
