@@ -23,7 +23,7 @@ def read_outline(
     path: Path, *, timeout: float = 20.0, memory_limit_mb: int = 1024
 ) -> list[tuple[int, str, int]]:
     """(level, title, physical page from 1) for each outline entry with a page."""
-    from materials.pipeline.pdf import _memory_limiter
+    from materials.pipeline.pdf import resource_limiter
 
     try:
         # Fixed argv, no shell: the path is only ever an argument.
@@ -32,7 +32,7 @@ def read_outline(
             capture_output=True,
             timeout=timeout,
             cwd=_PROJECT_ROOT,
-            preexec_fn=_memory_limiter(memory_limit_mb),
+            preexec_fn=resource_limiter(memory_limit_mb),
             check=False,
         )
         if done.returncode != 0:
