@@ -228,6 +228,13 @@ MAX_OFFICE_COMPRESSION_RATIO = env.int("MAX_OFFICE_COMPRESSION_RATIO", default=1
 MAX_OFFICE_PARTS = env.int("MAX_OFFICE_PARTS", default=5000)
 MAX_PPTX_SLIDES = env.int("MAX_PPTX_SLIDES", default=500)
 MAX_DOCX_PARAGRAPHS = env.int("MAX_DOCX_PARAGRAPHS", default=20_000)
+# Their text is read in a child process, as a PDF's is: address space, CPU
+# seconds and wall-clock seconds are capped, and so are the XML elements read
+# (at upload too, where paragraphs are counted) and the bytes of text kept.
+OFFICE_PARSE_TIMEOUT = env.float("OFFICE_PARSE_TIMEOUT", default=120.0)
+OFFICE_PARSE_MEMORY_MB = env.int("OFFICE_PARSE_MEMORY_MB", default=512)
+MAX_OFFICE_XML_ELEMENTS = env.int("MAX_OFFICE_XML_ELEMENTS", default=3_000_000)
+MAX_OFFICE_TEXT_MB = env.int("MAX_OFFICE_TEXT_MB", default=20)
 # Bigger bodies are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -56,6 +56,23 @@ ERROR_MESSAGES = {
         "This file is damaged or is not a readable PowerPoint (.pptx) or Word (.docx) file."
     ),
     "office_too_long": _("This file has more slides or paragraphs than we can process."),
+    "office_too_many_parts": _(
+        "This file is made of far more parts than an ordinary presentation or document "
+        "(it may be a zip bomb), so it was refused."
+    ),
+    "office_too_many_elements": _(
+        "This file's layout is far more complex than an ordinary presentation or document: "
+        "it holds too many formatting elements to read."
+    ),
+    "office_too_much_text": _("This file holds more text than we can process."),
+    "office_timeout": _(
+        "Reading this file took too long and was stopped. "
+        "The file may be damaged or unusually complex."
+    ),
+    "office_too_complex": _(
+        "Reading this file needed too much memory and was stopped. "
+        "The file may be damaged or unusually complex."
+    ),
     # YouTube
     "yt_invalid_url": _("This is not a YouTube video link."),
     "yt_transcripts_disabled": _(

@@ -1,15 +1,22 @@
 """Slides (.pptx) and handouts (.docx): checked by their bytes, then read into segments.
 
 An OOXML file is a ZIP of XML parts, so it is judged by what it unpacks to
-before anything parses it: the declared sizes bound what `zipfile` will ever
-inflate (it stops at the declared size and fails the CRC), so a zip bomb is
-refused from its directory alone. A slide is the anchor of a presentation
-(`page` = slide number); a handout has no fixed pages, so its anchor is a
-section, cut at its headings.
+before anything parses it. Its central directory is judged first, from the
+end record and the directory's fixed-size headers alone: `zipfile` makes an
+object for every entry it lists, so a small upload listing a million entries
+would cost the web process hundreds of megabytes before any count could
+refuse it. Then the declared sizes bound what `zipfile` will ever inflate (it
+stops at the declared size and fails the CRC), so a zip bomb is refused from
+its directory alone. The text is read in a child process with limits, like a
+PDF's (`office_child`). A slide is the anchor of a presentation (`page` =
+slide number); a handout has no fixed pages, so its anchor is a section, cut
+at its headings.
 """
 
 from __future__ import annotations
 
+import os
+import struct
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +29,10 @@ from lxml import etree
 
 from materials.errors import ProcessingError
 from materials.pipeline.chunking import Segment
+from materials.pipeline.office_child import PARAGRAPHS_PER_SECTION, UNREADABLE
+from materials.pipeline.pdf import Child, ChildErrors
+
+__all__ = ["PARAGRAPHS_PER_SECTION", "extract_office", "office_check_length", "office_inspect"]
 
 PPTX, DOCX = "pptx", "docx"
 MAIN_CONTENT_TYPES = {
@@ -37,21 +48,27 @@ _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 # Small parts compress well by nature; only big ones can blow up memory.
 _RATIO_FLOOR_BYTES = 1024 * 1024
 _CONTENT_TYPES_MAX_BYTES = 1024 * 1024
-# A handout without headings still gets sections small enough to cite.
-PARAGRAPHS_PER_SECTION = 30
-_SECTION_STYLES = {"title": 1, "heading 1": 1, "heading 2": 2}
 
-# What zipfile and lxml raise on a damaged archive or part.
-_UNREADABLE = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    etree.XMLSyntaxError,
-    KeyError,
-    EOFError,
-    NotImplementedError,  # an unsupported compression method
-    RuntimeError,  # a password-protected ZIP member
-    ValueError,
-    OSError,
+# The ZIP records read before zipfile is let at the directory, as zipfile reads
+# them: the end record (signature, disk, directory's disk, entries on this
+# disk, entries, directory size, directory offset, comment length), the ZIP64
+# locator just before it and the ZIP64 end record it points to, and each
+# directory entry's fixed part (its name, extra field and comment follow).
+_END = struct.Struct("<4s4H2IH")
+_END_SIGNATURE = b"PK\x05\x06"
+_END64_LOCATOR = struct.Struct("<4sIQI")
+_END64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+_END64 = struct.Struct("<4sQ2H2I4Q")
+_END64_SIGNATURE = b"PK\x06\x06"
+_ENTRY_SIZE = 46
+_ENTRY_SIGNATURE = b"PK\x01\x02"
+_ENTRY_LENGTHS = struct.Struct("<3H")  # name, extra field, comment; at byte 28 of an entry
+# Room per listed part for its name and extra fields; OOXML names are short.
+_DIRECTORY_BYTES_PER_PART = 1024
+
+_CHILD_MODULE = "materials.pipeline.office_child"
+_CHILD_ERRORS = ChildErrors(
+    timeout="office_timeout", memory="office_too_complex", broken="office_broken"
 )
 
 _P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
@@ -65,6 +82,7 @@ class OfficeFile:
 
     kind: str  # PPTX or DOCX
     count: int  # slides (PPTX) or paragraphs (DOCX)
+    part: str = ""  # the stored name of the presentation or document part
 
 
 @dataclass
@@ -79,12 +97,14 @@ def _safe_parser() -> dict[str, Any]:
     return {"resolve_entities": False, "no_network": True, "load_dtd": False}
 
 
-def office_inspect(source: Path | IO[bytes]) -> OfficeFile:
+def office_inspect(source: Path | IO[bytes], *, count: bool = True) -> OfficeFile:
     """The kind and length of an OOXML upload, or a ProcessingError saying why not.
 
     Refuses encrypted and legacy Office files, macro-enabled files, zip bombs
     (too much unpacked data, too many parts, or an over-compressed part), and
     anything whose main part is not a presentation or a Word document.
+    Without `count` the main part is not parsed and the length is 0 (the
+    reader counts as it reads).
     """
     with _opened(source) as handle:
         head = handle.read(8)
@@ -96,9 +116,11 @@ def office_inspect(source: Path | IO[bytes]) -> OfficeFile:
         if not head.startswith(ZIP_MAGIC):
             raise ProcessingError("office_broken")
         try:
+            _check_directory(handle)
+            handle.seek(0)
             with zipfile.ZipFile(handle) as archive:
-                return _inspect_archive(archive)
-        except _UNREADABLE as exc:
+                return _inspect_archive(archive, count=count)
+        except UNREADABLE as exc:
             raise ProcessingError("office_broken", detail=str(exc)[:500]) from exc
 
 
@@ -126,10 +148,67 @@ def _has_encrypted_stream(handle: IO[bytes]) -> bool:
     return False
 
 
-def _inspect_archive(archive: zipfile.ZipFile) -> OfficeFile:
+def _check_directory(handle: IO[bytes]) -> None:
+    """Refuse a ZIP that lists more than MAX_OFFICE_PARTS entries, before zipfile reads its list.
+
+    zipfile reads as many entries as the directory's size holds, whatever
+    count the end record gives, so the entries are counted by walking their
+    headers; the directory's size bounds what is read for that.
+    """
+    limit = settings.MAX_OFFICE_PARTS
+    found = _find_directory(handle)
+    if found is None:
+        return  # no end record: zipfile says the file is damaged
+    entries, size, end = found
+    if entries > limit:
+        raise ProcessingError("office_too_many_parts", detail=f"{entries} parts")
+    if size > limit * _DIRECTORY_BYTES_PER_PART:
+        raise ProcessingError("office_too_many_parts", detail=f"a directory of {size} bytes")
+    if size > end:
+        return
+    handle.seek(end - size)
+    directory = handle.read(size)
+    count = position = 0
+    while directory.startswith(_ENTRY_SIGNATURE, position) and (
+        position + _ENTRY_SIZE <= len(directory)
+    ):
+        count += 1
+        if count > limit:
+            raise ProcessingError("office_too_many_parts", detail=f"over {limit} parts listed")
+        position += _ENTRY_SIZE + sum(_ENTRY_LENGTHS.unpack_from(directory, position + 28))
+
+
+def _find_directory(handle: IO[bytes]) -> tuple[int, int, int] | None:
+    """(entries, directory size, where the directory ends) from the end records, as zipfile
+    finds them: the end record at the very end or, after a comment, the last one
+    in the final 64 KiB; then the ZIP64 record, when a locator precedes it."""
+    handle.seek(0, os.SEEK_END)
+    length = handle.tell()
+    tail_start = max(0, length - _END.size - 0xFFFF)
+    handle.seek(tail_start)
+    tail = handle.read()
+    at = len(tail) - _END.size
+    if not (at >= 0 and tail.startswith(_END_SIGNATURE, at) and tail.endswith(b"\0\0")):
+        at = tail.rfind(_END_SIGNATURE)
+        if at < 0 or len(tail) - at < _END.size:
+            return None
+    entries, size = _END.unpack_from(tail, at)[4:6]
+    end = tail_start + at
+    locator = end - _END64_LOCATOR.size
+    if locator - _END64.size < 0:
+        return entries, size, end
+    handle.seek(locator - _END64.size)
+    data = handle.read(_END64.size + _END64_LOCATOR.size)
+    if data.startswith(_END64_LOCATOR_SIGNATURE, _END64.size) and data.startswith(_END64_SIGNATURE):
+        entries, size = _END64.unpack_from(data)[7:9]
+        end = locator - _END64.size
+    return entries, size, end
+
+
+def _inspect_archive(archive: zipfile.ZipFile, *, count: bool) -> OfficeFile:
     members = archive.infolist()
     if len(members) > settings.MAX_OFFICE_PARTS:
-        raise ProcessingError("office_bomb", detail=f"{len(members)} parts")
+        raise ProcessingError("office_too_many_parts", detail=f"{len(members)} parts")
     if sum(m.file_size for m in members) > settings.MAX_OFFICE_UNPACKED_MB * 1024 * 1024:
         raise ProcessingError("office_bomb", detail="unpacked size over the limit")
     for member in members:
@@ -157,10 +236,12 @@ def _inspect_archive(archive: zipfile.ZipFile) -> OfficeFile:
     stored = names.get(part.lstrip("/").lower())
     if stored is None:
         raise ProcessingError("office_broken", detail=f"main part {part} is missing")
+    if not count:
+        return OfficeFile(kind=kind, count=0, part=stored)
     # Slides are listed once in presentation.xml; every paragraph, in a table
     # or not, is a <w:p> of the document part.
     counted = f"{_P}sldId" if kind == PPTX else f"{_W}p"
-    return OfficeFile(kind=kind, count=_count_elements(archive, stored, counted))
+    return OfficeFile(kind=kind, count=_count_elements(archive, stored, counted), part=stored)
 
 
 def _content_types(archive: zipfile.ZipFile, name: str) -> dict[str, str]:
@@ -178,10 +259,15 @@ def _content_types(archive: zipfile.ZipFile, name: str) -> dict[str, str]:
 
 
 def _count_elements(archive: zipfile.ZipFile, name: str, tag: str) -> int:
-    """How many `tag` elements a part holds, streamed so the tree is never kept whole."""
-    count = 0
+    """How many `tag` elements a part holds, streamed so the tree is never kept whole,
+    and stopped past MAX_OFFICE_XML_ELEMENTS elements of any kind (the reader's cap)."""
+    count = seen = 0
+    limit = settings.MAX_OFFICE_XML_ELEMENTS
     with archive.open(name) as stream:
         for _, element in etree.iterparse(stream, events=("end",), **_safe_parser()):
+            seen += 1
+            if seen > limit:
+                raise ProcessingError("office_too_many_elements", detail=f"over {limit} in {name}")
             if element.tag == tag:
                 count += 1
             element.clear(keep_tail=True)
@@ -192,25 +278,64 @@ def _count_elements(archive: zipfile.ZipFile, name: str, tag: str) -> int:
 
 def office_check_length(info: OfficeFile) -> tuple[int, int] | None:
     """(count, limit) when the file is longer than this installation accepts."""
-    limit = settings.MAX_PPTX_SLIDES if info.kind == PPTX else settings.MAX_DOCX_PARAGRAPHS
+    limit = _length_limit(info.kind)
     return (info.count, limit) if info.count > limit else None
 
 
+def _length_limit(kind: str) -> int:
+    return settings.MAX_PPTX_SLIDES if kind == PPTX else settings.MAX_DOCX_PARAGRAPHS
+
+
 def extract_office(path: Path, kind: str) -> OfficeText:
-    """The text of stored slides or a handout, checked again as at upload."""
+    """The text of stored slides or a handout, checked again as at upload, read in a child.
+
+    The child (`office_child`) runs under the PDF reader's limits: address
+    space (OFFICE_PARSE_MEMORY_MB), CPU time and a deadline (both
+    OFFICE_PARSE_TIMEOUT). It caps the elements and text it reads, and counts
+    the slides or paragraphs itself, so the worker parses no XML but the
+    (small) list of content types.
+    """
     if not path.exists():
         raise ProcessingError("pdf_missing")
-    info = office_inspect(path)
+    info = office_inspect(path, count=False)
     if info.kind != kind:
         raise ProcessingError("office_unsupported", detail=f"stored as {kind}, is {info.kind}")
-    if office_check_length(info):
-        raise ProcessingError("office_too_long")
-    try:
-        return extract_pptx(path) if kind == PPTX else extract_docx(path)
-    except ProcessingError:
-        raise
-    except Exception as exc:  # python-pptx/-docx raise many kinds on a damaged part
-        raise ProcessingError("office_broken", detail=f"{type(exc).__name__}: {exc}"[:500]) from exc
+    extra = [
+        info.kind,
+        info.part,
+        "--max-elements",
+        str(settings.MAX_OFFICE_XML_ELEMENTS),
+        "--max-text-bytes",
+        str(int(settings.MAX_OFFICE_TEXT_MB * 1024 * 1024)),
+        "--max-length",
+        str(_length_limit(info.kind)),
+    ]
+    timeout = settings.OFFICE_PARSE_TIMEOUT
+    segments: list[Segment] = []
+    outline: list[tuple[int, str, int]] = []
+    with Child(
+        path,
+        extra,
+        settings.OFFICE_PARSE_MEMORY_MB,
+        module=_CHILD_MODULE,
+        cpu_seconds=timeout,
+        errors=_CHILD_ERRORS,
+    ) as child:
+        for message in child.messages(timeout):
+            if "section" in message:
+                lines = [str(line) for line in message["section"]]
+                segments.append(_segment(lines, int(message["number"])))
+            elif "heading" in message:
+                level, heading, section = message["heading"]
+                outline.append((int(level), str(heading), int(section)))
+            elif "error" in message:
+                raise child.error(message)
+            elif "done" in message:
+                child.clean_exit = True
+                return OfficeText(
+                    segments=segments, page_count=int(message["done"]), outline=outline
+                )
+        raise child.crash()
 
 
 def _segment(paragraphs: list[str], number: int) -> Segment:
@@ -221,117 +346,6 @@ def _segment(paragraphs: list[str], number: int) -> Segment:
     passage prefers to end where it ends.
     """
     return Segment(text="\n\n".join(paragraphs) + "\n\n", page=number)
-
-
-# --- slides ----------------------------------------------------------------------------
-
-
-def extract_pptx(path: Path) -> OfficeText:
-    """One segment per slide: title, text and tables in reading order, then speaker notes.
-
-    PowerPoint's own reading order (what a screen reader follows) is the
-    order of the shapes in the slide's XML, so that order is kept.
-    """
-    from pptx import Presentation
-
-    presentation = Presentation(str(path))
-    segments = []
-    number = 0
-    for number, slide in enumerate(presentation.slides, start=1):
-        paragraphs = list(_slide_paragraphs(slide))
-        if paragraphs:
-            segments.append(_segment(paragraphs, number))
-    return OfficeText(segments=segments, page_count=number)
-
-
-def _slide_paragraphs(slide: Any) -> Iterator[str]:
-    title = slide.shapes.title
-    if title is not None and title.has_text_frame:
-        yield from _frame_paragraphs(title.text_frame)
-    for shape in _shapes(slide.shapes):
-        if title is not None and shape.shape_id == title.shape_id:
-            continue
-        if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-            yield from _frame_paragraphs(shape.text_frame)
-        if getattr(shape, "has_table", False) and shape.has_table:
-            yield from _table_rows(shape.table.rows)
-    if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
-        yield from _frame_paragraphs(slide.notes_slide.notes_text_frame)
-
-
-def _shapes(shapes: Any) -> Iterator[Any]:
-    """Every shape, the members of groups in place of the group."""
-    for shape in shapes:
-        if hasattr(shape, "shapes"):  # a group shape
-            yield from _shapes(shape.shapes)
-        else:
-            yield shape
-
-
-def _frame_paragraphs(frame: Any) -> Iterator[str]:
-    for paragraph in frame.paragraphs:
-        # "\v" is a line break inside a paragraph (python-pptx's convention).
-        text = " ".join(paragraph.text.replace("\v", " ").split())
-        if text:
-            yield text
-
-
-def _table_rows(rows: Any) -> Iterator[str]:
-    for row in rows:
-        cells = []
-        seen: set[int] = set()
-        for cell in row.cells:
-            # A merged cell is returned once per grid column it spans.
-            key = id(getattr(cell, "_tc", cell))
-            if key in seen:
-                continue
-            seen.add(key)
-            cells.append(" ".join(cell.text.split()))
-        if any(cells):
-            yield " | ".join(cells)
-
-
-# --- handouts ----------------------------------------------------------------------------
-
-
-def extract_docx(path: Path) -> OfficeText:
-    """One segment per section: cut at Title/Heading 1/Heading 2, and every
-    PARAGRAPHS_PER_SECTION paragraphs, so a section stays small enough to cite.
-
-    The heading stays the section's first line (and so the first line of its
-    text view), and becomes an outline entry for the notes.
-    """
-    from docx import Document
-    from docx.table import Table
-
-    document = Document(str(path))
-    sections: list[list[str]] = [[]]
-    outline: list[tuple[int, str, int]] = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            lines = list(_table_rows(block.rows))
-            level = None
-        else:
-            text = " ".join(block.text.split())
-            lines = [text] if text else []
-            level = _heading_level(block) if text else None
-        if level is not None:
-            if sections[-1]:
-                sections.append([])
-            outline.append((level, lines[0], len(sections)))
-        for line in lines:
-            if len(sections[-1]) >= PARAGRAPHS_PER_SECTION:
-                sections.append([])
-            sections[-1].append(line)
-    sections = [lines for lines in sections if lines]
-    segments = [_segment(lines, number) for number, lines in enumerate(sections, start=1)]
-    return OfficeText(segments=segments, page_count=len(segments), outline=outline)
-
-
-def _heading_level(paragraph: Any) -> int | None:
-    style = paragraph.style
-    name = (style.name or "").lower() if style is not None else ""
-    return _SECTION_STYLES.get(name)
 
 
 def docx_outline(path: Path) -> list[tuple[int, str, int]]:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from materials.pipeline.pdf import memory_limiter
+from materials.pipeline.pdf import resource_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def read_outline(
             capture_output=True,
             timeout=timeout,
             cwd=_PROJECT_ROOT,
-            preexec_fn=memory_limiter(memory_limit_mb),
+            preexec_fn=resource_limiter(memory_limit_mb),
             check=False,
         )
         if done.returncode != 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import re
 import resource
@@ -57,34 +58,74 @@ class PageText:
 # --- the child process ------------------------------------------------------
 
 
-def memory_limiter(limit_mb: int) -> Callable[[], None]:
-    """A preexec_fn capping the child's address space (computed before fork)."""
+def resource_limiter(limit_mb: int, *, cpu_seconds: float | None = None) -> Callable[[], None]:
+    """A preexec_fn capping a child's address space and, if given, its CPU time.
+
+    The limits are computed before fork: the function that runs in the child
+    only sets them. A child never writes a core file: one killed at its limit
+    would otherwise leave hundreds of megabytes in the project folder.
+    """
     limit = max(1, int(limit_mb)) * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
+    cpu: tuple[int, int] | None = None
+    if cpu_seconds is not None:
+        # SIGXCPU at the soft limit ends a child that keeps Python's default
+        # handler; the hard limit, a second later, is SIGKILL for one that does not.
+        soft = max(1, math.ceil(cpu_seconds))
+        _, ceiling = resource.getrlimit(resource.RLIMIT_CPU)
+        hard = soft + 1 if ceiling == resource.RLIM_INFINITY else min(soft + 1, ceiling)
+        cpu = (min(soft, hard), hard)
 
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if cpu is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, cpu)
 
     return apply
 
 
-class _Child:
-    """One run of pdf_child; always killed and reaped on exit, however it ends."""
+@dataclass(frozen=True)
+class ChildErrors:
+    """The codes a child's failures are stored as: out of time, out of memory, anything else."""
 
-    def __init__(self, path: Path, extra: list[str], memory_limit_mb: int) -> None:
+    timeout: str = "pdf_timeout"
+    memory: str = "pdf_too_complex"
+    broken: str = "pdf_broken"
+
+
+PDF_ERRORS = ChildErrors()
+
+
+class Child:
+    """One run of a reader module (pdf_child by default) under an address-space
+    limit, and a CPU-time limit when given; always killed and reaped on exit,
+    however it ends. `messages()` adds the deadline."""
+
+    def __init__(
+        self,
+        path: Path,
+        extra: list[str],
+        memory_limit_mb: int,
+        *,
+        module: str = _CHILD_MODULE,
+        cpu_seconds: float | None = None,
+        errors: ChildErrors = PDF_ERRORS,
+    ) -> None:
+        self.errors = errors
         self._stderr: IO[bytes] = tempfile.TemporaryFile()
         try:
             # Fixed argv, no shell: the path is only ever an argument.
             self.process = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", _CHILD_MODULE, os.path.abspath(path), *extra],
+                [sys.executable, "-m", module, os.path.abspath(path), *extra],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 # A file, not a pipe: a chatty child must never block on stderr.
                 stderr=self._stderr,
                 cwd=_PROJECT_ROOT,
-                preexec_fn=memory_limiter(memory_limit_mb),
+                preexec_fn=resource_limiter(memory_limit_mb, cpu_seconds=cpu_seconds),
                 close_fds=True,
             )
         except BaseException:
@@ -94,7 +135,7 @@ class _Child:
         # Seconds the parent will wait for the child in all; recognition adds to it.
         self.timeout = 0.0
 
-    def __enter__(self) -> _Child:
+    def __enter__(self) -> Child:
         return self
 
     def __exit__(
@@ -139,7 +180,7 @@ class _Child:
                 remaining = self.timeout - waited
                 if remaining <= 0:
                     raise ProcessingError(
-                        "pdf_timeout", detail=f"no result within {self.timeout:g}s"
+                        self.errors.timeout, detail=f"no result within {self.timeout:g}s"
                     )
                 started = time.monotonic()
                 ready = selector.select(remaining)
@@ -164,13 +205,13 @@ class _Child:
         try:
             self.process.wait(timeout=max(self.timeout - waited, 0.5))
         except subprocess.TimeoutExpired:
-            raise ProcessingError("pdf_timeout", detail="child did not exit") from None
+            raise ProcessingError(self.errors.timeout, detail="child did not exit") from None
 
     def error(self, message: dict[str, Any]) -> ProcessingError:
         code = str(message.get("error"))
         if code not in ERROR_MESSAGES:
-            return ProcessingError("pdf_broken", detail=f"child reported {code!r}")
-        return ProcessingError(code)
+            return ProcessingError(self.errors.broken, detail=f"child reported {code!r}")
+        return ProcessingError(code, detail=str(message.get("detail") or "")[:500])
 
     def crash(self) -> ProcessingError:
         """The error for a child that ended without a final message."""
@@ -183,11 +224,14 @@ class _Child:
         detail = f"exit {returncode}: {tail.decode('utf-8', 'replace')[-500:]}"
         # Under the address-space limit pdfium's failed allocations abort
         # (SIGABRT, nothing printed); SIGKILL is how the kernel's OOM killer
-        # ends a process. A segfault is a damaged file.
+        # ends a process. SIGXCPU is the CPU-time limit. A segfault is a
+        # damaged file.
+        if returncode == -signal.SIGXCPU:
+            return ProcessingError(self.errors.timeout, detail=detail)
         memory_signals = (-signal.SIGABRT, -signal.SIGKILL)
         if any(hint in tail for hint in _MEMORY_HINTS) or returncode in memory_signals:
-            return ProcessingError("pdf_too_complex", detail=detail)
-        return ProcessingError("pdf_broken", detail=detail)
+            return ProcessingError(self.errors.memory, detail=detail)
+        return ProcessingError(self.errors.broken, detail=detail)
 
 
 def _decode(line: bytes) -> dict[str, Any] | None:
@@ -241,7 +285,7 @@ def extract_pages(
         extra += ["--tessdata", ocr.tessdata]
     if not ocr.enabled:
         extra.append("--no-ocr")
-    with _Child(path, extra, memory_limit_mb) as child:
+    with Child(path, extra, memory_limit_mb) as child:
         for message in child.messages(timeout):
             if "page" in message:
                 yield PageText(
@@ -271,7 +315,7 @@ def pdf_page_count(path: Path, *, timeout: float = 20.0, memory_limit_mb: int = 
     path = Path(path)
     if not path.is_file():
         raise ProcessingError("pdf_missing")
-    with _Child(path, ["--count"], memory_limit_mb) as child:
+    with Child(path, ["--count"], memory_limit_mb) as child:
         for message in child.messages(timeout):
             if "error" in message:
                 raise child.error(message)

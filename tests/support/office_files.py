@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -88,13 +89,27 @@ def plain_docx(paragraphs: int) -> bytes:
     return buffer.getvalue()
 
 
-def rezip(content: bytes, *, replace: dict[str, bytes] | None = None, add: dict | None = None):
-    """The same package with some parts replaced or added (e.g. macros, a bomb)."""
+def rezip(
+    content: bytes,
+    *,
+    replace: dict[str, bytes] | None = None,
+    add: dict | None = None,
+    stored: bool = False,
+):
+    """The same package with some parts replaced or added (e.g. macros, a bomb).
+
+    `stored` keeps the replaced parts uncompressed, so that a part made of one
+    thing repeated is not refused as over-compressed before it is read.
+    """
     source = zipfile.ZipFile(io.BytesIO(content))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
-            target.writestr(item, (replace or {}).get(item.filename, source.read(item)))
+            replaced = item.filename in (replace or {})
+            method = zipfile.ZIP_STORED if stored and replaced else None
+            target.writestr(
+                item, (replace or {}).get(item.filename, source.read(item)), compress_type=method
+            )
         for name, data in (add or {}).items():
             target.writestr(name, data)
     return buffer.getvalue()
@@ -129,3 +144,52 @@ def spreadsheet_like() -> bytes:
 
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+# --- files that cost a reader time or memory -----------------------------------------------
+
+W_NAMESPACE = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def docx_with_body(body: str) -> bytes:
+    """A handout whose document part holds `body`, stored uncompressed."""
+    document = f'<w:document xmlns:w="{W_NAMESPACE}"><w:body>{body}</w:body></w:document>'
+    return rezip(plain_docx(1), replace={"word/document.xml": document.encode()}, stored=True)
+
+
+def merged_table_docx(rows: int, columns: int = 10) -> bytes:
+    """A table whose every column is one cell merged down all its rows.
+
+    The cells below the first row only say they continue the one above; an
+    empty cell needs no paragraph, so the file holds none of them.
+    """
+    top = (
+        '<w:tc><w:tcPr><w:vMerge w:val="restart"/></w:tcPr>'
+        "<w:p><w:r><w:t>Top</w:t></w:r></w:p></w:tc>"
+    )
+    below = "<w:tc><w:tcPr><w:vMerge/></w:tcPr></w:tc>"
+    grid = "<w:tblGrid>" + '<w:gridCol w:w="500"/>' * columns + "</w:tblGrid>"
+    rows_xml = f"<w:tr>{top * columns}</w:tr>" + f"<w:tr>{below * columns}</w:tr>" * (rows - 1)
+    ending = "<w:p><w:r><w:t>End of the handout.</w:t></w:r></w:p>"
+    return docx_with_body(f"<w:tbl>{grid}{rows_xml}</w:tbl>{ending}")
+
+
+def many_runs_docx(runs: int) -> bytes:
+    """One paragraph of text and `runs` empty runs: six bytes each, one element each."""
+    return docx_with_body("<w:p><w:r><w:t>Runs.</w:t></w:r>" + "<w:r/>" * runs + "</w:p>")
+
+
+def zip_listing(entries: int, *, declared: int | None = None) -> bytes:
+    """A ZIP whose directory lists `entries` entries, all of one tiny stored file.
+
+    The end record says `declared` entries (by default the true count, as far
+    as its 16 bits go); zipfile reads the directory by its size, not by that.
+    """
+    local = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, 1, 0) + b"a"
+    entry = struct.pack(
+        "<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0
+    )
+    directory = (entry + b"a") * entries
+    count = min(entries if declared is None else declared, 0xFFFF)
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, len(directory), len(local), 0)
+    return local + directory + end
