@@ -88,14 +88,16 @@ COPY --from=source /src /app
 # is unset. These dummies exist only for these two commands (neither connects
 # to either service) and are not kept in the image. The static files are
 # collected under DATA_DIR for images run without a volume; docker-compose.yml
-# collects them again into its volume at start.
+# collects them again into its volume at start. DATA_DIR is the app user's
+# alone (a new compose volume takes its mode from here).
 RUN DJANGO_SECRET_KEY=build-time-dummy-not-a-secret \
     DATABASE_URL=postgres://build:build@127.0.0.1:5432/build \
     REDIS_URL=redis://127.0.0.1:6379/0 \
     EMAIL_ALLOW_CONSOLE=1 \
     sh -c 'python manage.py compilemessages && python manage.py collectstatic --noinput' \
     && mkdir -p /data/media \
-    && chown -R app:app /data
+    && chown -R app:app /data \
+    && chmod 700 /data /data/media
 
 USER app
 

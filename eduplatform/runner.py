@@ -50,16 +50,15 @@ def _local_secret(data_dir: Path) -> str:
 
 
 def main() -> int:
-    data_dir = Path(os.environ.get("DATA_DIR") or BASE_DIR / "var").resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from eduplatform.embedded import configure_environment, data_folder
+
+    # Before the secret key is written into it: the owner's alone.
+    data_dir = data_folder(Path(os.environ.get("DATA_DIR") or BASE_DIR / "var").resolve())
     os.environ["DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SECRET_KEY", _local_secret(data_dir))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     port = os.environ.get("PORT", "8000")
-
-    from eduplatform.embedded import configure_environment
-
     configure_environment(data_dir)
     python = sys.executable
     manage = [python, str(BASE_DIR / "manage.py")]

@@ -214,9 +214,14 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        # Public by nature: a proxy in front may serve STATIC_ROOT itself.
+        "OPTIONS": {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755},
     },
 }
+# A student's files are the app's alone, not every local user's.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=100)
 MAX_PDF_PAGES = env.int("MAX_PDF_PAGES", default=2000)
