@@ -70,12 +70,10 @@ RUN groupadd --system app \
 WORKDIR /app
 
 # Dependencies first, so that a code change does not reinstall them. The
-# runtime lock only: no test, bench, lint or model-build package. torch is
-# there for fsrs's optimizer (fitting a student's FSRS parameters), as the
-# CPU build from the PyTorch CPU index (see the model stage).
+# runtime lock only: no test, bench, lint or model-build package, and so no
+# torch (only the model stage needs it).
 COPY requirements.txt ./
-RUN pip install --require-hashes --extra-index-url https://download.pytorch.org/whl/cpu \
-        -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 # The embedding model, built (read-only: the app only loads it).
 COPY --from=model /opt/eduplatform/models /opt/eduplatform/models

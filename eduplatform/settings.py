@@ -328,8 +328,8 @@ STUDY_TOKEN_BUDGET = env.int("STUDY_TOKEN_BUDGET", default=200_000)
 STUDY_BATCH_CHARS = env.int("STUDY_BATCH_CHARS", default=12_000)
 # Review schedule: a new student's new cards a day (Anki's default) and
 # desired retention (FSRS's default); each student changes theirs. Their own
-# FSRS parameters are fitted once this many reviews exist (the fsrs
-# optimizer's smallest batch of later-day reviews), and again every as many more.
+# FSRS parameters are fitted once this many reviews exist (fewer move little
+# more than the first intervals), and again every as many more.
 STUDY_NEW_CARDS_PER_DAY = env.int("STUDY_NEW_CARDS_PER_DAY", default=20)
 STUDY_DESIRED_RETENTION = env.float("STUDY_DESIRED_RETENTION", default=0.9)
 STUDY_FSRS_MIN_REVIEWS = env.int("STUDY_FSRS_MIN_REVIEWS", default=512)

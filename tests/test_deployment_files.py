@@ -223,13 +223,25 @@ def test_image_is_python_311_slim(dockerfile):
     assert set(bases) == {"python:3.11-slim"}
 
 
-def test_image_installs_the_runtime_lock_only_with_hashes_and_the_cpu_torch_index(dockerfile):
+def test_image_installs_the_runtime_lock_only_with_hashes_and_no_torch(dockerfile):
     installs = [run for run in instructions(dockerfile, "RUN") if "pip install" in run]
     assert len(installs) == 1, installs
     (install,) = installs
     assert "--require-hashes" in install
     assert "-r requirements.txt" in install
-    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in install
+    # The runtime has no torch, so it needs no torch index either.
+    assert "download.pytorch.org" not in install
+
+
+def test_the_runtime_lock_has_neither_torch_nor_pandas():
+    """Fitting FSRS parameters (fsrs-rs) needs neither; only the build and bench groups do."""
+    pinned = {
+        line.split("==")[0]
+        for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.startswith((" ", "#"))
+    }
+    assert "fsrs-rs-python" in pinned
+    assert not pinned & {"torch", "pandas", "sympy"}
 
 
 def test_image_gets_the_embedding_model_built_by_a_build_stage(dockerfile):

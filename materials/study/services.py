@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -25,8 +26,11 @@ from materials.models import (
     ReviewLog,
     StudyProfile,
 )
+from materials.study.fitting import fit_parameters
 from materials.study.selectors import study_profile_get
 from materials.text.words import normalize
+
+logger = logging.getLogger(__name__)
 
 # FSRS-6 default parameters until a student's own are fitted; fuzzing spreads
 # cards made together over neighbouring days.
@@ -156,32 +160,30 @@ def study_profile_update(
 
 
 def fsrs_optimize(*, user: User) -> StudyProfile:
-    """Fit FSRS parameters to the student's own reviews (the fsrs package's optimizer).
+    """Fit FSRS parameters to the student's own reviews (fsrs-rs, materials/study/fitting.py).
 
-    The optimizer returns the defaults until it has a batch of reviews made on
-    a later day than the one before; then the fitted ones are kept. Reviews
-    of deleted cards are gone with them, so only the cards' own logs count.
+    Too few reviews made on a later day than the one before give the
+    defaults back, and the student keeps what they had. Parameters the
+    Scheduler would refuse are never stored: every later review would fail
+    on them. Reviews of deleted cards are gone with them, so only the cards'
+    own logs count.
     """
-    from fsrs import Optimizer
-    from fsrs import ReviewLog as FsrsReviewLog
-
-    logs = [
-        FsrsReviewLog(
-            card_id=card_id,
-            rating=Rating(rating),
-            review_datetime=_utc(reviewed_at),
-            review_duration=duration,
-        )
-        for card_id, rating, reviewed_at, duration in ReviewLog.objects.filter(
-            card__owner=user
-        ).values_list("card_id", "rating", "reviewed_at", "review_duration_ms")
-    ]
-    parameters = Optimizer(logs).compute_optimal_parameters() if logs else []
+    reviews = list(
+        ReviewLog.objects.filter(card__owner=user).values_list("card_id", "rating", "reviewed_at")
+    )
+    fitted = fit_parameters(reviews, relearning_steps=len(SCHEDULER.relearning_steps))
+    # Four decimals, as stored; fsrs-rs hands its float32 values back.
+    parameters = [round(float(p), 4) for p in fitted]
     profile = study_profile_get(user=user)
-    if parameters and tuple(parameters) != tuple(SCHEDULER.parameters):
-        profile.fsrs_parameters = [round(float(p), 4) for p in parameters]
-        profile.optimized_at = timezone.now()
-    profile.optimized_reviews = len(logs)
+    if tuple(parameters) != tuple(SCHEDULER.parameters):
+        try:
+            Scheduler(parameters=parameters)
+        except ValueError:
+            logger.warning("FSRS parameters fitted for user %s refused: %s", user.pk, parameters)
+        else:
+            profile.fsrs_parameters = parameters
+            profile.optimized_at = timezone.now()
+    profile.optimized_reviews = len(reviews)
     profile.save()
     return profile
 
