@@ -57,11 +57,13 @@ def with_backoff(
     base_delay: float | None = None,
     max_delay: float = 20.0,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> T:
     """Call, retrying transient failures with exponential backoff and jitter.
 
     When the server keeps failing, the caller gets AIUnavailable, never the
-    SDK's exception.
+    SDK's exception. With a `deadline` (time.monotonic()), no try starts
+    after it.
     """
     retries = settings.AI_MAX_RETRIES if retries is None else retries
     base_delay = settings.AI_BACKOFF_SECONDS if base_delay is None else base_delay
@@ -69,11 +71,34 @@ def with_backoff(
         try:
             return call()
         except TRANSIENT as exc:
-            if attempt == retries:
-                raise AIUnavailable(str(exc), permanent=False) from exc
             delay = min(max_delay, base_delay * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
+            late = deadline is not None and time.monotonic() + delay + MIN_TRY >= deadline
+            if attempt == retries or late:
+                raise AIUnavailable(str(exc), permanent=False) from exc
             logger.warning("AI call failed (%s); retrying in %.1fs", type(exc).__name__, delay)
             sleep(delay)
         except openai.APIStatusError as exc:
             raise AIUnavailable(str(exc), permanent=True) from exc
     raise AssertionError("unreachable")
+
+
+# The shortest try worth starting: less is a timeout before the request is out.
+MIN_TRY = 0.1
+
+
+def interactive_call(call: Callable[[float], T]) -> T:
+    """A call a student waits for: a search's query vector, the tutor's first words.
+
+    It has AI_INTERACTIVE_TIMEOUT seconds in all, and at most
+    AI_INTERACTIVE_RETRIES more tries of a quick failure within them; `call`
+    gets the seconds left, for its request's timeout. So a hosted model that
+    hangs costs a student seconds and the caller falls back to what works
+    without it, where a background job may wait out AI_TIMEOUT and
+    AI_MAX_RETRIES (minutes) for the same server.
+    """
+    deadline = time.monotonic() + settings.AI_INTERACTIVE_TIMEOUT
+    return with_backoff(
+        lambda: call(max(deadline - time.monotonic(), MIN_TRY)),
+        retries=settings.AI_INTERACTIVE_RETRIES,
+        deadline=deadline,
+    )

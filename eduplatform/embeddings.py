@@ -83,28 +83,35 @@ class OpenAIEmbedder:
 
     text-embedding-3 models shorten their vectors on request; servers that
     ignore `dimensions` get their vectors cut and re-normalised, which keeps
-    one column size for every model.
+    one column size for every model. An `interactive` one (a search's query)
+    gets the short deadline of what a student waits for.
     """
 
     batch_size = 64
 
-    def __init__(self, model_name: str) -> None:
+    def __init__(self, model_name: str, *, interactive: bool = False) -> None:
         from eduplatform.ai import openai_client
 
         self.model_name = model_name
+        self.interactive = interactive
         self._client = openai_client()
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        from eduplatform.ai import with_backoff
+        from eduplatform.ai import interactive_call, with_backoff
 
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
-            response = with_backoff(
-                lambda batch=batch: self._client.embeddings.create(
-                    model=self.model_name, input=batch, dimensions=EMBEDDING_DIMENSIONS
+
+            def create(timeout: float | None = None, batch: list[str] = batch):
+                return self._client.embeddings.create(
+                    model=self.model_name,
+                    input=batch,
+                    dimensions=EMBEDDING_DIMENSIONS,
+                    **({"timeout": timeout} if timeout is not None else {}),
                 )
-            )
+
+            response = interactive_call(create) if self.interactive else with_backoff(create)
             ordered = sorted(response.data, key=lambda item: item.index)
             vectors.extend(_fit(item.embedding) for item in ordered)
         return vectors
@@ -124,9 +131,10 @@ def _local_embedder() -> LocalEmbedder:
     return LocalEmbedder()
 
 
-def get_embedder() -> Embedder:
+def get_embedder(*, interactive: bool = False) -> Embedder:
+    """The current embedder; `interactive` for text a student is waiting on (a query)."""
     if settings.OPENAI_API_KEY:
-        return OpenAIEmbedder(settings.EMBEDDING_MODEL)
+        return OpenAIEmbedder(settings.EMBEDDING_MODEL, interactive=interactive)
     return _local_embedder()
 
 

@@ -317,6 +317,12 @@ STUDY_MODEL = env("STUDY_MODEL", default="gpt-4o-mini")
 AI_TIMEOUT = env.float("AI_TIMEOUT", default=60.0)
 AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=4)
 AI_BACKOFF_SECONDS = env.float("AI_BACKOFF_SECONDS", default=0.5)
+# What a student waits for (a search's query vector, the tutor's first words)
+# has this many seconds in all, and this many more tries of a quick failure
+# within them; then search answers from full text and the tutor from the
+# material's own sentences, and each says so (eduplatform.ai.interactive_call).
+AI_INTERACTIVE_TIMEOUT = env.float("AI_INTERACTIVE_TIMEOUT", default=3.0)
+AI_INTERACTIVE_RETRIES = env.int("AI_INTERACTIVE_RETRIES", default=1)
 # Tutor: passages sent to the answer and earlier turns used. Whether a
 # passage answers at all is a calibrated score per language pair, fitted on
 # the tune half of `make eval` (tutor/relevance.py), not a setting.

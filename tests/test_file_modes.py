@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from eduplatform.runner import _local_secret
-from tests.conftest import make_pdf
 from tests.materials.test_materials_api import upload
+from tests.support.pdfs import make_pdf
 from tests.test_body_limit import srt
 from tests.test_embedded import ROOT
 

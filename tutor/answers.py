@@ -11,6 +11,7 @@ or one of a chunk it was not shown, is dropped.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,9 @@ import openai
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from openai import Stream
 
-from eduplatform.ai import AIUnavailable, openai_client, with_backoff
+from eduplatform.ai import AIUnavailable, interactive_call, openai_client
 from materials.text.language import question_language, search_language
 from materials.text.sentences import Sentence, sentence_for_text, sentences, whole_sentence
 from tutor.prompts import SYSTEM_PROMPT, leaks_instructions, passages_block
@@ -212,6 +214,38 @@ def checked_answer(raw: str, passages: Sequence[Any], *, generator: str) -> Answ
     return Answer(content=content, citations=citations, generator=generator)
 
 
+def _first_words(
+    client: openai.OpenAI, model: str, messages: list[dict[str, str]]
+) -> tuple[Stream[Any], str]:
+    """The model's stream and its first words, once they are in.
+
+    The tries and the wait for the first words are those of what a student
+    waits for (eduplatform.ai.interactive_call): a model that takes the call
+    and then stays silent is dropped as one that never answers. Each later
+    read of the stream has as long as the first one had.
+    """
+
+    def attempt(seconds: float) -> tuple[Stream[Any], str]:
+        deadline = time.monotonic() + seconds
+        response = client.chat.completions.create(
+            model=model, messages=messages, stream=True, timeout=seconds
+        )
+        try:
+            for event in response:
+                delta = event.choices[0].delta.content if event.choices else None
+                if delta:
+                    return response, delta
+                # Empty events (a role, keep-alives) do not count as words.
+                if time.monotonic() > deadline:
+                    raise AIUnavailable("no first words in time", permanent=False)
+        except BaseException:
+            response.close()
+            raise
+        return response, ""
+
+    return interactive_call(attempt)
+
+
 def model_answer_stream(
     question: str,
     history: Sequence[tuple[str, str]],
@@ -220,36 +254,31 @@ def model_answer_stream(
     stream: bool = True,
     weights: dict[str, dict[str, float]] | None = None,
 ) -> Iterator[str | Answer]:
-    """Yield the model's text as it is written, then the checked Answer.
+    """Yield the model's text as it is written (when `stream`), then the checked Answer.
 
-    Rate limits and server errors before the first word are retried with
-    backoff; if the model stays unreachable (or breaks off mid-answer), the
-    extractive answer is given instead, labelled as such. So it is when the
-    model recites its instructions (a document talked it into it): the
-    stream stops showing text at the first leaked words, and the stored
-    answer is the extractive one.
+    The model always streams, so its first words have the short deadline of
+    what a student waits for, with at most one more try (_first_words); if
+    they do not come (or the model breaks off mid-answer), the extractive
+    answer is given instead, labelled as such. So it is when the model
+    recites its instructions (a document talked it into it): the stream
+    stops showing text at the first leaked words, and the stored answer is
+    the extractive one.
     """
     client = openai_client()
     messages = build_messages(question, history, passages)
-    model = settings.TUTOR_MODEL
     try:
-        if not stream:
-            response = with_backoff(
-                lambda: client.chat.completions.create(model=model, messages=messages)
-            )
-            raw = response.choices[0].message.content or ""
-        else:
-            response = with_backoff(
-                lambda: client.chat.completions.create(model=model, messages=messages, stream=True)
-            )
-            pieces = []
-            shown = True
+        response, first = _first_words(client, settings.TUTOR_MODEL, messages)
+        with response:
+            pieces = [first] if first else []
+            shown = not leaks_instructions(first)
+            if first and shown and stream:
+                yield first
             for event in response:
                 delta = event.choices[0].delta.content if event.choices else None
                 if delta:
                     pieces.append(delta)
                     shown = shown and not leaks_instructions("".join(pieces))
-                    if shown:
+                    if shown and stream:
                         yield delta
             raw = "".join(pieces)
     except (AIUnavailable, openai.APIError):
@@ -258,4 +287,4 @@ def model_answer_stream(
     if not raw.strip() or leaks_instructions(raw):
         yield extractive_answer(question, passages, fallback=True, weights=weights)
         return
-    yield checked_answer(raw, passages, generator=model)
+    yield checked_answer(raw, passages, generator=settings.TUTOR_MODEL)

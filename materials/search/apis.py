@@ -36,4 +36,8 @@ class SearchApi(APIView):
             material=material,
             k=params.validated_data["k"],
         )
-        return Response(SearchResponseSerializer({"results": results.hits}).data)
+        return Response(
+            SearchResponseSerializer(
+                {"results": results.hits, "degraded": results.degraded, "notice": results.notice}
+            ).data
+        )

@@ -8,9 +8,12 @@ from __future__ import annotations
 import contextvars
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 
 from accounts.models import User
@@ -232,28 +235,52 @@ ORDER BY c.embedding <=> %(vector)s::vector LIMIT %(depth)s
 """
 
 
-_query_pool: tuple[int, ThreadPoolExecutor] | None = None
+_query_pools: dict[bool, tuple[int, ThreadPoolExecutor]] = {}
+
+# Threads that ask a hosted model for query vectors, per process: its calls
+# wait on the network, not on a core, so a process's searches overlap them
+# and one slow call does not hold the next search behind it.
+HOSTED_QUERY_THREADS = 8
+# How long a search waits for a hosted query vector beyond the call's own
+# deadline (eduplatform.ai.interactive_call), for the thread to hand it over.
+HANDOVER_SECONDS = 0.25
 
 
-def _query_embedding_pool() -> ThreadPoolExecutor:
-    """One thread per process that embeds search queries.
+def _query_embedding_pool(*, hosted: bool = False) -> ThreadPoolExecutor:
+    """The threads of this process that embed search queries.
 
     So the query's vector is computed while PostgreSQL runs the full-text
     statement (ONNX Runtime and psycopg both release the GIL while they
-    work). One thread is enough: a process's searches share its cores anyway,
-    and ONNX Runtime sessions are safe to call from any thread. Made per
-    process id: a forked RQ work horse must not inherit a pool whose thread
-    did not survive the fork.
+    work). Offline one thread is enough: a process's searches share its
+    cores anyway, and ONNX Runtime sessions are safe to call from any thread.
+    Made per process id: a forked RQ work horse must not inherit a pool whose
+    threads did not survive the fork.
     """
-    global _query_pool
-    if _query_pool is None or _query_pool[0] != os.getpid():
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
-        _query_pool = (os.getpid(), pool)
-    return _query_pool[1]
+    made = _query_pools.get(hosted)
+    if made is None or made[0] != os.getpid():
+        threads = HOSTED_QUERY_THREADS if hosted else 1
+        made = (os.getpid(), ThreadPoolExecutor(threads, thread_name_prefix="query-embedding"))
+        _query_pools[hosted] = made
+    return made[1]
 
 
 def _embed_query(query: str) -> list[float]:
-    return list(get_embedder().embed([query])[0])
+    return list(get_embedder(interactive=True).embed([query])[0])
+
+
+def _query_vector(pending: Future[list[float]], deadline: float | None) -> list[float]:
+    """The query's vector; AIUnavailable when a hosted one is not there by the deadline.
+
+    The wait is bounded here too, not only by the call's own timeout: a
+    search must not wait out the calls queued before its own.
+    """
+    if deadline is None:
+        return pending.result()
+    try:
+        return pending.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout as exc:
+        pending.cancel()
+        raise AIUnavailable("no query vector in time", permanent=False) from exc
 
 
 def _vector_ids(scope: str, params: dict, vector: str) -> list[int]:
@@ -323,10 +350,13 @@ def chunk_ranking(
     rankings: list[tuple[list[int], float]] = []
     degraded = False
     weight = _vector_weight(query) if mode == "hybrid" else 1.0
-    pending = None
+    pending, deadline = None, None
     if mode in ("hybrid", "vector"):
         # Started first, collected after the full-text statement (log context copied).
-        pending = _query_embedding_pool().submit(
+        hosted = bool(settings.OPENAI_API_KEY)
+        if hosted:
+            deadline = time.monotonic() + settings.AI_INTERACTIVE_TIMEOUT + HANDOVER_SECONDS
+        pending = _query_embedding_pool(hosted=hosted).submit(
             contextvars.copy_context().run, _embed_query, query
         )
     text = None
@@ -350,7 +380,7 @@ def chunk_ranking(
     vector = None
     if pending is not None:
         try:
-            vector = pending.result()
+            vector = _query_vector(pending, deadline)
             if weight > 0:
                 rankings.append((_vector_ids(scope, params, str(vector)), weight))
         except AIUnavailable:

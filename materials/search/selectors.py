@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from django.utils.translation import gettext as _
+
 from accounts.models import User
 from materials.index import crosslingual
 from materials.models import Chunk, Material
@@ -54,6 +56,15 @@ class Results:
     @property
     def degraded(self) -> bool:
         return self.ranking.degraded
+
+    @property
+    def notice(self) -> str:
+        """What the student is told when the search could not use its vectors; else empty."""
+        if not self.degraded:
+            return ""
+        return _(
+            "Search by meaning is unavailable right now, so these results match your words only."
+        )
 
 
 def search(

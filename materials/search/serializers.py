@@ -27,3 +27,9 @@ class SearchResultSerializer(serializers.Serializer):
 
 class SearchResponseSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
+    degraded = serializers.BooleanField(
+        help_text="The hosted embedding model did not answer in time: full text only."
+    )
+    notice = serializers.CharField(
+        allow_blank=True, help_text="Says so in the user's language when degraded; else empty."
+    )

@@ -50,11 +50,28 @@ class SearchResult:
         )
 
 
+@dataclass(frozen=True)
+class SearchPage:
+    results: list[SearchResult]
+    notice: str = ""  # why the results match words only, when they do
+
+
+def search_page(
+    *, owner: User, query: str, material: Material | None = None, k: int = 10
+) -> SearchPage:
+    """Search results with their highlighted snippets, and any notice, for the search page."""
+    found = search(owner=owner, query=query, material=material, k=k)
+    return SearchPage(results=_with_snippets(query, found.hits), notice=found.notice)
+
+
 def search_results(
     *, owner: User, query: str, material: Material | None = None, k: int = 10
 ) -> list[SearchResult]:
     """Search results with their highlighted snippets, for the search page."""
-    hits = search(owner=owner, query=query, material=material, k=k).hits
+    return search_page(owner=owner, query=query, material=material, k=k).results
+
+
+def _with_snippets(query: str, hits: list[Hit]) -> list[SearchResult]:
     texts = [
         (
             snippet_text(hit.sentence, hit.sentences) if hit.sentence else hit.chunk.text[:300],
@@ -78,8 +95,10 @@ def search_view(request: HttpRequest) -> HttpResponse:
         query = form.cleaned_data["q"].strip()
         if form.cleaned_data.get("material"):
             material = owned(material_list, request.user, form.cleaned_data["material"])
-    results = (
-        search_results(owner=request.user, query=query, material=material, k=10) if query else []
+    page = (
+        search_page(owner=request.user, query=query, material=material, k=10)
+        if query
+        else SearchPage(results=[])
     )
     template = "search/search.html"
     # A boosted tab switch wants the whole page; the search form wants its results.
@@ -88,5 +107,11 @@ def search_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         template,
-        {"form": form, "query": query, "material": material, "results": results},
+        {
+            "form": form,
+            "query": query,
+            "material": material,
+            "results": page.results,
+            "notice": page.notice,
+        },
     )

@@ -15,8 +15,8 @@ import pytest
 from materials.models import Flashcard, ReviewLog
 from materials.study.selectors import study_profile_get
 from materials.study.services import flashcard_review, scheduler_for
-from tests.factories import MaterialFactory
 from tests.study.test_schedule import _history
+from tests.support.factories import MaterialFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -26,6 +26,9 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     body: dict[str, Any] | None = None  # a raw JSON body instead of a completion
+    # Seconds after a streamed answer's headers before its first word: a model
+    # that took the call, then stays silent.
+    first_word_delay: float = 0.0
 
 
 @dataclass
@@ -38,7 +41,11 @@ class StubOpenAI:
     embedding_delay: float = 0.0
     # Seconds between the words of a streamed answer (a model writing slowly).
     stream_word_delay: float = 0.0
+    # While true, embeddings requests get no answer at all (a hung provider);
+    # each is answered once it is false again, or dropped when the server stops.
+    hang_embeddings: bool = False
     _server: ThreadingHTTPServer | None = None
+    _stopped: threading.Event = field(default_factory=threading.Event)
 
     # --- scripting -------------------------------------------------------
     def reply(self, content: str | dict | list, **kwargs: Any) -> None:
@@ -70,18 +77,20 @@ class StubOpenAI:
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append({"path": self.path, "json": payload})
                 if self.path.endswith("/embeddings"):
-                    time.sleep(stub.embedding_delay)
+                    stub._wait(stub.embedding_delay)
+                    while stub.hang_embeddings and not stub._wait(0.05):
+                        pass
                     return self._json(200, stub._embeddings(payload))
                 reply = stub.replies.popleft() if stub.replies else Reply(stub.default_content)
                 if reply.delay:
-                    time.sleep(reply.delay)
+                    stub._wait(reply.delay)
                 if reply.status != 200:
                     error = {"error": {"message": f"stub error {reply.status}", "type": "stub"}}
                     return self._json(reply.status, error)
                 if reply.body is not None:
                     return self._json(200, reply.body)
                 if payload.get("stream"):
-                    return self._stream(payload, reply.content)
+                    return self._stream(payload, reply)
                 return self._json(200, stub._completion(payload, reply.content))
 
             def _json(self, status: int, body: dict) -> None:
@@ -90,12 +99,23 @@ class StubOpenAI:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting: what a real server sees too
 
-            def _stream(self, payload: dict, content: str) -> None:
+            def _stream(self, payload: dict, reply: Reply) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
+                self.wfile.flush()
+                stub._wait(reply.first_word_delay)
+                try:
+                    self._words(payload, reply.content)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _words(self, payload: dict, content: str) -> None:
                 words = content.split(" ")
                 for index, word in enumerate(words):
                     if index:
@@ -126,7 +146,12 @@ class StubOpenAI:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
+    def _wait(self, seconds: float) -> bool:
+        """Sleep, cut short when the server stops (so a hung request never outlives a test)."""
+        return self._stopped.wait(seconds) if seconds > 0 else self._stopped.is_set()
+
     def stop(self) -> None:
+        self._stopped.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

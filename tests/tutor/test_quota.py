@@ -103,7 +103,7 @@ def test_with_a_key_answers_without_the_model_cost_no_ai_call(
         assert _ask(api, conversation, "Who painted the Mona Lisa?").status_code == 201
     assert not stub_openai.chat_requests()
     # The model unreachable: the extractive answer is given instead.
-    stub_openai.fail(500, times=settings.AI_MAX_RETRIES + 1)
+    stub_openai.fail(500, times=settings.AI_INTERACTIVE_RETRIES + 1)
     fallback = _ask(api, conversation, "What does solve return without b?")
     assert fallback.status_code == 201 and fallback.json()["citations"]
     assert quota.used(user, quota.AI) == 0

@@ -132,7 +132,7 @@ def test_a_forked_process_gets_its_own_query_embedding_thread():
     from materials.search import ranking as selectors
 
     inherited = ThreadPoolExecutor(max_workers=1)
-    selectors._query_pool = (-1, inherited)  # as if made by the parent before a fork
+    selectors._query_pools[False] = (-1, inherited)  # as if made by the parent before a fork
     try:
         pool = selectors._query_embedding_pool()
         assert pool is not inherited
