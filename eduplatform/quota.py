@@ -1,11 +1,11 @@
 """Per-user budgets of uploads, AI calls and offline tutor answers, counted atomically in Valkey.
 
-One counter per user, kind and window: the UTC day, and for offline answers
-also the minute. A Lua script increments the kind's counters, sets each to
-expire at the end of its window on first use, and takes the increments back
-when one would pass its limit, all in one step on the server: a burst of
-concurrent requests can never be let through beyond a limit, and a refused
-request costs nothing.
+One counter per user, kind and window: the UTC day, and for uploads and
+offline answers also the minute. A Lua script increments the kind's counters,
+sets each to expire at the end of its window on first use, and takes the
+increments back when one would pass its limit, all in one step on the
+server: a burst of concurrent requests can never be let through beyond a
+limit, and a refused request costs nothing.
 """
 
 from __future__ import annotations
@@ -92,6 +92,11 @@ QUOTA_RESPONSE = OpenApiResponse(
 
 
 def _limit_message(kind: str, limit: int, span: int = DAY) -> str:
+    if kind == UPLOAD and span == MINUTE:
+        return _(
+            "You are sending materials faster than %(limit)d a minute. "
+            "Wait a minute, then try again."
+        ) % {"limit": limit}
     if kind == OFFLINE and span == MINUTE:
         return _(
             "You are asking more than %(limit)d questions a minute. Wait a minute, then ask again."
@@ -126,6 +131,8 @@ def _windows(kind: str) -> list[tuple[int, int]]:
     windows = [(DAY, daily_limit(kind))]
     if kind == OFFLINE:
         windows.insert(0, (MINUTE, settings.TUTOR_OFFLINE_PER_MINUTE))
+    elif kind == UPLOAD:
+        windows.insert(0, (MINUTE, settings.UPLOADS_PER_MINUTE))
     return [(span, limit) for span, limit in windows if limit > 0]
 
 
@@ -184,11 +191,15 @@ def refund(user: AbstractBaseUser, kind: str, *, at: datetime | None = None) -> 
     """Give back one use (the request was refused for its input, not served).
 
     It goes to the windows of `at`, the moment it was reserved (default: now);
-    a window that has ended since has expired, and needs nothing back.
+    a window that has ended since has expired, and needs nothing back. An
+    upload's minute keeps it: checking a file costs the web process whatever
+    the outcome, so refused uploads must not repeat without end.
     """
     now = at or datetime.now(UTC)
     try:
         for span, _limit in _windows(kind):
+            if kind == UPLOAD and span == MINUTE:
+                continue
             _connection().eval(_REFUND, 1, _key(user, kind, now, span))
     except (RedisConnectionError, RedisTimeoutError):
         logger.warning("quota counter unreachable: %s refund of user %s lost", kind, user.pk)
@@ -200,15 +211,22 @@ def used(user: AbstractBaseUser, kind: str) -> int:
 
 
 @contextmanager
-def spend(user: AbstractBaseUser, kind: str) -> Iterator[None]:
-    """Reserve before the work and refund if it raises (e.g. a ValidationError).
+def spend(
+    user: AbstractBaseUser, kind: str, *, keep: tuple[type[BaseException], ...] = ()
+) -> Iterator[None]:
+    """Reserve before the work and refund if it raises (e.g. a ValidationError),
+    unless what it raises is one of `keep`: refusals that still cost the use.
 
     Reserving first means an over-budget user is refused before their file is
-    read or parsed; refunding on failure means bad input does not burn budget.
+    read or parsed; refunding on failure means bad input does not burn budget,
+    except input whose checking was itself the expense (a zip bomb), which
+    would otherwise cost nothing to send again.
     """
     reserve(user, kind)
     try:
         yield
+    except keep:
+        raise
     except BaseException:
         refund(user, kind)
         raise

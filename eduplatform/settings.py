@@ -254,6 +254,9 @@ FILE_UPLOAD_HANDLERS = [
 # model answers, and study regeneration.
 DAILY_UPLOAD_LIMIT = env.int("DAILY_UPLOAD_LIMIT", default=50)
 DAILY_AI_CALL_LIMIT = env.int("DAILY_AI_CALL_LIMIT", default=200)
+# New materials and student reprocessing a minute, refused ones included: each
+# is checked in the web process whether it is then accepted or not.
+UPLOADS_PER_MINUTE = env.int("UPLOADS_PER_MINUTE", default=10)
 # Tutor answers written without a hosted model (no key, nothing relevant found,
 # the embedding endpoint down) cost no AI call; they have a rate of their own,
 # a minute and a UTC day, that spares the server, not a provider's bill.
