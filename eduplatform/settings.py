@@ -249,8 +249,11 @@ TUTOR_OFFLINE_PER_MINUTE = env.int("TUTOR_OFFLINE_PER_MINUTE", default=30)
 TUTOR_OFFLINE_PER_DAY = env.int("TUTOR_OFFLINE_PER_DAY", default=2000)
 
 # --- Queue ------------------------------------------------------------------
+# Workers serve "default" (uploads, study content) before "low" (fitting each
+# student's FSRS parameters): eduplatform/queue.py.
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800},
+    "low": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800},
 }
 RQ_SHOW_ADMIN_LINK = True
 # Login and API throttles count in Valkey, so every web process shares one count.

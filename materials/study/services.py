@@ -16,7 +16,7 @@ from fsrs import Rating, Scheduler
 from fsrs import State as FsrsState
 
 from accounts.models import User
-from eduplatform.queue import enqueue_on_commit
+from eduplatform.queue import LOW_QUEUE, enqueue_on_commit
 from materials.models import (
     ContentReport,
     Flashcard,
@@ -117,7 +117,13 @@ def _review_count(user: User) -> int:
 
 
 def _optimize_when_due(user: User) -> None:
-    """Queue fitting the student's FSRS parameters at each further STUDY_FSRS_MIN_REVIEWS."""
+    """Queue fitting the student's FSRS parameters at each further STUDY_FSRS_MIN_REVIEWS.
+
+    One fit per student at a time, on the low queue: however fast one
+    student reviews, their fits never stand between anyone's upload and a
+    worker, and never pile up (a fit reads every review, so the one waiting
+    also covers the reviews made meanwhile).
+    """
     step = settings.STUDY_FSRS_MIN_REVIEWS
     if step <= 0:
         return
@@ -128,7 +134,9 @@ def _optimize_when_due(user: User) -> None:
     enqueue_on_commit(
         OPTIMIZE_JOB,
         user.pk,
-        job_id=f"fsrs-optimize-{user.pk}-{count // step}",
+        job_id=f"fsrs-optimize-{user.pk}",
+        queue=LOW_QUEUE,
+        once=True,
         on_unreachable=lambda: None,  # the next review asks again
         job_timeout=600,
         result_ttl=3600,

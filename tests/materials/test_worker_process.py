@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from eduplatform.queue import QUEUES
 from materials.services import material_enqueue
 from tests.conftest import CORPUS
 from tests.factories import MaterialFactory
@@ -40,7 +41,7 @@ def worker_env(media_root: Path) -> dict[str, str]:
 def start_worker(
     media_root: Path, *, burst: bool, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
-    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "default"]
+    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", *QUEUES]
     if burst:
         args.append("--burst")
     return subprocess.Popen(
