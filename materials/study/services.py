@@ -80,13 +80,17 @@ def flashcard_review(
     """Rate a card 1-4 (Again, Hard, Good, Easy); FSRS decides when it is due next.
 
     The student's own scheduler decides (their retention, their parameters);
-    once they have reviewed enough, fitting their parameters is queued.
+    once they have reviewed enough, fitting their parameters is queued. A
+    rating within STUDY_REVIEW_REPEAT_SECONDS of the card's last one is
+    ignored: the card is returned as the first rating left it.
     """
     if rating not in (1, 2, 3, 4):
         raise ValidationError({"rating": _("The rating must be 1, 2, 3 or 4.")})
     card = Flashcard.objects.select_for_update().get(pk=card.pk)
-    scheduler = scheduler or scheduler_for(card.owner)
     moment = _utc(now or timezone.now())
+    if _repeated(card, moment):
+        return card
+    scheduler = scheduler or scheduler_for(card.owner)
     reviewed, _log = scheduler.review_card(
         _to_fsrs(card), Rating(rating), review_datetime=moment, review_duration=duration_ms
     )
@@ -110,6 +114,17 @@ def flashcard_review(
     )
     _optimize_when_due(card.owner)
     return card
+
+
+def _repeated(card: Flashcard, moment: datetime) -> bool:
+    """Rated again within seconds: a double click or a replayed request, not a second recall.
+
+    Checked under the card's row lock, so two requests at once count once.
+    """
+    if card.last_review is None:
+        return False
+    since = moment - card.last_review
+    return timedelta(0) <= since < timedelta(seconds=settings.STUDY_REVIEW_REPEAT_SECONDS)
 
 
 def _review_count(user: User) -> int:
