@@ -264,8 +264,11 @@ TUTOR_OFFLINE_PER_MINUTE = env.int("TUTOR_OFFLINE_PER_MINUTE", default=30)
 TUTOR_OFFLINE_PER_DAY = env.int("TUTOR_OFFLINE_PER_DAY", default=2000)
 
 # --- Queue ------------------------------------------------------------------
+# Workers serve "default" (uploads, study content) before "low" (fitting each
+# student's FSRS parameters): eduplatform/queue.py.
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800},
+    "low": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800},
 }
 RQ_SHOW_ADMIN_LINK = True
 # Login and API throttles count in Valkey, so every web process shares one count.
@@ -342,6 +345,14 @@ STUDY_BATCH_CHARS = env.int("STUDY_BATCH_CHARS", default=12_000)
 STUDY_NEW_CARDS_PER_DAY = env.int("STUDY_NEW_CARDS_PER_DAY", default=20)
 STUDY_DESIRED_RETENTION = env.float("STUDY_DESIRED_RETENTION", default=0.9)
 STUDY_FSRS_MIN_REVIEWS = env.int("STUDY_FSRS_MIN_REVIEWS", default=512)
+# A card rated again within this many seconds of its last rating keeps the
+# first (a double click, a retried request, a script): no second review.
+STUDY_REVIEW_REPEAT_SECONDS = env.int("STUDY_REVIEW_REPEAT_SECONDS", default=5)
+# Ratings one student may make a minute and in 24 hours, pages and API
+# together (0 = unlimited): well above a fast student's pace, far below a
+# script's. Counted in the cache, like the sign-in throttles.
+STUDY_REVIEWS_PER_MINUTE = env.int("STUDY_REVIEWS_PER_MINUTE", default=60)
+STUDY_REVIEWS_PER_DAY = env.int("STUDY_REVIEWS_PER_DAY", default=3000)
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from accounts.services import api_token_create
+from eduplatform.queue import QUEUES
 from materials.models import Material
 from tests.support.corpus import CORPUS
 from tests.support.factories import MaterialFactory, UserFactory
@@ -48,13 +49,18 @@ def clean_queue() -> None:
     django_rq.get_connection("default").flushdb()
 
 
+def worker_queues() -> list:
+    """The queues a worker serves, in its order (`default` before `low`), as production's do."""
+    return [django_rq.get_queue(name) for name in QUEUES]
+
+
 @pytest.fixture
 def run_jobs(django_capture_on_commit_callbacks) -> Callable[[], None]:
-    """Run queued jobs for real, in this process, until the queue is empty."""
+    """Run queued jobs for real, in this process, until every queue is empty."""
 
     def run() -> None:
-        queue = django_rq.get_queue("default")
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        queues = worker_queues()
+        SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
 
     return run
 

@@ -110,7 +110,7 @@ def test_uploads_have_a_rate_a_minute_that_refused_ones_count_in(api, user, sett
 
 def test_reprocess_over_the_rate_says_so(user, settings):
     from materials.services import material_reprocess
-    from tests.factories import MaterialFactory
+    from tests.support.factories import MaterialFactory
 
     settings.UPLOADS_PER_MINUTE = 1
     _a_fresh_minute()

@@ -90,10 +90,11 @@ def test_higher_desired_retention_brings_cards_back_sooner(user, other_user):
     for owner, retention in ((user, 0.95), (other_user, 0.8)):
         study_profile_update(user=owner, desired_retention=retention)
         card = many_cards(owner, 1).flashcards.get()
+        reviewed_at = moment
         for _ in range(4):
-            card = flashcard_review(card=card, rating=3, now=moment)
-            moment_after = card.due
-        intervals[retention] = moment_after - card.last_review
+            card = flashcard_review(card=card, rating=3, now=reviewed_at)
+            reviewed_at = card.due  # each review when the card is due
+        intervals[retention] = card.due - card.last_review
     assert intervals[0.95] < intervals[0.8]
 
 
@@ -144,9 +145,11 @@ def test_fsrs_parameters_are_fitted_on_the_students_own_reviews(
     assert profile.optimized_reviews == ReviewLog.objects.filter(card__owner=user).count()
     page = logged_in.get("/").content.decode()
     assert "fitted to your own memory: FSRS parameters optimised on your" in page
-    # The next review uses them.
+    # The next review (of another card: this one was rated seconds ago) uses them.
     before = ReviewLog.objects.count()
-    flashcard_review(card=card, rating=3)
+    flashcard_review(
+        card=Flashcard.objects.filter(owner=user).exclude(pk=card.pk).first(), rating=3
+    )
     assert ReviewLog.objects.count() == before + 1
 
 
