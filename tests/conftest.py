@@ -15,13 +15,12 @@ from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from accounts.services import api_token_create
-from eduplatform.queue import QUEUES
 from materials.models import Material
 from tests.support.corpus import CORPUS
 from tests.support.factories import MaterialFactory, UserFactory
 from tests.support.lectures import lecture_pages, pdf_material, process
 from tests.support.pdfs import make_pdf
-from tests.support.processes import Gunicorn, gunicorn_serving
+from tests.support.processes import Gunicorn, gunicorn_serving, worker_queues
 
 PLAYER_URL = "https://www.youtube.com/youtubei/v1/player"
 WATCH_URL = "https://www.youtube.com/watch"
@@ -47,11 +46,6 @@ def private_media(settings, tmp_path) -> None:
 def clean_queue() -> None:
     """Each test starts with an empty test queue (a separate Valkey database)."""
     django_rq.get_connection("default").flushdb()
-
-
-def worker_queues() -> list:
-    """The queues a worker serves, in its order (`default` before `low`), as production's do."""
-    return [django_rq.get_queue(name) for name in QUEUES]
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def worker(transactional_db, settings) -> Iterator[None]:
     from rq.timeouts import TimerDeathPenalty
 
     from eduplatform.worker import EduWorker
-    from tests.conftest import worker_queues
+    from tests.support.processes import worker_queues
 
     class ThreadWorker(EduWorker):
         # Signals belong to the main thread: time jobs out with a timer instead.

@@ -126,3 +126,10 @@ def raw_request(port: int, head: str, body_part: bytes = b"") -> tuple[int, str,
             chunks.append(chunk)
     answer = b"".join(chunks).decode("utf-8", "replace")
     return int(answer.split(" ", 2)[1]), answer, time.monotonic() - started
+
+
+def worker_queues() -> list:
+    """The queues a worker serves, in its order (`default` before `low`), as production's do."""
+    import django_rq
+
+    return [django_rq.get_queue(name) for name in QUEUES]
