@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from eduplatform import quota
 from eduplatform.ownership import owned
+from eduplatform.throttling import user_rate_limited
 from materials.errors import AlreadyRunning
 from materials.forms import StudySettingsForm
 from materials.models import Material
@@ -414,5 +415,6 @@ def question_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@user_rate_limited(quota.EXPORT)
 def export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     return export_response(request, owned(material_list, request.user, pk), fmt)
