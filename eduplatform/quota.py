@@ -1,23 +1,31 @@
-"""Per-user budgets of uploads, AI calls and offline tutor answers, counted atomically in Valkey.
+"""Per-user budgets and rates, and slots of work in flight, counted atomically in Valkey.
 
-One counter per user, kind and window: the UTC day, and for uploads and
-offline answers also the minute. A Lua script increments the kind's counters,
-sets each to expire at the end of its window on first use, and takes the
-increments back when one would pass its limit, all in one step on the
-server: a burst of concurrent requests can never be let through beyond a
-limit, and a refused request costs nothing.
+Budgets: uploads, AI calls and offline tutor answers a UTC day. Rates: uploads, offline
+answers, searches, exports and "Didn't get it" a minute. One counter per user,
+kind and window. A Lua script increments the kind's counters, sets each to
+expire at the end of its window on first use, and takes the increments back
+when one would pass its limit, all in one step on the server: a burst of
+concurrent requests can never be let through beyond a limit, and a refused
+request costs nothing.
+
+Slots: tutor answers being written at once per user (each holds a web thread
+for as long as the model writes), a sorted set of leases.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -29,6 +37,17 @@ logger = logging.getLogger(__name__)
 UPLOAD = "upload"
 AI = "ai"  # a call to a hosted model
 OFFLINE = "offline"  # a tutor answer written without a hosted model
+SEARCH = "search"  # a search, on the page or by the API
+EXPORT = "export"  # a download of cards or notes
+MISSED = "missed"  # "Didn't get it" on a tutor answer
+STREAM = "stream"  # a tutor answer being written (a slot, not a count)
+
+# Kinds counted by the minute only, and the setting of each one's limit.
+_PER_MINUTE = {
+    SEARCH: "SEARCH_PER_MINUTE",
+    EXPORT: "EXPORT_PER_MINUTE",
+    MISSED: "MISSED_PER_MINUTE",
+}
 
 MINUTE = 60
 DAY = 86400
@@ -81,6 +100,13 @@ class RateExceeded(QuotaExceeded):
     default_code = "rate_limit"
 
 
+class SlotsTaken(QuotaExceeded):
+    """Every slot of the kind is in use: HTTP 429, Retry-After a few seconds;
+    the body's code is "concurrent_limit"."""
+
+    default_code = "concurrent_limit"
+
+
 # The 429 answer, for the OpenAPI schema of the endpoints that spend a budget.
 QUOTA_RESPONSE = OpenApiResponse(
     response=inline_serializer(
@@ -89,6 +115,11 @@ QUOTA_RESPONSE = OpenApiResponse(
     ),
     description="Today's budget of uploads or AI calls is spent (see Retry-After).",
 )
+# The 429 answer of the endpoints with a rate a minute (code rate_limit).
+RATE_RESPONSE = OpenApiResponse(
+    response=QUOTA_RESPONSE.response,
+    description="More requests of this kind this minute than one user may make (see Retry-After).",
+)
 
 
 def _limit_message(kind: str, limit: int, span: int = DAY) -> str:
@@ -96,6 +127,38 @@ def _limit_message(kind: str, limit: int, span: int = DAY) -> str:
         return _(
             "You are sending materials faster than %(limit)d a minute. "
             "Wait a minute, then try again."
+        ) % {"limit": limit}
+    if kind == SEARCH:
+        return ngettext(
+            "You are searching more than %(limit)d time a minute. "
+            "Wait a minute, then search again.",
+            "You are searching more than %(limit)d times a minute. "
+            "Wait a minute, then search again.",
+            limit,
+        ) % {"limit": limit}
+    if kind == EXPORT:
+        return ngettext(
+            "You are downloading more than %(limit)d export a minute. "
+            "Wait a minute, then download again.",
+            "You are downloading more than %(limit)d exports a minute. "
+            "Wait a minute, then download again.",
+            limit,
+        ) % {"limit": limit}
+    if kind == MISSED:
+        return ngettext(
+            "You are marking more than %(limit)d answer a minute as not understood. "
+            "Wait a minute, then try again.",
+            "You are marking more than %(limit)d answers a minute as not understood. "
+            "Wait a minute, then try again.",
+            limit,
+        ) % {"limit": limit}
+    if kind == STREAM:
+        return ngettext(
+            "The tutor is already writing %(limit)d answer for you. "
+            "Wait until it is finished, then ask again.",
+            "The tutor is already writing %(limit)d answers for you. "
+            "Wait until one is finished, then ask again.",
+            limit,
         ) % {"limit": limit}
     if kind == OFFLINE and span == MINUTE:
         return _(
@@ -119,6 +182,8 @@ def _limit_message(kind: str, limit: int, span: int = DAY) -> str:
 
 def daily_limit(kind: str) -> int:
     """Today's limit of this kind; 0 means unlimited."""
+    if kind in _PER_MINUTE:
+        return 0
     if kind == UPLOAD:
         return settings.DAILY_UPLOAD_LIMIT
     if kind == OFFLINE:
@@ -128,6 +193,9 @@ def daily_limit(kind: str) -> int:
 
 def _windows(kind: str) -> list[tuple[int, int]]:
     """(span in seconds, limit) of each window this kind is counted in; unlimited ones left out."""
+    if kind in _PER_MINUTE:
+        limit = getattr(settings, _PER_MINUTE[kind])
+        return [(MINUTE, limit)] if limit > 0 else []
     windows = [(DAY, daily_limit(kind))]
     if kind == OFFLINE:
         windows.insert(0, (MINUTE, settings.TUTOR_OFFLINE_PER_MINUTE))
@@ -230,3 +298,68 @@ def spend(
     except BaseException:
         refund(user, kind)
         raise
+
+
+# --- Slots: work in flight ---------------------------------------------------
+
+# KEYS: the user's slots of a kind (a sorted set: token -> end of its lease);
+# ARGV: now, the limit, the new lease's end, its token. Drops lapsed leases,
+# then takes a slot if one is free: 1 if taken, else 0.
+_TAKE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[3])))
+return 1
+"""
+# A slot a process never gave back (killed mid-answer) frees itself after
+# this long; longer than any answer a model writes within AI_TIMEOUT's reads.
+SLOT_LEASE = 600
+# Retry-After of a refusal for want of a slot: the one in use ends when its
+# answer does, which no one knows in advance.
+SLOT_RETRY_AFTER = 5
+
+
+@dataclass
+class Slot:
+    """One slot of a kind, held until release() (idempotent)."""
+
+    key: str = ""
+    token: str = ""
+
+    def release(self) -> None:
+        if not self.token:
+            return
+        token, self.token = self.token, ""
+        try:
+            _connection().zrem(self.key, token)
+        except (RedisConnectionError, RedisTimeoutError):
+            logger.warning("slot counter unreachable: %s lapses with its lease", self.key)
+
+
+def slot_limit(kind: str) -> int:
+    """Slots of this kind a user may hold at once; 0 means unlimited."""
+    assert kind == STREAM
+    return settings.TUTOR_STREAMS_PER_USER
+
+
+def slot_take(user: AbstractBaseUser, kind: str = STREAM) -> Slot:
+    """Take one of the user's slots of the kind, or raise SlotsTaken.
+
+    With the counter's server unreachable the work is let through (an empty
+    Slot), as budgets are.
+    """
+    limit = slot_limit(kind)
+    if limit <= 0:
+        return Slot()
+    key = f"slots:{kind}:{user.pk}"
+    token = secrets.token_hex(8)
+    now = time.time()
+    try:
+        taken = _connection().eval(_TAKE, 1, key, now, limit, now + SLOT_LEASE, token)
+    except (RedisConnectionError, RedisTimeoutError):
+        logger.warning("slot counter unreachable: %s of user %s not counted", kind, user.pk)
+        return Slot()
+    if not taken:
+        raise SlotsTaken(kind, limit, wait=SLOT_RETRY_AFTER)
+    return Slot(key=key, token=token)

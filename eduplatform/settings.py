@@ -262,6 +262,14 @@ UPLOADS_PER_MINUTE = env.int("UPLOADS_PER_MINUTE", default=10)
 # a minute and a UTC day, that spares the server, not a provider's bill.
 TUTOR_OFFLINE_PER_MINUTE = env.int("TUTOR_OFFLINE_PER_MINUTE", default=30)
 TUTOR_OFFLINE_PER_DAY = env.int("TUTOR_OFFLINE_PER_DAY", default=2000)
+# Per-student rates a minute (0 means unlimited) of what costs the server and
+# no budget: searches (a hosted query vector with a key), exports and "Didn't
+# get it"; and tutor answers being written at once, each of which holds a web
+# thread while the model writes, so one student cannot hold them all.
+SEARCH_PER_MINUTE = env.int("SEARCH_PER_MINUTE", default=30)
+EXPORT_PER_MINUTE = env.int("EXPORT_PER_MINUTE", default=10)
+MISSED_PER_MINUTE = env.int("MISSED_PER_MINUTE", default=20)
+TUTOR_STREAMS_PER_USER = env.int("TUTOR_STREAMS_PER_USER", default=2)
 
 # --- Queue ------------------------------------------------------------------
 # Workers serve "default" (uploads, study content) before "low" (fitting each

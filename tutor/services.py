@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -59,12 +60,38 @@ def message_ask_stream(
     key, one AI call of the day (QuotaExceeded over DAILY_AI_CALL_LIMIT), and
     always one offline answer (RateExceeded or QuotaExceeded over
     TUTOR_OFFLINE_PER_MINUTE or _PER_DAY); the stored answer's generator then
-    says which one it cost, and the other is given back.
+    says which one it cost, and the other is given back. Before either, one
+    of the owner's TUTOR_STREAMS_PER_USER slots is taken (SlotsTaken when
+    none is free), held while the answer is written: each holds a web thread.
     """
     asked_at = datetime.now(UTC)
-    reserved = _question_reserve(conversation.owner, asked_at)
+    slot = quota.slot_take(conversation.owner, quota.STREAM)
+    try:
+        reserved = _question_reserve(conversation.owner, asked_at)
+    except quota.QuotaExceeded:
+        slot.release()
+        raise
     pieces = _answer_stream(conversation=conversation, content=content, stream=stream)
-    return _question_settle(conversation.owner, reserved, asked_at, pieces)
+    return _holding(slot, _question_settle(conversation.owner, reserved, asked_at, pieces))
+
+
+def _holding(slot: quota.Slot, pieces: Iterator[str | Message]) -> Iterator[str | Message]:
+    """Pass the answer on, holding one of the owner's slots until it ends.
+
+    The slot goes back when the answer is done or fails, and also when the
+    caller drops it unread: a client gone before the stream's first byte
+    never starts the generator, so its `finally` would never run.
+    """
+
+    def held() -> Iterator[str | Message]:
+        try:
+            yield from pieces
+        finally:
+            slot.release()
+
+    answer = held()
+    weakref.finalize(answer, slot.release)
+    return answer
 
 
 def _question_reserve(owner: User, at: datetime) -> list[str]:

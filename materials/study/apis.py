@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from eduplatform import quota
 from eduplatform.ownership import owned
-from eduplatform.throttling import UserRateThrottle, throttle
+from eduplatform.throttling import UserRateThrottle, throttle, user_throttle
 from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Flashcard, Material, QuizQuestion, StudyProfile
 from materials.selectors import material_list
@@ -484,6 +484,8 @@ def export_response(request, material: Material, fmt: str) -> HttpResponse:
 class ExportApi(APIView):
     """`anki` (.apkg), `csv` (cards) or `markdown` (notes)."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    throttle_classes = [user_throttle(quota.EXPORT)]
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 429: quota.RATE_RESPONSE})
     def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
         return export_response(request, owned(material_list, request.user, pk), fmt)

@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from eduplatform import quota
 from eduplatform.ownership import owned
-from eduplatform.throttling import RateLimited, throttle
+from eduplatform.throttling import RateLimited, throttle, user_rate_limited
 from materials.errors import AlreadyRunning
 from materials.forms import StudySettingsForm
 from materials.links import MAX_QUOTE_CHARS, file_url, source_label, source_url
@@ -424,5 +424,6 @@ def question_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@user_rate_limited(quota.EXPORT)
 def export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     return export_response(request, owned(material_list, request.user, pk), fmt)
