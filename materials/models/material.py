@@ -48,7 +48,6 @@ class Material(models.Model):
         EXTRACTING = "extracting", _("Reading the text")
         RECOGNISING = "recognising", _("Recognising text in page images")
         EMBEDDING = "embedding", _("Understanding the passages")
-        INDEXING = "indexing", _("Building the search index")
         GENERATING = "generating", _("Writing study materials")
         READY = "ready", _("Ready")
         FAILED = "failed", _("Stopped")
