@@ -25,7 +25,7 @@ import psutil
 from django.conf import settings
 from django.db import transaction
 from redis.exceptions import RedisError
-from rq import Retry, Worker
+from rq import Callback, Retry, Worker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -82,6 +82,28 @@ def enqueue_on_commit(
             on_unreachable()
 
     transaction.on_commit(enqueue)
+
+
+def enqueue_run_on_commit(
+    func: str, *args: Any, job_id: str, on_unreachable: Callable[[], None], on_failure: str
+) -> None:
+    """Queue a long run (a material's processing, its study content) once the transaction commits.
+
+    Such runs share their options: the run's time limit (`PROCESS_JOB_TIMEOUT`),
+    RQ's further tries of transient failures, `on_failure` (a dotted path)
+    after every failed try, and a week to read a failure.
+    """
+    enqueue_on_commit(
+        func,
+        *args,
+        job_id=job_id,
+        on_unreachable=on_unreachable,
+        job_timeout=settings.PROCESS_JOB_TIMEOUT,
+        retry=transient_retry(),
+        on_failure=Callback(on_failure),
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
 
 
 def transient_retry() -> Retry:

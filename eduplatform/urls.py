@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.apis import LogoutAllApi, LogoutApi, TokenObtainApi, TokenRotateApi
 from eduplatform.views import healthz_view
 from materials.apis import MaterialViewSet
-from materials.search.apis import SearchApi
+from materials.search.urls import api_urlpatterns as search_api_urlpatterns
 from materials.study.urls import api_urlpatterns as study_api_urlpatterns
 from materials.views import home_view
 from tutor.apis import ConversationViewSet
@@ -21,7 +21,7 @@ api_urlpatterns = [
     path("auth/token/rotate/", TokenRotateApi.as_view(), name="auth-token-rotate"),
     path("auth/logout/", LogoutApi.as_view(), name="auth-logout"),
     path("auth/logoutall/", LogoutAllApi.as_view(), name="auth-logoutall"),
-    path("search/", SearchApi.as_view(), name="search"),
+    path("", include(search_api_urlpatterns)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
@@ -41,6 +41,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("materials/", include("materials.urls")),
+    # Before the tutor's routes: the search page kept its first address.
+    path("tutor/search/", include("materials.search.urls")),
     path("tutor/", include("tutor.urls")),
     path("api/", include(api_urlpatterns)),
 ]

@@ -18,11 +18,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rq import Callback
 
 from accounts.models import User
 from eduplatform import quota
-from eduplatform.queue import enqueue_on_commit, job_alive, transient_retry
+from eduplatform.queue import enqueue_run_on_commit, job_alive
 from materials.errors import AlreadyRunning, ProcessingError, error_message
 from materials.links import canonical_url
 from materials.models import Material
@@ -251,17 +250,13 @@ def material_enqueue(*, material: Material, requeue: bool = False) -> None:
             pk=material.pk, attempts=attempt, stage=Material.Stage.QUEUED
         ).update(stage=Material.Stage.WAITING)
 
-    enqueue_on_commit(
+    enqueue_run_on_commit(
         "materials.jobs.material_process",
         material.pk,
         attempt,
         job_id=job_id,
         on_unreachable=unreachable,
-        job_timeout=settings.PROCESS_JOB_TIMEOUT,
-        retry=transient_retry(),
-        on_failure=Callback("materials.jobs.on_process_failure"),
-        result_ttl=3600,
-        failure_ttl=7 * 24 * 3600,
+        on_failure="materials.jobs.on_process_failure",
     )
 
 
@@ -300,7 +295,7 @@ def material_reprocess(*, material: Material, by_student: bool = False) -> Mater
         if not by_student:
             material_enqueue(material=material)
             return material
-        if material.is_active:
+        if material.is_in_flight:
             raise AlreadyRunning(
                 _("This material is already being processed. Wait until it is ready or has failed.")
             )
@@ -374,12 +369,11 @@ def material_orphan_files(*, older_than: timedelta = timedelta(hours=1)) -> list
     )
 
 
-_ACTIVE = [Material.Status.PENDING, Material.Status.PROCESSING]
-
-
 def _looks_stalled(cutoff: datetime) -> Q:
     # Silent for long, or never queued (the queue was down when it was saved).
-    return Q(status__in=_ACTIVE) & (Q(heartbeat_at__lt=cutoff) | Q(stage=Material.Stage.WAITING))
+    return Q(status__in=Material.IN_FLIGHT) & (
+        Q(heartbeat_at__lt=cutoff) | Q(stage=Material.Stage.WAITING)
+    )
 
 
 def _requeue_if_dead(pk: int, *, cutoff: datetime, stale_after: timedelta) -> bool:

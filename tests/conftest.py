@@ -210,3 +210,17 @@ def biology(user, run_jobs, django_capture_on_commit_callbacks) -> Material:
     """A small English lecture, processed (and its study content made offline)."""
     material = pdf_material(user, make_pdf(lecture_pages()))
     return process(material, django_capture_on_commit_callbacks, run_jobs)
+
+
+# Fixtures that run a material through the real worker, serve the app in
+# another process, or drive a browser: a test using one takes seconds, so it
+# is slow and `make test-fast` leaves it out (make test runs everything).
+SLOW_FIXTURES = {"run_jobs", "biology", "gunicorn", "live_server", "transactional_db"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        database = item.get_closest_marker("django_db")
+        transaction = database is not None and database.kwargs.get("transaction", False)
+        if transaction or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -95,7 +95,9 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "materials:question-report": lambda w: [Probe(f"/materials/questions/{w.question.pk}/report/")],
     "tutor:index": lambda w: [Probe(f"/tutor/?material={_material(w)}", ("GET",))],
     "tutor:create": lambda w: [Probe("/tutor/new/", ("POST",), {"material": _material(w)})],
-    "tutor:search": lambda w: [Probe(f"/tutor/search/?q=energy&material={_material(w)}", ("GET",))],
+    "search:search": lambda w: [
+        Probe(f"/tutor/search/?q=energy&material={_material(w)}", ("GET",))
+    ],
     "tutor:conversation": lambda w: [Probe(f"/tutor/{w.conversation.pk}/")],
     "tutor:missed": lambda w: [Probe(f"/tutor/messages/{w.answer.pk}/missed/")],
     "materials:read": lambda w: [Probe(f"/materials/{_material(w)}/read/?page=1&q=ATP")],
@@ -146,7 +148,7 @@ LISTS: dict[str, tuple[list[str], list[str]]] = {
     "materials:list": (["/materials/"], ["material"]),
     "materials:review": (["/materials/review/"], ["card"]),
     "tutor:index": (["/tutor/"], ["conversation"]),
-    "tutor:search": ([f"/tutor/search/?q={SEARCH_WORD}"], ["chunk"]),
+    "search:search": ([f"/tutor/search/?q={SEARCH_WORD}"], ["chunk"]),
     "material-list": (["/api/materials/"], ["material"]),
     "search": ([f"/api/search/?q={SEARCH_WORD}"], ["chunk"]),
     "flashcards-due": (["/api/flashcards/due/"], ["card"]),

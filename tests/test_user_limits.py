@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.factories import MaterialFactory, UserFactory
+from tests.support.factories import MaterialFactory, UserFactory
 from tutor.models import Conversation, Message
 
 pytestmark = pytest.mark.django_db

@@ -28,8 +28,6 @@ from materials.study import selectors, services
 from materials.study.exports import cards_to_apkg, cards_to_csv, notes_to_markdown
 from materials.study.generation import generation_error_message, study_regenerate
 
-ACTIVE = (Material.Status.PENDING, Material.Status.PROCESSING)
-
 # --- serializers ------------------------------------------------------------
 
 
@@ -208,7 +206,7 @@ class RegenerateApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
-        if material.status not in (Material.Status.READY, *ACTIVE):
+        if material.status not in (Material.Status.READY, *Material.IN_FLIGHT):
             raise serializers.ValidationError({"material": ["The material is not ready yet."]})
         # In flight: 409; over budget: 429, each with the reason.
         study_set = study_regenerate(material=material)

@@ -19,11 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rq import Callback
 
 from eduplatform import quota
 from eduplatform.ai import AIUnavailable
-from eduplatform.queue import enqueue_on_commit, job_alive, transient_retry
+from eduplatform.queue import enqueue_run_on_commit, job_alive
 from materials.errors import AlreadyRunning, ProcessingError, Superseded
 from materials.models import Chunk, Material, StudySet
 from materials.progress import material_heartbeat
@@ -234,7 +233,7 @@ def study_regenerate(*, material: Material) -> StudySet:
     with transaction.atomic():
         material = Material.objects.select_for_update().get(pk=material.pk)
         study_set, created = StudySet.objects.select_for_update().get_or_create(material=material)
-        if material.is_active:
+        if material.is_in_flight:
             raise AlreadyRunning(
                 gettext("This material is being processed; its study content is made at the end.")
             )
@@ -256,18 +255,14 @@ def study_regenerate(*, material: Material) -> StudySet:
                 status=StudySet.Status.FAILED, error_code="queue_unavailable"
             )
 
-        enqueue_on_commit(
+        enqueue_run_on_commit(
             "materials.study.jobs.study_generate",
             material.pk,
             material.attempts,
             job_id,
             job_id=job_id,
             on_unreachable=unreachable,
-            job_timeout=settings.PROCESS_JOB_TIMEOUT,
-            retry=transient_retry(),
-            on_failure=Callback("materials.study.jobs.on_generate_failure"),
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
+            on_failure="materials.study.jobs.on_generate_failure",
         )
     return study_set
 
@@ -292,7 +287,7 @@ def study_sets_fail_stalled(*, stale_after: timedelta = timedelta(minutes=10)) -
     stalled = StudySet.objects.filter(
         status__in=[StudySet.Status.PENDING, StudySet.Status.GENERATING],
         updated_at__lt=cutoff,
-    ).exclude(material__status__in=[Material.Status.PENDING, Material.Status.PROCESSING])
+    ).exclude(material__status__in=Material.IN_FLIGHT)
     count = 0
     for material_id, job_id in stalled.values_list("material_id", "job_id"):
         if job_id and job_alive(job_id, overdue_after=stale_after):

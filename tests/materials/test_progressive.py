@@ -44,7 +44,7 @@ def test_text_is_searchable_before_any_vector_is_made(user, api, logged_in):
     material = pdf_material(user, make_pdf(LECTURE))
     chunks = stored_text(material, "en")
     material.refresh_from_db()
-    assert material.is_searchable and material.is_active
+    assert material.is_searchable and material.is_in_flight
     assert all(chunk.embedding is None for chunk in material.chunks.all())
 
     hits = search(owner=user, query="force equals mass times acceleration", k=1).hits
