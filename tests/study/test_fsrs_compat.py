@@ -15,8 +15,8 @@ import pytest
 from materials.models import Flashcard, ReviewLog
 from materials.study.selectors import study_profile_get
 from materials.study.services import flashcard_review, scheduler_for
-from tests.study.test_schedule import _history
 from tests.support.factories import MaterialFactory
+from tests.support.reviews import review_history
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_cards_scheduled_before_keep_their_due_dates_and_states_through_a_new_fi
     profile.save()
     stored = _stored_cards(user)
     before = _snapshot(stored)
-    _history(user)
+    review_history(user)
     card = Flashcard.objects.filter(owner=user, reviews__isnull=False).first()
     with django_capture_on_commit_callbacks(execute=True):
         flashcard_review(card=card, rating=3)  # the 901st review queues the fit

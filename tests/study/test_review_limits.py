@@ -15,7 +15,7 @@ from rq.job import Job
 from materials.models import Flashcard, ReviewLog
 from materials.study.selectors import study_profile_get
 from materials.study.services import flashcard_review
-from tests.study.test_schedule import many_cards
+from tests.support.reviews import many_cards
 
 pytestmark = pytest.mark.django_db
 
