@@ -150,8 +150,10 @@ def process_handout(api, run_jobs, django_capture_on_commit_callbacks):
 def test_handout_over_the_memory_limit_fails_with_its_message_in_russian(
     api, settings, process_handout
 ):
-    settings.OFFICE_PARSE_MEMORY_MB = 16  # less than the reader needs to start
-    material = process_handout(make_docx())
+    def starve_the_reader() -> None:
+        settings.OFFICE_PARSE_MEMORY_MB = 16  # less than the reader needs to start
+
+    material = process_handout(make_docx(), before_the_worker=starve_the_reader)
     body = api.get(f"/api/materials/{material.pk}/", HTTP_ACCEPT_LANGUAGE="ru").json()
     assert (body["status"], material.error_code) == ("failed", "office_too_complex")
     assert body["error"].startswith("Для чтения этого файла потребовалось слишком много памяти")
@@ -170,6 +172,23 @@ def test_handout_past_the_element_cap_fails_in_the_worker_with_its_message(
     assert "too many formatting elements" in body["error"]
     with translation.override("ru"):
         assert "слишком много элементов форматирования" in error_message(material.error_code)
+
+
+# --- the upload, in the web process ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_upload_is_counted_in_the_readers_limited_child(api, settings):
+    """The web process reads the ZIP's directory and content types; the XML, only the child."""
+    settings.OFFICE_PARSE_MEMORY_MB = 16
+    response = api.post(
+        "/api/materials/",
+        {"file": upload("handout.docx", make_docx(), DOCX_TYPE)},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json()["file"] == [error_message("office_too_complex")]
+    assert not Material.objects.exists()
 
 
 # --- the ZIP's directory, in the web process ---------------------------------------------
