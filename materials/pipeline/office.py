@@ -31,10 +31,8 @@ from lxml import etree
 
 from materials.errors import ProcessingError
 from materials.pipeline.chunking import Segment
-from materials.pipeline.office_child import PARAGRAPHS_PER_SECTION, UNREADABLE
+from materials.pipeline.office_child import UNREADABLE
 from materials.pipeline.pdf import Child, ChildErrors
-
-__all__ = ["PARAGRAPHS_PER_SECTION", "extract_office", "office_check_length", "office_inspect"]
 
 PPTX, DOCX = "pptx", "docx"
 MAIN_CONTENT_TYPES = {
