@@ -128,8 +128,8 @@ def office_inspect(source: Path | IO[bytes], *, count: bool = True) -> OfficeFil
 def _counted(source: Path | IO[bytes], info: OfficeFile) -> int:
     """The slides or paragraphs, counted in the reader's child under its limits.
 
-    It gets as long as a PDF's page count at upload, whatever the worker's
-    deadline: the student is waiting on the page.
+    It gets at most as long as a PDF's page count at upload, however long
+    the worker may read: the student is waiting on the page.
     """
     extra = [info.kind, info.part, "--count", "--max-elements"]
     extra.append(str(settings.MAX_OFFICE_XML_ELEMENTS))
