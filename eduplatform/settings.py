@@ -233,9 +233,10 @@ MAX_OFFICE_COMPRESSION_RATIO = env.int("MAX_OFFICE_COMPRESSION_RATIO", default=1
 MAX_OFFICE_PARTS = env.int("MAX_OFFICE_PARTS", default=5000)
 MAX_PPTX_SLIDES = env.int("MAX_PPTX_SLIDES", default=500)
 MAX_DOCX_PARAGRAPHS = env.int("MAX_DOCX_PARAGRAPHS", default=20_000)
-# Their text is read in a child process, as a PDF's is: address space, CPU
-# seconds and wall-clock seconds are capped, and so are the XML elements read
-# (at upload too, where paragraphs are counted) and the bytes of text kept.
+# Their text is read in a child process, as a PDF's is, and their slides or
+# paragraphs counted in one at upload: address space, CPU seconds and
+# wall-clock seconds are capped, and so are the XML elements read and the
+# bytes of text kept.
 OFFICE_PARSE_TIMEOUT = env.float("OFFICE_PARSE_TIMEOUT", default=120.0)
 OFFICE_PARSE_MEMORY_MB = env.int("OFFICE_PARSE_MEMORY_MB", default=512)
 MAX_OFFICE_XML_ELEMENTS = env.int("MAX_OFFICE_XML_ELEMENTS", default=3_000_000)

@@ -37,6 +37,8 @@ _COSTLY_REFUSALS = {
     "office_bomb",
     "office_too_many_parts",
     "office_too_many_elements",
+    "office_timeout",
+    "office_too_complex",
     "pdf_timeout",
     "pdf_too_complex",
 }
