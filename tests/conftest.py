@@ -215,12 +215,24 @@ def biology(user, run_jobs, django_capture_on_commit_callbacks) -> Material:
 # Fixtures that run a material through the real worker, serve the app in
 # another process, or drive a browser: a test using one takes seconds, so it
 # is slow and `make test-fast` leaves it out (make test runs everything).
+# Other tests that recognise scans or read whole books say so themselves.
 SLOW_FIXTURES = {"run_jobs", "biology", "gunicorn", "live_server", "transactional_db"}
+# Whole files of the same kind: each test starts manage.py or a server in a
+# process of its own, or loads the reference embedding model.
+SLOW_FILES = {
+    "test_email.py",
+    "test_embedded.py",
+    "test_fast_embedding.py",
+    "test_ocr.py",
+    "test_sentry.py",
+    "test_settings.py",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         database = item.get_closest_marker("django_db")
         transaction = database is not None and database.kwargs.get("transaction", False)
-        if transaction or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        slow_file = item.path.name in SLOW_FILES
+        if slow_file or transaction or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

@@ -79,6 +79,7 @@ def test_book_passages_have_no_seconds(r_data):
     assert all(p.start_seconds is None and p.end_seconds is None for p in passages)
 
 
+@pytest.mark.slow
 def test_lecture_script_becomes_more_than_a_hundred_passages():
     segments = book_segments("py-pdf-sample-files", "009-pdflatex-geotopo_GeoTopo-komprimiert.pdf")
     passages = split_passages(segments, language="en")
