@@ -313,6 +313,14 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Simp
 
 
 @pytest.fixture(autouse=True)
+def no_rates(settings) -> None:
+    """The walk asks each route many times a minute; rates are held by their own tests."""
+    for name in ("SEARCH_PER_MINUTE", "EXPORT_PER_MINUTE", "MISSED_PER_MINUTE"):
+        setattr(settings, name, 0)
+    settings.STUDY_REVIEWS_PER_MINUTE = 0
+
+
+@pytest.fixture(autouse=True)
 def private_media() -> None:
     """The world's file lives in the module's own media folder (see `world`)."""
 
