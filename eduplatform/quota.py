@@ -408,7 +408,7 @@ redis.call('EXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[3])))
 return 1
 """
 # A slot a process never gave back (killed mid-answer) frees itself after
-# this long; longer than any answer a model writes within AI_TIMEOUT's reads.
+# this long: far longer than an answer takes to write.
 SLOT_LEASE = 600
 # Retry-After of a refusal for want of a slot: the one in use ends when its
 # answer does, which no one knows in advance.
@@ -432,10 +432,13 @@ class Slot:
             logger.warning("slot counter unreachable: %s lapses with its lease", self.key)
 
 
+# Kinds held as slots, and the setting of each one's limit.
+_SLOTS = {STREAM: "TUTOR_STREAMS_PER_USER"}
+
+
 def slot_limit(kind: str) -> int:
     """Slots of this kind a user may hold at once; 0 means unlimited."""
-    assert kind == STREAM
-    return settings.TUTOR_STREAMS_PER_USER
+    return getattr(settings, _SLOTS[kind])
 
 
 def slot_take(user: AbstractBaseUser, kind: str = STREAM) -> Slot:
