@@ -146,7 +146,17 @@ if TESTING:
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = "none"
+# A new account signs in only once its address is confirmed (a link by mail),
+# so each account costs a mailbox and the per-account budgets bound spend;
+# on in production, off in development (`make run` sets DEBUG) and tests.
+EMAIL_VERIFICATION = env.bool(
+    "EMAIL_VERIFICATION", default=not (DEBUG or TESTING or _LOCAL_INSTALL)
+)
+ACCOUNT_EMAIL_VERIFICATION = "mandatory" if EMAIL_VERIFICATION else "none"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# New accounts a UTC day per client address (an IPv6 /64: one machine's
+# usual share); 0 means unlimited. A school behind one address needs more.
+SIGNUPS_PER_ADDRESS_PER_DAY = env.int("SIGNUPS_PER_ADDRESS_PER_DAY", default=10)
 ACCOUNT_LOGOUT_ON_GET = False
 # Failed logins, per client address and per account, on every door that takes
 # a password: the login page, the admin (which signs in through it) and
@@ -258,6 +268,11 @@ DAILY_AI_CALL_LIMIT = env.int("DAILY_AI_CALL_LIMIT", default=200)
 # New materials and student reprocessing a minute, refused ones included: each
 # is checked in the web process whether it is then accepted or not.
 UPLOADS_PER_MINUTE = env.int("UPLOADS_PER_MINUTE", default=10)
+# The whole site's AI calls a UTC day, whoever makes them (0: unlimited): a
+# hosted tutor answer, and a material's study content made by the hosted
+# model. Once spent, answers and study content are made without the hosted
+# model (and say so) until midnight UTC; the admin's index shows the count.
+SITE_DAILY_AI_CALL_LIMIT = env.int("SITE_DAILY_AI_CALL_LIMIT", default=2000)
 # Tutor answers written without a hosted model (no key, nothing relevant found,
 # the embedding endpoint down) cost no AI call; they have a rate of their own,
 # a minute and a UTC day, that spares the server, not a provider's bill.

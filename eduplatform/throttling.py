@@ -112,7 +112,9 @@ def user_throttle(kind: str) -> type[BaseThrottle]:
 
     class UserQuotaThrottle(BaseThrottle):
         def allow_request(self, request: Any, view: Any) -> bool:
-            if request.user and request.user.is_authenticated:
+            # A method the endpoint does not serve is answered 405 for nothing.
+            served = hasattr(view, request.method.lower())
+            if served and request.user and request.user.is_authenticated:
                 quota.reserve(request.user, kind)
             return True
 

@@ -207,7 +207,8 @@ def test_ai_fault_fails_generation_only(fault, user, api, indexed, stub_openai, 
     if fault == "down":
         stub_openai.stop()
     elif fault == "slow":
-        settings.AI_TIMEOUT = 0.2
+        # Slower than both deadlines: the worker's and the one a student waits for.
+        settings.AI_TIMEOUT = settings.AI_INTERACTIVE_TIMEOUT = 0.2
         for _ in range(40):
             stub_openai.reply("late", delay=1.0)
     else:

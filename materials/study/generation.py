@@ -57,11 +57,22 @@ def generation_error_message(code: str) -> str:
 
 
 def get_generator() -> Generator:
-    """Hosted with a key, offline without one."""
-    if settings.OPENAI_API_KEY:
-        from materials.study.hosted import HostedGenerator
+    """Hosted with a key while the site's AI calls of the day last, offline otherwise.
 
-        return HostedGenerator()
+    A material's study content is one AI call of the whole site's budget
+    (SITE_DAILY_AI_CALL_LIMIT), whoever's material it is: that budget is what
+    bounds the hosted model's bill when accounts are many. Once it is spent,
+    the content is made offline, and says so ("Made offline").
+    """
+    if settings.OPENAI_API_KEY:
+        try:
+            quota.site_reserve(quota.AI)
+        except quota.SiteBudgetSpent:
+            logger.warning("the site's AI calls of the day are spent: study content made offline")
+        else:
+            from materials.study.hosted import HostedGenerator
+
+            return HostedGenerator()
     from materials.study.offline import OfflineGenerator
 
     return OfflineGenerator()
