@@ -185,20 +185,21 @@ def study_profile_update(
 def fsrs_optimize(*, user: User) -> StudyProfile:
     """Fit FSRS parameters to the student's own reviews (fsrs-rs, materials/study/fitting.py).
 
-    Too few reviews made on a later day than the one before give the
-    defaults back, and the student keeps what they had. Parameters the
-    Scheduler would refuse are never stored: every later review would fail
-    on them. Reviews of deleted cards are gone with them, so only the cards'
-    own logs count.
+    The student keeps what they had when the fit predicts their reviews no
+    better (too few of them made on a later day than the one before, for
+    one). Parameters the Scheduler would refuse are never stored: every
+    later review would fail on them. Reviews of deleted cards are gone with
+    them, so only the cards' own logs count.
     """
     reviews = list(
         ReviewLog.objects.filter(card__owner=user).values_list("card_id", "rating", "reviewed_at")
     )
-    fitted = fit_parameters(reviews, relearning_steps=len(SCHEDULER.relearning_steps))
-    # Four decimals, as stored; fsrs-rs hands its float32 values back.
-    parameters = [round(float(p), 4) for p in fitted]
     profile = study_profile_get(user=user)
-    if tuple(parameters) != tuple(SCHEDULER.parameters):
+    current = profile.fsrs_parameters or list(SCHEDULER.parameters)
+    parameters = fit_parameters(
+        reviews, current=current, relearning_steps=len(SCHEDULER.relearning_steps)
+    )
+    if parameters != list(current):
         try:
             Scheduler(parameters=parameters)
         except ValueError:
