@@ -4,7 +4,7 @@ Per-account budgets bound one account; this bounds the hosted model's bill
 when accounts are many. Once it is spent nobody is refused: tutor answers
 and study content are made without the hosted model, and say so; the
 admin's start page shows the count. The model is the local stand-in
-(tests/stub_openai.py), the counters the real Valkey.
+(tests/support/stub_openai.py), the counters the real Valkey.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import pytest
 
 from eduplatform import quota
 from materials.study.generation import study_generate
-from tests.factories import UserFactory
-from tests.search.conftest import indexed  # noqa: F401 (fixture)
-from tests.study.conftest import biology  # noqa: F401 (fixture)
+from tests.support.factories import UserFactory
 from tutor.models import Conversation
 from tutor.services import message_ask
 
@@ -31,7 +29,7 @@ def test_once_the_site_budget_is_spent_every_student_gets_the_labelled_offline_a
     stub_openai,
     settings,
     user,
-    indexed,  # noqa: F811
+    indexed,
 ):
     settings.SITE_DAILY_AI_CALL_LIMIT = 1
     mine = Conversation.objects.create(owner=user, material=indexed(user, PAGES))
@@ -53,7 +51,7 @@ def test_once_the_site_budget_is_spent_every_student_gets_the_labelled_offline_a
 
 
 def test_study_content_is_made_offline_once_the_site_budget_is_spent(
-    biology,  # noqa: F811
+    biology,
     stub_openai,
     settings,
 ):

@@ -2,7 +2,7 @@
 
 With EMAIL_VERIFICATION on (production's default) an account signs in, on
 the pages or for an API token, only once its address is confirmed by the
-link mailed to it (by SMTP, to the real sink of tests/smtp_sink.py); each
+link mailed to it (by SMTP, to the real sink of tests/support/smtp_sink.py); each
 client address makes at most SIGNUPS_PER_ADDRESS_PER_DAY accounts a day.
 """
 
