@@ -9,28 +9,8 @@ import pytest
 from django.urls import reverse
 
 from tests.support.processes import manage
-from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp():
-    sink = SmtpSink(user="mailer", password="p@ss word").start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def smtp_settings(settings, smtp):
-    """What EMAIL_URL=<the sink's URL> sets, applied to this process."""
-    import environ
-
-    for key, value in environ.Env.email_url_config(smtp.url).items():
-        if value not in (None, ""):
-            setattr(settings, key, value)
-    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = smtp.user, smtp.password
-    return settings
 
 
 def test_password_reset_link_reaches_the_student_by_smtp(client, user, smtp, smtp_settings):

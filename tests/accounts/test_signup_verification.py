@@ -14,8 +14,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
-from tests.accounts.test_email import smtp, smtp_settings  # noqa: F401 (fixtures)
-from tests.test_settings import manage
+from tests.support.processes import manage
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def _signup(client, email: str, address: str = "203.0.113.5", **extra):
 
 
 @pytest.fixture
-def mandatory(settings, smtp_settings):  # noqa: F811
+def mandatory(settings, smtp_settings):
     settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
     return settings
 
@@ -63,7 +62,7 @@ def test_production_requires_a_confirmed_address_and_development_does_not(
 def test_a_new_account_signs_in_only_after_following_the_mailed_link(
     client,
     mandatory,
-    smtp,  # noqa: F811
+    smtp,
 ):
     response = _signup(client, "anna@example.org")
     assert response.status_code == 302
@@ -84,7 +83,7 @@ def test_a_new_account_signs_in_only_after_following_the_mailed_link(
     assert client.get(reverse("materials:list")).status_code == 200
 
 
-def test_an_unconfirmed_account_gets_no_api_token(client, mandatory, smtp):  # noqa: F811
+def test_an_unconfirmed_account_gets_no_api_token(client, mandatory, smtp):
     _signup(client, "boris@example.org")
     credentials = {"email": "boris@example.org", "password": PASSWORD}
     refused = client.post("/api/auth/token/", credentials, content_type="application/json")
