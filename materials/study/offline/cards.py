@@ -16,7 +16,7 @@ import numpy as np
 from materials.study.offline.reading import CYRILLIC, NOT_TERMS, Sentence, standalone
 from materials.study.types import Card, Question, Source
 from materials.text.references import opens_on_reference
-from materials.text.words import normalize, stem
+from materials.text.words import normalize, stem, whole_word
 
 BLANK = "_____"
 STEMS = {
@@ -80,7 +80,7 @@ _DEFINITION_PATTERNS = {
 
 def _blank(sentence: str, term: str) -> tuple[str, str] | None:
     """The sentence with every occurrence of the term blanked, and the term as written."""
-    pattern = re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE)
+    pattern = whole_word(term)
     found = pattern.search(sentence)
     if found is None:
         return None
@@ -301,6 +301,11 @@ def term_vectors(
     return out
 
 
+def _after_a_letter(word: str) -> re.Pattern[str]:
+    """The word after a letter (and a comma): mid-sentence, where its case is its own."""
+    return re.compile(rf"[^\W\d_][,;]?\s+{re.escape(word)}(?!\w)")
+
+
 def _as_in_text(term: str, raw_text: str) -> str:
     """The term as the text writes it mid-sentence: "factor", but "Debian" and "GNU"."""
     first = term.split()[0]
@@ -309,7 +314,7 @@ def _as_in_text(term: str, raw_text: str) -> str:
     lower = first[:1].lower() + first[1:]
 
     def mid_sentence(word: str) -> int:
-        return len(re.findall(rf"[^\W\d_][,;]?\s+{re.escape(word)}(?!\w)", raw_text))
+        return len(_after_a_letter(word).findall(raw_text))
 
     capitalised = mid_sentence(first)
     # Russian writes names of things in lower case: "Фактор" is capitalised only by its place.
