@@ -33,7 +33,9 @@ NOTHING_FOUND = "none"
 
 _CITATION_MARK = re.compile(r"\[\s*#?(\d+(?:\s*[,;]\s*#?\d+)*)\s*\]")
 _NUMBER = re.compile(r"\d+")
-_SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+([.,;:!?])")
+# From the start of a run of spaces only: from each of its spaces, a long run
+# before no punctuation would be read again to its end.
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<![ \t])[ \t]+([.,;:!?])")
 _SPACE_RUN = re.compile(r"[ \t]{2,}")
 
 

@@ -49,30 +49,38 @@ _VAGUE_DEFINITION = {
     "related", "same", "similar", "following", "above", "previous", "this", "these", "that",
     "тот", "такой", "такая", "такое", "следующий", "следующая", "этот", "это", "эта",
 }  # fmt: skip
+# A term longer than two characters ends on a non-space, and the spaces around the
+# verb are read once (possessive "\s++"): otherwise each of the term's sixty lengths
+# reads a long run of spaces again, and a sentence of 100,000 spaces takes a second.
+# The matches are those of the plain "\s+" and a term of {1,60} after its first letter.
 _DEFINITION_PATTERNS = {
     "en": [
         re.compile(
-            r"^(?P<article>an?\s+|the\s+)?(?P<term>[A-Za-z][\w\s'-]{1,60}?)\s+"
-            r"(?P<verb>is|are)\s+(?:defined\s+as|called|known\s+as|an?|the)\s+(?P<rest>.{12,})$",
+            r"^(?P<article>an?\s++|the\s++)?(?P<term>[A-Za-z](?:\s|[\w\s'-]{0,59}?[\w'-]))\s++"
+            r"(?P<verb>is|are)\s++(?:defined\s++as|called|known\s++as|an?|the)\s+"
+            r"(?P<rest>.{12,}+)$",
             re.IGNORECASE,
         ),
         re.compile(
-            r"^(?P<article>an?\s+|the\s+)?(?P<term>[A-Za-z][\w\s'-]{1,60}?)\s+"
-            r"(?:refers?\s+to|means|denotes|describes)\s+(?P<rest>.{12,})$",
+            r"^(?P<article>an?\s++|the\s++)?(?P<term>[A-Za-z](?:\s|[\w\s'-]{0,59}?[\w'-]))\s++"
+            r"(?:refers?\s++to|means|denotes|describes)\s+(?P<rest>.{12,}+)$",
             re.IGNORECASE,
         ),
     ],
     "ru": [
-        re.compile(r"^(?P<term>[^\s—–,:;][^—–:;]{1,60}?)\s+[—–-]\s+(?:это\s+)?(?P<rest>.{12,})$"),
         re.compile(
-            r"^(?P<term>[^\s,:;][^,:;]{1,60}?)\s+"
-            r"(?:является|называется|означает|представляет собой)\s+(?P<rest>.{12,})$"
+            r"^(?P<term>[^\s—–,:;](?:\s|[^—–:;]{0,59}?[^\s—–:;]))\s++[—–-]\s+(?:это\s+)?"
+            r"(?P<rest>.{12,}+)$"
+        ),
+        re.compile(
+            r"^(?P<term>[^\s,:;](?:\s|[^,:;]{0,59}?[^\s,:;]))\s++"
+            r"(?:является|называется|означает|представляет собой)\s+(?P<rest>.{12,}+)$"
         ),
     ],
     "de": [
         re.compile(
-            r"^(?:ein|eine|der|die|das)?\s*(?P<term>[^\s,:;][^,:;]{1,60}?)\s+"
-            r"(?:ist|sind|heißt|heißen|bezeichnet)\s+(?P<rest>.{12,})$",
+            r"^(?:ein|eine|der|die|das)?\s*+(?P<term>[^\s,:;](?:\s|[^,:;]{0,59}?[^\s,:;]))\s++"
+            r"(?:ist|sind|heißt|heißen|bezeichnet)\s+(?P<rest>.{12,}+)$",
         ),
     ],
 }
