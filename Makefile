@@ -10,7 +10,7 @@ export TOKENIZERS_PARALLELISM := false
 # Settings start the embedded servers without these; the install steps need neither.
 NO_SERVICES := DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unused:1/0
 
-.PHONY: run test lint format bench messages model install install-test install-bench \
+.PHONY: run test test-fast lint format bench messages model install install-test install-bench \
 	system-packages eval corpus clean-data fuzz load lock
 
 # Dependencies are declared in pyproject.toml (the project's dependencies are the
@@ -71,6 +71,11 @@ run: install ## serve the app and a worker at http://127.0.0.1:$(PORT) on embedd
 
 test: install-test ## the whole test suite, with coverage
 	$(PY) -m pytest
+
+# Leaves out what tests/conftest.py marks slow: a material through the real
+# worker, a second server, a browser. No coverage gate: it is a part.
+test-fast: install-test ## the fast part of the suite: no worker runs, servers or browsers
+	$(PY) -m pytest -m "not slow" --no-cov
 
 lint: $(VENV)/.installed-lint ## ruff check and format check (CI runs it before the tests)
 	$(VENV)/bin/ruff check .

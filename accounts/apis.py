@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiTokenAuthentication
 from accounts.services import (
+    EmailUnconfirmed,
     IssuedToken,
     LoginThrottled,
     WrongCredentials,
@@ -50,7 +51,11 @@ class TokenObtainApi(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: TokenResponseSerializer, 429: OpenApiResponse(description="Throttled")},
+        responses={
+            200: TokenResponseSerializer,
+            403: OpenApiResponse(description="The account's email address is not confirmed yet."),
+            429: OpenApiResponse(description="Throttled"),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
@@ -67,6 +72,15 @@ class TokenObtainApi(APIView):
             return Response(
                 {"non_field_errors": [_("Wrong email or password.")]},
                 status=status.HTTP_400_BAD_REQUEST,
+            )
+        except EmailUnconfirmed:
+            message = _(
+                "Confirm your email address first: follow the link in the mail we sent you. "
+                "Signing in on the website sends it again."
+            )
+            return Response(
+                {"detail": message, "code": "email_unconfirmed"},
+                status=status.HTTP_403_FORBIDDEN,
             )
         return _issued(issued)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from allauth.account.adapter import get_adapter
+from allauth.account.utils import has_verified_email
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
@@ -31,6 +32,10 @@ class LoginThrottled(Exception):
 
 class WrongCredentials(Exception):
     pass
+
+
+class EmailUnconfirmed(Exception):
+    """Right password, but the account's address is not confirmed yet (EMAIL_VERIFICATION)."""
 
 
 @transaction.atomic
@@ -60,6 +65,9 @@ def api_token_obtain(*, request: HttpRequest, email: str, password: str) -> Issu
         raise LoginThrottled(exc.messages[0]) from exc
     if user is None or not user.is_active:
         raise WrongCredentials
+    # The login page holds an unconfirmed account back; this door must too.
+    if settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory" and not has_verified_email(user):
+        raise EmailUnconfirmed
     issued = api_token_create(user=user)
     user_logged_in.send(sender=user.__class__, request=request, user=user)
     return issued

@@ -24,6 +24,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 # How long Ctrl-C waits for the children to stop by themselves before killing them.
 STOP_SECONDS = float(os.environ.get("RUN_STOP_SECONDS", "5"))
+# eduplatform.queue.QUEUES, in the order the worker serves them; named here
+# because the runner imports nothing of Django before the servers are up.
+WORKER_QUEUES = ("default", "low")
 
 
 def _die_with_parent() -> None:
@@ -80,7 +83,7 @@ def main() -> int:
                 str(max(1, int(STOP_SECONDS) - 2)),
             ]
         ),
-        _start([*manage, "rqworker", "default", "--with-scheduler"]),
+        _start([*manage, "rqworker", *WORKER_QUEUES, "--with-scheduler"]),
         _start([*manage, "rqcron", "materials.cron", "--logging-level", "WARNING"]),
     ]
     print(f"eduplatform is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)", flush=True)

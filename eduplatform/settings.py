@@ -146,7 +146,17 @@ if TESTING:
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = "none"
+# A new account signs in only once its address is confirmed (a link by mail),
+# so each account costs a mailbox and the per-account budgets bound spend;
+# on in production, off in development (`make run` sets DEBUG) and tests.
+EMAIL_VERIFICATION = env.bool(
+    "EMAIL_VERIFICATION", default=not (DEBUG or TESTING or _LOCAL_INSTALL)
+)
+ACCOUNT_EMAIL_VERIFICATION = "mandatory" if EMAIL_VERIFICATION else "none"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# New accounts a UTC day per client address (an IPv6 /64: one machine's
+# usual share); 0 means unlimited. A school behind one address needs more.
+SIGNUPS_PER_ADDRESS_PER_DAY = env.int("SIGNUPS_PER_ADDRESS_PER_DAY", default=10)
 ACCOUNT_LOGOUT_ON_GET = False
 # Failed logins, per client address and per account, on every door that takes
 # a password: the login page, the admin (which signs in through it) and
@@ -233,9 +243,10 @@ MAX_OFFICE_COMPRESSION_RATIO = env.int("MAX_OFFICE_COMPRESSION_RATIO", default=1
 MAX_OFFICE_PARTS = env.int("MAX_OFFICE_PARTS", default=5000)
 MAX_PPTX_SLIDES = env.int("MAX_PPTX_SLIDES", default=500)
 MAX_DOCX_PARAGRAPHS = env.int("MAX_DOCX_PARAGRAPHS", default=20_000)
-# Their text is read in a child process, as a PDF's is: address space, CPU
-# seconds and wall-clock seconds are capped, and so are the XML elements read
-# (at upload too, where paragraphs are counted) and the bytes of text kept.
+# Their text is read in a child process, as a PDF's is, and their slides or
+# paragraphs counted in one at upload: address space, CPU seconds and
+# wall-clock seconds are capped, and so are the XML elements read and the
+# bytes of text kept.
 OFFICE_PARSE_TIMEOUT = env.float("OFFICE_PARSE_TIMEOUT", default=120.0)
 OFFICE_PARSE_MEMORY_MB = env.int("OFFICE_PARSE_MEMORY_MB", default=512)
 MAX_OFFICE_XML_ELEMENTS = env.int("MAX_OFFICE_XML_ELEMENTS", default=3_000_000)
@@ -254,15 +265,34 @@ FILE_UPLOAD_HANDLERS = [
 # model answers, and study regeneration.
 DAILY_UPLOAD_LIMIT = env.int("DAILY_UPLOAD_LIMIT", default=50)
 DAILY_AI_CALL_LIMIT = env.int("DAILY_AI_CALL_LIMIT", default=200)
+# New materials and student reprocessing a minute, refused ones included: each
+# is checked in the web process whether it is then accepted or not.
+UPLOADS_PER_MINUTE = env.int("UPLOADS_PER_MINUTE", default=10)
+# The whole site's AI calls a UTC day, whoever makes them (0: unlimited): a
+# hosted tutor answer, and a material's study content made by the hosted
+# model. Once spent, answers and study content are made without the hosted
+# model (and say so) until midnight UTC; the admin's index shows the count.
+SITE_DAILY_AI_CALL_LIMIT = env.int("SITE_DAILY_AI_CALL_LIMIT", default=2000)
 # Tutor answers written without a hosted model (no key, nothing relevant found,
 # the embedding endpoint down) cost no AI call; they have a rate of their own,
 # a minute and a UTC day, that spares the server, not a provider's bill.
 TUTOR_OFFLINE_PER_MINUTE = env.int("TUTOR_OFFLINE_PER_MINUTE", default=30)
 TUTOR_OFFLINE_PER_DAY = env.int("TUTOR_OFFLINE_PER_DAY", default=2000)
+# Per-student rates a minute (0 means unlimited) of what costs the server and
+# no budget: searches (a hosted query vector with a key), exports and "Didn't
+# get it"; and tutor answers being written at once, each of which holds a web
+# thread while the model writes, so one student cannot hold them all.
+SEARCH_PER_MINUTE = env.int("SEARCH_PER_MINUTE", default=30)
+EXPORT_PER_MINUTE = env.int("EXPORT_PER_MINUTE", default=10)
+MISSED_PER_MINUTE = env.int("MISSED_PER_MINUTE", default=20)
+TUTOR_STREAMS_PER_USER = env.int("TUTOR_STREAMS_PER_USER", default=2)
 
 # --- Queue ------------------------------------------------------------------
+# Workers serve "default" (uploads, study content) before "low" (fitting each
+# student's FSRS parameters): eduplatform/queue.py.
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800},
+    "low": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800},
 }
 RQ_SHOW_ADMIN_LINK = True
 # Login and API throttles count in Valkey, so every web process shares one count.
@@ -339,6 +369,14 @@ STUDY_BATCH_CHARS = env.int("STUDY_BATCH_CHARS", default=12_000)
 STUDY_NEW_CARDS_PER_DAY = env.int("STUDY_NEW_CARDS_PER_DAY", default=20)
 STUDY_DESIRED_RETENTION = env.float("STUDY_DESIRED_RETENTION", default=0.9)
 STUDY_FSRS_MIN_REVIEWS = env.int("STUDY_FSRS_MIN_REVIEWS", default=512)
+# A card rated again within this many seconds of its last rating keeps the
+# first (a double click, a retried request, a script): no second review.
+STUDY_REVIEW_REPEAT_SECONDS = env.int("STUDY_REVIEW_REPEAT_SECONDS", default=5)
+# Ratings one student may make a minute and in 24 hours, pages and API
+# together (0 = unlimited): well above a fast student's pace, far below a
+# script's. Counted in the cache, like the sign-in throttles.
+STUDY_REVIEWS_PER_MINUTE = env.int("STUDY_REVIEWS_PER_MINUTE", default=60)
+STUDY_REVIEWS_PER_DAY = env.int("STUDY_REVIEWS_PER_DAY", default=3000)
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -5,9 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.apis import LogoutAllApi, LogoutApi, TokenObtainApi, TokenRotateApi
-from eduplatform.views import healthz_view
+from accounts.views import signup_view
+from eduplatform.views import admin_index_with_budget, healthz_view
 from materials.apis import MaterialViewSet
-from materials.search.apis import SearchApi
+from materials.search.urls import api_urlpatterns as search_api_urlpatterns
 from materials.study.urls import api_urlpatterns as study_api_urlpatterns
 from materials.views import home_view
 from tutor.apis import ConversationViewSet
@@ -24,7 +25,7 @@ api_urlpatterns = [
     path("auth/token/rotate/", TokenRotateApi.as_view(), name="auth-token-rotate"),
     path("auth/logout/", LogoutApi.as_view(), name="auth-logout"),
     path("auth/logoutall/", LogoutAllApi.as_view(), name="auth-logoutall"),
-    path("search/", SearchApi.as_view(), name="search"),
+    path("", include(search_api_urlpatterns)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
@@ -35,6 +36,9 @@ api_urlpatterns = [
 # The admin signs in through allauth's login page, so its password guesses
 # count against the same per-address and per-account limits as everyone's.
 admin.site.login = secure_admin_login(admin.site.login)
+# The start page shows the site's AI calls of today (SITE_DAILY_AI_CALL_LIMIT).
+admin.site.index = admin_index_with_budget(admin.site.index)
+admin.site.index_template = "admin/site_index.html"
 
 urlpatterns = [
     path("", home_view, name="home"),
@@ -42,8 +46,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
+    # Before allauth's own, which it wraps (the same path and name).
+    path("accounts/signup/", signup_view, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("materials/", include("materials.urls")),
+    # Before the tutor's routes: the search page kept its first address.
+    path("tutor/search/", include("materials.search.urls")),
     path("tutor/", include("tutor.urls")),
     path("api/", include(api_urlpatterns)),
 ]

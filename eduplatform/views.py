@@ -1,7 +1,11 @@
+from collections.abc import Callable
+
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from rq import Worker
+
+from eduplatform import quota
 
 
 @require_GET
@@ -31,3 +35,13 @@ def healthz_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503
     )
+
+
+def admin_index_with_budget(index: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The admin's start page, with the whole site's AI calls of today against their budget."""
+
+    def view(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        context = {"ai_budget": quota.site_usage(quota.AI), **(extra_context or {})}
+        return index(request, extra_context=context)
+
+    return view

@@ -24,7 +24,7 @@ from eduplatform.embeddings import current_model_name
 from materials.errors import ProcessingError
 from materials.index.vectors import INSERT_BATCH, index_meaning
 from materials.models import Chunk, Material
-from materials.pipeline.chunking import Passage, Segment, split_passages
+from materials.pipeline.chunking import PassageDraft, Segment, split_passages
 from materials.progress import material_lock_attempt, material_set_progress
 from materials.study.generation import study_generate
 from materials.text.language import detect_language
@@ -185,7 +185,7 @@ def extract_material(
     return extract_pdf(material, on_partial=on_partial, partial_every=settings.OCR_SEARCHABLE_EVERY)
 
 
-def chunk_rows(material: Material, passages: list[Passage]) -> list[Chunk]:
+def chunk_rows(material: Material, passages: list[PassageDraft]) -> list[Chunk]:
     """Unsaved chunks of the passages, in the material's language, without vectors."""
     language = material.language or "simple"
     return [
@@ -205,7 +205,9 @@ def chunk_rows(material: Material, passages: list[Passage]) -> list[Chunk]:
     ]
 
 
-def store_text(material: Material, passages: list[Passage], extracted: Extracted) -> list[Chunk]:
+def store_text(
+    material: Material, passages: list[PassageDraft], extracted: Extracted
+) -> list[Chunk]:
     """Replace the material's chunks with its passages, vectors to come: searchable at once.
 
     Full text needs nothing but the stored text (the tsvector is a generated
@@ -237,7 +239,7 @@ def store_text(material: Material, passages: list[Passage], extracted: Extracted
     return rows
 
 
-def _passages(material: Material, extracted: Extracted) -> list[Passage]:
+def _passages(material: Material, extracted: Extracted) -> list[PassageDraft]:
     """The passages of the text, in its language (which it sets on the material)."""
     sample = " ".join(s.text for s in extracted.segments[:40])[:20000]
     material.language = detect_language(sample)

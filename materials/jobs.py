@@ -49,11 +49,6 @@ def material_process(material_id: int, attempt: int) -> None:
         material_fail(material=material, code="internal", detail=f"{type(exc).__name__}: {exc}")
 
 
-# Jobs queued before the rename name the old path; RQ imports it when it runs
-# them. Remove once no queue holds such jobs (one release).
-process_material = material_process
-
-
 def on_process_failure(job: Job, connection: object, exc_type, exc_value, tb) -> None:
     """Called by RQ after every failed try (and for a job whose worker died).
 

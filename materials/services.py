@@ -18,11 +18,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rq import Callback
 
 from accounts.models import User
 from eduplatform import quota
-from eduplatform.queue import enqueue_on_commit, job_alive, transient_retry
+from eduplatform.queue import enqueue_run_on_commit, job_alive
 from materials.errors import AlreadyRunning, ProcessingError, error_message
 from materials.links import canonical_url
 from materials.models import Material
@@ -33,6 +32,29 @@ from materials.progress import material_fail
 logger = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
+# Refusals whose checking was the expense: a zip bomb, a file past its length.
+_COSTLY_REFUSALS = {
+    "office_bomb",
+    "office_too_many_parts",
+    "office_too_many_elements",
+    "office_timeout",
+    "office_too_complex",
+    "pdf_timeout",
+    "pdf_too_complex",
+}
+
+
+class CountedRefusal(ValidationError):
+    """A refused upload that still counts against the daily budget.
+
+    Finding out cost the server real work (unpacking, parsing, a reader
+    process), so sending the same file again must not be free.
+    """
+
+
+def _refusal(code: str) -> ValidationError:
+    refusal = CountedRefusal if code in _COSTLY_REFUSALS else ValidationError
+    return refusal({"file": error_message(code)})
 
 
 def _check_size(upload: UploadedFile, *, field: str, limit_mb: int) -> None:
@@ -71,10 +93,13 @@ def material_create_pdf(*, owner: User, file: UploadedFile, title: str = "") -> 
     """Store an uploaded PDF after checking it by its bytes and page count.
 
     Counts against the owner's daily upload budget (QuotaExceeded when spent,
-    before the file is read); a refused file gives its use back. Nothing is
-    kept when a check fails: the row is rolled back and the stored file removed.
+    before the file is read) and its rate a minute (RateExceeded); a refused
+    file gives its daily use back, unless it was refused for what checking it
+    cost (CountedRefusal: too many pages, too slow or too big to count them).
+    Nothing is kept when a check fails: the row is rolled back and the stored
+    file removed.
     """
-    with quota.spend(owner, quota.UPLOAD):
+    with quota.spend(owner, quota.UPLOAD, keep=(CountedRefusal,)):
         return _material_create_pdf(owner=owner, file=file, title=title)
 
 
@@ -96,10 +121,10 @@ def _material_create_pdf(*, owner: User, file: UploadedFile, title: str) -> Mate
         pages = pdf_page_count(Path(material.file.path))
     except ProcessingError as exc:
         material.file.delete(save=False)
-        raise ValidationError({"file": error_message(exc.code)}) from exc
+        raise _refusal(exc.code) from exc
     if pages > settings.MAX_PDF_PAGES:
         material.file.delete(save=False)
-        raise ValidationError(
+        raise CountedRefusal(
             {
                 "file": _("The PDF has too many pages (%(pages)d; limit: %(limit)d).")
                 % {"pages": pages, "limit": settings.MAX_PDF_PAGES}
@@ -116,9 +141,10 @@ def material_create_file(*, owner: User, file: UploadedFile, title: str = "") ->
 
     The name the student gave the file decides nothing: a PDF starts with
     `%PDF-`, slides and handouts are ZIPs whose content types say which they
-    are. Counts against the daily upload budget like a PDF.
+    are. Counts against the daily upload budget and its rate like a PDF; a
+    zip bomb or a file past its length keeps its use (CountedRefusal).
     """
-    with quota.spend(owner, quota.UPLOAD):
+    with quota.spend(owner, quota.UPLOAD, keep=(CountedRefusal,)):
         _check_size(file, field="file", limit_mb=settings.MAX_UPLOAD_MB)
         file.seek(0)
         head = file.read(1024)
@@ -136,14 +162,14 @@ def _material_create_office(*, owner: User, file: UploadedFile, title: str) -> M
     try:
         info = office.office_inspect(file)
     except ProcessingError as exc:
-        raise ValidationError({"file": error_message(exc.code)}) from exc
+        raise _refusal(exc.code) from exc
     if too_long := office.office_check_length(info):
         message = (
             _("The presentation has too many slides (%(count)d; limit: %(limit)d).")
             if info.kind == office.PPTX
             else _("The document has too many paragraphs (%(count)d; limit: %(limit)d).")
         )
-        raise ValidationError({"file": message % {"count": too_long[0], "limit": too_long[1]}})
+        raise CountedRefusal({"file": message % {"count": too_long[0], "limit": too_long[1]}})
     original_name = Path(file.name or f"material.{info.kind}").name[:255]
     material = Material(
         owner=owner,
@@ -226,17 +252,13 @@ def material_enqueue(*, material: Material, requeue: bool = False) -> None:
             pk=material.pk, attempts=attempt, stage=Material.Stage.QUEUED
         ).update(stage=Material.Stage.WAITING)
 
-    enqueue_on_commit(
+    enqueue_run_on_commit(
         "materials.jobs.material_process",
         material.pk,
         attempt,
         job_id=job_id,
         on_unreachable=unreachable,
-        job_timeout=settings.PROCESS_JOB_TIMEOUT,
-        retry=transient_retry(),
-        on_failure=Callback("materials.jobs.on_process_failure"),
-        result_ttl=3600,
-        failure_ttl=7 * 24 * 3600,
+        on_failure="materials.jobs.on_process_failure",
     )
 
 
@@ -251,7 +273,7 @@ def _student_run(owner: User) -> Iterator[None]:
         with quota.spend(owner, quota.UPLOAD), quota.spend(owner, quota.AI):
             yield
     except quota.QuotaExceeded as exc:
-        if exc.kind == quota.UPLOAD:
+        if exc.kind == quota.UPLOAD and not isinstance(exc, quota.RateExceeded):
             # "new materials" would puzzle a student who asked to process one again.
             exc.message = _(
                 "You have reached today's limit of %(limit)d materials processed (new or "
@@ -275,7 +297,7 @@ def material_reprocess(*, material: Material, by_student: bool = False) -> Mater
         if not by_student:
             material_enqueue(material=material)
             return material
-        if material.is_active:
+        if material.is_in_flight:
             raise AlreadyRunning(
                 _("This material is already being processed. Wait until it is ready or has failed.")
             )
@@ -349,12 +371,11 @@ def material_orphan_files(*, older_than: timedelta = timedelta(hours=1)) -> list
     )
 
 
-_ACTIVE = [Material.Status.PENDING, Material.Status.PROCESSING]
-
-
 def _looks_stalled(cutoff: datetime) -> Q:
     # Silent for long, or never queued (the queue was down when it was saved).
-    return Q(status__in=_ACTIVE) & (Q(heartbeat_at__lt=cutoff) | Q(stage=Material.Stage.WAITING))
+    return Q(status__in=Material.IN_FLIGHT) & (
+        Q(heartbeat_at__lt=cutoff) | Q(stage=Material.Stage.WAITING)
+    )
 
 
 def _requeue_if_dead(pk: int, *, cutoff: datetime, stale_after: timedelta) -> bool:

@@ -55,7 +55,7 @@ def _list_context(request: HttpRequest, **forms: Form) -> dict:
     return {
         "page_obj": page,
         "materials": page.object_list,
-        "any_active": any(m.is_active for m in page.object_list),
+        "any_in_flight": any(m.is_in_flight for m in page.object_list),
         "pdf_form": forms.get("pdf_form") or PdfUploadForm(),
         "youtube_form": forms.get("youtube_form") or YoutubeForm(),
         "max_upload_bytes": settings.MAX_UPLOAD_MB * 1024 * 1024,
@@ -147,7 +147,7 @@ def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     template = "materials/detail.html"
     if request.htmx and request.htmx.target == "status":
-        if not material.is_active:
+        if not material.is_in_flight:
             # Processing just ended: reload once so the study sections appear.
             return HttpResponseClientRefresh()
         template += "#status"

@@ -20,7 +20,7 @@ from tests.support.corpus import CORPUS
 from tests.support.factories import MaterialFactory, UserFactory
 from tests.support.lectures import lecture_pages, pdf_material, process
 from tests.support.pdfs import make_pdf
-from tests.support.processes import Gunicorn, gunicorn_serving
+from tests.support.processes import Gunicorn, gunicorn_serving, worker_queues
 
 PLAYER_URL = "https://www.youtube.com/youtubei/v1/player"
 WATCH_URL = "https://www.youtube.com/watch"
@@ -50,11 +50,11 @@ def clean_queue() -> None:
 
 @pytest.fixture
 def run_jobs(django_capture_on_commit_callbacks) -> Callable[[], None]:
-    """Run queued jobs for real, in this process, until the queue is empty."""
+    """Run queued jobs for real, in this process, until every queue is empty."""
 
     def run() -> None:
-        queue = django_rq.get_queue("default")
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        queues = worker_queues()
+        SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
 
     return run
 
@@ -210,3 +210,29 @@ def biology(user, run_jobs, django_capture_on_commit_callbacks) -> Material:
     """A small English lecture, processed (and its study content made offline)."""
     material = pdf_material(user, make_pdf(lecture_pages()))
     return process(material, django_capture_on_commit_callbacks, run_jobs)
+
+
+# Fixtures that run a material through the real worker, serve the app in
+# another process, or drive a browser: a test using one takes seconds, so it
+# is slow and `make test-fast` leaves it out (make test runs everything).
+# Other tests that recognise scans or read whole books say so themselves.
+SLOW_FIXTURES = {"run_jobs", "biology", "gunicorn", "live_server", "transactional_db"}
+# Whole files of the same kind: each test starts manage.py or a server in a
+# process of its own, or loads the reference embedding model.
+SLOW_FILES = {
+    "test_email.py",
+    "test_embedded.py",
+    "test_fast_embedding.py",
+    "test_ocr.py",
+    "test_sentry.py",
+    "test_settings.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        database = item.get_closest_marker("django_db")
+        transaction = database is not None and database.kwargs.get("transaction", False)
+        slow_file = item.path.name in SLOW_FILES
+        if slow_file or transaction or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

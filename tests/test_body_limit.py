@@ -12,7 +12,6 @@ import http.client
 import json
 import re
 import secrets
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -22,6 +21,7 @@ from accounts.services import api_token_create
 from eduplatform.body_limit import BodyLimitUploadHandler
 from materials.models import Material
 from tests.support.factories import MaterialFactory
+from tests.support.lectures import srt
 from tests.support.pdfs import make_pdf
 from tests.support.processes import raw_request
 
@@ -168,19 +168,6 @@ def test_upload_handler_stops_reading_past_the_limit_without_the_middleware(user
 
 def _file(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/pdf")
-
-
-def srt(size: int) -> bytes:
-    """A valid subtitle file of about `size` bytes."""
-    parts, total, n = [], 0, 0
-    while total < size:
-        n += 1
-        start = time.strftime("%H:%M:%S", time.gmtime(n * 4))
-        end = time.strftime("%H:%M:%S", time.gmtime(n * 4 + 3))
-        part = f"{n}\n{start},000 --> {end},000\nEntropy never decreases in a closed system.\n\n"
-        parts.append(part)
-        total += len(part)
-    return "".join(parts).encode()
 
 
 # --- through gunicorn, CSRF on ------------------------------------------------------

@@ -17,6 +17,9 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
+from eduplatform import runner
+from eduplatform.queue import QUEUES
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -212,6 +215,14 @@ def test_worker_runs_rq_with_the_scheduler(compose):
     settings = (ROOT / "eduplatform" / "settings.py").read_text(encoding="utf-8")
     assert '"django_rq"' in settings
     assert '"default":' in settings
+
+
+def test_every_worker_serves_uploads_first_then_fsrs_fits(compose):
+    """Compose and `make run` start workers on every queue, `default` before `low`."""
+    assert QUEUES == ("default", "low")
+    command = shlex.split(command_text(compose["services"]["worker"]["command"]))
+    assert command[3:5] == list(QUEUES)
+    assert tuple(runner.WORKER_QUEUES) == QUEUES
 
 
 # --- Dockerfile ---------------------------------------------------------------

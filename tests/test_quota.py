@@ -4,12 +4,15 @@ day, and tutor answers without the AI model a minute and a day."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from eduplatform import quota
+from tests.support.office_files import DOCX_TYPE, make_docx, plain_docx, rezip, zip_listing
 from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +41,86 @@ def test_upload_budget_gives_429_in_russian_and_bad_input_costs_nothing(api, use
     assert "лимит" in body["detail"] and "2" in body["detail"]
     assert 0 < int(response["Retry-After"]) <= 86400
     assert user.materials.count() == 2
+
+
+def _zip_bomb() -> SimpleUploadedFile:
+    zeros = rezip(make_docx(), add={"word/media/zeros.bin": b"\x00" * (8 * 1024 * 1024)})
+    return SimpleUploadedFile("bomb.docx", zeros, content_type=DOCX_TYPE)
+
+
+def _too_many_parts() -> SimpleUploadedFile:
+    return SimpleUploadedFile("parts.docx", zip_listing(100_000), content_type=DOCX_TYPE)
+
+
+def _too_long(settings) -> SimpleUploadedFile:
+    settings.MAX_DOCX_PARAGRAPHS = 10
+    return SimpleUploadedFile("long.docx", plain_docx(11), content_type=DOCX_TYPE)
+
+
+def _too_many_elements(settings) -> SimpleUploadedFile:
+    settings.MAX_OFFICE_XML_ELEMENTS = 20
+    return SimpleUploadedFile("markup.docx", make_docx(), content_type=DOCX_TYPE)
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        lambda settings: _zip_bomb(),
+        lambda settings: _too_many_parts(),
+        _too_long,
+        _too_many_elements,
+    ],
+    ids=["zip-bomb", "too-many-parts", "too-long", "too-many-elements"],
+)
+def test_a_file_refused_for_what_checking_it_cost_still_counts(api, user, settings, refused):
+    """Unpacking or counting it was the expense: sending it again must not be free."""
+    settings.DAILY_UPLOAD_LIMIT = 1
+    response = api.post("/api/materials/", {"file": refused(settings)}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert quota.used(user, quota.UPLOAD) == 1
+    response = api.post("/api/materials/", {"file": _pdf()}, format="multipart")
+    assert (response.status_code, response.json()["code"]) == (429, "daily_limit")
+
+
+def _a_fresh_minute() -> None:
+    """Wait out the end of a minute that is nearly over: the rate is counted per minute."""
+    second = datetime.now(UTC).second
+    if second >= 55:
+        time.sleep(61 - second)
+
+
+def test_uploads_have_a_rate_a_minute_that_refused_ones_count_in(api, user, settings):
+    settings.UPLOADS_PER_MINUTE = 2
+    _a_fresh_minute()
+    not_pdf = SimpleUploadedFile("x.pdf", b"hello", content_type="application/pdf")
+    for _ in range(2):
+        not_pdf.seek(0)
+        assert api.post("/api/materials/", {"file": not_pdf}, format="multipart").status_code == 400
+    with translation.override("en"):  # a request leaves its language active after it
+        response = api.post(
+            "/api/materials/", {"file": _pdf()}, format="multipart", HTTP_ACCEPT_LANGUAGE="ru"
+        )
+    assert (response.status_code, response.json()["code"]) == (429, "rate_limit")
+    assert response.json()["detail"] == (
+        "Вы отправляете материалы чаще, чем 2 в минуту. Подождите минуту и попробуйте снова."
+    )
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert quota.used(user, quota.UPLOAD) == 0  # the day's budget got the refused ones back
+
+
+def test_reprocess_over_the_rate_says_so(user, settings):
+    from materials.services import material_reprocess
+    from tests.support.factories import MaterialFactory
+
+    settings.UPLOADS_PER_MINUTE = 1
+    _a_fresh_minute()
+    material = MaterialFactory(owner=user, status="ready")
+    quota.reserve(user, quota.UPLOAD)
+    with translation.override("en"), pytest.raises(quota.RateExceeded) as refused:
+        material_reprocess(material=material, by_student=True)
+    assert refused.value.message == (
+        "You are sending materials faster than 1 a minute. Wait a minute, then try again."
+    )
 
 
 def test_upload_page_shows_the_limit_in_the_form(logged_in, settings):

@@ -126,9 +126,13 @@ def extractive_answer(
     passages: Sequence[Any],
     *,
     fallback: bool = False,
+    budget_spent: bool = False,
     weights: dict[str, dict[str, float]] | None = None,
 ) -> Answer:
     """The search's own evidence, quoted whole, each sentence cited at its own page.
+
+    `fallback`: the model could not be reached; `budget_spent`: the site's
+    AI calls of the day are spent. Either is said in the answer's first line.
 
     No second picker: the first quote is the best sentence of the search's
     top hit (the one the Search tab shows and opens for the same question);
@@ -144,7 +148,12 @@ def extractive_answer(
         parts.append(f"{quote} [{number}]")
         citations.append(citation(sentence, quote))
     with translation.override(_language(question)):
-        if fallback:
+        if budget_spent:
+            label = _(
+                "Today's AI budget is spent, so here are the most relevant sentences "
+                "of your material instead:"
+            )
+        elif fallback:
             label = _(
                 "The AI model could not be reached, so here are the most relevant sentences "
                 "of your material instead:"
@@ -154,7 +163,7 @@ def extractive_answer(
     return Answer(
         content=label + "\n\n" + "\n\n".join(parts),
         citations=citations,
-        generator=EXTRACTIVE_FALLBACK if fallback else EXTRACTIVE,
+        generator=EXTRACTIVE_FALLBACK if fallback or budget_spent else EXTRACTIVE,
     )
 
 

@@ -9,8 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from eduplatform import quota
 from eduplatform.ownership import owned
 from eduplatform.quota import QUOTA_RESPONSE
+from eduplatform.throttling import user_throttle
 from materials.selectors import material_list
 from materials.study.apis import FlashcardSerializer
 from tutor.models import Conversation
@@ -30,7 +32,9 @@ QUESTION_LIMIT_RESPONSE = OpenApiResponse(
     description=(
         "Today's AI calls are spent, or so are today's answers without the AI model "
         "(code daily_limit); or more questions this minute than answers without the AI "
-        "model may take (code rate_limit). See Retry-After."
+        "model may take (code rate_limit); or the tutor is already writing as many "
+        "answers for this user as one may have at once (code concurrent_limit). "
+        "See Retry-After."
     ),
 )
 
@@ -74,8 +78,15 @@ class ConversationViewSet(
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={201: FlashcardSerializer, 204: None})
-    @action(detail=True, methods=["post"], url_path=r"messages/(?P<message_id>\d+)/missed")
+    @extend_schema(
+        request=None, responses={201: FlashcardSerializer, 204: None, 429: quota.RATE_RESPONSE}
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"messages/(?P<message_id>\d+)/missed",
+        throttle_classes=[user_throttle(quota.MISSED)],
+    )
     def missed(self, request: Request, pk: str | None = None, message_id: str = "") -> Response:
         """ "Didn't get it": the answer's cited sentence (its card) comes back tomorrow."""
         conversation = self.get_object()

@@ -31,7 +31,7 @@ def message_get(*, owner: User, pk: int | str) -> Message:
 
 
 @dataclass(frozen=True)
-class Passage:
+class RetrievedPassage:
     """A passage search ranked for the question, with the evidence that it answers it."""
 
     chunk: Chunk
@@ -50,7 +50,7 @@ class Passage:
 
 @dataclass(frozen=True)
 class Retrieval:
-    passages: list[Passage]
+    passages: list[RetrievedPassage]
     # The embedding endpoint failed, so only full text was searched.
     degraded: bool = False
     cross_vector: list[float] | None = None  # the question's multilingual vector
@@ -61,7 +61,7 @@ class Retrieval:
     widened: bool = False
 
     @property
-    def relevant(self) -> list[Passage]:
+    def relevant(self) -> list[RetrievedPassage]:
         """The passages that answer, best first; none unless the best one does.
 
         "Not found" is decided on the search's top hit alone, the one a
@@ -117,7 +117,7 @@ def passage_retrieve(
         coverage = hit.coverage(weights)
         meaning = meanings.get(hit.chunk.pk)
         passages.append(
-            Passage(
+            RetrievedPassage(
                 chunk=hit.chunk,
                 coverage=coverage,
                 sentences=hit.sentences,

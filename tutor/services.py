@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -59,25 +60,64 @@ def message_ask_stream(
     key, one AI call of the day (QuotaExceeded over DAILY_AI_CALL_LIMIT), and
     always one offline answer (RateExceeded or QuotaExceeded over
     TUTOR_OFFLINE_PER_MINUTE or _PER_DAY); the stored answer's generator then
-    says which one it cost, and the other is given back.
+    says which one it cost, and the other is given back. Before either, one
+    of the owner's TUTOR_STREAMS_PER_USER slots is taken (SlotsTaken when
+    none is free), held while the answer is written: each holds a web thread.
     """
     asked_at = datetime.now(UTC)
-    reserved = _question_reserve(conversation.owner, asked_at)
-    pieces = _answer_stream(conversation=conversation, content=content, stream=stream)
-    return _question_settle(conversation.owner, reserved, asked_at, pieces)
+    slot = quota.slot_take(conversation.owner, quota.STREAM)
+    try:
+        reserved = _question_reserve(conversation.owner, asked_at)
+    except quota.QuotaExceeded:
+        slot.release()
+        raise
+    pieces = _answer_stream(
+        conversation=conversation,
+        content=content,
+        stream=stream,
+        budget_spent=bool(settings.OPENAI_API_KEY) and quota.AI not in reserved,
+    )
+    return _holding(slot, _question_settle(conversation.owner, reserved, asked_at, pieces))
+
+
+def _holding(slot: quota.Slot, pieces: Iterator[str | Message]) -> Iterator[str | Message]:
+    """Pass the answer on, holding one of the owner's slots until it ends.
+
+    The slot goes back when the answer is done or fails, and also when the
+    caller drops it unread: a client gone before the stream's first byte
+    never starts the generator, so its `finally` would never run.
+    """
+
+    def held() -> Iterator[str | Message]:
+        try:
+            yield from pieces
+        finally:
+            slot.release()
+
+    answer = held()
+    weakref.finalize(answer, slot.release)
+    return answer
 
 
 def _question_reserve(owner: User, at: datetime) -> list[str]:
-    """Reserve an offline answer and, with a key, an AI call; all or none (QuotaExceeded)."""
+    """Reserve an offline answer and, with a key, an AI call of the owner's and the
+    site's budgets; all or none (QuotaExceeded).
+
+    The site's budget spent (SiteBudgetSpent) refuses no one: the question is
+    then answered without the hosted model, and costs an offline answer only.
+    """
     kinds = [quota.AI, quota.OFFLINE] if settings.OPENAI_API_KEY else [quota.OFFLINE]
     reserved: list[str] = []
     try:
         for kind in kinds:
-            quota.reserve(owner, kind, at=at)
+            try:
+                quota.reserve(owner, kind, at=at, site=kind == quota.AI)
+            except quota.SiteBudgetSpent:
+                continue
             reserved.append(kind)
     except quota.QuotaExceeded:
         for kind in reserved:
-            quota.refund(owner, kind, at=at)
+            quota.refund(owner, kind, at=at, site=kind == quota.AI)
         raise
     return reserved
 
@@ -95,19 +135,20 @@ def _question_settle(
             spent = quota.OFFLINE if piece.generator in OFFLINE_GENERATORS else quota.AI
             for kind in reserved:
                 if kind != spent:
-                    quota.refund(owner, kind, at=at)
+                    quota.refund(owner, kind, at=at, site=kind == quota.AI)
         yield piece
 
 
 def _answer_stream(
-    *, conversation: Conversation, content: str, stream: bool
+    *, conversation: Conversation, content: str, stream: bool, budget_spent: bool = False
 ) -> Iterator[str | Message]:
     """Store the question, then yield the answer's text as it is written and
     finally the stored assistant Message.
 
-    With a key the model writes (streamed); without one, or when it cannot be
-    reached, the answer is extractive; when nothing relevant is retrieved,
-    the tutor says so instead of answering from nothing.
+    With a key the model writes (streamed); without one, when it cannot be
+    reached, or when the site's AI calls of the day are spent
+    (`budget_spent`), the answer is extractive; when nothing relevant is
+    retrieved, the tutor says so instead of answering from nothing.
     """
     content = content.strip()
     history = _history(conversation)
@@ -128,7 +169,7 @@ def _answer_stream(
     answer: Answer | None = None
     if not relevant:
         answer = nothing_found(content)
-    elif settings.OPENAI_API_KEY and not retrieval.degraded:
+    elif settings.OPENAI_API_KEY and not retrieval.degraded and not budget_spent:
         # The model sees every retrieved passage: those found through the
         # earlier turns carry what a follow-up question refers to.
         turns = [(m.role, m.content) for m in history]
@@ -142,7 +183,11 @@ def _answer_stream(
                 yield piece
     else:
         answer = extractive_answer(
-            content, relevant, fallback=retrieval.degraded, weights=retrieval.weights
+            content,
+            relevant,
+            fallback=retrieval.degraded,
+            budget_spent=budget_spent,
+            weights=retrieval.weights,
         )
     assert answer is not None
     message = Message.objects.create(

@@ -1,6 +1,5 @@
 from django.urls import path
 
-from materials.search.views import search_view
 from tutor import views
 
 app_name = "tutor"
@@ -8,7 +7,6 @@ app_name = "tutor"
 urlpatterns = [
     path("", views.tutor_index_view, name="index"),
     path("new/", views.conversation_create_view, name="create"),
-    path("search/", search_view, name="search"),
     path("<int:pk>/", views.conversation_view, name="conversation"),
     path("<int:pk>/ask/", views.message_create_view, name="ask"),
     path("<int:pk>/stream/", views.message_stream_view, name="stream"),

@@ -19,8 +19,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from eduplatform import quota
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
+from eduplatform.throttling import user_rate_limited
 from materials.models import Material
 from materials.selectors import material_list
 from tutor.forms import AskForm
@@ -155,6 +157,7 @@ def message_stream_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@user_rate_limited(quota.MISSED)
 def message_missed_view(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Didn't get it": the answer's cited sentence comes back in tomorrow's reviews."""
     try:

@@ -154,7 +154,7 @@ def chunk_similarities(*, owner_id: int, chunk_ids: list[int], vector: Sequence[
 
 
 def embed_parts(chunks: Sequence[Any]) -> list[list[tuple[float | None, list[float]]]]:
-    """Per chunk (or pipeline Passage), the (page or second, vector) of each of its parts."""
+    """Per chunk (or a PassageDraft), the (page or second, vector) of each of its parts."""
     pieces = [
         (index, anchor, text)
         for index, chunk in enumerate(chunks)

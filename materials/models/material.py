@@ -35,6 +35,9 @@ class Material(models.Model):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
+    # Queued or running: no second run starts, and its page keeps polling.
+    IN_FLIGHT = (Status.PENDING, Status.PROCESSING)
+
     class Stage(models.TextChoices):
         QUEUED = "queued", _("Waiting in the queue")
         # The queue could not be reached when the job was to be queued: the
@@ -45,7 +48,6 @@ class Material(models.Model):
         EXTRACTING = "extracting", _("Reading the text")
         RECOGNISING = "recognising", _("Recognising text in page images")
         EMBEDDING = "embedding", _("Understanding the passages")
-        INDEXING = "indexing", _("Building the search index")
         GENERATING = "generating", _("Writing study materials")
         READY = "ready", _("Ready")
         FAILED = "failed", _("Stopped")
@@ -124,7 +126,7 @@ class Material(models.Model):
         """What the student should know about how the pages were read."""
         reading = self.reading or {}
         notes = []
-        if self.is_active and reading.get("ocr_total"):
+        if self.is_in_flight and reading.get("ocr_total"):
             done, total = reading.get("ocr_done", 0), reading["ocr_total"]
             notes.append(
                 _("Recognising page %(done)s of %(total)s")
@@ -196,8 +198,8 @@ class Material(models.Model):
         return self.searchable_at is not None and self.status != self.Status.FAILED
 
     @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.PENDING, self.Status.PROCESSING)
+    def is_in_flight(self) -> bool:
+        return self.status in self.IN_FLIGHT
 
 
 # Constant configs keep the generated column immutable, as PostgreSQL requires.

@@ -32,8 +32,8 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class Passage:
-    """A chunk ready to embed, anchored to its pages or seconds."""
+class PassageDraft:
+    """A passage as cut, anchored to its pages or seconds: a Chunk once stored."""
 
     position: int
     text: str
@@ -153,7 +153,7 @@ def _spans(document: _Document, language: str, min_words: int, max_words: int) -
 
 def split_passages(
     segments: Iterable[Segment], *, language: str, min_words: int = 150, max_words: int = 300
-) -> list[Passage]:
+) -> list[PassageDraft]:
     """Passages of about min_words-max_words words on sentence/paragraph boundaries.
 
     A passage ends at a paragraph break once it has min_words, otherwise at
@@ -179,7 +179,7 @@ def split_passages(
         if end is None:
             end = tail.start
         passages.append(
-            Passage(
+            PassageDraft(
                 position=position,
                 text=document.passage_text(first, stop),
                 page_start=head.page,

@@ -54,7 +54,7 @@ class OcrUnavailable(Exception):
 
 
 @dataclass(frozen=True)
-class Reading:
+class Recognition:
     """What recognition made of one page."""
 
     text: str  # paragraphs separated by a blank line, lines by "\n"
@@ -140,14 +140,14 @@ class Recognizer:
                 self._apis.append(api)
         return api
 
-    def _read(self, image: Any, languages: str) -> Reading:
+    def _read(self, image: Any, languages: str) -> Recognition:
         import tesserocr
 
         api = self._api(languages)
         api.SetImage(image)
         if not api.Recognize():
             api.Clear()
-            return Reading(text="", confidence=0.0, languages=languages)
+            return Recognition(text="", confidence=0.0, languages=languages)
         paragraphs: list[str] = []
         weighted = 0.0
         letters = 0
@@ -166,13 +166,13 @@ class Recognizer:
                     weighted += confidence * size
                     letters += size
         api.Clear()
-        return Reading(
+        return Recognition(
             text="\n\n".join(paragraphs),
             confidence=weighted / letters if letters else 0.0,
             languages=languages,
         )
 
-    def recognise(self, image: Any) -> Reading:
+    def recognise(self, image: Any) -> Recognition:
         """One page image's text; tries other installed languages when the reading is poor."""
         languages = self.languages or _script_languages("", self.installed)
         best = self._read(image, languages)
@@ -196,7 +196,7 @@ class Recognizer:
                 self.languages = best.languages
         return best
 
-    def recognise_all(self, images: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Reading]]:
+    def recognise_all(self, images: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Recognition]]:
         """(page, reading) as pages finish, rendering staying on the caller's thread.
 
         The first page is read alone so that the document's languages are
@@ -208,7 +208,7 @@ class Recognizer:
         if first is None:
             return
         yield first[0], self.recognise(first[1])
-        pending: list[tuple[int, Future[Reading]]] = []
+        pending: list[tuple[int, Future[Recognition]]] = []
         with ThreadPoolExecutor(self.threads, thread_name_prefix="ocr") as pool:
             for number, image in iterator:
                 pending.append((number, pool.submit(self.recognise, image)))
@@ -219,7 +219,7 @@ class Recognizer:
                 yield number, future.result()
 
 
-def _quality(reading: Reading) -> float:
+def _quality(reading: Recognition) -> float:
     """Confident letters: more text read well beats a little read slightly better."""
     return reading.confidence * min(len(reading.text), 2000) / 100
 

@@ -16,11 +16,13 @@ at its headings.
 from __future__ import annotations
 
 import os
+import shutil
 import struct
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -29,10 +31,8 @@ from lxml import etree
 
 from materials.errors import ProcessingError
 from materials.pipeline.chunking import Segment
-from materials.pipeline.office_child import PARAGRAPHS_PER_SECTION, UNREADABLE
+from materials.pipeline.office_child import UNREADABLE
 from materials.pipeline.pdf import Child, ChildErrors
-
-__all__ = ["PARAGRAPHS_PER_SECTION", "extract_office", "office_check_length", "office_inspect"]
 
 PPTX, DOCX = "pptx", "docx"
 MAIN_CONTENT_TYPES = {
@@ -67,12 +67,11 @@ _ENTRY_LENGTHS = struct.Struct("<3H")  # name, extra field, comment; at byte 28 
 _DIRECTORY_BYTES_PER_PART = 1024
 
 _CHILD_MODULE = "materials.pipeline.office_child"
+_COUNT_SECONDS = 20.0
 _CHILD_ERRORS = ChildErrors(
     timeout="office_timeout", memory="office_too_complex", broken="office_broken"
 )
 
-_P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 
 
@@ -103,8 +102,9 @@ def office_inspect(source: Path | IO[bytes], *, count: bool = True) -> OfficeFil
     Refuses encrypted and legacy Office files, macro-enabled files, zip bombs
     (too much unpacked data, too many parts, or an over-compressed part), and
     anything whose main part is not a presentation or a Word document.
-    Without `count` the main part is not parsed and the length is 0 (the
-    reader counts as it reads).
+    Only the directory and the content types are read here; the length is
+    counted by the reader's child process under its limits (without `count`
+    it is 0: the reader counts as it reads).
     """
     with _opened(source) as handle:
         head = handle.read(8)
@@ -119,9 +119,58 @@ def office_inspect(source: Path | IO[bytes], *, count: bool = True) -> OfficeFil
             _check_directory(handle)
             handle.seek(0)
             with zipfile.ZipFile(handle) as archive:
-                return _inspect_archive(archive, count=count)
+                info = _inspect_archive(archive)
         except UNREADABLE as exc:
             raise ProcessingError("office_broken", detail=str(exc)[:500]) from exc
+    return replace(info, count=_counted(source, info)) if count else info
+
+
+def _counted(source: Path | IO[bytes], info: OfficeFile) -> int:
+    """The slides or paragraphs, counted in the reader's child under its limits.
+
+    It gets at most as long as a PDF's page count at upload, however long
+    the worker may read: the student is waiting on the page.
+    """
+    extra = [info.kind, info.part, "--count", "--max-elements"]
+    extra.append(str(settings.MAX_OFFICE_XML_ELEMENTS))
+    seconds = min(settings.OFFICE_PARSE_TIMEOUT, _COUNT_SECONDS)
+    with (
+        _on_disk(source) as path,
+        Child(
+            path,
+            extra,
+            settings.OFFICE_PARSE_MEMORY_MB,
+            module=_CHILD_MODULE,
+            cpu_seconds=seconds,
+            errors=_CHILD_ERRORS,
+        ) as child,
+    ):
+        for message in child.messages(seconds):
+            if "error" in message:
+                raise child.error(message)
+            if "count" in message:
+                child.clean_exit = True
+                return int(message["count"])
+        raise child.crash()
+
+
+@contextmanager
+def _on_disk(source: Path | IO[bytes]) -> Iterator[Path]:
+    """A path the child can open: the stored file, the upload's own temporary file,
+    or a copy of a small upload that Django holds in memory."""
+    if isinstance(source, Path):
+        yield source
+        return
+    temporary = getattr(source, "temporary_file_path", None)
+    if callable(temporary):
+        yield Path(temporary())
+        return
+    with tempfile.NamedTemporaryFile(prefix="upload-", suffix=".zip") as copy:
+        source.seek(0)
+        shutil.copyfileobj(source, copy)
+        copy.flush()
+        source.seek(0)
+        yield Path(copy.name)
 
 
 @contextmanager
@@ -205,7 +254,8 @@ def _find_directory(handle: IO[bytes]) -> tuple[int, int, int] | None:
     return entries, size, end
 
 
-def _inspect_archive(archive: zipfile.ZipFile, *, count: bool) -> OfficeFile:
+def _inspect_archive(archive: zipfile.ZipFile) -> OfficeFile:
+    """The kind and main part (length 0) of a package whose directory passed the checks."""
     members = archive.infolist()
     if len(members) > settings.MAX_OFFICE_PARTS:
         raise ProcessingError("office_too_many_parts", detail=f"{len(members)} parts")
@@ -236,12 +286,7 @@ def _inspect_archive(archive: zipfile.ZipFile, *, count: bool) -> OfficeFile:
     stored = names.get(part.lstrip("/").lower())
     if stored is None:
         raise ProcessingError("office_broken", detail=f"main part {part} is missing")
-    if not count:
-        return OfficeFile(kind=kind, count=0, part=stored)
-    # Slides are listed once in presentation.xml; every paragraph, in a table
-    # or not, is a <w:p> of the document part.
-    counted = f"{_P}sldId" if kind == PPTX else f"{_W}p"
-    return OfficeFile(kind=kind, count=_count_elements(archive, stored, counted), part=stored)
+    return OfficeFile(kind=kind, count=0, part=stored)
 
 
 def _content_types(archive: zipfile.ZipFile, name: str) -> dict[str, str]:
@@ -256,24 +301,6 @@ def _content_types(archive: zipfile.ZipFile, name: str) -> dict[str, str]:
         elif element.tag == f"{_CT}Default":
             declared[f"*.{element.get('Extension', '')}"] = element.get("ContentType", "")
     return declared
-
-
-def _count_elements(archive: zipfile.ZipFile, name: str, tag: str) -> int:
-    """How many `tag` elements a part holds, streamed so the tree is never kept whole,
-    and stopped past MAX_OFFICE_XML_ELEMENTS elements of any kind (the reader's cap)."""
-    count = seen = 0
-    limit = settings.MAX_OFFICE_XML_ELEMENTS
-    with archive.open(name) as stream:
-        for _, element in etree.iterparse(stream, events=("end",), **_safe_parser()):
-            seen += 1
-            if seen > limit:
-                raise ProcessingError("office_too_many_elements", detail=f"over {limit} in {name}")
-            if element.tag == tag:
-                count += 1
-            element.clear(keep_tail=True)
-            while element.getprevious() is not None:
-                del element.getparent()[0]
-    return count
 
 
 def office_check_length(info: OfficeFile) -> tuple[int, int] | None:

@@ -1,9 +1,9 @@
 """Reads one slide deck or handout in a throwaway process and streams its sections as JSON lines.
 
 Run as ``python -m materials.pipeline.office_child PATH KIND MAIN_PART
---max-elements N --max-text-bytes N --max-length N``, KIND being "pptx" or
-"docx", MAIN_PART the stored name of the presentation or document part and
-the length its slides or paragraphs, counted as at upload.
+--max-elements N (--count | --max-text-bytes N --max-length N)``, KIND being
+"pptx" or "docx", MAIN_PART the stored name of the presentation or document
+part and the length its slides or paragraphs, counted as at upload.
 The parent (`materials.pipeline.office`) starts it as it starts the PDF
 reader: under an address-space limit, a CPU-time limit and a deadline, so a
 hostile file can only kill this process, never the worker.
@@ -24,7 +24,9 @@ Protocol on stdout, one JSON object per line:
 * ``{"heading": [level, text, section]}``: a handout's Title, Heading 1 or
   Heading 2, before the section it starts;
 * last, exactly one of ``{"done": n}`` (slides, or sections) or
-  ``{"error": code, "detail": "..."}``.
+  ``{"error": code, "detail": "..."}``;
+* with ``--count``, only the length: ``{"count": n}`` (slides listed, or
+  every ``w:p`` of the document part) or the error.
 """
 
 from __future__ import annotations
@@ -112,18 +114,21 @@ def _emit(message: dict[str, Any]) -> None:
     sys.stdout.buffer.flush()
 
 
-def _stream(archive: zipfile.ZipFile, name: str, budget: Budget) -> Iterator[tuple[str, Any]]:
+def _stream(
+    archive: zipfile.ZipFile, name: str, budget: Budget, *, starts: bool = True
+) -> Iterator[tuple[str, Any]]:
     """("start" | "end", element) of one part; an element is emptied once its end is seen.
 
-    On "start" an element has its attributes, on "end" its text too. Emptied
-    elements and earlier siblings are removed, so the tree never holds more
-    than the path to the element being read.
+    On "start" an element has its attributes, on "end" its text too; without
+    `starts` only ends come, at half the cost. Emptied elements and earlier
+    siblings are removed, so the tree never holds more than the path to the
+    element being read.
     """
     with archive.open(name) as raw:
         # OOXML never needs a DTD: entities stay unexpanded and nothing is fetched.
         events = etree.iterparse(
             raw,
-            events=("start", "end"),
+            events=("start", "end") if starts else ("end",),
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
@@ -133,6 +138,8 @@ def _stream(archive: zipfile.ZipFile, name: str, budget: Budget) -> Iterator[tup
                 budget.element()
                 yield event, element
                 continue
+            if not starts:
+                budget.element()
             yield event, element
             element.clear(keep_tail=False)
             parent = element.getparent()
@@ -429,6 +436,15 @@ def read_pptx(archive: zipfile.ZipFile, names: dict[str, str], main: str, budget
     return len(order)
 
 
+def count_length(archive: zipfile.ZipFile, kind: str, main: str, budget: Budget) -> int:
+    """Slides listed in the presentation, or paragraphs (every `w:p`, in a table or
+    not) of the document: the length the upload is judged by."""
+    counted = f"{_P}sldId" if kind == PPTX else f"{_W}p"
+    return sum(
+        element.tag == counted for _, element in _stream(archive, main, budget, starts=False)
+    )
+
+
 # --- driver ------------------------------------------------------------------------------
 
 
@@ -438,13 +454,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("kind", choices=[PPTX, DOCX])
     parser.add_argument("part", help="the stored name of the main part")
     parser.add_argument("--max-elements", type=int, required=True)
-    parser.add_argument("--max-text-bytes", type=int, required=True)
-    parser.add_argument("--max-length", type=int, required=True, help="slides or paragraphs")
+    parser.add_argument("--count", action="store_true", help="print the length only")
+    parser.add_argument("--max-text-bytes", type=int)
+    parser.add_argument("--max-length", type=int, help="slides or paragraphs")
     args = parser.parse_args(argv)
-    budget = Budget(args.max_elements, args.max_text_bytes, args.max_length)
+    if not args.count and (args.max_text_bytes is None or args.max_length is None):
+        parser.error("reading needs --max-text-bytes and --max-length")
+    budget = Budget(args.max_elements, args.max_text_bytes or 0, args.max_length or 0)
     read = read_pptx if args.kind == PPTX else read_docx
     try:
         with zipfile.ZipFile(args.path) as archive:
+            if args.count:
+                _emit({"count": count_length(archive, args.kind, args.part, budget)})
+                return 0
             names = {info.filename.lower(): info.filename for info in archive.infolist()}
             count = read(archive, names, args.part, budget)
         _emit({"done": count})

@@ -3,6 +3,7 @@
 Parsing runs in `materials.pipeline.pdf_child`, a separate process with an
 address-space limit and a deadline: pdfium is C++ and a crafted or damaged file
 can loop, exhaust memory or crash. The worker only ever sees a ProcessingError.
+`Child` runs the slides and handouts reader (`office_child`) the same way.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eduplatform import quota
 from eduplatform.ownership import owned
+from eduplatform.throttling import user_throttle
 from materials.search.selectors import search
 from materials.search.serializers import SearchQuerySerializer, SearchResponseSerializer
 from materials.selectors import material_list
@@ -16,13 +18,15 @@ from materials.selectors import material_list
 class SearchApi(APIView):
     """Passages of the user's own materials that best match the query."""
 
+    throttle_classes = [user_throttle(quota.SEARCH)]
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, required=True),
             OpenApiParameter("material", int),
             OpenApiParameter("k", int),
         ],
-        responses={200: SearchResponseSerializer},
+        responses={200: SearchResponseSerializer, 429: quota.RATE_RESPONSE},
     )
     def get(self, request: Request) -> Response:
         params = SearchQuerySerializer(data=request.query_params)

@@ -11,7 +11,9 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
+from eduplatform import quota
 from eduplatform.ownership import owned
+from eduplatform.throttling import user_rate_limited
 from materials.links import source_label, source_url
 from materials.models import Material
 from materials.search.forms import SearchForm
@@ -85,8 +87,13 @@ def _with_snippets(query: str, hits: list[Hit]) -> list[SearchResult]:
     ]
 
 
+def _has_query(request: HttpRequest) -> bool:
+    return bool(request.GET.get("q", "").strip())
+
+
 @login_required
 @require_GET
+@user_rate_limited(quota.SEARCH, when=_has_query)
 def search_view(request: HttpRequest) -> HttpResponse:
     """Search my materials (or one material); one view for the page and its results fragment."""
     form = SearchForm(request.GET)

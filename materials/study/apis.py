@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils.text import slugify
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import ngettext
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 
 from eduplatform import quota
 from eduplatform.ownership import owned
+from eduplatform.throttling import UserRateThrottle, throttle, user_throttle
 from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Flashcard, Material, QuizQuestion, StudyProfile
 from materials.selectors import material_list
@@ -25,8 +27,6 @@ from materials.serializers import ReportSerializer, as_drf_error
 from materials.study import selectors, services
 from materials.study.exports import cards_to_apkg, cards_to_csv, notes_to_markdown
 from materials.study.generation import generation_error_message, study_regenerate
-
-ACTIVE = (Material.Status.PENDING, Material.Status.PROCESSING)
 
 # --- serializers ------------------------------------------------------------
 
@@ -206,7 +206,7 @@ class RegenerateApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
-        if material.status not in (Material.Status.READY, *ACTIVE):
+        if material.status not in (Material.Status.READY, *Material.IN_FLIGHT):
             raise serializers.ValidationError({"material": ["The material is not ready yet."]})
         # In flight: 409; over budget: 429, each with the reason.
         study_set = study_regenerate(material=material)
@@ -275,10 +275,52 @@ class FlashcardApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ReviewMinuteThrottle(UserRateThrottle):
+    scope = "review"
+    setting = "STUDY_REVIEWS_PER_MINUTE"
+    period = "m"
+
+    def message(self) -> str:
+        return ngettext(
+            "You are rating more than %(limit)d card a minute. Wait a minute, then go on.",
+            "You are rating more than %(limit)d cards a minute. Wait a minute, then go on.",
+            self.limit,
+        ) % {"limit": self.limit}
+
+
+class ReviewDayThrottle(UserRateThrottle):
+    scope = "review_day"
+    setting = "STUDY_REVIEWS_PER_DAY"
+    period = "d"
+
+    def message(self) -> str:
+        return ngettext(
+            "You have rated %(limit)d card in the last 24 hours, the most one student may. "
+            "You can go on later.",
+            "You have rated %(limit)d cards in the last 24 hours, the most one student may. "
+            "You can go on later.",
+            self.limit,
+        ) % {"limit": self.limit}
+
+
+# Ratings a student may make, the review page and the API counted together.
+REVIEW_THROTTLES = (ReviewMinuteThrottle, ReviewDayThrottle)
+REVIEW_LIMIT_RESPONSE = OpenApiResponse(
+    response=inline_serializer(
+        "ReviewLimitError",
+        {"detail": serializers.CharField(), "code": serializers.CharField()},
+    ),
+    description="Rating faster than a student may (code rate_limit; see Retry-After).",
+)
+
+
 class FlashcardReviewApi(APIView):
-    @extend_schema(request=ReviewSerializer, responses={200: FlashcardSerializer})
+    @extend_schema(
+        request=ReviewSerializer, responses={200: FlashcardSerializer, 429: REVIEW_LIMIT_RESPONSE}
+    )
     def post(self, request: Request, pk: int) -> Response:
         card = owned(selectors.flashcard_list, request.user, pk)
+        throttle(request, REVIEW_THROTTLES)
         data = ReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         card = services.flashcard_review(
@@ -440,6 +482,8 @@ def export_response(request, material: Material, fmt: str) -> HttpResponse:
 class ExportApi(APIView):
     """`anki` (.apkg), `csv` (cards) or `markdown` (notes)."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    throttle_classes = [user_throttle(quota.EXPORT)]
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 429: quota.RATE_RESPONSE})
     def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
         return export_response(request, owned(material_list, request.user, pk), fmt)

@@ -13,14 +13,18 @@ will be applied to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import groupby
 
-from fsrs_rs_python import DEFAULT_PARAMETERS, FSRS, FSRSItem, FSRSReview
+from fsrs_rs_python import DEFAULT_PARAMETERS, FSRS, FSRSItem, FSRSReview, TrainingConfig
 
 # Each review: (card id, rating 1-4, when).
 Review = tuple[int, int, datetime]
+# Passes over the reviews; more than fsrs-rs's default (5), with which a fit
+# on a few hundred cards predicted a student's later reviews worse than the
+# torch optimizer had (bench/fsrs_fit.py, docs/benchmarks.md).
+EPOCHS = 20
 
 
 def review_items(reviews: Iterable[Review]) -> tuple[list[FSRSItem], list[int]]:
@@ -47,20 +51,29 @@ def review_items(reviews: Iterable[Review]) -> tuple[list[FSRSItem], list[int]]:
     return items, card_ids
 
 
-def fit_parameters(reviews: Iterable[Review], *, relearning_steps: int) -> list[float]:
-    """FSRS-6 parameters fitted to these reviews (fsrs-rs's defaults when too few).
+def fit_parameters(
+    reviews: Iterable[Review], *, current: Sequence[float], relearning_steps: int
+) -> list[float]:
+    """FSRS-6 parameters fitted to these reviews, or `current` when the fit is no better.
 
-    `relearning_steps` is the Scheduler's number of relearning steps, which
-    the fit takes into account for cards forgotten and learnt again.
+    The fit is kept only when it predicts these reviews better than the
+    parameters in use (fsrs-rs's own log-loss), so a fit never makes a
+    student's schedule worse on the evidence it has. `relearning_steps` is
+    the Scheduler's number of relearning steps, which the fit takes into
+    account for cards forgotten and learnt again. Four decimals, as stored.
     """
     items, card_ids = review_items(reviews)
+    current = [float(p) for p in current]
     if not items:
-        return list(DEFAULT_PARAMETERS)
-    return list(
-        FSRS(DEFAULT_PARAMETERS).compute_parameters(
-            items,
-            card_ids=card_ids,
-            enable_short_term=True,
-            num_relearning_steps=relearning_steps,
-        )
+        return current
+    fitted = FSRS(DEFAULT_PARAMETERS).compute_parameters(
+        items,
+        card_ids=card_ids,
+        enable_short_term=True,
+        num_relearning_steps=relearning_steps,
+        training_config=TrainingConfig(num_epochs=EPOCHS),
     )
+    fitted = [round(float(p), 4) for p in fitted]
+    if FSRS(fitted).evaluate(items).log_loss < FSRS(current).evaluate(items).log_loss:
+        return fitted
+    return current

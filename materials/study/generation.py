@@ -19,11 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rq import Callback
 
 from eduplatform import quota
 from eduplatform.ai import AIUnavailable
-from eduplatform.queue import enqueue_on_commit, job_alive, transient_retry
+from eduplatform.queue import enqueue_run_on_commit, job_alive
 from materials.errors import AlreadyRunning, ProcessingError, Superseded
 from materials.models import Chunk, Material, StudySet
 from materials.progress import material_heartbeat
@@ -58,11 +57,22 @@ def generation_error_message(code: str) -> str:
 
 
 def get_generator() -> Generator:
-    """Hosted with a key, offline without one."""
-    if settings.OPENAI_API_KEY:
-        from materials.study.hosted import HostedGenerator
+    """Hosted with a key while the site's AI calls of the day last, offline otherwise.
 
-        return HostedGenerator()
+    A material's study content is one AI call of the whole site's budget
+    (SITE_DAILY_AI_CALL_LIMIT), whoever's material it is: that budget is what
+    bounds the hosted model's bill when accounts are many. Once it is spent,
+    the content is made offline, and says so ("Made offline").
+    """
+    if settings.OPENAI_API_KEY:
+        try:
+            quota.site_reserve(quota.AI)
+        except quota.SiteBudgetSpent:
+            logger.warning("the site's AI calls of the day are spent: study content made offline")
+        else:
+            from materials.study.hosted import HostedGenerator
+
+            return HostedGenerator()
     from materials.study.offline import OfflineGenerator
 
     return OfflineGenerator()
@@ -234,7 +244,7 @@ def study_regenerate(*, material: Material) -> StudySet:
     with transaction.atomic():
         material = Material.objects.select_for_update().get(pk=material.pk)
         study_set, created = StudySet.objects.select_for_update().get_or_create(material=material)
-        if material.is_active:
+        if material.is_in_flight:
             raise AlreadyRunning(
                 gettext("This material is being processed; its study content is made at the end.")
             )
@@ -256,18 +266,14 @@ def study_regenerate(*, material: Material) -> StudySet:
                 status=StudySet.Status.FAILED, error_code="queue_unavailable"
             )
 
-        enqueue_on_commit(
+        enqueue_run_on_commit(
             "materials.study.jobs.study_generate",
             material.pk,
             material.attempts,
             job_id,
             job_id=job_id,
             on_unreachable=unreachable,
-            job_timeout=settings.PROCESS_JOB_TIMEOUT,
-            retry=transient_retry(),
-            on_failure=Callback("materials.study.jobs.on_generate_failure"),
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
+            on_failure="materials.study.jobs.on_generate_failure",
         )
     return study_set
 
@@ -292,7 +298,7 @@ def study_sets_fail_stalled(*, stale_after: timedelta = timedelta(minutes=10)) -
     stalled = StudySet.objects.filter(
         status__in=[StudySet.Status.PENDING, StudySet.Status.GENERATING],
         updated_at__lt=cutoff,
-    ).exclude(material__status__in=[Material.Status.PENDING, Material.Status.PROCESSING])
+    ).exclude(material__status__in=Material.IN_FLIGHT)
     count = 0
     for material_id, job_id in stalled.values_list("material_id", "job_id"):
         if job_id and job_alive(job_id, overdue_after=stale_after):

@@ -46,9 +46,3 @@ def fsrs_optimize(user_id: int) -> None:
     user = User.objects.filter(pk=user_id).first()
     if user is not None:
         services.fsrs_optimize(user=user)
-
-
-# Jobs queued before the renames name the old paths; RQ imports them when it
-# runs them. Remove once no queue holds such jobs (one release).
-generate_study = study_generate
-optimize_schedule = fsrs_optimize

@@ -16,7 +16,7 @@ from fsrs import Rating, Scheduler
 from fsrs import State as FsrsState
 
 from accounts.models import User
-from eduplatform.queue import enqueue_on_commit
+from eduplatform.queue import LOW_QUEUE, enqueue_on_commit
 from materials.models import (
     ContentReport,
     Flashcard,
@@ -80,13 +80,17 @@ def flashcard_review(
     """Rate a card 1-4 (Again, Hard, Good, Easy); FSRS decides when it is due next.
 
     The student's own scheduler decides (their retention, their parameters);
-    once they have reviewed enough, fitting their parameters is queued.
+    once they have reviewed enough, fitting their parameters is queued. A
+    rating within STUDY_REVIEW_REPEAT_SECONDS of the card's last one is
+    ignored: the card is returned as the first rating left it.
     """
     if rating not in (1, 2, 3, 4):
         raise ValidationError({"rating": _("The rating must be 1, 2, 3 or 4.")})
     card = Flashcard.objects.select_for_update().get(pk=card.pk)
-    scheduler = scheduler or scheduler_for(card.owner)
     moment = _utc(now or timezone.now())
+    if _repeated(card, moment):
+        return card
+    scheduler = scheduler or scheduler_for(card.owner)
     reviewed, _log = scheduler.review_card(
         _to_fsrs(card), Rating(rating), review_datetime=moment, review_duration=duration_ms
     )
@@ -112,12 +116,29 @@ def flashcard_review(
     return card
 
 
+def _repeated(card: Flashcard, moment: datetime) -> bool:
+    """Rated again within seconds: a double click or a replayed request, not a second recall.
+
+    Checked under the card's row lock, so two requests at once count once.
+    """
+    if card.last_review is None:
+        return False
+    since = moment - card.last_review
+    return timedelta(0) <= since < timedelta(seconds=settings.STUDY_REVIEW_REPEAT_SECONDS)
+
+
 def _review_count(user: User) -> int:
     return ReviewLog.objects.filter(card__owner=user).count()
 
 
 def _optimize_when_due(user: User) -> None:
-    """Queue fitting the student's FSRS parameters at each further STUDY_FSRS_MIN_REVIEWS."""
+    """Queue fitting the student's FSRS parameters at each further STUDY_FSRS_MIN_REVIEWS.
+
+    One fit per student at a time, on the low queue: however fast one
+    student reviews, their fits never stand between anyone's upload and a
+    worker, and never pile up (a fit reads every review, so the one waiting
+    also covers the reviews made meanwhile).
+    """
     step = settings.STUDY_FSRS_MIN_REVIEWS
     if step <= 0:
         return
@@ -128,7 +149,9 @@ def _optimize_when_due(user: User) -> None:
     enqueue_on_commit(
         OPTIMIZE_JOB,
         user.pk,
-        job_id=f"fsrs-optimize-{user.pk}-{count // step}",
+        job_id=f"fsrs-optimize-{user.pk}",
+        queue=LOW_QUEUE,
+        once=True,
         on_unreachable=lambda: None,  # the next review asks again
         job_timeout=600,
         result_ttl=3600,
@@ -162,20 +185,21 @@ def study_profile_update(
 def fsrs_optimize(*, user: User) -> StudyProfile:
     """Fit FSRS parameters to the student's own reviews (fsrs-rs, materials/study/fitting.py).
 
-    Too few reviews made on a later day than the one before give the
-    defaults back, and the student keeps what they had. Parameters the
-    Scheduler would refuse are never stored: every later review would fail
-    on them. Reviews of deleted cards are gone with them, so only the cards'
-    own logs count.
+    The student keeps what they had when the fit predicts their reviews no
+    better (too few of them made on a later day than the one before, for
+    one). Parameters the Scheduler would refuse are never stored: every
+    later review would fail on them. Reviews of deleted cards are gone with
+    them, so only the cards' own logs count.
     """
     reviews = list(
         ReviewLog.objects.filter(card__owner=user).values_list("card_id", "rating", "reviewed_at")
     )
-    fitted = fit_parameters(reviews, relearning_steps=len(SCHEDULER.relearning_steps))
-    # Four decimals, as stored; fsrs-rs hands its float32 values back.
-    parameters = [round(float(p), 4) for p in fitted]
     profile = study_profile_get(user=user)
-    if tuple(parameters) != tuple(SCHEDULER.parameters):
+    current = profile.fsrs_parameters or list(SCHEDULER.parameters)
+    parameters = fit_parameters(
+        reviews, current=current, relearning_steps=len(SCHEDULER.relearning_steps)
+    )
+    if parameters != list(current):
         try:
             Scheduler(parameters=parameters)
         except ValueError:

@@ -21,13 +21,14 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from eduplatform import quota
 from eduplatform.ownership import owned
+from eduplatform.throttling import RateLimited, throttle, user_rate_limited
 from materials.errors import AlreadyRunning
 from materials.forms import StudySettingsForm
 from materials.links import MAX_QUOTE_CHARS, file_url, source_label, source_url
 from materials.models import Material
 from materials.selectors import material_list, quote_on_page
 from materials.study import selectors, services
-from materials.study.apis import export_response
+from materials.study.apis import REVIEW_THROTTLES, export_response
 from materials.study.generation import generation_error_message, study_regenerate
 from materials.study.offline import item_quote
 
@@ -277,21 +278,28 @@ def review_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
     card = owned(selectors.flashcard_list, request.user, pk)
+    error = ""
     try:
+        throttle(request, REVIEW_THROTTLES)
         rating = int(request.POST.get("rating", ""))
         services.flashcard_review(card=card, rating=rating)
+    except RateLimited as exc:
+        error = exc.message
     except (ValueError, ValidationError):
-        messages.error(request, _("Choose Again, Hard, Good or Easy."))
+        error = _("Choose Again, Hard, Good or Easy.")
     url = reverse("materials:review")
     material_id = _material_id(request.POST.get("material"))
     if material_id is not None:
         url += f"?material={material_id}"
     if request.htmx:
-        # The next card replaces this one in place.
+        # The next card (or this one, not rated, with the reason) replaces this one in place.
         request.GET = request.GET.copy()
         if material_id is not None:
             request.GET["material"] = str(material_id)
-        return render(request, "materials/study/review.html#review-card", _review_context(request))
+        context = {**_review_context(request), "review_error": error}
+        return render(request, "materials/study/review.html#review-card", context)
+    if error:
+        messages.error(request, error)
     return redirect(url)
 
 
@@ -416,5 +424,6 @@ def question_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@user_rate_limited(quota.EXPORT)
 def export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     return export_response(request, owned(material_list, request.user, pk), fmt)

@@ -45,7 +45,12 @@ function requestError(kind) {
   box.textContent = box.dataset[kind];
   box.hidden = false;
 }
-document.addEventListener("htmx:responseError", function () { requestError("server"); });
+// A refusal that says why (413: too large; 429: too many, with its wait) is
+// shown in its form below, not as a failure of the server.
+function saysWhy(xhr) { return xhr && (xhr.status === 413 || xhr.status === 429); }
+document.addEventListener("htmx:responseError", function (event) {
+  if (!saysWhy(event.detail.xhr)) requestError("server");
+});
 document.addEventListener("htmx:sendError", function () { requestError("network"); });
 document.addEventListener("htmx:timeout", function () { requestError("network"); });
 document.addEventListener("htmx:afterRequest", function (event) {
@@ -67,14 +72,15 @@ document.addEventListener("submit", function (event) {
   }
 }, true);
 
-// The server refuses a body over its limit before reading it (HTTP 413, with
-// the message as a fragment): show it in the form, which stays as it was.
+// The server refuses a body over its limit before reading it (HTTP 413), or a
+// request over the student's rate (HTTP 429), with the message as a fragment:
+// show it in the form, which stays as it was.
 document.addEventListener("htmx:responseError", function (event) {
   var xhr = event.detail.xhr;
   var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form") : null;
-  if (!xhr || xhr.status !== 413 || !form) return;
+  if (!saysWhy(xhr) || !form) return;
   var text = new DOMParser().parseFromString(xhr.responseText, "text/html").body.textContent;
-  showFormError(form, text.trim() || form.dataset.tooLarge || "");
+  showFormError(form, text.trim() || (xhr.status === 413 && form.dataset.tooLarge) || "");
 });
 
 // Material tabs are swapped by htmx (hx-boost): keep keyboard focus on the tab

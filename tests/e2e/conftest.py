@@ -75,12 +75,12 @@ def new_page(browser, live_server) -> Iterator[Callable]:
 
 @pytest.fixture
 def worker(transactional_db, settings) -> Iterator[None]:
-    """A real RQ worker serving the test queue from a thread of this process."""
-    import django_rq
+    """A real RQ worker serving the test queues, in production's order, from a thread."""
     from django.db import connections
     from rq.timeouts import TimerDeathPenalty
 
     from eduplatform.worker import EduWorker
+    from tests.support.processes import worker_queues
 
     class ThreadWorker(EduWorker):
         # Signals belong to the main thread: time jobs out with a timer instead.
@@ -90,13 +90,13 @@ def worker(transactional_db, settings) -> Iterator[None]:
             pass
 
     settings.OPENAI_API_KEY = ""
-    queue = django_rq.get_queue("default")
+    queues = worker_queues()
     stop = threading.Event()
 
     def serve() -> None:
         try:
             while not stop.is_set():
-                ThreadWorker([queue], connection=queue.connection).work(burst=True)
+                ThreadWorker(queues, connection=queues[0].connection).work(burst=True)
                 stop.wait(1.0)
         finally:
             connections.close_all()

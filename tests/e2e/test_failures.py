@@ -47,3 +47,18 @@ def test_a_failed_upload_says_so_and_can_be_sent_again(new_page):
     page.unroute(UPLOAD)
     _send(page)  # the server is back: the upload goes through
     page.wait_for_url("**/materials/*/")
+
+
+def test_a_search_over_the_rate_says_why_in_the_form(new_page, settings):
+    settings.SEARCH_PER_MINUTE = 1
+    page = new_page()
+    sign_up(page, "curious@example.com")
+    page.goto("/tutor/search/")
+    form = page.locator("form.search-form")
+    form.locator("input[name=q]").fill("cells")
+    form.locator("button[type=submit]").click()
+    # The first search loads the models: it may take a while, and it counts.
+    expect(page.locator("#search-results")).to_contain_text("Nothing", timeout=60_000)
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".client-error")).to_contain_text("more than 1 time a minute")
+    expect(page.locator("#request-error")).to_be_hidden()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from materials.pipeline.chunking import Passage, Segment, split_passages
+from materials.pipeline.chunking import PassageDraft, Segment, split_passages
 from materials.text.language import FTS_CONFIG, detect_language, fts_config
 from tests.support.corpus import corpus_file
 
@@ -28,7 +28,7 @@ def r_data() -> list[Segment]:
     return book_segments("books", "R-data.pdf")
 
 
-def words(passages: list[Passage]) -> list[str]:
+def words(passages: list[PassageDraft]) -> list[str]:
     return [word for passage in passages for word in passage.text.split()]
 
 
@@ -79,6 +79,7 @@ def test_book_passages_have_no_seconds(r_data):
     assert all(p.start_seconds is None and p.end_seconds is None for p in passages)
 
 
+@pytest.mark.slow
 def test_lecture_script_becomes_more_than_a_hundred_passages():
     segments = book_segments("py-pdf-sample-files", "009-pdflatex-geotopo_GeoTopo-komprimiert.pdf")
     passages = split_passages(segments, language="en")

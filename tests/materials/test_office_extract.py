@@ -3,7 +3,8 @@ child process, as the worker does."""
 
 from __future__ import annotations
 
-from materials.pipeline.office import DOCX, PARAGRAPHS_PER_SECTION, PPTX, extract_office
+from materials.pipeline.office import DOCX, PPTX, extract_office
+from materials.pipeline.office_child import PARAGRAPHS_PER_SECTION
 from tests.support.office_files import NOTES, SECTIONS, make_docx, make_pptx, plain_docx
 
 

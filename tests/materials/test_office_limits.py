@@ -120,7 +120,10 @@ def test_too_much_text_is_refused_with_what_was_too_big(tmp_path, settings):
     with pytest.raises(ProcessingError) as failed:
         extract_office(_stored(tmp_path, make_docx()), DOCX)
     assert failed.value.code == "office_too_much_text"
-    assert error_message("office_too_much_text") == "This file holds more text than we can process."
+    with translation.override("en"):
+        assert error_message("office_too_much_text") == (
+            "This file holds more text than we can process."
+        )
     with translation.override("ru"):
         assert error_message("office_too_much_text") == (
             "В этом файле больше текста, чем мы можем обработать."
@@ -150,9 +153,12 @@ def process_handout(api, run_jobs, django_capture_on_commit_callbacks):
 def test_handout_over_the_memory_limit_fails_with_its_message_in_russian(
     api, settings, process_handout
 ):
-    settings.OFFICE_PARSE_MEMORY_MB = 16  # less than the reader needs to start
-    material = process_handout(make_docx())
-    body = api.get(f"/api/materials/{material.pk}/", HTTP_ACCEPT_LANGUAGE="ru").json()
+    def starve_the_reader() -> None:
+        settings.OFFICE_PARSE_MEMORY_MB = 16  # less than the reader needs to start
+
+    material = process_handout(make_docx(), before_the_worker=starve_the_reader)
+    with translation.override("en"):  # a request leaves its language active after it
+        body = api.get(f"/api/materials/{material.pk}/", HTTP_ACCEPT_LANGUAGE="ru").json()
     assert (body["status"], material.error_code) == ("failed", "office_too_complex")
     assert body["error"].startswith("Для чтения этого файла потребовалось слишком много памяти")
 
@@ -172,6 +178,23 @@ def test_handout_past_the_element_cap_fails_in_the_worker_with_its_message(
         assert "слишком много элементов форматирования" in error_message(material.error_code)
 
 
+# --- the upload, in the web process ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_upload_is_counted_in_the_readers_limited_child(api, settings):
+    """The web process reads the ZIP's directory and content types; the XML, only the child."""
+    settings.OFFICE_PARSE_MEMORY_MB = 16
+    response = api.post(
+        "/api/materials/",
+        {"file": upload("handout.docx", make_docx(), DOCX_TYPE)},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json()["file"] == [error_message("office_too_complex")]
+    assert not Material.objects.exists()
+
+
 # --- the ZIP's directory, in the web process ---------------------------------------------
 
 
@@ -179,13 +202,13 @@ def test_zip_listing_many_parts_is_refused_from_its_end_record(settings):
     """zipfile makes an object per listed entry; 100,000 of them took tens of megabytes."""
     listing = io.BytesIO(zip_listing(100_000))
     code, peak = _refusal(lambda: office_inspect(listing))
-    assert code == "office_too_many_parts"
     assert peak < 1024 * 1024
+    assert code == "office_too_many_parts"
 
 
 def test_zip_understating_its_entries_is_counted_by_its_directory(settings):
     """The end record says 3 entries; zipfile would read all 6,000 the directory holds."""
     listing = io.BytesIO(zip_listing(6000, declared=3))
     code, peak = _refusal(lambda: office_inspect(listing))
-    assert code == "office_too_many_parts"
     assert peak < 1024 * 1024
+    assert code == "office_too_many_parts"

@@ -71,6 +71,7 @@ def test_english_book_text_lands_on_its_physical_page():
     assert "Reading data into a statistical system" not in pages[7].text
 
 
+@pytest.mark.slow
 def test_russian_book_is_read_as_russian():
     pages = clean_pages(list(extract_pages(corpus_pdf("books", "mpman-ru.pdf"))))
     assert len(pages) == 106
@@ -82,6 +83,7 @@ def test_page_count_matches_the_book():
     assert pdf_page_count(corpus_pdf("books", "mpman-ru.pdf")) == 106
 
 
+@pytest.mark.slow
 def test_lecture_script_gives_every_page_in_order():
     # Speed is measured by `make bench`, not here.
     path = corpus_pdf("py-pdf-sample-files", "009-pdflatex-geotopo_GeoTopo-komprimiert.pdf")
@@ -112,6 +114,7 @@ def test_words_broken_at_line_ends_read_whole_and_a_compound_keeps_its_hyphen(
     assert page.text.split() == BROKEN_WORDS_TEXT.split()
 
 
+@pytest.mark.slow
 def test_pictures_without_text_are_recognised_and_found_empty():
     path = corpus_pdf("py-pdf-sample-files", "007-imagemagick-images_imagemagick-images.pdf")
     pages = list(extract_pages(path))
@@ -126,6 +129,7 @@ def scanned_hello(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_text_drawn_as_an_image_is_recognised(tmp_path):
     recognising = []
     [page] = list(extract_pages(scanned_hello(tmp_path), on_recognising=recognising.append))

@@ -39,20 +39,6 @@ def test_pdf_becomes_chunks_with_pages_and_is_searchable(
     assert hits[0].chunk.page_start <= 3 <= hits[0].chunk.page_end
 
 
-def test_a_job_queued_under_its_old_name_still_runs(
-    user, run_jobs, django_capture_on_commit_callbacks
-):
-    material = pdf_material(user, make_pdf(LECTURE))
-    with django_capture_on_commit_callbacks(execute=False):
-        material_enqueue(material=material)
-    # What a queue held before the job took its service's name (material_process).
-    queue = django_rq.get_queue("default", commit_mode="auto")
-    queue.enqueue("materials.jobs.process_material", material.pk, material.attempts)
-    run_jobs()
-    material.refresh_from_db()
-    assert material.status == "ready" and material.chunks.exists()
-
-
 def test_real_book_pages_are_physical_page_numbers(
     user, run_jobs, django_capture_on_commit_callbacks
 ):

@@ -40,11 +40,12 @@ def stored_text(material: Material, language: str) -> list:
     return store_text(material, split_passages(extracted.segments, language=language), extracted)
 
 
+@pytest.mark.slow
 def test_text_is_searchable_before_any_vector_is_made(user, api, logged_in):
     material = pdf_material(user, make_pdf(LECTURE))
     chunks = stored_text(material, "en")
     material.refresh_from_db()
-    assert material.is_searchable and material.is_active
+    assert material.is_searchable and material.is_in_flight
     assert all(chunk.embedding is None for chunk in material.chunks.all())
 
     hits = search(owner=user, query="force equals mass times acceleration", k=1).hits
@@ -76,6 +77,7 @@ def test_a_failed_material_is_not_called_searchable(user):
     assert not material.is_searchable
 
 
+@pytest.mark.slow
 def test_russian_chunks_get_multilingual_vectors_only_and_study_reads_them(user):
     material = pdf_material(user, unicode_pdf(RUSSIAN))
     chunks = stored_text(material, "ru")
@@ -113,6 +115,7 @@ def test_the_worker_loads_its_models_before_the_first_job(settings):
     assert warmed == ["loaded"]
 
 
+@pytest.mark.slow
 def test_a_scan_is_searchable_while_it_is_being_read(user):
     from materials.ingest import extract_pdf
     from tests.support.pdfs import scan_pdf
@@ -124,6 +127,7 @@ def test_a_scan_is_searchable_while_it_is_being_read(user):
     assert {s.page for s in extracted.segments} == {1, 2, 3}
 
 
+@pytest.mark.slow
 def test_a_scan_read_in_batches_ends_with_the_whole_text_once(user, settings):
     from materials.ingest import material_process
     from tests.support.pdfs import scan_pdf

@@ -48,6 +48,7 @@ def _work(*, with_scheduler: bool = False) -> None:
     )
 
 
+@pytest.mark.slow
 def test_unreachable_youtube_says_when_it_tries_again_and_takes_subtitles_at_once(
     user, logged_in, settings, django_capture_on_commit_callbacks
 ):

@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from materials.models import Flashcard, ReviewLog
+from materials.study.fitting import review_items
 from materials.study.selectors import study_profile_get
 from materials.study.services import flashcard_review, scheduler_for
-from tests.study.test_schedule import _history
 from tests.support.factories import MaterialFactory
+from tests.support.reviews import review_history
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_cards_scheduled_before_keep_their_due_dates_and_states_through_a_new_fi
     profile.save()
     stored = _stored_cards(user)
     before = _snapshot(stored)
-    _history(user)
+    review_history(user)
     card = Flashcard.objects.filter(owner=user, reviews__isnull=False).first()
     with django_capture_on_commit_callbacks(execute=True):
         flashcard_review(card=card, rating=3)  # the 901st review queues the fit
@@ -107,3 +108,22 @@ def test_parameters_stored_before_give_the_same_intervals(user):
     assert again.stability == pytest.approx(0.8320461468169399)  # the defaults: 0.617
     assert again.difficulty == pytest.approx(9.22036019928603)
     assert again.due == NOW + timedelta(minutes=10)
+
+
+def test_a_fit_counts_days_as_the_scheduler_does():
+    """Whole 24-hour periods since the last review, as the Scheduler's retrievability counts."""
+    late = datetime(2026, 3, 1, 23, tzinfo=UTC)
+    reviews = [
+        (7, 3, late),
+        (7, 3, late + timedelta(hours=2)),  # the next date, but not a day later: not predicted
+        (7, 3, late + timedelta(hours=27)),
+        (7, 1, late + timedelta(days=3, hours=4)),
+    ]
+    items, cards = review_items(reviews)
+    assert cards == [7, 7]
+    assert [repr(item.reviews) for item in items] == [
+        "[FSRSReview { rating: 3, delta_t: 0 }, FSRSReview { rating: 3, delta_t: 0 }, "
+        "FSRSReview { rating: 3, delta_t: 1 }]",
+        "[FSRSReview { rating: 3, delta_t: 0 }, FSRSReview { rating: 3, delta_t: 0 }, "
+        "FSRSReview { rating: 3, delta_t: 1 }, FSRSReview { rating: 1, delta_t: 2 }]",
+    ]

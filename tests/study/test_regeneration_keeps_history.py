@@ -9,10 +9,14 @@ survives with its history. Untouched items are simply replaced.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from materials.models import ContentReport, Flashcard, Material, QuizQuestion, ReviewLog
+from materials.study.services import flashcard_review
 from tests.support.factories import UserFactory
 from tests.support.pdfs import make_pdf
 
@@ -95,8 +99,9 @@ def test_second_generation_keeps_every_touched_item_with_its_history(
     reviewed, edited, suspended, reported, hidden, untouched = (
         _card(biology, front) for front, _ in FIRST_CARDS
     )
-    for rating in (3, 1):
-        api.post(f"/api/flashcards/{reviewed.pk}/review/", {"rating": rating}, format="json")
+    api.post(f"/api/flashcards/{reviewed.pk}/review/", {"rating": 3}, format="json")
+    # Again ten minutes later (a second rating within seconds would count once).
+    flashcard_review(card=reviewed, rating=1, now=timezone.now() + timedelta(minutes=10))
     api.patch(f"/api/flashcards/{edited.pk}/", {"back": "Thylakoids"}, format="json")
     api.patch(f"/api/flashcards/{suspended.pk}/", {"suspended": True}, format="json")
     api.post(f"/api/flashcards/{reported.pk}/report/", {"reason": "Vague"}, format="json")

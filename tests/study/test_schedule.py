@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from fsrs import Card as FsrsCard
-from fsrs import Rating, Scheduler
+from fsrs import Scheduler
 
 from materials.models import Flashcard, ReviewLog
 from materials.study.selectors import due_today, flashcard_due_list, study_profile_get
-from materials.study.services import flashcard_create, flashcard_review, study_profile_update
-from tests.support.factories import MaterialFactory
+from materials.study.services import flashcard_review, study_profile_update
+from tests.support.reviews import many_cards, review_history
 
 pytestmark = pytest.mark.django_db
-
-
-def many_cards(owner, count: int, title: str = "Book"):
-    material = MaterialFactory(owner=owner, title=title)
-    for number in range(count):
-        flashcard_create(
-            owner=owner, material=material, front=f"Question {number}", back=f"Answer {number}"
-        )
-    return material
 
 
 def test_a_new_material_shows_at_most_the_new_cards_a_day(user):
@@ -90,10 +79,11 @@ def test_higher_desired_retention_brings_cards_back_sooner(user, other_user):
     for owner, retention in ((user, 0.95), (other_user, 0.8)):
         study_profile_update(user=owner, desired_retention=retention)
         card = many_cards(owner, 1).flashcards.get()
+        reviewed_at = moment
         for _ in range(4):
-            card = flashcard_review(card=card, rating=3, now=moment)
-            moment_after = card.due
-        intervals[retention] = moment_after - card.last_review
+            card = flashcard_review(card=card, rating=3, now=reviewed_at)
+            reviewed_at = card.due  # each review when the card is due
+        intervals[retention] = card.due - card.last_review
     assert intervals[0.95] < intervals[0.8]
 
 
@@ -105,35 +95,11 @@ def test_dashboard_says_what_is_due_and_how_the_schedule_is_fitted(user, logged_
     assert "FSRS&#x27;s default parameters" in page or "FSRS's default parameters" in page
 
 
-def _history(owner, cards: int = 100, reviews: int = 9) -> None:
-    """A plausible review history: each card reviewed when due, mostly Good.
-
-    Enough of its reviews fall on a later day than the one before (600) for
-    the fsrs optimizer, which keeps its defaults below 512 such reviews.
-    """
-    material = many_cards(owner, cards)
-    rng = random.Random(7)
-    scheduler = Scheduler(enable_fuzzing=False)
-    start = datetime(2025, 1, 1, 9, tzinfo=UTC)
-    rows = []
-    for card in material.flashcards.all():
-        state = FsrsCard(card_id=card.pk, due=start)
-        when = start + timedelta(days=rng.randint(0, 30))
-        for _ in range(reviews):
-            rating = Rating(rng.choices([1, 2, 3, 4], [0.08, 0.12, 0.7, 0.1])[0])
-            state, _log = scheduler.review_card(state, rating, review_datetime=when)
-            rows.append(
-                ReviewLog(card=card, rating=int(rating), reviewed_at=when, due_after=state.due)
-            )
-            when = max(when + timedelta(minutes=10), state.due)
-    ReviewLog.objects.bulk_create(rows)
-
-
 def test_fsrs_parameters_are_fitted_on_the_students_own_reviews(
     user, logged_in, settings, run_jobs, django_capture_on_commit_callbacks
 ):
     settings.STUDY_FSRS_MIN_REVIEWS = 800
-    _history(user)
+    review_history(user)
     card = Flashcard.objects.filter(owner=user).first()
     with django_capture_on_commit_callbacks(execute=True):
         flashcard_review(card=card, rating=3)  # the 901st review queues the fitting
@@ -144,9 +110,11 @@ def test_fsrs_parameters_are_fitted_on_the_students_own_reviews(
     assert profile.optimized_reviews == ReviewLog.objects.filter(card__owner=user).count()
     page = logged_in.get("/").content.decode()
     assert "fitted to your own memory: FSRS parameters optimised on your" in page
-    # The next review uses them.
+    # The next review (of another card: this one was rated seconds ago) uses them.
     before = ReviewLog.objects.count()
-    flashcard_review(card=card, rating=3)
+    flashcard_review(
+        card=Flashcard.objects.filter(owner=user).exclude(pk=card.pk).first(), rating=3
+    )
     assert ReviewLog.objects.count() == before + 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.files.base import ContentFile
 
 from materials.models import Material
@@ -79,3 +81,16 @@ RUSSIAN_LECTURE = [
     "функция спрашивает, прежде чем перезаписать старый образ. Список — это упорядоченный "
     "набор объектов, называемых компонентами. ",
 ]
+
+
+def srt(size: int) -> bytes:
+    """A valid subtitle file of about `size` bytes."""
+    parts, total, n = [], 0, 0
+    while total < size:
+        n += 1
+        start = time.strftime("%H:%M:%S", time.gmtime(n * 4))
+        end = time.strftime("%H:%M:%S", time.gmtime(n * 4 + 3))
+        part = f"{n}\n{start},000 --> {end},000\nEntropy never decreases in a closed system.\n\n"
+        parts.append(part)
+        total += len(part)
+    return "".join(parts).encode()

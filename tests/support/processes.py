@@ -14,6 +14,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from eduplatform.queue import QUEUES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,7 +51,7 @@ def start_worker(
     media_root: Path, *, burst: bool, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
     """The real `rqworker` on the test queue, in its own session (so it can be killed whole)."""
-    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "default"]
+    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", *QUEUES]
     if burst:
         args.append("--burst")
     return subprocess.Popen(
@@ -124,3 +126,10 @@ def raw_request(port: int, head: str, body_part: bytes = b"") -> tuple[int, str,
             chunks.append(chunk)
     answer = b"".join(chunks).decode("utf-8", "replace")
     return int(answer.split(" ", 2)[1]), answer, time.monotonic() - started
+
+
+def worker_queues() -> list:
+    """The queues a worker serves, in its order (`default` before `low`), as production's do."""
+    import django_rq
+
+    return [django_rq.get_queue(name) for name in QUEUES]

@@ -123,6 +123,7 @@ def _early_in_a_minute() -> None:
         time.sleep(60 - second)
 
 
+@pytest.mark.slow
 def test_offline_rate_gives_429_with_retry_after_in_russian(
     api, logged_in, user, settings, indexed
 ):

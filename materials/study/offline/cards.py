@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from materials.study.offline.reading import CYRILLIC, NOT_TERMS, Sentence, standalone
+from materials.study.offline.reading import CYRILLIC, NOT_TERMS, Candidate, standalone
 from materials.study.types import Card, Question, Source
 from materials.text.references import opens_on_reference
 from materials.text.words import normalize, stem, whole_word
@@ -99,7 +99,7 @@ def _blank(sentence: str, term: str) -> tuple[str, str] | None:
 
 
 def definition_cards(
-    all_sentences: list[Sentence],
+    all_sentences: list[Candidate],
     language: str,
     sources: list[Source],
     *,
@@ -153,7 +153,7 @@ def definition_cards(
 
 
 def cloze_candidates(
-    all_sentences: list[Sentence], terms: list[str], sources: list[Source], language: str
+    all_sentences: list[Candidate], terms: list[str], sources: list[Source], language: str
 ) -> list[tuple[Card, str]]:
     """One cloze per key term, in the best sentence that uses it; (card, what it quotes).
 

@@ -12,7 +12,7 @@ from materials.study.offline.cards import (
     term_vectors,
 )
 from materials.study.offline.notes import note_sections
-from materials.study.offline.reading import Reading, read
+from materials.study.offline.reading import Digest, read
 from materials.study.summary import summary_sections, summary_text
 from materials.study.types import MaterialText, Section, StudyContent
 from materials.text.words import normalize
@@ -34,7 +34,7 @@ class OfflineGenerator:
             return []
         return self._summary_sections(material, read(material))
 
-    def _summary_sections(self, material: MaterialText, reading: Reading) -> list[Section]:
+    def _summary_sections(self, material: MaterialText, reading: Digest) -> list[Section]:
         return summary_sections(
             material,
             reading.sentences,
@@ -43,7 +43,7 @@ class OfflineGenerator:
         )
 
     @staticmethod
-    def _segment_name(reading: Reading, first: int, stop: int) -> str:
+    def _segment_name(reading: Digest, first: int, stop: int) -> str:
         """A topic's most frequent key term, or its first words."""
         text = " ".join(reading.chunk_norms[first:stop])
         ranked = sorted(reading.terms, key=lambda t: -text.count(normalize(t)))

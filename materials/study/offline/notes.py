@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from materials.study.offline.reading import Sentence
+from materials.study.offline.reading import Candidate
 from materials.study.summary import pick, readable_candidates, section_of
 from materials.study.types import MaterialText, Section, Source
 from materials.text.splitter import split_sentences
@@ -20,7 +20,7 @@ _NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,2}\.?|[IVX]{1,4}\.)\
 
 def note_sections(
     material: MaterialText,
-    all_sentences: list[Sentence],
+    all_sentences: list[Candidate],
     terms: list[str],
     chunk_norms: list[str],
     language: str,
@@ -29,7 +29,7 @@ def note_sections(
     spans = _outline_spans(material) or _heading_spans(sources)
     if not spans:
         spans = _even_spans(sources, terms, chunk_norms)
-    by_chunk: dict[int, list[Sentence]] = {}
+    by_chunk: dict[int, list[Candidate]] = {}
     for sentence in all_sentences:
         by_chunk.setdefault(sentence.chunk, []).append(sentence)
     sections = []

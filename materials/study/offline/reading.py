@@ -69,17 +69,21 @@ _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 
 
 @dataclass
-class Reading:
+class Digest:
+    """The material read once: its key terms and every candidate sentence, scored."""
+
     language: str
     chunk_norms: list[str]
     terms: list[str]
     stopwords: set[str]
     term_stems: set[str]
-    sentences: list[Sentence]
+    sentences: list[Candidate]
 
 
 @dataclass
-class Sentence:
+class Candidate:
+    """A sentence of the material that a summary, a note or a card may quote."""
+
     chunk: int
     order: int
     text: str
@@ -224,7 +228,7 @@ def _key_terms(
     return terms, stopwords
 
 
-def read(material: MaterialText) -> Reading:
+def read(material: MaterialText) -> Digest:
     """What every part reads: centrality, key terms and the scored sentences."""
     sources = material.sources
     centrality = _centrality(material)
@@ -234,7 +238,7 @@ def read(material: MaterialText) -> Reading:
     terms, stopwords = _key_terms(sample, language, chunk_norms)
     term_stems = {stem(w) for term in terms for w in normalize(term).split()}
     all_sentences = _sentences(sources, centrality, term_stems, language)
-    return Reading(language, chunk_norms, terms, stopwords, term_stems, all_sentences)
+    return Digest(language, chunk_norms, terms, stopwords, term_stems, all_sentences)
 
 
 def _centrality(material: MaterialText) -> np.ndarray:
@@ -260,7 +264,7 @@ def _sample(sources: list[Source], centrality: np.ndarray) -> str:
 
 def _sentences(
     sources: list[Source], centrality: np.ndarray, term_stems: set[str], language: str
-) -> list[Sentence]:
+) -> list[Candidate]:
     found = []
     for index, source in enumerate(sources):
         every = split_sentences(source.text)
@@ -289,7 +293,7 @@ def _sentences(
             score = float(centrality[index]) * (1 + hits) / math.sqrt(max(len(stems), 4))
             score *= 1.0 if order else 1.15
             found.append(
-                Sentence(
+                Candidate(
                     index,
                     order,
                     sentence,
