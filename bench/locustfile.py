@@ -1,9 +1,10 @@
-"""Locust users for `make load`: students reading pages and the API.
+"""Locust users for `make load`: students reading pages and the API, and one noisy one.
 
 bench/load.py seeds the accounts and passes them in LOAD_ACCOUNTS (a JSON
-file: session cookie, API token and material ids per student). Every request
-is named by its kind ("page: …", "api: …" or "stream: …"), and each response time is kept
-so load.py can report p95 per kind from the raw samples (LOAD_SAMPLES).
+file: session cookie, API token and material ids per student, and the noisy
+student's token and cards). Every request is named by its kind ("page: …",
+"api: …", "stream: …" or "noisy: …"), and each response time and status is
+kept so load.py can report p95 per kind from the raw samples (LOAD_SAMPLES).
 """
 
 from __future__ import annotations
@@ -13,16 +14,23 @@ import os
 import random
 import secrets
 
-from locust import HttpUser, between, events, task
+from locust import HttpUser, between, constant, events, task
 
-ACCOUNTS = json.loads(open(os.environ["LOAD_ACCOUNTS"]).read())
+SEEDED = json.loads(open(os.environ["LOAD_ACCOUNTS"]).read())
+ACCOUNTS = SEEDED["students"]
+NOISY = SEEDED["noisy"]
 QUERIES = ["photosynthesis", "mitochondria energy", "cell division", "chlorophyll light"]
-SAMPLES: list[tuple[str, float, bool]] = []
+# Seconds the noisy student's script waits between two requests.
+NOISY_WAIT = float(os.environ.get("NOISY_WAIT", "0.1"))
+SAMPLES: list[tuple[str, float, bool, int]] = []
 
 
 @events.request.add_listener
-def _keep(name: str, response_time: float, exception: object, **kwargs: object) -> None:
-    SAMPLES.append((name, response_time, exception is not None))
+def _keep(
+    name: str, response_time: float, exception: object, response: object = None, **kwargs: object
+) -> None:
+    status = getattr(response, "status_code", 0) or 0
+    SAMPLES.append((name, response_time, exception is not None, status))
 
 
 @events.quitting.add_listener
@@ -107,3 +115,43 @@ class Tutee(HttpUser):
         ) as response:
             if response.status_code != 200 or b"event: done" not in response.content:
                 response.failure(f"{response.status_code}: {response.content[:120]!r}")
+
+
+class Noisy(HttpUser):
+    """One student whose script rates cards and uploads PDFs through the API, without pause.
+
+    Its own limits answer it with 429 (reviews and uploads a minute and a day):
+    expected, so not a failure, and counted by load.py; anything else but a
+    success is a failure.
+    """
+
+    fixed_count = 1  # one, however many users the profile has
+    wait_time = constant(NOISY_WAIT)
+
+    def on_start(self) -> None:
+        self.api = {"Authorization": f"Token {NOISY['token']}"}
+        with open(NOISY["pdf"], "rb") as lecture:
+            self.pdf = lecture.read()
+
+    def send(self, method: str, url: str, name: str, **kwargs: object) -> None:
+        with self.client.request(
+            method, url, name=name, headers=self.api, catch_response=True, **kwargs
+        ) as response:
+            if response.status_code == 429 or response.ok:
+                response.success()
+            else:
+                response.failure(f"{response.status_code}: {response.text[:120]!r}")
+
+    @task(5)
+    def review(self) -> None:
+        if not NOISY["cards"]:
+            self.upload()
+            return
+        card = random.choice(NOISY["cards"])
+        body = {"rating": random.randint(1, 4)}
+        self.send("POST", f"/api/flashcards/{card}/review/", "noisy: review", json=body)
+
+    @task(1)
+    def upload(self) -> None:
+        files = {"file": ("noise.pdf", self.pdf, "application/pdf")}
+        self.send("POST", "/api/materials/", "noisy: upload", files=files)

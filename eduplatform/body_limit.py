@@ -15,17 +15,28 @@ a page's form gets DATA_UPLOAD_MAX_MEMORY_SIZE. Django's own refusal of
 fields past that size is answered the same way. The upload handler is the
 backstop for a body that reaches the parser anyway (a URL or stack without
 the middleware): it stops reading past the same limit.
+
+Django's other refusals of a request's form (too many fields or files, a
+broken multipart body: a SuspiciousOperation or BadRequest, answered with its
+HTML 400 page) are JSON on the API too, in the same language.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -33,6 +44,7 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.views import defaults
 
 KB = 1024
 MB = 1024 * KB
@@ -128,16 +140,20 @@ def _declared_length(request: HttpRequest) -> int:
         return 0
 
 
-def too_large_response(request: HttpRequest, limit: Limit) -> HttpResponse:
-    """413, in the form the caller reads: JSON for the API, a fragment for htmx
-    (static/js/app.js shows it in the form), a page for a plain form post."""
+def _in_students_language(request: HttpRequest, answer: Callable[[], HttpResponse]) -> HttpResponse:
     user = getattr(request, "user", None)
     language = getattr(user, "language", "") if user and user.is_authenticated else ""
     if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
         # The student's saved language, as the pages would use it.
         with translation.override(language):
-            return _too_large_response_in(request, limit)
-    return _too_large_response_in(request, limit)
+            return answer()
+    return answer()
+
+
+def too_large_response(request: HttpRequest, limit: Limit) -> HttpResponse:
+    """413, in the form the caller reads: JSON for the API, a fragment for htmx
+    (static/js/app.js shows it in the form), a page for a plain form post."""
+    return _in_students_language(request, lambda: _too_large_response_in(request, limit))
 
 
 def _too_large_response_in(request: HttpRequest, limit: Limit) -> HttpResponse:
@@ -150,6 +166,34 @@ def _too_large_response_in(request: HttpRequest, limit: Limit) -> HttpResponse:
         fragment = format_html('<p class="field-error" role="alert">{}</p>', message)
         return HttpResponse(fragment, status=413)
     return render(request, "413.html", {"message": message}, status=413)
+
+
+def _refusal_message(exception: Exception | None) -> str:
+    if isinstance(exception, TooManyFieldsSent):
+        return _("The form has too many fields (limit: %(limit)d).") % {
+            "limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        }
+    if isinstance(exception, TooManyFilesSent):
+        return _("The form has too many files (limit: %(limit)d).") % {
+            "limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        }
+    if isinstance(exception, RequestDataTooBig):
+        return _too_large()
+    return _("The request is malformed.")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 (handler400): JSON with the reason on the API, its page elsewhere.
+
+    Django answers a request it refuses to read (too many fields or files, a
+    broken form, a Host not allowed) with this view when a middleware refused
+    it; a view's refusal comes through the middleware's process_exception.
+    """
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    return _in_students_language(
+        request, lambda: JsonResponse({"detail": _refusal_message(exception)}, status=400)
+    )
 
 
 def _drain(request: HttpRequest, length: int) -> None:
@@ -187,9 +231,18 @@ class RequestBodyLimitMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Django's own refusal of too many bytes of fields (a multipart body's
-        text parts), answered as ours are rather than as a bare 400 page."""
+        text parts), answered as ours are rather than as a bare 400 page; its
+        other refusals of a form, JSON on the API (as handler400 answers them,
+        and also with DEBUG on, where Django would show its debug page)."""
         if isinstance(exception, RequestDataTooBig):
             return too_large_response(request, Limit(0, _too_large))
+        if isinstance(exception, SuspiciousOperation | BadRequest) and _is_api(request):
+            if isinstance(exception, SuspiciousOperation):
+                # The line Django's own answer would have logged.
+                logging.getLogger(f"django.security.{type(exception).__name__}").error(
+                    str(exception), extra={"status_code": 400, "request": request}
+                )
+            return bad_request(request, exception)
         return None
 
 

@@ -13,6 +13,9 @@ from materials.study.urls import api_urlpatterns as study_api_urlpatterns
 from materials.views import home_view
 from tutor.apis import ConversationViewSet
 
+# Django's refusals of a request it cannot read: JSON with the reason on the API.
+handler400 = "eduplatform.body_limit.bad_request"
+
 router = DefaultRouter()
 router.register("materials", MaterialViewSet, basename="material")
 router.register("tutor/conversations", ConversationViewSet, basename="conversation")

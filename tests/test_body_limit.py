@@ -255,3 +255,98 @@ def test_through_gunicorn_a_big_json_body_gets_a_json_413(
         assert response.headers["Content-Type"] == "application/json"
         assert json.loads(answer) == {"detail": message}
     assert Material.objects.count() == 1 and not material.reports.exists()
+
+
+# --- Django's other refusals of a form: JSON on the API -------------------------------
+
+
+def _fields(count: int) -> dict[str, str]:
+    return {f"field{n}": "x" for n in range(count)}
+
+
+def test_too_many_form_fields_to_the_api_are_a_json_400_in_russian(api, pdf_upload):
+    """Past DATA_UPLOAD_MAX_NUMBER_FIELDS Django refuses the form: its HTML 400 page before."""
+    response = api.post(
+        "/api/materials/",
+        {"file": pdf_upload(), **_fields(1001)},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "В форме слишком много полей (максимум: 1000)."}
+    assert not Material.objects.exists()
+
+
+def test_too_many_files_to_the_api_are_a_json_400_in_the_students_language(api, user):
+    user.language = "ru"
+    user.save(update_fields=["language"])
+    files = [_file(f"{n}.pdf", b"%PDF-1.4") for n in range(101)]
+    response = api.post("/api/materials/", {"file": files}, format="multipart")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "В форме слишком много файлов (максимум: 100)."}
+    assert not Material.objects.exists()
+
+
+def test_too_many_query_fields_to_the_api_are_a_json_400(api):
+    response = api.get("/api/search/", {"q": "cell", **_fields(1001)})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The form has too many fields (limit: 1000)."}
+
+
+def test_a_refusal_before_any_view_is_json_on_the_api_too(api):
+    """A Host not allowed is refused by a middleware, before any view: handler400 answers."""
+    response = api.get("/api/materials/", HTTP_HOST="elsewhere.example", HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Запрос составлен неверно."}
+
+
+def test_through_gunicorn_too_many_fields_are_json_on_the_api_and_a_page_elsewhere(gunicorn, user):
+    token = api_token_create(user=user).key
+    boundary = "----too-many-fields"
+    body = (
+        "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="field{n}"\r\n\r\nx\r\n'
+            for n in range(1001)
+        ).encode()
+        + f"--{boundary}--\r\n".encode()
+    )
+    for language, message in (
+        ("ru", "В форме слишком много полей (максимум: 1000)."),
+        ("en", "The form has too many fields (limit: 1000)."),
+    ):
+        connection = http.client.HTTPConnection("127.0.0.1", gunicorn.port, timeout=30)
+        connection.request(
+            "POST",
+            "/api/materials/",
+            body=body,
+            headers={
+                "Authorization": f"Token {token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Accept-Language": language,
+            },
+        )
+        response = connection.getresponse()
+        answer = response.read().decode()
+        connection.close()
+        assert response.status == 400, answer[:200]
+        assert response.headers["Content-Type"] == "application/json"
+        assert json.loads(answer) == {"detail": message}
+    # Query fields alike (short ones: gunicorn refuses a request line past 4 KB); a page
+    # keeps Django's own answer.
+    query = "&".join(["a"] * 1001)
+    status, answer, _ = raw_request(
+        gunicorn.port,
+        f"GET /api/search/?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Token {token}\r\nConnection: close\r\n\r\n",
+    )
+    head, _, body = answer.partition("\r\n\r\n")
+    assert status == 400 and "application/json" in head
+    assert json.loads(body) == {"detail": "The form has too many fields (limit: 1000)."}
+    status, answer, _ = raw_request(
+        gunicorn.port,
+        f"GET /accounts/login/?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    assert status == 400
+    assert "text/html" in answer.partition("\r\n\r\n")[0]
+    assert not Material.objects.exists()

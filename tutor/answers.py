@@ -32,6 +32,11 @@ EXTRACTIVE_FALLBACK = "extractive-fallback"
 NOTHING_FOUND = "none"
 
 _CITATION_MARK = re.compile(r"\[\s*#?(\d+(?:\s*[,;]\s*#?\d+)*)\s*\]")
+_NUMBER = re.compile(r"\d+")
+# From the start of a run of spaces only: from each of its spaces, a long run
+# before no punctuation would be read again to its end.
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<![ \t])[ \t]+([.,;:!?])")
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
 
 
 @dataclass
@@ -203,7 +208,7 @@ def checked_answer(raw: str, passages: Sequence[Any], *, generator: str) -> Answ
 
     def renumber(match: re.Match[str]) -> str:
         marks = []
-        for raw_id in re.findall(r"\d+", match.group(1)):
+        for raw_id in _NUMBER.findall(match.group(1)):
             chunk = by_id.get(int(raw_id))
             if chunk is None:
                 continue
@@ -218,8 +223,8 @@ def checked_answer(raw: str, passages: Sequence[Any], *, generator: str) -> Answ
         return "".join(marks)
 
     content = _CITATION_MARK.sub(renumber, raw)
-    content = re.sub(r"[ \t]+([.,;:!?])", r"\1", content)
-    content = re.sub(r"[ \t]{2,}", " ", content).strip()
+    content = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", content)
+    content = _SPACE_RUN.sub(" ", content).strip()
     return Answer(content=content, citations=citations, generator=generator)
 
 

@@ -42,7 +42,9 @@ def leaks_instructions(text: str) -> bool:
 
 
 # A document must not be able to close the block it is quoted in.
-_DELIMITER = re.compile(r"<\s*/?\s*passages?\b[^>]*>", re.IGNORECASE)
+# An unclosed tag is removed up to the next "<": read to the next ">" instead, every
+# "<passage" without one would read the rest of the text again.
+_DELIMITER = re.compile(r"<\s*(?:/\s*)?passages?\b[^<>]*(?:>|(?=<))", re.IGNORECASE)
 
 
 # What a page number counts, by the material's kind (slides, a handout's sections).

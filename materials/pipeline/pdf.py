@@ -358,9 +358,15 @@ _PAGE_NUMBER = re.compile(
     r"(?:\s*(?:/|of|из|von)\s*\d{1,4})?\s*[-–—]?$|^[ivxlcdm]{1,7}$",
     re.IGNORECASE,
 )
-_HYPHENATED = re.compile(r"\w+(?:-\w+)+")
+# A word is tried from its first letter only: from each of its letters, a long
+# word without the hyphen would be read again to its end.
+_HYPHENATED = re.compile(r"\b\w+(?:-\w+)+")
 _WORD = re.compile(r"\w+")
-_LINE_END_HYPHEN = re.compile(r"(\w+)-$")
+_LINE_END_HYPHEN = re.compile(r"\b(\w+)-$")
+# How far back from a paragraph's end a word broken by a hyphen is looked for:
+# searched from the start, each of a paragraph's thousand lines would read the
+# whole paragraph again.
+_WORD_REACH = 200
 _EDGE_LINES = 2
 
 
@@ -423,10 +429,10 @@ def _join_lines(lines: list[str], hyphenated: set[str], words: set[str]) -> str:
     """One paragraph from its wrapped lines, undoing hyphenation at line ends."""
     text = lines[0]
     for line in lines[1:]:
-        match = _LINE_END_HYPHEN.search(text)
+        match = _end_hyphen(text)
         if match is None:
             # A URL wrapped after a slash continues without a space.
-            last_token = text.rsplit(" ", 1)[-1]
+            last_token = text[text.rfind(" ") + 1 :]
             glue = "" if text.endswith("/") and "://" in last_token else " "
             text = f"{text}{glue}{line}"
             continue
@@ -448,9 +454,14 @@ def _join_lines(lines: list[str], hyphenated: set[str], words: set[str]) -> str:
     return text
 
 
+def _end_hyphen(text: str) -> re.Match[str] | None:
+    """The word before a hyphen that ends the text."""
+    return _LINE_END_HYPHEN.search(text, max(0, len(text) - _WORD_REACH))
+
+
 def _breaks_word(line: str, next_line: str) -> bool:
     """The line ends in a word broken by a hyphen, and the next line goes on with it."""
-    match = _LINE_END_HYPHEN.search(line)
+    match = _end_hyphen(line)
     return match is not None and match.group(1)[-1].isalpha() and next_line[:1].islower()
 
 

@@ -107,8 +107,9 @@ def parse_video_id(url: str) -> str:
 # Text cleaning shared by YouTube captions and uploaded subtitles
 # --------------------------------------------------------------------------
 
-# ASS/SSA override blocks that some .srt exporters leave in: {\an8}, {\i1}
-_ASS_TAGS = re.compile(r"\{\\[^}]*\}")
+# ASS/SSA override blocks that some .srt exporters leave in: {\an8}, {\i1}. A block
+# ends before the next "{": otherwise every unclosed "{\" reads the rest of the file.
+_ASS_TAGS = re.compile(r"\{\\[^{}]*\}")
 # Leftover markup, should a caption carry any after the parsers ran.
 _HTML_TAGS = re.compile(r"</?[A-Za-z][^<>]*>")
 # A segment that is nothing but sound cues: "[Music]", "[Музыка] [Аплодисменты]", "♪♪"
@@ -283,7 +284,8 @@ class _PageRecorder:
         return self.watch_response.content.decode("utf-8", errors="replace")
 
 
-_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# A title holds no "<" (HTML escapes it): each unclosed "<title>" reads to the next tag only.
+_HTML_TITLE = re.compile(r"<title[^<>]*>([^<]*)</title>", re.IGNORECASE)
 _HTML_LENGTH = re.compile(r'"lengthSeconds"\s*:\s*"(\d+)"')
 
 
@@ -440,8 +442,9 @@ def fetch_transcript(
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
 
-# "00:00:01,000 -->": the comma marks SubRip (WebVTT only allows a dot).
-_SRT_TIMING = re.compile(r"^\s*\d+:\d{1,2}:\d{1,2},\d+\s*-->", re.MULTILINE)
+# "00:00:01,000 -->": the comma marks SubRip (WebVTT only allows a dot). The indent
+# stays on its line: "^\s*" would read every following blank line from each line start.
+_SRT_TIMING = re.compile(r"^[^\S\n]*\d+:\d{1,2}:\d{1,2},\d+\s*-->", re.MULTILINE)
 # How many recently emitted lines a rolling caption may repeat.
 _ROLLING_HISTORY = 3
 

@@ -124,7 +124,9 @@ SYSTEM_PROMPT = (
 
 
 # A passage (or a title) must not be able to close the block it is quoted in.
-_DELIMITER = re.compile(r"<\s*/?\s*passages?\b[^>]*>", re.IGNORECASE)
+# An unclosed tag is removed up to the next "<": read to the next ">" instead, every
+# "<passage" without one would read the rest of the text again.
+_DELIMITER = re.compile(r"<\s*(?:/\s*)?passages?\b[^<>]*(?:>|(?=<))", re.IGNORECASE)
 
 
 def as_data(text: str, *, limit: int | None = None) -> str:

@@ -11,6 +11,7 @@ import re
 FTS_CONFIG = {"ru": "russian", "en": "english"}
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LATIN_WORD = re.compile(r"[a-z]+")
 _ENGLISH_WORDS = frozenset(
     "the of and to in is that for it as with was on be are by this from or an"
     " which not have at can but if has were their will".split()
@@ -46,7 +47,7 @@ def detect_language(text: str) -> str:
     if cyrillic / letters >= 0.6:
         return "ru"
     if latin / letters >= 0.6:
-        words = re.findall(r"[a-z]+", sample.lower())
+        words = _LATIN_WORD.findall(sample.lower())
         if words and sum(word in _ENGLISH_WORDS for word in words) / len(words) >= 0.05:
             return "en"
     return "simple"

@@ -27,6 +27,7 @@ from materials.text.words import stem
 # this runs on every hit of a search and must take milliseconds.
 _SENTENCE_BREAK = re.compile(SENTENCE_END.pattern + r"|\n\s*\n|(?<=[:;])\s+(?=[A-ZА-ЯЁ])")
 _WORD = re.compile(r"\S+")
+_LONG_WORD = re.compile(r"\w{3,}")
 # Lists, tables and code come out of PDFs as very long "sentences": they are
 # cut into windows of this many words, so that one does not win by length.
 MAX_SENTENCE_WORDS = 40
@@ -224,7 +225,7 @@ def _stems(text: str) -> set[str]:
     # Five letters, not the stemmer's six: enough to tell which sentence of a
     # passage a generated text was drawn from, and where cards and citations
     # have always been placed.
-    return {stem(word.casefold(), 5) for word in re.findall(r"\w{3,}", text)}
+    return {stem(word.casefold(), 5) for word in _LONG_WORD.findall(text)}
 
 
 def sentence_for_text(chunk: Chunk, text: str) -> Sentence | None:

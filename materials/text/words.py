@@ -31,6 +31,11 @@ def content_stems(text: str) -> set[str]:
     return {stem(w) for w in words(text) if len(w) > 2 or w.isdigit()}
 
 
+def whole_word(term: str) -> re.Pattern[str]:
+    """The term where it stands as a word of its own, in any case ("factor", not "factors")."""
+    return re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE)
+
+
 def clip(text: str, limit: int) -> str:
     text = _SPACES.sub(" ", text).strip()
     if len(text) <= limit:

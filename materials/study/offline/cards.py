@@ -16,7 +16,7 @@ import numpy as np
 from materials.study.offline.reading import CYRILLIC, NOT_TERMS, Candidate, standalone
 from materials.study.types import Card, Question, Source
 from materials.text.references import opens_on_reference
-from materials.text.words import normalize, stem
+from materials.text.words import normalize, stem, whole_word
 
 BLANK = "_____"
 STEMS = {
@@ -49,30 +49,38 @@ _VAGUE_DEFINITION = {
     "related", "same", "similar", "following", "above", "previous", "this", "these", "that",
     "тот", "такой", "такая", "такое", "следующий", "следующая", "этот", "это", "эта",
 }  # fmt: skip
+# A term longer than two characters ends on a non-space, and the spaces around the
+# verb are read once (possessive "\s++"): otherwise each of the term's sixty lengths
+# reads a long run of spaces again, and a sentence of 100,000 spaces takes a second.
+# The matches are those of the plain "\s+" and a term of {1,60} after its first letter.
 _DEFINITION_PATTERNS = {
     "en": [
         re.compile(
-            r"^(?P<article>an?\s+|the\s+)?(?P<term>[A-Za-z][\w\s'-]{1,60}?)\s+"
-            r"(?P<verb>is|are)\s+(?:defined\s+as|called|known\s+as|an?|the)\s+(?P<rest>.{12,})$",
+            r"^(?P<article>an?\s++|the\s++)?(?P<term>[A-Za-z](?:\s|[\w\s'-]{0,59}?[\w'-]))\s++"
+            r"(?P<verb>is|are)\s++(?:defined\s++as|called|known\s++as|an?|the)\s+"
+            r"(?P<rest>.{12,}+)$",
             re.IGNORECASE,
         ),
         re.compile(
-            r"^(?P<article>an?\s+|the\s+)?(?P<term>[A-Za-z][\w\s'-]{1,60}?)\s+"
-            r"(?:refers?\s+to|means|denotes|describes)\s+(?P<rest>.{12,})$",
+            r"^(?P<article>an?\s++|the\s++)?(?P<term>[A-Za-z](?:\s|[\w\s'-]{0,59}?[\w'-]))\s++"
+            r"(?:refers?\s++to|means|denotes|describes)\s+(?P<rest>.{12,}+)$",
             re.IGNORECASE,
         ),
     ],
     "ru": [
-        re.compile(r"^(?P<term>[^\s—–,:;][^—–:;]{1,60}?)\s+[—–-]\s+(?:это\s+)?(?P<rest>.{12,})$"),
         re.compile(
-            r"^(?P<term>[^\s,:;][^,:;]{1,60}?)\s+"
-            r"(?:является|называется|означает|представляет собой)\s+(?P<rest>.{12,})$"
+            r"^(?P<term>[^\s—–,:;](?:\s|[^—–:;]{0,59}?[^\s—–:;]))\s++[—–-]\s+(?:это\s+)?"
+            r"(?P<rest>.{12,}+)$"
+        ),
+        re.compile(
+            r"^(?P<term>[^\s,:;](?:\s|[^,:;]{0,59}?[^\s,:;]))\s++"
+            r"(?:является|называется|означает|представляет собой)\s+(?P<rest>.{12,}+)$"
         ),
     ],
     "de": [
         re.compile(
-            r"^(?:ein|eine|der|die|das)?\s*(?P<term>[^\s,:;][^,:;]{1,60}?)\s+"
-            r"(?:ist|sind|heißt|heißen|bezeichnet)\s+(?P<rest>.{12,})$",
+            r"^(?:ein|eine|der|die|das)?\s*+(?P<term>[^\s,:;](?:\s|[^,:;]{0,59}?[^\s,:;]))\s++"
+            r"(?:ist|sind|heißt|heißen|bezeichnet)\s+(?P<rest>.{12,}+)$",
         ),
     ],
 }
@@ -80,7 +88,7 @@ _DEFINITION_PATTERNS = {
 
 def _blank(sentence: str, term: str) -> tuple[str, str] | None:
     """The sentence with every occurrence of the term blanked, and the term as written."""
-    pattern = re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE)
+    pattern = whole_word(term)
     found = pattern.search(sentence)
     if found is None:
         return None
@@ -301,6 +309,11 @@ def term_vectors(
     return out
 
 
+def _after_a_letter(word: str) -> re.Pattern[str]:
+    """The word after a letter (and a comma): mid-sentence, where its case is its own."""
+    return re.compile(rf"[^\W\d_][,;]?\s+{re.escape(word)}(?!\w)")
+
+
 def _as_in_text(term: str, raw_text: str) -> str:
     """The term as the text writes it mid-sentence: "factor", but "Debian" and "GNU"."""
     first = term.split()[0]
@@ -309,7 +322,7 @@ def _as_in_text(term: str, raw_text: str) -> str:
     lower = first[:1].lower() + first[1:]
 
     def mid_sentence(word: str) -> int:
-        return len(re.findall(rf"[^\W\d_][,;]?\s+{re.escape(word)}(?!\w)", raw_text))
+        return len(_after_a_letter(word).findall(raw_text))
 
     capitalised = mid_sentence(first)
     # Russian writes names of things in lower case: "Фактор" is capitalised only by its place.

@@ -18,7 +18,7 @@ import numpy as np
 from materials.study.types import MaterialText, Source
 from materials.text.references import opens_on_reference, points_elsewhere, without_connective
 from materials.text.splitter import split_sentences
-from materials.text.words import content_stems, normalize, stem
+from materials.text.words import content_stems, normalize, stem, whole_word
 
 # YAKE reads about 20k characters a second; it sees this much of the most
 # central text, and terms are then looked up in every passage.
@@ -213,7 +213,7 @@ def _key_terms(
         if language == "ru" and len(parts) == 1 and _RUSSIAN_ADJECTIVE.search(norm):
             continue
         # YAKE may join words across a line or paragraph break ("files Binary").
-        if not re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text, re.IGNORECASE):
+        if not whole_word(term).search(text):
             continue
         document_frequency = sum(f" {norm} " in f" {chunk} " for chunk in chunk_norms)
         # A word on many pages ("file", "Definition") names nothing in particular.
