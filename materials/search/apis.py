@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.types import AuthenticatedRequest
 from eduplatform.ownership import owned
 from materials.search.selectors import search
 from materials.search.serializers import SearchQuerySerializer, SearchResponseSerializer
@@ -24,7 +24,7 @@ class SearchApi(APIView):
         ],
         responses={200: SearchResponseSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         params = SearchQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         material = None
