@@ -1,6 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -16,7 +16,7 @@ router = DefaultRouter()
 router.register("materials", MaterialViewSet, basename="material")
 router.register("tutor/conversations", ConversationViewSet, basename="conversation")
 
-api_urlpatterns = [
+api_urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("auth/token/rotate/", TokenRotateApi.as_view(), name="auth-token-rotate"),
     path("auth/logout/", LogoutApi.as_view(), name="auth-logout"),
@@ -31,7 +31,7 @@ api_urlpatterns = [
 
 # The admin signs in through allauth's login page, so its password guesses
 # count against the same per-address and per-account limits as everyone's.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", home_view, name="home"),

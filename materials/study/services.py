@@ -86,7 +86,7 @@ def flashcard_review(
         raise ValidationError({"rating": _("The rating must be 1, 2, 3 or 4.")})
     card = Flashcard.objects.select_for_update().get(pk=card.pk)
     scheduler = scheduler or scheduler_for(card.owner)
-    moment = _utc(now or timezone.now())
+    moment = (now or timezone.now()).astimezone(UTC)
     reviewed, _log = scheduler.review_card(
         _to_fsrs(card), Rating(rating), review_datetime=moment, review_duration=duration_ms
     )
