@@ -18,7 +18,9 @@ NO_SERVICES := DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unuse
 # with hashes: requirements.txt (the runtime, what production installs, under the
 # name pip users and deploy tools look for) and in requirements/:
 # model-build.txt (+ building the embedding model: `make run`), test.txt
-# (+ tests), bench.txt (+ bench and load), lint.txt and lock.txt (alone).
+# (+ tests), bench.txt (+ bench and load), lint.txt (+ ruff and mypy: its
+# Django plugin imports the settings, so it goes over the runtime, whose
+# versions it keeps) and lock.txt (alone).
 # Each lock holds every version of the one before it, unchanged.
 REQ := requirements
 define pip-install
@@ -72,9 +74,10 @@ run: install ## serve the app and a worker at http://127.0.0.1:$(PORT) on embedd
 test: install-test ## the whole test suite, with coverage
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed-lint ## ruff check and format check (CI runs it before the tests)
+lint: $(VENV)/.installed-runtime $(VENV)/.installed-lint ## ruff check and format check, then mypy (CI runs it before the tests)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(NO_SERVICES) $(VENV)/bin/mypy
 
 format: $(VENV)/.installed-lint ## ruff format and fix
 	$(VENV)/bin/ruff format .
@@ -94,7 +97,7 @@ lock: $(VENV)/.installed-lock ## write the dependency locks from pyproject.toml 
 	$(UV_COMPILE) pyproject.toml --group model-build -c requirements.txt -o $(REQ)/model-build.txt
 	$(UV_COMPILE) pyproject.toml --group test -c $(REQ)/model-build.txt -o $(REQ)/test.txt
 	$(UV_COMPILE) pyproject.toml --group bench -c $(REQ)/test.txt -o $(REQ)/bench.txt
-	$(UV_COMPILE) --group lint -o $(REQ)/lint.txt
+	$(UV_COMPILE) --group lint -c requirements.txt -o $(REQ)/lint.txt
 	$(UV_COMPILE) --group lock -o $(REQ)/lock.txt
 
 # One table (ours, baseline, ratio, target) and bench/results.json; parts run
