@@ -18,7 +18,9 @@ NO_SERVICES := DEBUG=1 DATABASE_URL=postgres://unused/db REDIS_URL=redis://unuse
 # with hashes: requirements.txt (the runtime, what production installs, under the
 # name pip users and deploy tools look for) and in requirements/:
 # model-build.txt (+ building the embedding model: `make run`), test.txt
-# (+ tests), bench.txt (+ bench and load), lint.txt and lock.txt (alone).
+# (+ tests), bench.txt (+ bench and load), lint.txt (+ ruff and mypy: its
+# Django plugin imports the settings, so it goes over the runtime, whose
+# versions it keeps) and lock.txt (alone).
 # Each lock holds every version of the one before it, unchanged.
 REQ := requirements
 define pip-install
@@ -77,9 +79,10 @@ test: install-test ## the whole test suite, with coverage
 test-fast: install-test ## the fast part of the suite: no worker runs, servers or browsers
 	$(PY) -m pytest -m "not slow" --no-cov
 
-lint: $(VENV)/.installed-lint ## ruff check and format check (CI runs it before the tests)
+lint: $(VENV)/.installed-runtime $(VENV)/.installed-lint ## ruff check and format check, then mypy (CI runs it before the tests)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(NO_SERVICES) $(VENV)/bin/mypy
 
 format: $(VENV)/.installed-lint ## ruff format and fix
 	$(VENV)/bin/ruff format .
@@ -99,7 +102,7 @@ lock: $(VENV)/.installed-lock ## write the dependency locks from pyproject.toml 
 	$(UV_COMPILE) pyproject.toml --group model-build -c requirements.txt -o $(REQ)/model-build.txt
 	$(UV_COMPILE) pyproject.toml --group test -c $(REQ)/model-build.txt -o $(REQ)/test.txt
 	$(UV_COMPILE) pyproject.toml --group bench -c $(REQ)/test.txt -o $(REQ)/bench.txt
-	$(UV_COMPILE) --group lint -o $(REQ)/lint.txt
+	$(UV_COMPILE) --group lint -c requirements.txt -o $(REQ)/lint.txt
 	$(UV_COMPILE) --group lock -o $(REQ)/lock.txt
 
 # One table (ours, baseline, ratio, target) and bench/results.json; parts run

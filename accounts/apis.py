@@ -22,6 +22,7 @@ from accounts.services import (
     api_token_rotate,
     api_tokens_revoke_all,
 )
+from accounts.types import AuthenticatedRequest
 from eduplatform.throttling import ClientScopedRateThrottle
 
 
@@ -113,6 +114,6 @@ class LogoutAllApi(TokenApiView):
     """Revoke every API token of the user (sessions in browsers stay)."""
 
     @extend_schema(request=None, responses={204: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         api_tokens_revoke_all(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -29,15 +31,17 @@ class UserManager(BaseUserManager["User"]):
 
 
 class User(AbstractUser):
-    username = None
+    # No username column: the email is the login (AbstractUser's stubs expect a str).
+    username = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
     # Empty: follow the browser. Set by the language switcher while signed in.
     language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # Ours, not AbstractUser's username-based one (its stubs name that one).
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("user")

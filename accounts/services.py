@@ -46,9 +46,11 @@ def api_token_create(*, user: User) -> IssuedToken:
     the others), but an account never holds more than API_TOKENS_PER_USER.
     """
     now = timezone.now()
-    user.auth_token_set.filter(expiry__lt=now).delete()
+    AuthToken.objects.filter(user=user, expiry__lt=now).delete()
     keep = max(settings.API_TOKENS_PER_USER - 1, 0)
-    stale = user.auth_token_set.order_by("-created").values_list("pk", flat=True)[keep:]
+    stale = (
+        AuthToken.objects.filter(user=user).order_by("-created").values_list("pk", flat=True)[keep:]
+    )
     AuthToken.objects.filter(pk__in=list(stale)).delete()
     instance, key = AuthToken.objects.create(user=user)
     return IssuedToken(key=key, expiry=instance.expiry)

@@ -261,7 +261,8 @@ class BodyLimitUploadHandler(FileUploadHandler):
         self.received += len(raw_data)
         if self.limit is not None and self.received > self.limit:
             if self.request is not None:
-                self.request.body_limit_exceeded = True
+                # Read back by the view, which answers 413; Django has no such attribute.
+                self.request.body_limit_exceeded = True  # type: ignore[attr-defined]
             raise StopUpload(connection_reset=True)
         return raw_data
 

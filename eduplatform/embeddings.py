@@ -97,6 +97,8 @@ class OpenAIEmbedder:
         self._client = openai_client()
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        from openai import NOT_GIVEN
+
         from eduplatform.ai import interactive_call, with_backoff
 
         vectors: list[list[float]] = []
@@ -108,7 +110,7 @@ class OpenAIEmbedder:
                     model=self.model_name,
                     input=batch,
                     dimensions=EMBEDDING_DIMENSIONS,
-                    **({"timeout": timeout} if timeout is not None else {}),
+                    timeout=NOT_GIVEN if timeout is None else timeout,
                 )
 
             response = interactive_call(create) if self.interactive else with_backoff(create)

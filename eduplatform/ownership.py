@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -30,8 +30,9 @@ def owned(
     elif isinstance(source, QuerySet):
         queryset = source
     else:
-        queryset = source(owner=user)
+        # A selector (mypy cannot tell that issubclass above took every model).
+        queryset = cast("Callable[..., QuerySet[T]]", source)(owner=user)
     try:
         return queryset.filter(owner=user).get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc

@@ -162,5 +162,5 @@ def job_alive(job_id: str, *, overdue_after: timedelta, queue: str = QUEUE) -> b
         at = rq_queue.scheduled_job_registry.get_scheduled_time(job_id)
         return at is not None and at.astimezone(UTC) + overdue_after > datetime.now(UTC)
     if status == JobStatus.STARTED:
-        return bool(job.worker_name) and _worker_alive(job.worker_name, connection)
+        return bool(job.worker_name and _worker_alive(job.worker_name, connection))
     return False

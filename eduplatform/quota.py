@@ -88,12 +88,15 @@ class QuotaExceeded(Throttled):
     """
 
     default_code = "daily_limit"
+    # Set by Throttled.__init__ (rounded up to whole seconds); its stubs leave it out.
+    wait: int
 
     def __init__(self, kind: str, limit: int, wait: float, span: int = DAY) -> None:
         self.kind, self.limit = kind, limit
         self.message = _limit_message(kind, limit, span)
         super().__init__(wait=wait)
-        self.detail = {"detail": self.message, "code": self.default_code}
+        # DRF renders plain strings as it does ErrorDetail; its stubs take only the latter.
+        self.detail = {"detail": self.message, "code": self.default_code}  # type: ignore[dict-item]
 
     def __str__(self) -> str:
         return self.message

@@ -7,12 +7,15 @@ e-mail addresses, only the user's id (the same id the JSON logs carry).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 _SECRET_HEADERS = {"authorization", "cookie", "x-csrftoken", "x-api-key", "proxy-authorization"}
 
 
-def scrub(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+def scrub(event: Event, hint: Hint | None = None) -> Event:
     """before_send: drop everything that could hold a student's text or a secret."""
     request = event.get("request")
     if isinstance(request, dict):

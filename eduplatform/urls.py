@@ -1,6 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -20,7 +20,7 @@ router = DefaultRouter()
 router.register("materials", MaterialViewSet, basename="material")
 router.register("tutor/conversations", ConversationViewSet, basename="conversation")
 
-api_urlpatterns = [
+api_urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("auth/token/rotate/", TokenRotateApi.as_view(), name="auth-token-rotate"),
     path("auth/logout/", LogoutApi.as_view(), name="auth-logout"),
@@ -35,7 +35,7 @@ api_urlpatterns = [
 
 # The admin signs in through allauth's login page, so its password guesses
 # count against the same per-address and per-account limits as everyone's.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 # The start page shows the site's AI calls of today (SITE_DAILY_AI_CALL_LIMIT).
 admin.site.index = admin_index_with_budget(admin.site.index)
 admin.site.index_template = "admin/site_index.html"

@@ -1,3 +1,6 @@
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -135,7 +138,8 @@ class ChunkAdmin(admin.ModelAdmin):
 
 
 class HideActionsMixin:
-    actions = ("hide", "unhide")
+    # As loose as ModelAdmin.actions in the stubs, which it stands in for.
+    actions: Sequence[Any] | None = ("hide", "unhide")
 
     @admin.action(description=_("Hide selected items from students"), permissions=["change"])
     def hide(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -8,9 +8,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.types import AuthenticatedRequest
 from eduplatform.body_limit import body_limit
 from eduplatform.quota import QUOTA_RESPONSE
 from materials.errors import IN_FLIGHT_RESPONSE
@@ -51,7 +51,7 @@ class MaterialViewSet(
     @extend_schema(
         request=MaterialCreateSerializer, responses={201: MaterialSerializer, 429: QUOTA_RESPONSE}
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         serializer = MaterialCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -79,14 +79,14 @@ class MaterialViewSet(
         responses={202: MaterialSerializer, 409: IN_FLIGHT_RESPONSE, 429: QUOTA_RESPONSE},
     )
     @action(detail=True, methods=["post"])
-    def reprocess(self, request: Request, pk: str | None = None) -> Response:
+    def reprocess(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Process again: one of today's uploads and AI calls; 409 while a run is in flight."""
         material = material_reprocess(material=self.get_object(), by_student=True)
         return Response(MaterialSerializer(material).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ReportSerializer, responses={201: None})
     @action(detail=True, methods=["post"])
-    def report(self, request: Request, pk: str | None = None) -> Response:
+    def report(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Flag the material as wrong for the moderators."""
         from materials.study.services import content_report_create
 

@@ -145,7 +145,8 @@ def dashboard_get(*, owner: User, now: datetime | None = None) -> Dashboard:
     _, end_of_today = day_bounds(now)
     shown_mistakes = list(mistakes[:RECENT_MISTAKES])
     for card in shown_mistakes:
-        card.due_later = card.due > end_of_today
+        # For the page only: no column of the row.
+        card.due_later = card.due > end_of_today  # type: ignore[attr-defined]
     scored = [(score, total) for _, score, total in attempts if total]
     average = round(100 * sum(s for s, _ in scored) / sum(t for _, t in scored)) if scored else None
     return Dashboard(

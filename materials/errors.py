@@ -169,7 +169,8 @@ class AlreadyRunning(APIException):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__()
-        self.detail = {"detail": message, "code": self.default_code}
+        # DRF renders plain strings as it does ErrorDetail; its stubs take only the latter.
+        self.detail = {"detail": message, "code": self.default_code}  # type: ignore[dict-item]
 
     def __str__(self) -> str:
         return self.message

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +26,7 @@ class PdfUploadForm(forms.Form):
     )
     title = forms.CharField(label=_("Title (optional)"), max_length=300, required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Filled per request: `%` on a lazy string at import time would freeze its language.
         self.fields["file"].help_text = _(

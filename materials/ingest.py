@@ -149,7 +149,7 @@ def extract_youtube(material: Material) -> Extracted:
 
     if material.subtitle_file:
         with material.subtitle_file.open("rb") as handle:
-            rows = parse_subtitles(handle.read(), material.subtitle_file.name)
+            rows = parse_subtitles(handle.read(), material.subtitle_file.name or "")
         title = ""
         duration = int(rows[-1][1]) if rows else None
     else:

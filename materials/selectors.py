@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -99,14 +101,16 @@ def quote_on_page(
     place = second if video else page
     if not wanted or place is None:
         return ""
-    passages = Chunk.objects.filter(owner=owner, material=material).order_by("position")
+    chunks = Chunk.objects.filter(owner=owner, material=material).order_by("position")
+    # (text, anchors, the chunk's first page or second)
+    passages: Iterable[tuple[str, list[Any], float | None]]
     if video:
         # A link's second is its caption's start, rounded down.
-        passages = passages.filter(
+        passages = chunks.filter(
             Q(end_seconds__isnull=True) | Q(end_seconds__gte=place), start_seconds__lt=place + 1
         ).values_list("text", "anchors", "start_seconds")
     else:
-        passages = passages.filter(page_start__lte=place, page_end__gte=place).values_list(
+        passages = chunks.filter(page_start__lte=place, page_end__gte=place).values_list(
             "text", "anchors", "page_start"
         )
     text, here = "", []

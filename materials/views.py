@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
+from accounts.types import AuthenticatedHttpRequest
 from eduplatform.body_limit import body_limit
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
@@ -50,7 +51,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
-def _list_context(request: HttpRequest, **forms: Form) -> dict:
+def _list_context(request: AuthenticatedHttpRequest, **forms: Form) -> dict:
     page = Paginator(material_list(owner=request.user), 20).get_page(request.GET.get("page"))
     return {
         "page_obj": page,
@@ -69,7 +70,7 @@ def _list_context(request: HttpRequest, **forms: Form) -> dict:
 
 @login_required
 @require_GET
-def material_list_view(request: HttpRequest) -> HttpResponse:
+def material_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     template = "materials/list.html"
     if request.htmx and request.htmx.target == "material-rows":
         template += "#material-rows"
@@ -77,7 +78,7 @@ def material_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def _created_or_errors(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     form: Form,
     field_errors: ValidationError | None,
     material: Material | None,
@@ -101,7 +102,7 @@ def _created_or_errors(
 @body_limit(lambda: settings.MAX_UPLOAD_MB)
 @login_required
 @require_POST
-def material_upload_view(request: HttpRequest) -> HttpResponse:
+def material_upload_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _create_from_form(
         request,
         PdfUploadForm(request.POST, request.FILES),
@@ -114,7 +115,7 @@ def material_upload_view(request: HttpRequest) -> HttpResponse:
 @body_limit(lambda: settings.MAX_SUBTITLE_MB, field="subtitles")
 @login_required
 @require_POST
-def material_youtube_view(request: HttpRequest) -> HttpResponse:
+def material_youtube_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _create_from_form(
         request,
         YoutubeForm(request.POST, request.FILES),
@@ -128,7 +129,7 @@ def material_youtube_view(request: HttpRequest) -> HttpResponse:
 
 
 def _create_from_form(
-    request: HttpRequest, form: Form, create: Callable[[dict], Material]
+    request: AuthenticatedHttpRequest, form: Form, create: Callable[[dict], Material]
 ) -> HttpResponse:
     material, errors, status = None, None, 400
     if form.is_valid():
@@ -143,7 +144,7 @@ def _create_from_form(
 
 @login_required
 @require_GET
-def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def material_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     template = "materials/detail.html"
     if request.htmx and request.htmx.target == "status":
@@ -154,14 +155,14 @@ def material_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, {"material": material})
 
 
-def _to_detail(request: HttpRequest, material: Material) -> HttpResponse:
+def _to_detail(request: AuthenticatedHttpRequest, material: Material) -> HttpResponse:
     url = reverse("materials:detail", args=[material.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @login_required
 @require_POST
-def material_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
+def material_reprocess_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     try:
         material_reprocess(material=material, by_student=True)
@@ -173,7 +174,7 @@ def material_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
 @body_limit(lambda: settings.MAX_SUBTITLE_MB, field="subtitles")
 @login_required
 @require_POST
-def material_subtitles_view(request: HttpRequest, pk: int) -> HttpResponse:
+def material_subtitles_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The lecture's own subtitle file, in place of YouTube's captions."""
     material = owned(material_list, request.user, pk)
     upload = request.FILES.get("subtitles")
@@ -198,7 +199,7 @@ def _any_of_mine(owner):
 
 @login_required
 @require_http_methods(["POST", "DELETE"])
-def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def material_delete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     material_delete(material=owned(_any_of_mine, request.user, pk))
     url = reverse("materials:list")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -206,7 +207,7 @@ def material_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 # What a stored kind is served as: the type its bytes were checked to be at
 # upload, never a guess from the name the student gave the file.
-SERVED_AS = {
+SERVED_AS: dict[str, tuple[str, str]] = {
     Material.Kind.PDF: ("application/pdf", ".pdf"),
     Material.Kind.PPTX: (OFFICE_CONTENT_TYPES[Material.Kind.PPTX], ".pptx"),
     Material.Kind.DOCX: (OFFICE_CONTENT_TYPES[Material.Kind.DOCX], ".docx"),
@@ -232,7 +233,7 @@ def private_file_response(
 
 @login_required
 @require_GET
-def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
+def material_file_view(request: AuthenticatedHttpRequest, pk: int) -> FileResponse:
     """The stored file, to its owner only; PDF citations link here with #page=N.
 
     Slides and handouts are only ever downloaded (a browser cannot show them,
@@ -254,7 +255,7 @@ def material_file_view(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 @require_GET
-def material_text_view(request: HttpRequest, pk: int) -> HttpResponse:
+def material_text_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Slides or a handout as text, one block per slide or section (`#p-N`), to its owner."""
     material = owned(material_list, request.user, pk)
     if not material.is_office:
@@ -268,7 +269,7 @@ def material_text_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def material_report_view(request: HttpRequest, pk: int) -> HttpResponse:
+def material_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A student flags their material as wrong (bad text, broken file) for moderators."""
     from materials.study.services import content_report_create
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from openai import Stream
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 from eduplatform.ai import AIUnavailable, interactive_call, openai_client
 from materials.text.language import question_language, search_language
@@ -174,13 +175,22 @@ def extractive_answer(
 _LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
 
 
+def _turn(role: str, content: str) -> ChatCompletionMessageParam:
+    # A stored message's role is "user" or "assistant" (Message's constraint).
+    if role == "assistant":
+        return {"role": "assistant", "content": content}
+    return {"role": "user", "content": content}
+
+
 def build_messages(
     question: str, history: Sequence[tuple[str, str]], passages: Sequence[Any]
-) -> list[dict[str, str]]:
+) -> list[ChatCompletionMessageParam]:
     """System rules, the earlier turns, then the passages (as data) and the question."""
     language = _LANGUAGE_NAMES.get(question_language(question), "the language of the question")
-    messages = [{"role": "system", "content": SYSTEM_PROMPT.format(language=language)}]
-    messages += [{"role": role, "content": content} for role, content in history]
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": SYSTEM_PROMPT.format(language=language)}
+    ]
+    messages += [_turn(role, content) for role, content in history]
     messages.append(
         {
             "role": "user",
@@ -229,8 +239,8 @@ def checked_answer(raw: str, passages: Sequence[Any], *, generator: str) -> Answ
 
 
 def _first_words(
-    client: openai.OpenAI, model: str, messages: list[dict[str, str]]
-) -> tuple[Stream[Any], str]:
+    client: openai.OpenAI, model: str, messages: list[ChatCompletionMessageParam]
+) -> tuple[Stream[ChatCompletionChunk], str]:
     """The model's stream and its first words, once they are in.
 
     The tries and the wait for the first words are those of what a student
@@ -239,7 +249,7 @@ def _first_words(
     read of the stream has as long as the first one had.
     """
 
-    def attempt(seconds: float) -> tuple[Stream[Any], str]:
+    def attempt(seconds: float) -> tuple[Stream[ChatCompletionChunk], str]:
         deadline = time.monotonic() + seconds
         response = client.chat.completions.create(
             model=model, messages=messages, stream=True, timeout=seconds

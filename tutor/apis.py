@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from eduplatform import quota
+from accounts.types import AuthenticatedRequest
 from eduplatform.ownership import owned
 from eduplatform.quota import QUOTA_RESPONSE
 from eduplatform.throttling import user_throttle
@@ -40,22 +41,24 @@ QUESTION_LIMIT_RESPONSE = OpenApiResponse(
 
 
 class ConversationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Conversation]
 ):
     """The signed-in user's tutor conversations; another user's answer 404."""
 
     serializer_class = ConversationSerializer
+    # Past IsAuthenticated, as every API view is.
+    request: AuthenticatedRequest
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Conversation]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Conversation.objects.none()
         return conversation_list(owner=self.request.user).prefetch_related("messages")
 
-    def get_object(self):
+    def get_object(self) -> Conversation:
         return owned(self.get_queryset(), self.request.user, self.kwargs["pk"])
 
     @extend_schema(request=ConversationCreateSerializer, responses={201: ConversationSerializer})
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         serializer = ConversationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         material = None
@@ -69,7 +72,7 @@ class ConversationViewSet(
         responses={201: MessageSerializer, 429: QUESTION_LIMIT_RESPONSE},
     )
     @action(detail=True, methods=["post"])
-    def messages(self, request: Request, pk: str | None = None) -> Response:
+    def messages(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         conversation = self.get_object()
         serializer = MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -88,6 +91,11 @@ class ConversationViewSet(
         throttle_classes=[user_throttle(quota.MISSED)],
     )
     def missed(self, request: Request, pk: str | None = None, message_id: str = "") -> Response:
+    @extend_schema(request=None, responses={201: FlashcardSerializer, 204: None})
+    @action(detail=True, methods=["post"], url_path=r"messages/(?P<message_id>\d+)/missed")
+    def missed(
+        self, request: AuthenticatedRequest, pk: str | None = None, message_id: str = ""
+    ) -> Response:
         """ "Didn't get it": the answer's cited sentence (its card) comes back tomorrow."""
         conversation = self.get_object()
         message = conversation.messages.filter(pk=message_id).first()

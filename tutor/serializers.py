@@ -1,9 +1,11 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from tutor.models import Conversation, Message
 
 
-class CitationSerializer(serializers.Serializer):
+class CitationSerializer(serializers.Serializer[Any]):
     material = serializers.IntegerField()
     chunk = serializers.IntegerField()
     page = serializers.IntegerField(allow_null=True)
@@ -11,7 +13,7 @@ class CitationSerializer(serializers.Serializer):
     quote = serializers.CharField()
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(serializers.ModelSerializer[Message]):
     citations = CitationSerializer(many=True, read_only=True)
 
     class Meta:
@@ -20,7 +22,7 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConversationSerializer(serializers.ModelSerializer):
+class ConversationSerializer(serializers.ModelSerializer[Conversation]):
     material = serializers.IntegerField(source="material_id", allow_null=True, read_only=True)
     messages = MessageSerializer(many=True, read_only=True)
 
@@ -30,9 +32,9 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConversationCreateSerializer(serializers.Serializer):
+class ConversationCreateSerializer(serializers.Serializer[Any]):
     material = serializers.IntegerField(allow_null=True, required=False, min_value=1)
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(serializers.Serializer[Any]):
     content = serializers.CharField(max_length=4000)

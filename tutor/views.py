@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
     Http404,
-    HttpRequest,
     HttpResponse,
     StreamingHttpResponse,
 )
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from eduplatform import quota
+from accounts.types import AuthenticatedHttpRequest
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
 from eduplatform.throttling import user_rate_limited
@@ -31,19 +32,19 @@ from tutor.selectors import conversation_list, message_get, message_list
 from tutor.services import conversation_create, message_ask, message_ask_stream, message_missed
 
 
-def _owned_material(request: HttpRequest, pk: int | str | None) -> Material | None:
+def _owned_material(request: AuthenticatedHttpRequest, pk: int | str | None) -> Material | None:
     if pk in (None, ""):
         return None
     return owned(material_list, request.user, pk)
 
 
-def _owned_conversation(request: HttpRequest, pk: int) -> Conversation:
+def _owned_conversation(request: AuthenticatedHttpRequest, pk: int) -> Conversation:
     return owned(conversation_list, request.user, pk)
 
 
 @login_required
 @require_GET
-def tutor_index_view(request: HttpRequest) -> HttpResponse:
+def tutor_index_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Conversations about all materials, or about one (`?material=`), resumable."""
     material = _owned_material(request, request.GET.get("material"))
     context = {
@@ -56,13 +57,15 @@ def tutor_index_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def conversation_create_view(request: HttpRequest) -> HttpResponse:
+def conversation_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     material = _owned_material(request, request.POST.get("material"))
     conversation = conversation_create(owner=request.user, material=material)
     return redirect("tutor:conversation", pk=conversation.pk)
 
 
-def _conversation_context(request: HttpRequest, conversation: Conversation, form: AskForm) -> dict:
+def _conversation_context(
+    request: AuthenticatedHttpRequest, conversation: Conversation, form: AskForm
+) -> dict[str, Any]:
     return {
         "conversation": conversation,
         "material": conversation.material,
@@ -76,7 +79,7 @@ def _conversation_context(request: HttpRequest, conversation: Conversation, form
 
 @login_required
 @require_GET
-def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     conversation = _owned_conversation(request, pk)
     return render(
         request, "tutor/conversation.html", _conversation_context(request, conversation, AskForm())
@@ -85,7 +88,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def message_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+def message_create_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The form's plain POST: works without JavaScript, answers after a redirect."""
     conversation = _owned_conversation(request, pk)
     form = AskForm(request.POST)
@@ -107,7 +110,9 @@ def _event(name: str, data: object) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _render_message(request: HttpRequest, conversation: Conversation, message: Message) -> str:
+def _render_message(
+    request: AuthenticatedHttpRequest, conversation: Conversation, message: Message
+) -> str:
     # Re-read so the message gets its citation links like the page does.
     shown = message_list(owner=request.user, conversation=conversation)
     message = next(m for m in shown if m.pk == message.pk)
@@ -116,7 +121,9 @@ def _render_message(request: HttpRequest, conversation: Conversation, message: M
 
 @login_required
 @require_POST
-def message_stream_view(request: HttpRequest, pk: int) -> HttpResponse:
+def message_stream_view(
+    request: AuthenticatedHttpRequest, pk: int
+) -> HttpResponse | StreamingHttpResponse:
     """The answer as server-sent events: `delta` pieces of text, then `done`
     with the finished message's HTML (its citations checked and linked)."""
     conversation = _owned_conversation(request, pk)
@@ -149,16 +156,16 @@ def message_stream_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 yield _event("delta", piece)
 
-    response = StreamingHttpResponse(events(), content_type="text/event-stream; charset=utf-8")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    stream = StreamingHttpResponse(events(), content_type="text/event-stream; charset=utf-8")
+    stream["Cache-Control"] = "no-cache"
+    stream["X-Accel-Buffering"] = "no"
+    return stream
 
 
 @login_required
 @require_POST
 @user_rate_limited(quota.MISSED)
-def message_missed_view(request: HttpRequest, pk: int) -> HttpResponse:
+def message_missed_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """ "Didn't get it": the answer's cited sentence comes back in tomorrow's reviews."""
     try:
         message = message_get(owner=request.user, pk=pk)

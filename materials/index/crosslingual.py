@@ -81,7 +81,7 @@ PART_WORDS = 30
 
 
 def parts(
-    text: str, anchors: Sequence[Sequence[float]], default: float | None, *, video: bool = False
+    text: str, anchors: Sequence[list[float]], default: float | None, *, video: bool = False
 ) -> list[tuple[float | None, str]]:
     """(page or second, text) of each part of a chunk: one per page it spans.
 
@@ -91,11 +91,11 @@ def parts(
     """
     words = text.split()
     starts: list[tuple[int, float | None]] = [(0, default)]
-    for word, value in sorted(anchors):
+    for word, place in sorted(anchors):
         if int(word) <= 0:
-            starts[0] = (0, value)
+            starts[0] = (0, place)
         elif int(word) < len(words):
-            starts.append((int(word), value))
+            starts.append((int(word), place))
     found: list[tuple[float | None, list[str]]] = []
     for (first, value), (stop, _) in zip(starts, [*starts[1:], (len(words), None)], strict=True):
         if video and found and len(found[-1][1]) < PART_WORDS:
@@ -146,7 +146,7 @@ def chunk_similarities(*, owner_id: int, chunk_ids: list[int], vector: Sequence[
     """The owner's given chunks' cosine to a vector from `embed`: that of their nearest part."""
     if not chunk_ids:
         return {}
-    params = {"cross": str(list(vector)), "owner": owner_id, "ids": chunk_ids}
+    params: dict[str, Any] = {"cross": str(list(vector)), "owner": owner_id, "ids": chunk_ids}
     params["cross_model"] = MODEL_NAME
     with connection.cursor() as cursor:
         cursor.execute(_SIMILARITIES_SQL, params)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eduplatform import quota
+from accounts.types import AuthenticatedRequest
 from eduplatform.ownership import owned
 from eduplatform.throttling import user_throttle
 from materials.search.selectors import search
@@ -28,7 +28,7 @@ class SearchApi(APIView):
         ],
         responses={200: SearchResponseSerializer, 429: quota.RATE_RESPONSE},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         params = SearchQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         material = None

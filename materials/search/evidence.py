@@ -11,6 +11,7 @@ holds most of the matched weight.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from materials.models import Chunk
 from materials.text.language import search_language
@@ -65,7 +66,7 @@ def score_sentences(
             sentence.lexemes = frozenset().union(*(found for _, found in parts))
             found_by_sentence.append(sentence.lexemes & query.keys())
             if len(parts) > 1:
-                sentence.anchor = max(parts, key=lambda item, q=query: _matched(item, q))[0].anchor
+                sentence.anchor = max(parts, key=partial(_matched, query=query))[0].anchor
         if not total:
             continue
         for position, sentence in enumerate(by_chunk[chunk.pk]):

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -178,14 +179,14 @@ CROSS_WEIGHT = 2.0
 SAME_LANGUAGE_WEIGHT = 0.25
 
 
-def _scope(owner: User, material: Material | None) -> tuple[str, dict]:
+def _scope(owner: User, material: Material | None) -> tuple[str, dict[str, Any]]:
     # The owner's visible materials as a semi-join: a handful of ids, looked up
     # once, rather than a join to the materials table for every chunk.
     scope = (
         "c.owner_id = %(owner)s AND c.material_id IN (SELECT v.id FROM materials_material v"
         " WHERE v.owner_id = %(owner)s AND NOT v.is_hidden)"
     )
-    params: dict = {"owner": owner.pk}
+    params: dict[str, Any] = {"owner": owner.pk}
     if material is not None:
         scope += " AND c.material_id = %(material)s"
         params["material"] = material.pk
@@ -200,7 +201,7 @@ class TextRankings:
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def text_rankings(scope: str, params: dict) -> TextRankings:
+def text_rankings(scope: str, params: dict[str, Any]) -> TextRankings:
     """Full text and term coverage of the chunks in scope (see _TEXT_RANKINGS_SQL)."""
     depth = params["depth"]
     with connection.cursor() as cursor:
@@ -283,7 +284,7 @@ def _query_vector(pending: Future[list[float]], deadline: float | None) -> list[
         raise AIUnavailable("no query vector in time", permanent=False) from exc
 
 
-def _vector_ids(scope: str, params: dict, vector: str) -> list[int]:
+def _vector_ids(scope: str, params: dict[str, Any], vector: str) -> list[int]:
     params = {**params, "vector": vector, "model": current_model_name()}
     _set_iterative_scan()
     with connection.cursor() as cursor:

@@ -130,8 +130,8 @@ def _across_languages(hit: Hit, ranking: Ranking, *, read: bool) -> Hit:
         found = crosslingual.similarities(ranking.cross_vector, [s.text for s in on_page])
         for sentence, similarity in zip(on_page, found, strict=True):
             sentence.score += similarity
-    sentence = best_sentence(on_page)
-    if sentence is None:
+    best = best_sentence(on_page)
+    if best is None:
         return hit
-    sentence.anchor = anchor
-    return replace(hit, sentence=sentence)
+    best.anchor = anchor
+    return replace(hit, sentence=best)

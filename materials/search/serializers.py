@@ -1,15 +1,17 @@
 """The search API's query and answer."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 
-class SearchQuerySerializer(serializers.Serializer):
+class SearchQuerySerializer(serializers.Serializer[Any]):
     q = serializers.CharField(max_length=500)
     material = serializers.IntegerField(required=False, min_value=1)
     k = serializers.IntegerField(required=False, min_value=1, max_value=50, default=5)
 
 
-class SearchResultSerializer(serializers.Serializer):
+class SearchResultSerializer(serializers.Serializer[Any]):
     chunk = serializers.IntegerField(source="chunk.pk")
     material = serializers.IntegerField(source="chunk.material_id")
     page = serializers.IntegerField(
@@ -25,7 +27,7 @@ class SearchResultSerializer(serializers.Serializer):
     score = serializers.FloatField()
 
 
-class SearchResponseSerializer(serializers.Serializer):
+class SearchResponseSerializer(serializers.Serializer[Any]):
     results = SearchResultSerializer(many=True)
     degraded = serializers.BooleanField(
         help_text="The hosted embedding model did not answer in time: full text only."

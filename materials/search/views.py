@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from eduplatform import quota
+from accounts.types import AuthenticatedHttpRequest
 from eduplatform.ownership import owned
 from eduplatform.throttling import user_rate_limited
 from materials.links import source_label, source_url
-from materials.models import Material
+from materials.models import Chunk, Material
 from materials.search.forms import SearchForm
 from materials.search.selectors import Hit, search
 from materials.search.snippets import highlighted, snippet_text
@@ -28,7 +29,7 @@ class SearchResult:
     snippet: SafeString  # the best sentence and its neighbours on the same page
 
     @property
-    def chunk(self):
+    def chunk(self) -> Chunk:
         return self.hit.chunk
 
     @property
@@ -94,7 +95,7 @@ def _has_query(request: HttpRequest) -> bool:
 @login_required
 @require_GET
 @user_rate_limited(quota.SEARCH, when=_has_query)
-def search_view(request: HttpRequest) -> HttpResponse:
+def search_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Search my materials (or one material); one view for the page and its results fragment."""
     form = SearchForm(request.GET)
     query, material = "", None

@@ -6,6 +6,8 @@ another student's material, card, question or attempt is a 404.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils.text import slugify
@@ -13,10 +15,10 @@ from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.types import AuthenticatedRequest
 from eduplatform import quota
 from eduplatform.ownership import owned
 from eduplatform.throttling import UserRateThrottle, throttle, user_throttle
@@ -70,7 +72,8 @@ class NotesSerializer(serializers.Serializer):
 
 
 class FlashcardSerializer(serializers.ModelSerializer):
-    source = serializers.SerializerMethodField()
+    # A field named like Field.source, which the stubs type as a str.
+    source = serializers.SerializerMethodField()  # type: ignore[assignment]
     suspended = serializers.BooleanField(source="is_suspended", required=False)
     # Never reviewed (one of a day's new cards), and brought back by a mistake.
     is_new = serializers.SerializerMethodField()
@@ -103,7 +106,8 @@ class ReviewSerializer(serializers.Serializer):
 
 
 class QuestionSerializer(serializers.ModelSerializer):
-    source = serializers.SerializerMethodField()
+    # A field named like Field.source, which the stubs type as a str.
+    source = serializers.SerializerMethodField()  # type: ignore[assignment]
 
     class Meta:
         model = QuizQuestion
@@ -147,9 +151,11 @@ class AttemptSerializer(serializers.Serializer):
 # --- helpers ------------------------------------------------------------------
 
 
-def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:
+def _paginated(
+    view: APIView, request: AuthenticatedRequest, queryset, serializer_class
+) -> Response:
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
@@ -158,7 +164,7 @@ def _paginated(view: APIView, request: Request, queryset, serializer_class) -> R
 
 class SummaryApi(APIView):
     @extend_schema(responses={200: SummarySerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         study_set = selectors.study_set_get(owner=request.user, material=material)
         return Response(
@@ -174,7 +180,7 @@ class SummaryApi(APIView):
 
 class NotesApi(APIView):
     @extend_schema(responses={200: NotesSerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         sections = selectors.note_section_list(owner=request.user, material=material)
         study_set = selectors.study_set_get(owner=request.user, material=material)
@@ -204,7 +210,7 @@ class RegenerateApi(APIView):
         request=None,
         responses={202: SummarySerializer, 409: IN_FLIGHT_RESPONSE, 429: quota.QUOTA_RESPONSE},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         if material.status not in (Material.Status.READY, *Material.IN_FLIGHT):
             raise serializers.ValidationError({"material": ["The material is not ready yet."]})
@@ -229,13 +235,13 @@ class MaterialFlashcardsApi(APIView):
     pagination_class = PageNumberPagination  # so the schema shows the paginated envelope
 
     @extend_schema(responses={200: FlashcardSerializer(many=True)})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         cards = selectors.flashcard_list(owner=request.user, material=material)
         return _paginated(self, request, cards, FlashcardSerializer)
 
     @extend_schema(request=FlashcardCreateSerializer, responses={201: FlashcardSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         data = FlashcardCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -250,11 +256,11 @@ class MaterialFlashcardsApi(APIView):
 
 class FlashcardApi(APIView):
     @extend_schema(responses={200: FlashcardSerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         return Response(FlashcardSerializer(owned(selectors.flashcard_list, request.user, pk)).data)
 
     @extend_schema(request=FlashcardSerializer, responses={200: FlashcardSerializer})
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, pk: int) -> Response:
         card = owned(selectors.flashcard_list, request.user, pk)
         data = FlashcardSerializer(card, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -270,7 +276,7 @@ class FlashcardApi(APIView):
         return Response(FlashcardSerializer(card).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, pk: int) -> Response:
         services.flashcard_delete(card=owned(selectors.flashcard_list, request.user, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -318,7 +324,7 @@ class FlashcardReviewApi(APIView):
     @extend_schema(
         request=ReviewSerializer, responses={200: FlashcardSerializer, 429: REVIEW_LIMIT_RESPONSE}
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         card = owned(selectors.flashcard_list, request.user, pk)
         throttle(request, REVIEW_THROTTLES)
         data = ReviewSerializer(data=request.data)
@@ -337,7 +343,7 @@ class DueFlashcardsApi(APIView):
     pagination_class = PageNumberPagination
 
     @extend_schema(responses={200: FlashcardSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         cards = selectors.flashcard_due_list(owner=request.user)
         return _paginated(self, request, cards, FlashcardSerializer)
 
@@ -346,12 +352,12 @@ class StudySettingsApi(APIView):
     """New cards a day, desired retention, and the student's fitted FSRS parameters."""
 
     @extend_schema(responses={200: StudySettingsSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         profile = selectors.study_profile_get(user=request.user)
         return Response(StudySettingsSerializer(profile).data)
 
     @extend_schema(request=StudySettingsSerializer, responses={200: StudySettingsSerializer})
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: AuthenticatedRequest) -> Response:
         data = StudySettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         try:
@@ -363,7 +369,7 @@ class StudySettingsApi(APIView):
 
 class FlashcardReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         card = owned(selectors.flashcard_list, request.user, pk)
         data = ReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -378,7 +384,7 @@ class FlashcardReportApi(APIView):
 
 class QuizApi(APIView):
     @extend_schema(responses={200: QuizSerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         questions = selectors.quiz_question_list(owner=request.user, material=material)
         study_set = selectors.study_set_get(owner=request.user, material=material)
@@ -394,13 +400,13 @@ class QuizAttemptsApi(APIView):
     pagination_class = PageNumberPagination  # so the schema shows the paginated envelope
 
     @extend_schema(responses={200: AttemptSerializer(many=True)})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         attempts = selectors.quiz_attempt_list(owner=request.user, material=material)
         return _paginated(self, request, attempts, AttemptSerializer)
 
     @extend_schema(request=AttemptCreateSerializer, responses={201: AttemptSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         material = owned(material_list, request.user, pk)
         data = AttemptCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -416,7 +422,7 @@ class QuizAttemptsApi(APIView):
 
 class QuizAttemptApi(APIView):
     @extend_schema(responses={200: AttemptSerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         attempt = owned(selectors.quiz_attempt_list, request.user, pk)
         return Response(AttemptSerializer(attempt).data)
 
@@ -425,7 +431,7 @@ class QuestionFlashcardApi(APIView):
     """Turn a (missed) question into a flashcard."""
 
     @extend_schema(request=None, responses={201: FlashcardSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         card = services.flashcard_from_question(
             owner=request.user, question=owned(selectors.quiz_question_list, request.user, pk)
         )
@@ -434,7 +440,7 @@ class QuestionFlashcardApi(APIView):
 
 class QuestionReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         question = owned(selectors.quiz_question_list, request.user, pk)
         data = ReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -485,5 +491,5 @@ class ExportApi(APIView):
     throttle_classes = [user_throttle(quota.EXPORT)]
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 429: quota.RATE_RESPONSE})
-    def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, pk: int, fmt: str) -> HttpResponse:
         return export_response(request, owned(material_list, request.user, pk), fmt)

@@ -21,6 +21,7 @@ from typing import Any
 
 import jsonschema
 from django.conf import settings
+from openai.types.chat import ChatCompletionMessageParam
 
 from eduplatform.ai import openai_client, with_backoff
 from materials.errors import ProcessingError
@@ -210,7 +211,9 @@ class HostedGenerator:
         self.tokens_used = 0
         self._client = openai_client()
 
-    def _ask(self, messages: list[dict], schema: dict, name: str) -> dict:
+    def _ask(
+        self, messages: list[ChatCompletionMessageParam], schema: dict[str, Any], name: str
+    ) -> dict:
         """One structured call, with backoff; one more try when the answer is malformed."""
         for attempt in range(2):
             response = with_backoff(
@@ -243,7 +246,7 @@ class HostedGenerator:
     ) -> StudyContent:
         beat = beat or (lambda: None)
         system = SYSTEM_PROMPT.format(language=_language_name(material.language))
-        stats = {"batches": 0, "invalid_batches": 0, "over_budget_batches": 0}
+        stats: dict[str, float] = {"batches": 0, "invalid_batches": 0, "over_budget_batches": 0}
         content = StudyContent(
             summary="", sections=[], cards=[], questions=[], generator=self.name, stats=stats
         )

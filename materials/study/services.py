@@ -87,7 +87,7 @@ def flashcard_review(
     if rating not in (1, 2, 3, 4):
         raise ValidationError({"rating": _("The rating must be 1, 2, 3 or 4.")})
     card = Flashcard.objects.select_for_update().get(pk=card.pk)
-    moment = _utc(now or timezone.now())
+    moment = (now or timezone.now()).astimezone(UTC)
     if _repeated(card, moment):
         return card
     scheduler = scheduler or scheduler_for(card.owner)

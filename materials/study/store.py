@@ -161,11 +161,11 @@ def _store_cards(material: Material, content: StudyContent, generator: str, now:
         material.flashcards.exclude(origin=Flashcard.Origin.GENERATED).exclude(passage="")
     )
     present = _present_passages(material, {c.passage for c in [*used, *others] if c.passage})
-    for offset, card in enumerate(sorted(used, key=lambda c: (c.position, c.pk))):
-        card.position = len(content.cards) + offset
-        card.source_changed = bool(card.passage) and card.passage not in present
-    for card in others:
-        card.source_changed = card.passage not in present
+    for offset, flashcard in enumerate(sorted(used, key=lambda c: (c.position, c.pk))):
+        flashcard.position = len(content.cards) + offset
+        flashcard.source_changed = bool(flashcard.passage) and flashcard.passage not in present
+    for other in others:
+        other.source_changed = other.passage not in present
     Flashcard.objects.bulk_update(
         matched + used,
         ["position", "page", "page_end", "start_seconds", "passage", "source_changed"],
@@ -189,10 +189,11 @@ def _store_questions(material: Material, content: StudyContent, generator: str) 
         )
     }
     material.quiz_questions.update(position=F("position") + _POSITION_SHIFT)
-    kept, new_questions = [], []
+    kept: list[QuizQuestion] = []
+    new_questions: list[QuizQuestion] = []
     for position, question in enumerate(content.questions):
         page, seconds = _place(question.source, f"{question.question} {question.answer}")
-        row = old.pop(_question_key(question.question, question.answer), None)
+        row: QuizQuestion | None = old.pop(_question_key(question.question, question.answer), None)
         if row is None:
             row = QuizQuestion(owner_id=material.owner_id, material=material, generator=generator)
             new_questions.append(row)
@@ -205,12 +206,12 @@ def _store_questions(material: Material, content: StudyContent, generator: str) 
     retired = [q for q in old.values() if q.has_reports or q.is_hidden]
     QuizQuestion.objects.filter(pk__in=[q.pk for q in old.values() if q not in retired]).delete()
     present = _present_passages(material, {q.passage for q in retired if q.passage})
-    for offset, question in enumerate(sorted(retired, key=lambda q: q.position)):
-        question.position = len(content.questions) + offset
-        question.is_retired = True
-        question.source_changed = bool(question.passage) and question.passage not in present
+    for offset, stale in enumerate(sorted(retired, key=lambda q: q.position)):
+        stale.position = len(content.questions) + offset
+        stale.is_retired = True
+        stale.source_changed = bool(stale.passage) and stale.passage not in present
     QuizQuestion.objects.bulk_update(
-        kept + retired,
+        [*kept, *retired],
         [
             "position", "question", "choices", "answer_index", "explanation", "page",
             "page_end", "start_seconds", "passage", "is_retired", "source_changed",

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Source:
@@ -67,7 +69,7 @@ class StudyContent:
     questions: list[Question]
     generator: str
     tokens_used: int = 0
-    stats: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)
     # The summary section by section, each sentence anchored to its passage.
     summary_sections: list[Section] = field(default_factory=list)
 
@@ -81,7 +83,7 @@ class MaterialText:
     language: str
     kind: str
     sources: list[Source]
-    embeddings: list | None = None  # numpy array (n, d) or None
+    embeddings: np.ndarray | None = None  # (n, d): each passage's vector
     outline: list[tuple[int, str, int]] = field(default_factory=list)  # (level, title, page)
 
     def spans_of(self, headings: list[tuple[int, str, int]]) -> list[tuple[str, int, int]]:

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.types import AuthenticatedHttpRequest
 from eduplatform import quota
 from eduplatform.ownership import owned
 from eduplatform.throttling import RateLimited, throttle, user_rate_limited
@@ -33,6 +34,8 @@ from materials.study.generation import generation_error_message, study_regenerat
 from materials.study.offline import item_quote
 
 
+# Set on rows for their template (`.anchor`): no column of them, hence the
+# attr-defined ignores where it is set.
 def _anchor(
     material: Material, page: int | None, start_seconds: float | None, quote: str = ""
 ) -> dict:
@@ -42,7 +45,7 @@ def _anchor(
     }
 
 
-def _study_context(request: HttpRequest, material: Material) -> dict:
+def _study_context(request: AuthenticatedHttpRequest, material: Material) -> dict:
     study_set = selectors.study_set_get(owner=request.user, material=material)
     return {
         "material": material,
@@ -51,7 +54,7 @@ def _study_context(request: HttpRequest, material: Material) -> dict:
     }
 
 
-def _back(request: HttpRequest, default: str) -> HttpResponse:
+def _back(request: AuthenticatedHttpRequest, default: str) -> HttpResponse:
     url = request.POST.get("next") or default
     # Django's own test, not a prefix check: browsers read `/\evil.com` as
     # `//evil.com`, another site.
@@ -75,7 +78,7 @@ def _material_id(value: str | None) -> int | None:
 
 @login_required
 @require_GET
-def study_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
+def study_notes_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     sections = [
         {
@@ -97,7 +100,7 @@ def study_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def study_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+def study_retry_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     if material.status == Material.Status.READY:
         try:
@@ -124,8 +127,9 @@ def _number(value: str | None) -> int | None:
 
 @login_required
 @require_GET
-@csp_update({"frame-src": [YOUTUBE_EMBED]})
-def reader_view(request: HttpRequest, pk: int) -> HttpResponse:
+# django-csp types its decorators for views that take the request alone.
+@csp_update({"frame-src": [YOUTUBE_EMBED]})  # type: ignore[arg-type]
+def reader_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The source at the cited place: a PDF page with the quoted sentence highlighted
     (pdf.js, served from static/), or a YouTube lecture's player at the second.
 
@@ -166,12 +170,12 @@ def reader_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def flashcard_list_view(request: HttpRequest, pk: int) -> HttpResponse:
+def flashcard_list_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     cards = selectors.flashcard_list(owner=request.user, material=material)
     page = Paginator(cards, 50).get_page(request.GET.get("page"))
     for card in page.object_list:
-        card.anchor = _anchor(
+        card.anchor = _anchor(  # type: ignore[attr-defined]
             material, card.page, card.start_seconds, item_quote(card.front, card.back)
         )
     due = selectors.due_today(owner=request.user, material=material).total
@@ -181,7 +185,7 @@ def flashcard_list_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def flashcard_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+def flashcard_create_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     try:
         services.flashcard_create(
@@ -199,7 +203,7 @@ def flashcard_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def flashcard_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+def flashcard_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     card = owned(selectors.flashcard_list, request.user, pk)
     errors: list[str] = []
     if request.method == "POST":
@@ -221,7 +225,7 @@ def flashcard_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def flashcard_suspend_view(request: HttpRequest, pk: int) -> HttpResponse:
+def flashcard_suspend_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     card = owned(selectors.flashcard_list, request.user, pk)
     services.flashcard_update(card=card, is_suspended=not card.is_suspended)
     return _back(request, reverse("materials:flashcards", args=[card.material_id]))
@@ -229,7 +233,7 @@ def flashcard_suspend_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def flashcard_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def flashcard_delete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     card = owned(selectors.flashcard_list, request.user, pk)
     material_id = card.material_id
     services.flashcard_delete(card=card)
@@ -239,7 +243,7 @@ def flashcard_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def flashcard_report_view(request: HttpRequest, pk: int) -> HttpResponse:
+def flashcard_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     card = owned(selectors.flashcard_list, request.user, pk)
     services.content_report_create(
         reporter=request.user, flashcard=card, reason=request.POST.get("reason", "")
@@ -251,14 +255,14 @@ def flashcard_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 # --- review -----------------------------------------------------------------------------
 
 
-def _review_context(request: HttpRequest) -> dict:
+def _review_context(request: AuthenticatedHttpRequest) -> dict:
     material = None
     if request.GET.get("material"):
         material = owned(material_list, request.user, request.GET["material"])
     due = selectors.flashcard_due_list(owner=request.user, material=material)
     card = due.first()
     if card is not None:
-        card.anchor = _anchor(
+        card.anchor = _anchor(  # type: ignore[attr-defined]
             card.material, card.page, card.start_seconds, item_quote(card.front, card.back)
         )
     return {"card": card, "due_count": due.count(), "material": material}
@@ -266,7 +270,7 @@ def _review_context(request: HttpRequest) -> dict:
 
 @login_required
 @require_GET
-def review_view(request: HttpRequest) -> HttpResponse:
+def review_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Due today: one card at a time, across all materials or one."""
     template = "materials/study/review.html"
     if request.htmx and request.htmx.target == "review-card":
@@ -276,7 +280,7 @@ def review_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
+def flashcard_review_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     card = owned(selectors.flashcard_list, request.user, pk)
     error = ""
     try:
@@ -293,9 +297,11 @@ def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
         url += f"?material={material_id}"
     if request.htmx:
         # The next card (or this one, not rated, with the reason) replaces this one in place.
-        request.GET = request.GET.copy()
+        query = request.GET.copy()
         if material_id is not None:
-            request.GET["material"] = str(material_id)
+            query["material"] = str(material_id)
+        # Django lets a view swap in a mutable copy; the stubs type GET as immutable.
+        request.GET = query  # type: ignore[assignment]
         context = {**_review_context(request), "review_error": error}
         return render(request, "materials/study/review.html#review-card", context)
     if error:
@@ -305,7 +311,7 @@ def flashcard_review_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def study_settings_view(request: HttpRequest) -> HttpResponse:
+def study_settings_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """New cards a day, desired retention, and how the schedule is fitted to the student."""
     profile = selectors.study_profile_get(user=request.user)
     initial = {
@@ -339,7 +345,7 @@ def study_settings_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quiz_view(request: HttpRequest, pk: int) -> HttpResponse:
+def quiz_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     material = owned(material_list, request.user, pk)
     questions = list(selectors.quiz_question_list(owner=request.user, material=material))
     if request.method == "POST" and questions:
@@ -350,7 +356,7 @@ def quiz_view(request: HttpRequest, pk: int) -> HttpResponse:
         url = reverse("materials:attempt", args=[attempt.pk])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     for question in questions:
-        question.anchor = _anchor(
+        question.anchor = _anchor(  # type: ignore[attr-defined]
             material,
             question.page,
             question.start_seconds,
@@ -363,7 +369,7 @@ def quiz_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def attempt_view(request: HttpRequest, pk: int) -> HttpResponse:
+def attempt_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     attempt = owned(selectors.quiz_attempt_list, request.user, pk)
     material = attempt.material
     live = set(
@@ -399,7 +405,7 @@ def attempt_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def question_flashcard_view(request: HttpRequest, pk: int) -> HttpResponse:
+def question_flashcard_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     question = owned(selectors.quiz_question_list, request.user, pk)
     services.flashcard_from_question(owner=request.user, question=question)
     if request.htmx:
@@ -410,7 +416,7 @@ def question_flashcard_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def question_report_view(request: HttpRequest, pk: int) -> HttpResponse:
+def question_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     question = owned(selectors.quiz_question_list, request.user, pk)
     services.content_report_create(
         reporter=request.user, question=question, reason=request.POST.get("reason", "")
@@ -425,5 +431,5 @@ def question_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @user_rate_limited(quota.EXPORT)
-def export_view(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+def export_view(request: AuthenticatedHttpRequest, pk: int, fmt: str) -> HttpResponse:
     return export_response(request, owned(material_list, request.user, pk), fmt)

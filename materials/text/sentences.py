@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -162,7 +163,7 @@ def _cut(chunk: Chunk) -> list[Sentence]:
     return found
 
 
-def sentence_index(chunks: Sequence[Chunk]) -> list[list]:
+def sentence_index(chunks: Sequence[Chunk]) -> list[list[Any]]:
     """What Chunk.sentences stores for each chunk: its sentences, pieces and their lexemes.
 
     [[sentence start, end, [[piece start, end, anchor, [lexeme, ...]], ...]], ...]

@@ -59,7 +59,7 @@ def sentence_ends(text: str, language: str) -> list[int]:
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of a passage, single-spaced."""
-    out = []
+    out: list[str] = []
     for paragraph in _PARAGRAPH.split(text):
         flat = _SPACES.sub(" ", paragraph).strip()
         if flat:

@@ -200,7 +200,7 @@ def quiz_questions(
 ) -> list[Question]:
     stems = STEMS.get(language, _PLAIN_STEMS)
     vectors = term_vectors or {}
-    questions = []
+    questions: list[Question] = []
     # Every other cloze, so the quiz does not repeat the first flashcards word for word.
     ordered = clozes[1::2] + clozes[0::2]
     for card, sentence in ordered:
@@ -214,7 +214,7 @@ def quiz_questions(
             if f" {normalize(t)} " not in sentence_norm and not _related(t, card.back)
         ]
         pool = _same_kind(card.back, pool, language, vectors)
-        distractors = []
+        distractors: list[str] = []
         for term in pool:
             if all(not _related(term, d) for d in distractors):
                 distractors.append(term)
