@@ -190,7 +190,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     it; a view's refusal comes through the middleware's process_exception.
     """
     if not _is_api(request):
-        return defaults.bad_request(request, exception)
+        return defaults.bad_request(request, exception or SuspiciousOperation())
     return _in_students_language(
         request, lambda: JsonResponse({"detail": _refusal_message(exception)}, status=400)
     )

@@ -121,7 +121,7 @@ class SiteBudgetSpent(QuotaExceeded):
     def __init__(self, kind: str, limit: int, wait: float, span: int = DAY) -> None:
         super().__init__(kind, limit, wait=wait, span=span)
         self.message = _("Today's AI budget of the whole site is spent. It renews at midnight UTC.")
-        self.detail = {"detail": self.message, "code": self.default_code}
+        self.detail = {"detail": self.message, "code": self.default_code}  # type: ignore[dict-item]
 
 
 class SlotsTaken(QuotaExceeded):

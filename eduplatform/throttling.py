@@ -55,7 +55,7 @@ class RateLimited(Throttled):
     def __init__(self, message: str, wait: float | None) -> None:
         self.message = message
         super().__init__(wait=wait)
-        self.detail = {"detail": message, "code": self.default_code}
+        self.detail = {"detail": message, "code": self.default_code}  # type: ignore[dict-item]
 
     def __str__(self) -> str:
         return self.message
@@ -88,7 +88,8 @@ class UserRateThrottle(ClientIPMixin, SimpleRateThrottle):
     def allow_request(self, request: HttpRequest, view: object) -> bool:
         self.rate = f"{self.limit}/{self.period}" if self.limit > 0 else None
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        # Pages pass Django's request and no view; DRF's throttle reads only the user and address.
+        return super().allow_request(request, view)  # type: ignore[arg-type]
 
     def message(self) -> str:
         raise NotImplementedError
@@ -133,7 +134,7 @@ def refused_response(request: HttpRequest, refusal: quota.QuotaExceeded) -> Http
     return response
 
 
-def user_rate_limited(kind: str, *, when: Callable[[HttpRequest], bool] | None = None) -> Callable:
+def user_rate_limited(kind: str, *, when: Callable[[Any], bool] | None = None) -> Callable:
     """A page view that counts one use of `kind` per request (see user_throttle);
     with `when`, only the requests it accepts (a search page without a query is no search)."""
 
@@ -143,7 +144,7 @@ def user_rate_limited(kind: str, *, when: Callable[[HttpRequest], bool] | None =
             if when is not None and not when(request):
                 return view(request, *args, **kwargs)
             try:
-                quota.reserve(request.user, kind)
+                quota.reserve(request.user, kind)  # type: ignore[arg-type]
             except quota.QuotaExceeded as refusal:
                 return refused_response(request, refusal)
             return view(request, *args, **kwargs)

@@ -37,7 +37,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
 # count against the same per-address and per-account limits as everyone's.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 # The start page shows the site's AI calls of today (SITE_DAILY_AI_CALL_LIMIT).
-admin.site.index = admin_index_with_budget(admin.site.index)
+admin.site.index = admin_index_with_budget(admin.site.index)  # type: ignore[method-assign,assignment]
 admin.site.index_template = "admin/site_index.html"
 
 urlpatterns = [

@@ -9,8 +9,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from eduplatform import quota
 from accounts.types import AuthenticatedRequest
+from eduplatform import quota
 from eduplatform.ownership import owned
 from eduplatform.quota import QUOTA_RESPONSE
 from eduplatform.throttling import user_throttle
@@ -90,9 +90,6 @@ class ConversationViewSet(
         url_path=r"messages/(?P<message_id>\d+)/missed",
         throttle_classes=[user_throttle(quota.MISSED)],
     )
-    def missed(self, request: Request, pk: str | None = None, message_id: str = "") -> Response:
-    @extend_schema(request=None, responses={201: FlashcardSerializer, 204: None})
-    @action(detail=True, methods=["post"], url_path=r"messages/(?P<message_id>\d+)/missed")
     def missed(
         self, request: AuthenticatedRequest, pk: str | None = None, message_id: str = ""
     ) -> Response:

@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from eduplatform import quota
 from accounts.types import AuthenticatedHttpRequest
+from eduplatform import quota
 from eduplatform.ownership import owned
 from eduplatform.quota import QuotaExceeded
 from eduplatform.throttling import user_rate_limited

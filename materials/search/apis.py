@@ -6,8 +6,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from eduplatform import quota
 from accounts.types import AuthenticatedRequest
+from eduplatform import quota
 from eduplatform.ownership import owned
 from eduplatform.throttling import user_throttle
 from materials.search.selectors import search

@@ -11,8 +11,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
-from eduplatform import quota
 from accounts.types import AuthenticatedHttpRequest
+from eduplatform import quota
 from eduplatform.ownership import owned
 from eduplatform.throttling import user_rate_limited
 from materials.links import source_label, source_url
@@ -88,7 +88,7 @@ def _with_snippets(query: str, hits: list[Hit]) -> list[SearchResult]:
     ]
 
 
-def _has_query(request: HttpRequest) -> bool:
+def _has_query(request: AuthenticatedHttpRequest) -> bool:
     return bool(request.GET.get("q", "").strip())
 
 
