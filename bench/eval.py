@@ -207,11 +207,12 @@ def _setup_django() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # The evaluation is the offline product: never a hosted model, and no
-    # rate on its questions (hundreds a minute, from one student).
+    # rate on its questions or searches (hundreds a minute, from one student).
     os.environ["OPENAI_API_KEY"] = ""
     os.environ["DAILY_AI_CALL_LIMIT"] = "0"
     os.environ["TUTOR_OFFLINE_PER_MINUTE"] = "0"
     os.environ["TUTOR_OFFLINE_PER_DAY"] = "0"
+    os.environ["SEARCH_PER_MINUTE"] = "0"
     import django
 
     django.setup()

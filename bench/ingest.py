@@ -235,8 +235,10 @@ def _app_env(work: Path, port: int) -> dict[str, str]:
     env = dict(os.environ, DATA_DIR=str(work / "data"), PORT=str(port))
     # The model is built at install time; a fresh data folder reuses that build.
     env["LOCAL_EMBEDDING_MODEL_DIR"] = str(settings.LOCAL_EMBEDDING_MODEL_DIR)
-    # One student asks every book's questions back to back: time them, not the rate.
+    # One student asks every book's questions and polls search back to back:
+    # time them, not the rates.
     env["TUTOR_OFFLINE_PER_MINUTE"] = "0"
+    env["SEARCH_PER_MINUTE"] = "0"
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
     return env
