@@ -227,6 +227,14 @@ class RequestBodyLimitMiddleware:
                 response = too_large_response(request, limit)
                 _drain(request, length)
                 return response
+        if _is_api(request):
+            # DRF reads the query in content negotiation, before its handler exists:
+            # with DEBUG on (as `make run` serves) a query of too many fields then
+            # ended in a 500 rather than reaching process_exception.
+            try:
+                request.GET  # noqa: B018 (parsed here, cached for the view)
+            except TooManyFieldsSent as refusal:
+                return self.process_exception(request, refusal)  # type: ignore[return-value]
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

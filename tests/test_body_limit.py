@@ -288,7 +288,11 @@ def test_too_many_files_to_the_api_are_a_json_400_in_the_students_language(api, 
     assert not Material.objects.exists()
 
 
-def test_too_many_query_fields_to_the_api_are_a_json_400(api):
+@pytest.mark.parametrize("debug", [False, True])
+def test_too_many_query_fields_to_the_api_are_a_json_400(api, settings, debug):
+    """With DEBUG on too (`make run`): DRF reads the query before its view, and its
+    debug path then failed on the refusal with a 500."""
+    settings.DEBUG = debug
     response = api.get("/api/search/", {"q": "cell", **_fields(1001)})
     assert response.status_code == 400
     assert response.json() == {"detail": "The form has too many fields (limit: 1000)."}

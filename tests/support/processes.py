@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -87,20 +88,24 @@ def gunicorn_serving(*, database_url: str, data_dir: Path) -> Iterator[Gunicorn]
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {
-        **os.environ,
+        # As production runs it, whatever a test (or an import) left in DEBUG.
+        **{k: v for k, v in os.environ.items() if k != "DEBUG"},
         "DATABASE_URL": database_url,
         "DATA_DIR": str(data_dir),
         "TRUSTED_PROXIES": "1",
     }
     access_log = data_dir / "access.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "python:eduplatform.gunicorn_conf",
-         "eduplatform.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
-         "--access-logfile", str(access_log)],
-        cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    # Its log goes to a file: a pipe nobody reads fills up and blocks the server.
+    errors = data_dir / "gunicorn.log"
+    with errors.open("wb") as error_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "python:eduplatform.gunicorn_conf",
+             "eduplatform.wsgi:application",
+             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
+             "--access-logfile", str(access_log)],
+            cwd=ROOT, env={**env, "PYTHONFAULTHANDLER": "1"},
+            stdout=subprocess.DEVNULL, stderr=error_file,
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -108,12 +113,28 @@ def gunicorn_serving(*, database_url: str, data_dir: Path) -> Iterator[Gunicorn]
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                assert server.poll() is None, server.stderr.read().decode()
+                assert server.poll() is None, errors.read_text()
                 time.sleep(0.3)
         yield Gunicorn(port=port, access_log=access_log)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _dump_and_kill(server, errors)
+            raise
+
+
+def _dump_and_kill(server: subprocess.Popen, errors: Path) -> None:
+    """A server that would not stop: its workers' Python stacks (faulthandler on
+    SIGABRT) into the test's output, so a hang names its line."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    for pid in children.read_text().split() if children.exists() else []:
+        os.kill(int(pid), signal.SIGABRT)
+    time.sleep(1)
+    server.kill()
+    server.wait()
+    print(errors.read_text()[-20000:], file=sys.stderr)
 
 
 def raw_request(port: int, head: str, body_part: bytes = b"") -> tuple[int, str, float]:
