@@ -301,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-child")
     parser.add_argument("--json", type=Path, help="also write the results here (python -m bench)")
     args = parser.parse_args(argv)
+    # Here, not at import: the tests import this module, and its servers run without DEBUG.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduplatform.settings")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.rss_child:
         rss_child(args.rss_child)
         return 0
