@@ -71,13 +71,18 @@ messages: system-packages $(VENV)/.installed-runtime ## compile the message cata
 run: install ## serve the app and a worker at http://127.0.0.1:$(PORT) on embedded servers
 	$(PY) -m eduplatform.runner
 
-test: install-test ## the whole test suite, with coverage
-	$(PY) -m pytest
+# Test processes at once (pytest-xdist): one per core, at most 8; a file stays in
+# one process (its shared fixtures are built once). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 8 ? 8 : n )))
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
+
+test: install-test ## the whole test suite, with coverage (TEST_WORKERS processes at once)
+	$(PY) -m pytest $(XDIST)
 
 # Leaves out what tests/conftest.py marks slow: a material through the real
 # worker, a second server, a browser. No coverage gate: it is a part.
 test-fast: install-test ## the fast part of the suite: no worker runs, servers or browsers
-	$(PY) -m pytest -m "not slow" --no-cov
+	$(PY) -m pytest $(XDIST) -m "not slow" --no-cov
 
 lint: $(VENV)/.installed-runtime $(VENV)/.installed-lint ## ruff check and format check, then mypy (CI runs it before the tests)
 	$(VENV)/bin/ruff check .

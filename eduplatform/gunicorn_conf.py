@@ -28,3 +28,7 @@ accesslog = "-"
 # client address by TRUSTED_PROXIES. This is the one gunicorn config: with
 # --config set, gunicorn never reads a ./gunicorn.conf.py.
 logger_class = "eduplatform.access_log.AccessLogger"
+# No control socket: gunicorn's default is one fixed path in the home folder, so
+# a second server on the machine (another app, a test) takes it over; nothing
+# here manages gunicorn at run time.
+control_socket_disable = True

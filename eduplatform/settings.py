@@ -53,13 +53,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Tests share the embedded servers with a running app but never its data: each
 # test run takes its own slot (a Valkey database number and a test database),
-# inherited by the workers it starts, so two runs at once stay apart.
+# inherited by the processes it starts, so two runs at once stay apart. Under
+# pytest-xdist each of its workers (gw0, gw1, …) takes the next slot: its own
+# queue and counters (pytest-django gives it its own test database).
 REDIS_URL = env("REDIS_URL")
 if TESTING:
-    test_slot = os.environ.setdefault("EDUPLATFORM_TEST_SLOT", str(1 + os.getpid() % 15))
-    # Valkey has 16 databases (0-15); higher slots wrap around.
-    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{int(test_slot) % 16}").geturl()
-    DATABASES["default"]["TEST"] = {"NAME": f"test_eduplatform_{test_slot}"}
+    run_slot = os.environ.setdefault("EDUPLATFORM_TEST_SLOT", str(1 + os.getpid() % 15))
+    test_slot = int(run_slot) + int(os.environ.get("PYTEST_XDIST_WORKER", "gw-1")[2:]) + 1
+    # Valkey has 16 databases (0-15); 0 is the app's, higher slots wrap around 1-15.
+    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{1 + (test_slot - 1) % 15}").geturl()
+    DATABASES["default"]["TEST"] = {"NAME": f"test_eduplatform_{run_slot}"}
 
 # --- Applications -----------------------------------------------------------
 INSTALLED_APPS = [
