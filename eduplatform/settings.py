@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "accounts",
     "materials",
     "tutor",
+    "courses",
 ]
 
 MIDDLEWARE = [
