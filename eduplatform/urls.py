@@ -53,5 +53,6 @@ urlpatterns = [
     # Before the tutor's routes: the search page kept its first address.
     path("tutor/search/", include("materials.search.urls")),
     path("tutor/", include("tutor.urls")),
+    path("courses/", include("courses.urls")),
     path("api/", include(api_urlpatterns)),
 ]
