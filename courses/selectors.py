@@ -42,16 +42,23 @@ def role_of(*, user: User, course: Course) -> str | None:
     return membership_list(user=user).filter(course=course).values_list("role", flat=True).first()
 
 
-def unit_list(*, course: Course) -> QuerySet[Unit]:
-    """The course's units in order, each with its materials (hidden ones left out)."""
+def _with_entries(units: QuerySet[Unit]) -> QuerySet[Unit]:
+    """Units in order, each with its materials (hidden ones left out)."""
     entries = (
         CourseMaterial.objects.filter(material__is_hidden=False)
         .select_related("material")
         .order_by("position", "pk")
     )
-    return Unit.objects.filter(course=course).prefetch_related(
-        Prefetch("entries", queryset=entries)
-    )
+    return units.order_by("position", "pk").prefetch_related(Prefetch("entries", queryset=entries))
+
+
+def unit_list(*, course: Course) -> QuerySet[Unit]:
+    return _with_entries(Unit.objects.filter(course=course))
+
+
+def unit_list_visible(*, user: User) -> QuerySet[Unit]:
+    """Units of the courses the user is a current member of."""
+    return _with_entries(Unit.objects.filter(course__in=course_list(user=user).values("pk")))
 
 
 def unit_list_managed(*, user: User) -> QuerySet[Unit]:
