@@ -107,9 +107,11 @@ class CourseViewSet(
     def units(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """The course's units with their materials; POST adds one (owner and teachers)."""
         if request.method == "POST":
+            # The course first: a student's bad body is a 404 too, never a 400 that tells more.
+            course = self._managed()
             data = validated(UnitWriteSerializer, request.data)
             try:
-                unit = services.unit_create(course=self._managed(), **data)
+                unit = services.unit_create(course=course, **data)
             except DjangoValidationError as exc:
                 raise as_drf_error(exc) from exc
             return Response(UnitSerializer(unit).data, status=status.HTTP_201_CREATED)
