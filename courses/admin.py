@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 from courses.models import Course, Invite, Membership, Unit
 
 
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(admin.TabularInline):
     model = Membership
     fields = ("user", "role", "removed_at", "created_at")
     readonly_fields = ("user", "created_at")
@@ -20,14 +20,14 @@ class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
     can_delete = False
 
 
-class UnitInline(admin.TabularInline):  # type: ignore[type-arg]
+class UnitInline(admin.TabularInline):
     model = Unit
     fields = ("title", "position", "due_date")
     extra = 0
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CourseAdmin(admin.ModelAdmin):
     list_display = ("title", "owner", "exam_date", "member_count", "created_at")
     search_fields = ("title", "owner__email")
     list_select_related = ("owner",)
@@ -44,7 +44,7 @@ class CourseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "course", "role", "removed_at", "created_at")
     list_filter = ("role", ("removed_at", admin.EmptyFieldListFilter))
     search_fields = ("user__email", "course__title")
@@ -69,7 +69,7 @@ class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Invite)
-class InviteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InviteAdmin(admin.ModelAdmin):
     list_display = ("code", "course", "expires_at", "revoked", "created_at")
     list_filter = ("revoked",)
     search_fields = ("code", "course__title")

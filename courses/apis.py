@@ -42,12 +42,7 @@ def _fake(view: Any) -> bool:
     return getattr(view, "swagger_fake_view", False)  # schema generation has no user
 
 
-class CourseViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The courses the user is a member of. Changes: owner and teachers; delete: owner."""
 
     serializer_class = CourseSerializer
@@ -77,7 +72,13 @@ class CourseViewSet(
     @extend_schema(request=CourseWriteSerializer, responses={200: CourseSerializer})
     def partial_update(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         course = self._managed()
-        data = validated(CourseWriteSerializer, {"title": course.title, **request.data})
+        body = request.data if isinstance(request.data, dict) else {}
+        # A PATCH may leave the title out; .get reads a form's single values too.
+        data = validated(
+            CourseWriteSerializer,
+            {"title": course.title, "exam_date": course.exam_date}
+            | {key: body.get(key) for key in body},
+        )
         try:
             services.course_update(
                 course=course, title=data["title"], exam_date=data.get("exam_date")
@@ -86,6 +87,7 @@ class CourseViewSet(
             raise as_drf_error(exc) from exc
         return Response(CourseSerializer(course, context={"request": request}).data)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Only the owner deletes a course; the materials stay theirs."""
         owned(Course, request.user, pk).delete()

@@ -133,3 +133,28 @@ def test_the_schema_documents_the_courses_routes():
         "/api/invites/{id}/revoke/",
     ):
         assert path in schema["paths"], path
+
+
+def test_a_teacher_renames_the_course_and_sets_the_exam_date():
+    teacher = UserFactory()
+    api = _api(teacher)
+    course_id = api.post("/api/courses/", {"title": "Biology"}, format="json").json()["id"]
+
+    renamed = api.patch(f"/api/courses/{course_id}/", {"exam_date": "2027-01-20"}, format="json")
+    assert renamed.json()["title"] == "Biology"
+    assert renamed.json()["exam_date"] == "2027-01-20"
+    form = api.patch(f"/api/courses/{course_id}/", {"title": "Botany"})
+    assert form.json()["title"] == "Botany"
+    assert form.json()["exam_date"] == "2027-01-20"  # what a PATCH leaves out stays
+
+
+def test_only_the_owner_deletes_a_course_and_the_materials_stay():
+    teacher = UserFactory()
+    material = MaterialFactory(owner=teacher, status="ready")
+    api = _api(teacher)
+    course_id = api.post("/api/courses/", {"title": "Biology"}, format="json").json()["id"]
+
+    assert api.delete(f"/api/courses/{course_id}/").status_code == 204
+
+    assert api.get(f"/api/courses/{course_id}/").status_code == 404
+    assert api.get(f"/api/materials/{material.pk}/").status_code == 200
