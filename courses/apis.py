@@ -10,7 +10,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.types import AuthenticatedRequest
 from courses import selectors, services
+from courses.exports import FORMATS, export_response
 from courses.models import Course, CourseMaterial, Invite, Membership, Unit
 from courses.serializers import (
     CourseSerializer,
@@ -33,7 +35,9 @@ from courses.serializers import (
     UnitWriteSerializer,
     validated,
 )
+from eduplatform import quota
 from eduplatform.ownership import owned, readable
+from eduplatform.throttling import user_throttle
 from materials.selectors import material_list
 from materials.serializers import as_drf_error
 
@@ -151,6 +155,25 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return Response(body, status=status.HTTP_201_CREATED)
         page = self.paginate_queryset(course.invites.all())
         return self.get_paginated_response(InviteSerializer(page, many=True, context=context).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=sorted(FORMATS)),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            429: quota.RATE_RESPONSE,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"export/(?P<fmt>[^/]+)",
+        throttle_classes=[user_throttle(quota.EXPORT)],
+    )
+    def export(self, request: AuthenticatedRequest, pk: str | None = None, fmt: str = "") -> Any:
+        """The course's quiz as Moodle XML or GIFT, each question with its source page."""
+        return export_response(self._managed(), fmt, request.build_absolute_uri("/"))
 
 
 class UnitViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/units/", views.unit_create_view, name="unit-add"),
     path("<int:pk>/materials/", views.entry_add_view, name="entry-add"),
     path("<int:pk>/invites/", views.invite_create_view, name="invite-add"),
+    path("<int:pk>/export/<str:fmt>/", views.course_export_view, name="export"),
     path("units/<int:pk>/delete/", views.unit_delete_view, name="unit-delete"),
     path("entries/<int:pk>/remove/", views.entry_remove_view, name="entry-remove"),
     path("invites/<int:pk>/revoke/", views.invite_revoke_view, name="invite-revoke"),

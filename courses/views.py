@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.types import AuthenticatedHttpRequest
 from courses import selectors, services
+from courses.exports import export_response
 from courses.forms import AddMaterialForm, CourseForm, InviteForm, JoinForm, UnitForm
 from courses.models import Course, Membership
 from eduplatform.ownership import readable
@@ -289,3 +290,10 @@ def member_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
             _("%(email)s was removed from the course.") % {"email": membership.user.email},
         )
     return _to_course(request, membership.course_id)
+
+
+@login_required
+@require_GET
+def course_export_view(request: AuthenticatedHttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The quiz for the school's Moodle: owner and teachers only (it holds the answers)."""
+    return export_response(_managed(request, pk), fmt, request.build_absolute_uri("/"))

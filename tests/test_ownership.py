@@ -178,6 +178,7 @@ EXEMPT = {
             "course-detail",
             "course-invites",
             "course-leave",
+            "course-export",
             "course-memberships",
             "course-units",
             "course-join",

@@ -82,6 +82,9 @@ PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
         )
     ],
     "courses:invite-add": lambda w: [Probe(f"/courses/{w.course.pk}/invites/", ("POST",))],
+    "courses:export": lambda w: [
+        Probe(f"/courses/{w.course.pk}/export/{fmt}/", ("GET",)) for fmt in ("moodle-xml", "gift")
+    ],
     "courses:unit-delete": lambda w: [Probe(f"/courses/units/{w.unit.pk}/delete/", ("POST",))],
     "courses:entry-remove": lambda w: [Probe(f"/courses/entries/{w.entry.pk}/remove/", ("POST",))],
     "courses:invite-revoke": lambda w: [
@@ -104,6 +107,10 @@ PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     ],
     "course-memberships": lambda w: [Probe(f"/api/courses/{w.course.pk}/memberships/", ("GET",))],
     "course-invites": lambda w: [Probe(f"/api/courses/{w.course.pk}/invites/", ("GET", "POST"))],
+    "course-export": lambda w: [
+        Probe(f"/api/courses/{w.course.pk}/export/{fmt}/", ("GET",))
+        for fmt in ("moodle-xml", "gift")
+    ],
     "unit-detail": lambda w: [
         _read(f"/api/units/{w.unit.pk}/"),
         Probe(f"/api/units/{w.unit.pk}/", ("DELETE",)),
@@ -242,6 +249,7 @@ def private_media() -> None:
 @pytest.fixture(autouse=True)
 def no_rates(settings) -> None:
     settings.SEARCH_PER_MINUTE = 0
+    settings.EXPORT_PER_MINUTE = 0
 
 
 def _client(user) -> APIClient:
