@@ -31,11 +31,14 @@ def material_list_visible(*, user: User) -> QuerySet[Material]:
     (courses.CourseMaterial, courses.Membership), so materials imports no
     courses module; a removed member (removed_at set) sees nothing of it.
     """
-    shared = Material.objects.filter(
+    return Material.objects.filter(Q(owner=user) | Q(pk__in=_shared_ids(user)), is_hidden=False)
+
+
+def _shared_ids(user: User) -> QuerySet[Material, Any]:
+    return Material.objects.filter(
         course_entries__unit__course__memberships__user=user,
         course_entries__unit__course__memberships__removed_at__isnull=True,
     ).values("pk")
-    return Material.objects.filter(Q(owner=user) | Q(pk__in=shared), is_hidden=False)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,14 @@ class Scope:
 
 def material_scope(*, user: User) -> Scope:
     """The ids that raw search SQL limits itself to, read afresh on every call."""
-    pairs = list(material_list_visible(user=user).values_list("pk", "owner_id"))
+    # A union, not the OR of material_list_visible: each half keeps its index
+    # (the owner's materials; the user's memberships), which search runs on
+    # every question.
+    own = Material.objects.filter(owner=user, is_hidden=False).values_list("pk", "owner_id")
+    shared = Material.objects.filter(pk__in=_shared_ids(user), is_hidden=False).values_list(
+        "pk", "owner_id"
+    )
+    pairs = list(own.union(shared))
     return Scope(
         material_ids=[pk for pk, _ in pairs],
         owner_ids=sorted({owner for _, owner in pairs} | {user.pk}),
