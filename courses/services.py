@@ -134,7 +134,14 @@ def course_join(*, user: User, code: str) -> Membership:
                 code="removed",
             )
         return membership
-    return Membership.objects.create(course=invite.course, user=user, role=Membership.Role.STUDENT)
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(
+                course=invite.course, user=user, role=Membership.Role.STUDENT
+            )
+    except IntegrityError:
+        # The same student's second tab joined first: theirs is the one membership.
+        return Membership.objects.get(course=invite.course, user=user)
 
 
 def course_leave(*, user: User, course: Course) -> None:
