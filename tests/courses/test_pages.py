@@ -172,3 +172,23 @@ def test_the_course_page_fits_a_phone(client, teacher):
 
     assert 'name="viewport" content="width=device-width' in page
     assert "style=" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", ["My courses", "Join a course", "Teach this course", "Invites"]),
+        ("ru", ["Мои курсы", "Вступить в курс", "Ведение курса", "Приглашения"]),
+    ],
+)
+def test_the_course_pages_speak_russian_and_english(client, teacher, language, words):
+    course = course_create(owner=teacher, title="Biology")
+    client.cookies["django_language"] = language
+
+    pages = (
+        client.get("/courses/").content.decode()
+        + client.get(f"/courses/{course.pk}/").content.decode()
+    )
+
+    for word in words:
+        assert word in pages
