@@ -32,7 +32,23 @@ def owned(
     else:
         # A selector (mypy cannot tell that issubclass above took every model).
         queryset = cast("Callable[..., QuerySet[T]]", source)(owner=user)
+    return _one_or_404(queryset.filter(owner=user), pk)
+
+
+def readable(source: Callable[..., QuerySet[T]], user: AbstractBaseUser, pk: object) -> T:
+    """The row with this pk among those a read selector lets `user` see, or Http404.
+
+    For what is shared without changing hands (a course's materials): the
+    selector, called as `source(user=user)`, is the whole scope, so it must be
+    one whose name says it widens the owner's rows (`material_list_visible`).
+    Writes keep using `owned`. Nothing is cached: a student removed from a
+    course gets 404 on the next request.
+    """
+    return _one_or_404(source(user=user), pk)
+
+
+def _one_or_404(queryset: QuerySet[T], pk: object) -> T:
     try:
-        return queryset.filter(owner=user).get(pk=pk)
+        return queryset.get(pk=pk)
     except (ObjectDoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc

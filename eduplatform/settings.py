@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "accounts",
     "materials",
     "tutor",
+    "courses",
 ]
 
 MIDDLEWARE = [

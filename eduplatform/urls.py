@@ -6,6 +6,14 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.apis import LogoutAllApi, LogoutApi, TokenObtainApi, TokenRotateApi
 from accounts.views import signup_view
+from courses.apis import (
+    CourseMaterialViewSet,
+    CourseViewSet,
+    InviteViewSet,
+    JoinApi,
+    MembershipViewSet,
+    UnitViewSet,
+)
 from eduplatform.views import admin_index_with_budget, healthz_view
 from materials.apis import MaterialViewSet
 from materials.search.urls import api_urlpatterns as search_api_urlpatterns
@@ -19,6 +27,11 @@ handler400 = "eduplatform.body_limit.bad_request"
 router = DefaultRouter()
 router.register("materials", MaterialViewSet, basename="material")
 router.register("tutor/conversations", ConversationViewSet, basename="conversation")
+router.register("courses", CourseViewSet, basename="course")
+router.register("units", UnitViewSet, basename="unit")
+router.register("course-materials", CourseMaterialViewSet, basename="course-material")
+router.register("memberships", MembershipViewSet, basename="membership")
+router.register("invites", InviteViewSet, basename="invite")
 
 api_urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
@@ -30,6 +43,8 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     # The split view serves Swagger UI's start-up script as a file: no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("", include(study_api_urlpatterns)),
+    # Before the router's courses/{id}/, which would otherwise take "join".
+    path("courses/join/", JoinApi.as_view(), name="course-join"),
     path("", include(router.urls)),
 ]
 
@@ -53,5 +68,6 @@ urlpatterns = [
     # Before the tutor's routes: the search page kept its first address.
     path("tutor/search/", include("materials.search.urls")),
     path("tutor/", include("tutor.urls")),
+    path("courses/", include("courses.urls")),
     path("api/", include(api_urlpatterns)),
 ]

@@ -22,6 +22,49 @@ def material_list(*, owner: User, include_hidden: bool = False) -> QuerySet[Mate
     return materials if include_hidden else materials.filter(is_hidden=False)
 
 
+def material_list_visible(*, user: User) -> QuerySet[Material]:
+    """What the user may read: their own materials and those of their current courses.
+
+    The one scope of every read of a material (reader, text, file, search, the
+    tutor); writes stay on `material_list`, since only the owner changes or
+    reprocesses a material. Courses are reached by their reverse relations
+    (courses.CourseMaterial, courses.Membership), so materials imports no
+    courses module; a removed member (removed_at set) sees nothing of it.
+    """
+    return Material.objects.filter(Q(owner=user) | Q(pk__in=_shared_ids(user)), is_hidden=False)
+
+
+def _shared_ids(user: User) -> QuerySet[Material, Any]:
+    return Material.objects.filter(
+        course_entries__unit__course__memberships__user=user,
+        course_entries__unit__course__memberships__removed_at__isnull=True,
+    ).values("pk")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The visible materials' ids and their owners' (chunks are filtered by both)."""
+
+    material_ids: list[int]
+    owner_ids: list[int]
+
+
+def material_scope(*, user: User) -> Scope:
+    """The ids that raw search SQL limits itself to, read afresh on every call."""
+    # A union, not the OR of material_list_visible: each half keeps its index
+    # (the owner's materials; the user's memberships), which search runs on
+    # every question.
+    own = Material.objects.filter(owner=user, is_hidden=False).values_list("pk", "owner_id")
+    shared = Material.objects.filter(pk__in=_shared_ids(user), is_hidden=False).values_list(
+        "pk", "owner_id"
+    )
+    pairs = list(own.union(shared))
+    return Scope(
+        material_ids=[pk for pk, _ in pairs],
+        owner_ids=sorted({owner for _, owner in pairs} | {user.pk}),
+    )
+
+
 @dataclass
 class TextPart:
     """The text of one slide or section, as the pipeline stored it."""
@@ -31,6 +74,8 @@ class TextPart:
 
 
 def material_text_parts(*, owner: User, material: Material) -> list[TextPart]:
+    # `owner` is the reader; `material` came from material_list_visible, and its
+    # chunks are its own owner's rows.
     """The material's passages regrouped by slide or section, in order.
 
     Read from the stored chunks, not the file, so the text view shows exactly
@@ -39,7 +84,7 @@ def material_text_parts(*, owner: User, material: Material) -> list[TextPart]:
     """
     parts: list[TextPart] = []
     rows = (
-        Chunk.objects.filter(owner=owner, material=material)
+        Chunk.objects.filter(owner=material.owner_id, material=material)
         .order_by("position")
         .values_list("text", "anchors", "page_start")
     )
@@ -101,7 +146,7 @@ def quote_on_page(
     place = second if video else page
     if not wanted or place is None:
         return ""
-    chunks = Chunk.objects.filter(owner=owner, material=material).order_by("position")
+    chunks = Chunk.objects.filter(owner=material.owner_id, material=material).order_by("position")
     # (text, anchors, the chunk's first page or second)
     passages: Iterable[tuple[str, list[Any], float | None]]
     if video:

@@ -21,14 +21,14 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from accounts.types import AuthenticatedHttpRequest
 from eduplatform.body_limit import body_limit
-from eduplatform.ownership import owned
+from eduplatform.ownership import owned, readable
 from eduplatform.quota import QuotaExceeded
 from materials.dashboard import dashboard_get
 from materials.errors import AlreadyRunning
 from materials.forms import PdfUploadForm, YoutubeForm
 from materials.links import place_label
 from materials.models import Material
-from materials.selectors import material_list, material_text_parts
+from materials.selectors import material_list, material_list_visible, material_text_parts
 from materials.services import (
     material_attach_subtitles,
     material_create_file,
@@ -234,13 +234,13 @@ def private_file_response(
 @login_required
 @require_GET
 def material_file_view(request: AuthenticatedHttpRequest, pk: int) -> FileResponse:
-    """The stored file, to its owner only; PDF citations link here with #page=N.
+    """The stored file, to whoever may read it; PDF citations link here with #page=N.
 
     Slides and handouts are only ever downloaded (a browser cannot show them,
     and an Office file opened inline is an old attack path); their citations
     open the text view instead.
     """
-    material = owned(material_list, request.user, pk)
+    material = readable(material_list_visible, request.user, pk)
     if not material.file or material.kind not in SERVED_AS:
         raise Http404(_("This material has no file."))
     content_type, suffix = SERVED_AS[material.kind]
@@ -256,8 +256,8 @@ def material_file_view(request: AuthenticatedHttpRequest, pk: int) -> FileRespon
 @login_required
 @require_GET
 def material_text_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """Slides or a handout as text, one block per slide or section (`#p-N`), to its owner."""
-    material = owned(material_list, request.user, pk)
+    """Slides or a handout as text, one block per slide or section (`#p-N`), to its readers."""
+    material = readable(material_list_visible, request.user, pk)
     if not material.is_office:
         raise Http404(_("This material has no text view."))
     parts = [

@@ -27,6 +27,13 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.models import User
 from accounts.services import api_token_create
+from courses.services import (
+    course_create,
+    course_join,
+    course_material_add,
+    invite_create,
+    unit_create,
+)
 from materials.models import QuizQuestion
 from materials.study.services import flashcard_create, quiz_attempt_create
 from tests.support.lectures import BIOLOGY
@@ -43,6 +50,11 @@ OBJECT_OF = [
     (re.compile(r"^/api/quiz/attempts/\{id\}"), "attempt"),
     (re.compile(r"^/api/quiz/questions/\{id\}"), "question"),
     (re.compile(r"^/api/tutor/conversations/\{id\}"), "conversation"),
+    (re.compile(r"^/api/courses/\{id\}"), "course"),
+    (re.compile(r"^/api/units/\{id\}"), "unit"),
+    (re.compile(r"^/api/course-materials/\{id\}"), "course_material"),
+    (re.compile(r"^/api/memberships/\{id\}"), "membership"),
+    (re.compile(r"^/api/invites/\{id\}"), "invite"),
 ]
 PUBLIC = {"/api/auth/token/"}
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -86,6 +98,13 @@ def world(db, indexed, in_test_transaction) -> dict:
     attempt = quiz_attempt_create(
         owner=user, material=material, questions=[question], answers={question.pk: 0}
     )
+    # A course of the owner's, with the material in a unit, an invite and a student.
+    course = course_create(owner=user, title="Biology")
+    unit = unit_create(course=course, title="Cells")
+    entry = course_material_add(unit=unit, material=material, by=user)
+    invite = invite_create(course=course, by=user)
+    student = User.objects.create(email="student@example.org")
+    membership = course_join(user=student, code=invite.code)
     return {
         "ids": {
             "material": material.pk,
@@ -93,6 +112,11 @@ def world(db, indexed, in_test_transaction) -> dict:
             "attempt": attempt.pk,
             "question": question.pk,
             "conversation": conversation_create(owner=user, material=material).pk,
+            "course": course.pk,
+            "unit": unit.pk,
+            "course_material": entry.pk,
+            "membership": membership.pk,
+            "invite": invite.pk,
         },
         "owner": {"Authorization": f"Token {api_token_create(user=user).key}"},
         "other": {"Authorization": f"Token {api_token_create(user=other_user).key}"},

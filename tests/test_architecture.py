@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "materials", "tutor")
+APPS = ("accounts", "materials", "tutor", "courses")
 PACKAGES = ("eduplatform", *APPS)
 # eduplatform's configuration: it names the apps' views and routes. The rest of
 # eduplatform is the shared layer under the apps.

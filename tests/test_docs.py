@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
-APPS = ("eduplatform", "accounts", "materials", "tutor")
+APPS = ("eduplatform", "accounts", "materials", "tutor", "courses")
 
 
 def _folder_map() -> str:

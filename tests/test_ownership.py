@@ -170,11 +170,34 @@ EXEMPT = {
     "materials:youtube": "creates the caller's own material; takes no object id",
     "materials:study-settings": "the caller's own study settings (request.user): no object id",
     "study-settings": "the caller's own study settings (request.user): no object id",
+    # The course API, walked with the course pages in tests/courses/test_isolation.py.
+    **{
+        name: "course API: tests/courses/test_isolation.py"
+        for name in (
+            "course-list",
+            "course-detail",
+            "course-invites",
+            "course-leave",
+            "course-export",
+            "course-memberships",
+            "course-units",
+            "course-join",
+            "unit-detail",
+            "unit-materials",
+            "course-material-detail",
+            "membership-detail",
+            "invite-detail",
+            "invite-revoke",
+        )
+    },
 }
 EXEMPT_PREFIXES = {
     "admin/": "Django admin and django-rq: staff only (tests/test_admin_moderation.py)",
     "accounts/": "allauth sign-up, login, logout, password reset: public by design",
     "i18n/": "set_language: switches the interface language, no objects",
+    # Walked against an outsider, another course's student and a removed
+    # student (and the shared materials' routes too) in tests/courses/test_isolation.py.
+    "courses/": "course pages: tests/courses/test_isolation.py",
 }
 
 

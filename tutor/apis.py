@@ -11,10 +11,10 @@ from rest_framework.response import Response
 
 from accounts.types import AuthenticatedRequest
 from eduplatform import quota
-from eduplatform.ownership import owned
+from eduplatform.ownership import owned, readable
 from eduplatform.quota import QUOTA_RESPONSE
 from eduplatform.throttling import user_throttle
-from materials.selectors import material_list
+from materials.selectors import material_list_visible
 from materials.study.apis import FlashcardSerializer
 from tutor.models import Conversation
 from tutor.selectors import conversation_list
@@ -63,7 +63,9 @@ class ConversationViewSet(
         serializer.is_valid(raise_exception=True)
         material = None
         if serializer.validated_data.get("material") is not None:
-            material = owned(material_list, request.user, serializer.validated_data["material"])
+            material = readable(
+                material_list_visible, request.user, serializer.validated_data["material"]
+            )
         conversation = conversation_create(owner=request.user, material=material)
         return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED)
 

@@ -12,6 +12,7 @@ from materials.links import source_label, source_url
 from materials.models import Chunk, Material
 from materials.search.ranking import query_weights
 from materials.search.selectors import search
+from materials.selectors import material_list_visible
 from materials.text.language import question_language
 from materials.text.sentences import Sentence
 from tutor import relevance
@@ -108,7 +109,9 @@ def passage_retrieve(
         if cross_vector is None:
             cross_vector = crosslingual.embed([evidence_query])[0]
         meanings = crosslingual.chunk_similarities(
-            owner_id=owner.pk, chunk_ids=ids, vector=cross_vector
+            owner_ids=sorted({hit.chunk.owner_id for hit in results.hits}),
+            chunk_ids=ids,
+            vector=cross_vector,
         )
     language = question_language(evidence_query)
     passages = []
@@ -147,12 +150,14 @@ class CitationLink:
 def message_list(*, owner: User, conversation: Conversation) -> list[Message]:
     """The conversation's messages, each with `.links`: its citations as links.
 
-    Citations are re-resolved against the owner's materials at read time, so
-    a citation of a deleted or hidden material shows its quote without a link.
+    Citations are re-resolved against the materials the owner may read at
+    read time, so a citation of a deleted or hidden material, or of a course
+    the student has left, shows its quote without a link.
     """
     messages = list(Message.objects.filter(conversation=conversation).order_by("created_at", "pk"))
     ids = {c.get("material") for m in messages for c in m.citations}
-    materials = {m.pk: m for m in Material.objects.filter(owner=owner, is_hidden=False, pk__in=ids)}
+    visible = material_list_visible(user=owner).filter(pk__in=ids)
+    materials = {m.pk: m for m in visible}
     for message in messages:
         links = []
         for number, cited in enumerate(message.citations, start=1):

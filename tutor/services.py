@@ -11,6 +11,7 @@ from django.conf import settings
 from accounts.models import User
 from eduplatform import quota
 from materials.models import Chunk, Flashcard, Material
+from materials.selectors import material_list_visible
 from materials.study.services import mistake_from_citation
 from tutor import answers
 from tutor.answers import Answer, extractive_answer, model_answer_stream, nothing_found
@@ -24,8 +25,9 @@ OFFLINE_GENERATORS = frozenset(
 
 
 def conversation_create(*, owner: User, material: Material | None = None) -> Conversation:
-    """A new conversation; the material, when given, must already be the owner's."""
-    if material is not None and material.owner_id != owner.pk:
+    """A new conversation; the material, when given, must be one the owner may read."""
+    visible = material_list_visible(user=owner)
+    if material is not None and not visible.filter(pk=material.pk).exists():
         raise Material.DoesNotExist
     return Conversation.objects.create(owner=owner, material=material)
 

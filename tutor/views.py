@@ -21,11 +21,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.types import AuthenticatedHttpRequest
 from eduplatform import quota
-from eduplatform.ownership import owned
+from eduplatform.ownership import owned, readable
 from eduplatform.quota import QuotaExceeded
 from eduplatform.throttling import user_rate_limited
 from materials.models import Material
-from materials.selectors import material_list
+from materials.selectors import material_list_visible
 from tutor.forms import AskForm
 from tutor.models import Conversation, Message
 from tutor.selectors import conversation_list, message_get, message_list
@@ -35,7 +35,7 @@ from tutor.services import conversation_create, message_ask, message_ask_stream,
 def _owned_material(request: AuthenticatedHttpRequest, pk: int | str | None) -> Material | None:
     if pk in (None, ""):
         return None
-    return owned(material_list, request.user, pk)
+    return readable(material_list_visible, request.user, pk)
 
 
 def _owned_conversation(request: AuthenticatedHttpRequest, pk: int) -> Conversation:
@@ -50,7 +50,7 @@ def tutor_index_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "material": material,
         "conversations": conversation_list(owner=request.user, material=material)[:50],
-        "ready_count": material_list(owner=request.user).filter(status="ready").count(),
+        "ready_count": material_list_visible(user=request.user).filter(status="ready").count(),
     }
     return render(request, "tutor/index.html", context)
 

@@ -137,16 +137,22 @@ def ranking(
 _SIMILARITIES_SQL = """
 SELECT x.chunk_id, max(1 - (x.embedding <=> %(cross)s::vector))
 FROM materials_chunkcrossvector x
-WHERE x.owner_id = %(owner)s AND x.chunk_id = ANY(%(ids)s) AND x.model = %(cross_model)s
+WHERE x.owner_id = ANY(%(owners)s) AND x.chunk_id = ANY(%(ids)s) AND x.model = %(cross_model)s
 GROUP BY x.chunk_id
 """
 
 
-def chunk_similarities(*, owner_id: int, chunk_ids: list[int], vector: Sequence[float]) -> dict:
-    """The owner's given chunks' cosine to a vector from `embed`: that of their nearest part."""
+def chunk_similarities(
+    *, owner_ids: list[int], chunk_ids: list[int], vector: Sequence[float]
+) -> dict:
+    """The given chunks' cosine to a vector from `embed`: that of their nearest part.
+
+    `owner_ids` are the owners of the chunks' materials (search found them in
+    the reader's scope: their own and their courses' materials).
+    """
     if not chunk_ids:
         return {}
-    params: dict[str, Any] = {"cross": str(list(vector)), "owner": owner_id, "ids": chunk_ids}
+    params: dict[str, Any] = {"cross": str(list(vector)), "owners": owner_ids, "ids": chunk_ids}
     params["cross_model"] = MODEL_NAME
     with connection.cursor() as cursor:
         cursor.execute(_SIMILARITIES_SQL, params)

@@ -8,11 +8,11 @@ from rest_framework.views import APIView
 
 from accounts.types import AuthenticatedRequest
 from eduplatform import quota
-from eduplatform.ownership import owned
+from eduplatform.ownership import readable
 from eduplatform.throttling import user_throttle
 from materials.search.selectors import search
 from materials.search.serializers import SearchQuerySerializer, SearchResponseSerializer
-from materials.selectors import material_list
+from materials.selectors import material_list_visible
 
 
 class SearchApi(APIView):
@@ -33,7 +33,9 @@ class SearchApi(APIView):
         params.is_valid(raise_exception=True)
         material = None
         if "material" in params.validated_data:
-            material = owned(material_list, request.user, params.validated_data["material"])
+            material = readable(
+                material_list_visible, request.user, params.validated_data["material"]
+            )
         results = search(
             owner=request.user,
             query=params.validated_data["q"],

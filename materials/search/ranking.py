@@ -1,6 +1,8 @@
-"""First stage of search: the owner's chunks ranked by vectors, full text and term coverage.
+"""First stage of search: the user's chunks ranked by vectors, full text and term coverage.
 
-Every statement is limited to the owner's own chunks in its SQL.
+Every statement is limited in its SQL to the chunks of the materials the user
+may read (materials.selectors.material_list_visible: their own and their
+courses').
 """
 
 from __future__ import annotations
@@ -22,18 +24,19 @@ from eduplatform.ai import AIUnavailable
 from eduplatform.embeddings import LOCAL_MODEL_NAME, current_model_name, get_embedder
 from materials.index import crosslingual
 from materials.models import Chunk, Material
+from materials.selectors import material_list_visible, material_scope
 from materials.text.language import question_language
 
 
 def chunks_by_id(*, owner: User, chunk_ids: list[int]) -> dict[int, Chunk]:
-    """The owner's chunks with their materials, for showing ranked ids.
+    """The chunks of materials the owner may read, with their materials, for showing ranked ids.
 
     Without the vector and the tsvector: parsing 384 floats per row into
     Python cost more than the whole search SQL (bench/search.py), and no
     result shows them. No ordering either: the caller has the ranked order.
     """
     chunks = (
-        Chunk.objects.filter(owner=owner, pk__in=chunk_ids)
+        Chunk.objects.filter(pk__in=chunk_ids, material__in=material_list_visible(user=owner))
         .select_related("material")
         .defer("embedding", "search_vector")
         .order_by()
@@ -180,13 +183,17 @@ SAME_LANGUAGE_WEIGHT = 0.25
 
 
 def _scope(owner: User, material: Material | None) -> tuple[str, dict[str, Any]]:
-    # The owner's visible materials as a semi-join: a handful of ids, looked up
-    # once, rather than a join to the materials table for every chunk.
-    scope = (
-        "c.owner_id = %(owner)s AND c.material_id IN (SELECT v.id FROM materials_material v"
-        " WHERE v.owner_id = %(owner)s AND NOT v.is_hidden)"
-    )
-    params: dict[str, Any] = {"owner": owner.pk}
+    # The visible materials as a handful of ids, read afresh for each search
+    # (a student removed from a course stops finding it at once), rather than
+    # a join to the materials table for every chunk. The owners' ids keep the
+    # (owner, material) index in use.
+    visible = material_scope(user=owner)
+    scope = "c.owner_id = ANY(%(owners)s) AND c.material_id = ANY(%(materials)s)"
+    params: dict[str, Any] = {
+        "owner": owner.pk,
+        "owners": visible.owner_ids,
+        "materials": visible.material_ids,
+    }
     if material is not None:
         scope += " AND c.material_id = %(material)s"
         params["material"] = material.pk

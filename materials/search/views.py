@@ -13,14 +13,14 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 from accounts.types import AuthenticatedHttpRequest
 from eduplatform import quota
-from eduplatform.ownership import owned
+from eduplatform.ownership import readable
 from eduplatform.throttling import user_rate_limited
 from materials.links import source_label, source_url
 from materials.models import Chunk, Material
 from materials.search.forms import SearchForm
 from materials.search.selectors import Hit, search
 from materials.search.snippets import highlighted, snippet_text
-from materials.selectors import material_list
+from materials.selectors import material_list_visible
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def search_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if form.is_valid():
         query = form.cleaned_data["q"].strip()
         if form.cleaned_data.get("material"):
-            material = owned(material_list, request.user, form.cleaned_data["material"])
+            material = readable(material_list_visible, request.user, form.cleaned_data["material"])
     page = (
         search_page(owner=request.user, query=query, material=material, k=10)
         if query

@@ -21,13 +21,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.types import AuthenticatedHttpRequest
 from eduplatform import quota
-from eduplatform.ownership import owned
+from eduplatform.ownership import owned, readable
 from eduplatform.throttling import RateLimited, throttle, user_rate_limited
 from materials.errors import AlreadyRunning
 from materials.forms import StudySettingsForm
 from materials.links import MAX_QUOTE_CHARS, file_url, source_label, source_url
 from materials.models import Material
-from materials.selectors import material_list, quote_on_page
+from materials.selectors import material_list, material_list_visible, quote_on_page
 from materials.study import selectors, services
 from materials.study.apis import REVIEW_THROTTLES, export_response
 from materials.study.generation import generation_error_message, study_regenerate
@@ -134,9 +134,10 @@ def reader_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     (pdf.js, served from static/), or a YouTube lecture's player at the second.
 
     `?page=N&q=<quote>` for a PDF, `?t=<seconds>` for a video. Slides and
-    handouts have no reader: their text view is the place.
+    handouts have no reader: their text view is the place. A course's
+    students read its shared materials here too.
     """
-    material = owned(material_list, request.user, pk)
+    material = readable(material_list_visible, request.user, pk)
     if material.is_office:
         return redirect(
             source_url(material, page=_number(request.GET.get("page")), start_seconds=None)

@@ -1,0 +1,299 @@
+"""Course pages. Thin: each reads a form, calls one service, and goes back to the course.
+
+Every course object is looked up through a selector that takes request.user
+(courses.selectors): a course the user is not a current member of, and any
+owner or teacher action asked by someone else, is a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.types import AuthenticatedHttpRequest
+from courses import selectors, services
+from courses.exports import export_response
+from courses.forms import AddMaterialForm, CourseForm, InviteForm, JoinForm, UnitForm
+from courses.models import Course, Membership
+from eduplatform.ownership import readable
+from materials.links import source_url
+
+
+def _go(request: AuthenticatedHttpRequest, url: str) -> HttpResponse:
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _to_course(request: AuthenticatedHttpRequest, course_id: int) -> HttpResponse:
+    return _go(request, reverse("courses:detail", args=[course_id]))
+
+
+def _errors(request: AuthenticatedHttpRequest, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+def _form_errors(request: AuthenticatedHttpRequest, form: object) -> None:
+    for errors in form.errors.values():  # type: ignore[attr-defined]
+        for message in errors:
+            messages.error(request, message)
+
+
+def _managed(request: AuthenticatedHttpRequest, pk: int) -> Course:
+    return readable(selectors.course_list_managed, request.user, pk)
+
+
+@login_required
+@require_GET
+def course_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    courses = selectors.course_list(user=request.user)
+    context = {
+        "courses": courses,
+        "course_form": CourseForm(),
+        "join_form": JoinForm(),
+    }
+    return render(request, "courses/list.html", context)
+
+
+@login_required
+@require_POST
+def course_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = CourseForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _go(request, reverse("courses:list"))
+    try:
+        course = services.course_create(owner=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        _errors(request, exc)
+        return _go(request, reverse("courses:list"))
+    return _to_course(request, course.pk)
+
+
+def _join(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    try:
+        membership = services.course_join(user=request.user, code=code)
+    except ValidationError as exc:
+        _errors(request, exc)
+        return _go(request, reverse("courses:list"))
+    messages.success(request, _("You joined %(course)s.") % {"course": membership.course.title})
+    return _to_course(request, membership.course_id)
+
+
+@login_required
+@require_POST
+def course_join_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Join by a code typed in."""
+    form = JoinForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _go(request, reverse("courses:list"))
+    return _join(request, form.cleaned_data["code"])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def course_join_link_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    """An invite link: GET asks to confirm (a link preview must not join), POST joins."""
+    if request.method == "POST":
+        return _join(request, code)
+    error, invite = "", None
+    try:
+        invite = services.invite_check(code=code)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    status = 200 if invite else 404
+    return render(
+        request,
+        "courses/join.html",
+        {"invite": invite, "error": error, "code": code},
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def course_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    course = readable(selectors.course_list, request.user, pk)
+    role = selectors.role_of(user=request.user, course=course)
+    manager = role in selectors.MANAGERS
+    units = list(selectors.unit_list(course=course))
+    for unit in units:
+        for entry in unit.entries.all():
+            entry.open_url = source_url(  # type: ignore[attr-defined]
+                entry.material, page=None, start_seconds=None
+            )
+    context: dict = {
+        "course": course,
+        "role": role,
+        "is_manager": manager,
+        "units": units,
+    }
+    if manager:
+        invites = course.invites.filter(revoked=False).order_by("-created_at")
+        now = timezone.now()
+        context.update(
+            {
+                "course_form": CourseForm(
+                    initial={"title": course.title, "exam_date": course.exam_date}
+                ),
+                "unit_form": UnitForm(),
+                "material_form": AddMaterialForm(
+                    units=course.units.all(),
+                    materials=selectors.addable_materials(user=request.user),
+                ),
+                "invite_form": InviteForm(),
+                "invites": [
+                    {
+                        "invite": invite,
+                        "expired": invite.expires_at is not None and invite.expires_at <= now,
+                        "link": request.build_absolute_uri(
+                            reverse("courses:join-link", args=[invite.code])
+                        ),
+                    }
+                    for invite in invites
+                ],
+                "members": course.memberships.select_related("user").order_by(
+                    "removed_at", "role", "created_at"
+                ),
+            }
+        )
+    return render(request, "courses/detail.html", context)
+
+
+@login_required
+@require_POST
+def course_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    course = _managed(request, pk)
+    form = CourseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.course_update(course=course, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors(request, exc)
+    else:
+        _form_errors(request, form)
+    return _to_course(request, course.pk)
+
+
+@login_required
+@require_POST
+def course_leave_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    course = readable(selectors.course_list, request.user, pk)
+    try:
+        services.course_leave(user=request.user, course=course)
+    except ValidationError as exc:
+        _errors(request, exc)
+        return _to_course(request, course.pk)
+    messages.success(request, _("You left %(course)s.") % {"course": course.title})
+    return _go(request, reverse("courses:list"))
+
+
+@login_required
+@require_POST
+def unit_create_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    course = _managed(request, pk)
+    form = UnitForm(request.POST)
+    if form.is_valid():
+        try:
+            services.unit_create(course=course, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors(request, exc)
+    else:
+        _form_errors(request, form)
+    return _to_course(request, course.pk)
+
+
+@login_required
+@require_POST
+def unit_delete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    unit = readable(selectors.unit_list_managed, request.user, pk)
+    services.unit_delete(unit=unit)
+    return _to_course(request, unit.course_id)
+
+
+@login_required
+@require_POST
+def entry_add_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    course = _managed(request, pk)
+    form = AddMaterialForm(
+        request.POST,
+        units=course.units.all(),
+        materials=selectors.addable_materials(user=request.user),
+    )
+    if form.is_valid():
+        try:
+            services.course_material_add(
+                unit=form.cleaned_data["unit"],
+                material=form.cleaned_data["material"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            _errors(request, exc)
+    else:
+        _form_errors(request, form)
+    return _to_course(request, course.pk)
+
+
+@login_required
+@require_POST
+def entry_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    entry = readable(selectors.entry_list_managed, request.user, pk)
+    course_id = entry.unit.course_id
+    services.course_material_remove(entry=entry)
+    return _to_course(request, course_id)
+
+
+@login_required
+@require_POST
+def invite_create_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    course = _managed(request, pk)
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        days = form.cleaned_data["expires_in_days"]
+        expires_at = timezone.now() + timedelta(days=days) if days else None
+        services.invite_create(course=course, by=request.user, expires_at=expires_at)
+    else:
+        _form_errors(request, form)
+    return _to_course(request, course.pk)
+
+
+@login_required
+@require_POST
+def invite_revoke_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    invite = readable(selectors.invite_list_managed, request.user, pk)
+    services.invite_revoke(invite=invite)
+    messages.success(request, _("The invite no longer works."))
+    return _to_course(request, invite.course_id)
+
+
+@login_required
+@require_POST
+def member_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    membership: Membership = readable(selectors.member_list, request.user, pk)
+    try:
+        services.member_remove(membership=membership, by=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(
+            request,
+            _("%(email)s was removed from the course.") % {"email": membership.user.email},
+        )
+    return _to_course(request, membership.course_id)
+
+
+@login_required
+@require_GET
+def course_export_view(request: AuthenticatedHttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The quiz for the school's Moodle: owner and teachers only (it holds the answers)."""
+    return export_response(_managed(request, pk), fmt, request.build_absolute_uri("/"))
