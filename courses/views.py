@@ -147,7 +147,9 @@ def course_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
                     initial={"title": course.title, "exam_date": course.exam_date}
                 ),
                 "unit_form": UnitForm(),
+                # The unit just added is where the next material most often goes.
                 "material_form": AddMaterialForm(
+                    initial={"unit": units[-1].pk if units else None},
                     units=course.units.all(),
                     materials=selectors.addable_materials(user=request.user),
                 ),
