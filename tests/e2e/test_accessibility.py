@@ -7,41 +7,26 @@ MPL-2.0) and is injected into the page from disk: nothing is fetched.
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from accounts.models import User
-from tests.support.browser import DESKTOP, MOBILE, SCREENSHOTS, prepare, shoot
+from tests.support.browser import (
+    DESKTOP,
+    MOBILE,
+    NARROW,
+    SCREENSHOTS,
+    prepare,
+    shoot,
+    violations,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BLOCKING = {"serious", "critical"}
-NARROW = {"width": 360, "height": 740}
 # The innermost elements whose right edge passes the viewport, to say what to fix.
 WIDE_ELEMENTS = """(limit) => [...document.querySelectorAll("body *")]
   .filter((el) => el.getBoundingClientRect().right > limit + 1)
   .filter((el) => ![...el.children].some((c) => c.getBoundingClientRect().right > limit + 1))
   .slice(0, 4)
   .map((el) => el.tagName.toLowerCase() + (el.className ? "." + el.className : ""))"""
-
-
-def violations(page) -> list[str]:
-    """Serious and critical axe violations on the page, one readable line each.
-
-    Every violation, whatever its impact, is also logged to
-    tests/e2e/screenshots/axe.txt for reading.
-    """
-    results = Axe().run(page)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with (SCREENSHOTS / "axe.txt").open("a", encoding="utf-8") as log:
-        for v in results.response["violations"]:
-            log.write(f"{page.url} {v['id']} ({v['impact']}): {len(v['nodes'])} node(s)\n")
-        log.write(f"{page.url} checked\n")
-    return [
-        f"{page.url} {v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(", ".join(node["target"]) for node in v["nodes"][:4])
-        for v in results.response["violations"]
-        if v["impact"] in BLOCKING
-    ]
 
 
 DESKTOP_SHOTS = {"home", "dashboard", "material", "notes", "flashcards", "review", "quiz", "tutor"}

@@ -9,8 +9,15 @@ from playwright.sync_api import expect
 
 from courses.models import Course, Membership
 from materials.models import Material
-from tests.e2e.test_accessibility import NARROW, violations
-from tests.support.browser import DESKTOP, shoot, sign_up, upload_pdf, wait_ready
+from tests.support.browser import (
+    DESKTOP,
+    NARROW,
+    shoot,
+    sign_up,
+    upload_pdf,
+    violations,
+    wait_ready,
+)
 from tests.support.pdfs import make_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)

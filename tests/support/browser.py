@@ -116,3 +116,29 @@ def prepare(page) -> dict[str, str]:
         "reader": f"/materials/{pk}/read/?page=1&q=Chlorophyll+absorbs+red+and+blue+light",
         "study settings": "/materials/review/settings/",
     }
+
+
+BLOCKING = {"serious", "critical"}
+NARROW = {"width": 360, "height": 740}
+
+
+def violations(page) -> list[str]:
+    """Serious and critical axe violations on the page, one readable line each.
+
+    Every violation, whatever its impact, is also logged to
+    tests/e2e/screenshots/axe.txt for reading.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with (SCREENSHOTS / "axe.txt").open("a", encoding="utf-8") as log:
+        for v in results.response["violations"]:
+            log.write(f"{page.url} {v['id']} ({v['impact']}): {len(v['nodes'])} node(s)\n")
+        log.write(f"{page.url} checked\n")
+    return [
+        f"{page.url} {v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(", ".join(node["target"]) for node in v["nodes"][:4])
+        for v in results.response["violations"]
+        if v["impact"] in BLOCKING
+    ]
