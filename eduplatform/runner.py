@@ -27,6 +27,10 @@ STOP_SECONDS = float(os.environ.get("RUN_STOP_SECONDS", "5"))
 # eduplatform.queue.QUEUES, in the order the worker serves them; named here
 # because the runner imports nothing of Django before the servers are up.
 WORKER_QUEUES = ("default", "low")
+# The worker's niceness: its jobs (text recognition, embedding, generation)
+# yield the CPU to the web server, so pages and searches stay quick on a small
+# machine while a student's upload is processed. 0 keeps the worker equal.
+WORKER_NICE = int(os.environ.get("WORKER_NICE", "10"))
 
 
 def _die_with_parent() -> None:
@@ -83,7 +87,7 @@ def main() -> int:
                 str(max(1, int(STOP_SECONDS) - 2)),
             ]
         ),
-        _start([*manage, "rqworker", *WORKER_QUEUES, "--with-scheduler"]),
+        _start([*manage, "rqworker", *WORKER_QUEUES, "--with-scheduler"], nice=WORKER_NICE),
         _start([*manage, "rqcron", "materials.cron", "--logging-level", "WARNING"]),
     ]
     print(f"eduplatform is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)", flush=True)
@@ -103,13 +107,19 @@ def main() -> int:
     return 0 if stopping else 1
 
 
-def _start(args: list[str]) -> subprocess.Popen:
+def _start(args: list[str], *, nice: int = 0) -> subprocess.Popen:
     """A child leading a process group of its own: a terminal's Ctrl-C reaches the runner only."""
+
+    def prepare() -> None:
+        _die_with_parent()
+        if nice:
+            os.nice(nice)
+
     return subprocess.Popen(  # noqa: S603
         args,
         cwd=BASE_DIR,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=prepare,
     )
 
 

@@ -108,6 +108,10 @@ def test_make_run_stops_every_process_it_started_within_seconds(
         client = _slow_request(port)
         time.sleep(1.0)
         tree = [psutil.Process(runner.pid), *psutil.Process(runner.pid).children(recursive=True)]
+        # The worker yields the CPU to the web server (WORKER_NICE); the server does not.
+        niceness = {" ".join(p.cmdline()[1:4]): p.nice() for p in tree}
+        assert {n for cmd, n in niceness.items() if "rqworker" in cmd} == {10}, niceness
+        assert {n for cmd, n in niceness.items() if "gunicorn" in cmd} == {0}, niceness
         commands = " ".join(" ".join(p.cmdline()) for p in tree)
         assert "gunicorn" in commands and "rqworker" in commands and "rqcron" in commands
         assert len(tree) >= 5  # runner, gunicorn master and worker, rqworker, rqcron
