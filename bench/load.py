@@ -256,6 +256,11 @@ def _start_app(work: Path, extra_env: dict[str, str]) -> tuple[subprocess.Popen,
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, DATA_DIR=str(work / "data"), PORT=str(port), **extra_env)
+    # Locust's users share the STUDENTS seeded accounts (50 users on 5 accounts),
+    # so one account stands for several students: its per-student search rate
+    # and open-stream cap would refuse them as one. The noisy student keeps the
+    # limits it is measured against (reviews, uploads).
+    env.update(SEARCH_PER_MINUTE="0", TUTOR_STREAMS_PER_USER="0")
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
     runner = launch_app(work, env)
