@@ -7,11 +7,14 @@ owner or teacher action asked by someone else, is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,6 +49,20 @@ def _form_errors(request: AuthenticatedHttpRequest, form: object) -> None:
     for errors in form.errors.values():  # type: ignore[attr-defined]
         for message in errors:
             messages.error(request, message)
+
+
+def _apply(
+    request: AuthenticatedHttpRequest, form: Form, action: Callable[[dict[str, Any]], object]
+) -> None:
+    """Run a teacher's form on its cleaned data; what is wrong with the form, or
+    what the service refuses, shows as a message on the course page."""
+    if not form.is_valid():
+        _form_errors(request, form)
+        return
+    try:
+        action(form.cleaned_data)
+    except ValidationError as exc:
+        _errors(request, exc)
 
 
 def _managed(request: AuthenticatedHttpRequest, pk: int) -> Course:
@@ -176,14 +193,11 @@ def course_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 @require_POST
 def course_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     course = _managed(request, pk)
-    form = CourseForm(request.POST)
-    if form.is_valid():
-        try:
-            services.course_update(course=course, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors(request, exc)
-    else:
-        _form_errors(request, form)
+    _apply(
+        request,
+        CourseForm(request.POST),
+        lambda data: services.course_update(course=course, **data),
+    )
     return _to_course(request, course.pk)
 
 
@@ -204,14 +218,9 @@ def course_leave_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 @require_POST
 def unit_create_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     course = _managed(request, pk)
-    form = UnitForm(request.POST)
-    if form.is_valid():
-        try:
-            services.unit_create(course=course, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors(request, exc)
-    else:
-        _form_errors(request, form)
+    _apply(
+        request, UnitForm(request.POST), lambda data: services.unit_create(course=course, **data)
+    )
     return _to_course(request, course.pk)
 
 
@@ -232,17 +241,13 @@ def entry_add_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         units=course.units.all(),
         materials=selectors.addable_materials(user=request.user),
     )
-    if form.is_valid():
-        try:
-            services.course_material_add(
-                unit=form.cleaned_data["unit"],
-                material=form.cleaned_data["material"],
-                by=request.user,
-            )
-        except ValidationError as exc:
-            _errors(request, exc)
-    else:
-        _form_errors(request, form)
+    _apply(
+        request,
+        form,
+        lambda data: services.course_material_add(
+            unit=data["unit"], material=data["material"], by=request.user
+        ),
+    )
     return _to_course(request, course.pk)
 
 
@@ -259,13 +264,13 @@ def entry_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 @require_POST
 def invite_create_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     course = _managed(request, pk)
-    form = InviteForm(request.POST)
-    if form.is_valid():
-        days = form.cleaned_data["expires_in_days"]
+
+    def create(data: dict[str, Any]) -> object:
+        days = data["expires_in_days"]
         expires_at = timezone.now() + timedelta(days=days) if days else None
-        services.invite_create(course=course, by=request.user, expires_at=expires_at)
-    else:
-        _form_errors(request, form)
+        return services.invite_create(course=course, by=request.user, expires_at=expires_at)
+
+    _apply(request, InviteForm(request.POST), create)
     return _to_course(request, course.pk)
 
 
