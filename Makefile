@@ -119,10 +119,15 @@ bench: install-bench ## speed and memory figures against baselines, into bench/r
 # EVAL_SCANS: documents also read from an image-only scan of themselves (text recognition);
 # EVAL_LEGACY: Russian documents also read from a copy set in an old 8-bit Cyrillic font
 # (lshortru's own text layer is such a font). Both are new documents no ranking was tuned on.
+# EVAL_SLIDES: documents also read from a .pptx copy, one slide per page; EVAL_HANDOUTS: from
+# a .docx copy, one section (under a heading) per page, so slide/section n is page n.
 EVAL_SCANS ?= russ,eskd
 EVAL_LEGACY ?= texlive-ru,eskd
+EVAL_SLIDES ?= packaging-guide.ru,R-admin
+EVAL_HANDOUTS ?= debian-faq.ru,R-intro
 eval: install-bench ## search and tutor quality on the eval questions (about 25 minutes)
-	$(PY) -m bench.eval --scan "$(EVAL_SCANS)" --legacy "$(EVAL_LEGACY)"
+	$(PY) -m bench.eval --scan "$(EVAL_SCANS)" --legacy "$(EVAL_LEGACY)" \
+		--slides "$(EVAL_SLIDES)" --handouts "$(EVAL_HANDOUTS)"
 
 # schemathesis with 100 examples per operation and its coverage phase (make test runs 3).
 fuzz: install-test ## schemathesis over the API, 100 examples per operation

@@ -266,6 +266,16 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated keys of Russian documents: also process a copy set in an old"
         " 8-bit Cyrillic font (tests/support/pdfs.py legacy_copy) and compare it with the original",
     )
+    parser.add_argument(
+        "--slides",
+        help="comma-separated keys: also process a .pptx copy, one slide per page"
+        " (tests/support/office_files.py slides_copy), and ask it every question",
+    )
+    parser.add_argument(
+        "--handouts",
+        help="comma-separated keys: also process a .docx copy, one section per page"
+        " (tests/support/office_files.py handout_copy), and ask it every question",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
     return in_throwaway_database(lambda: _evaluate(args), keep=keep_database())
@@ -280,10 +290,10 @@ class Prepared:
     page_texts: dict[str, dict[int, str]]  # document key -> page -> normalised text
     baselines: dict[str, PageBM25]
     questions: list[Question]
-    copies: dict  # (document key, "scan" or "legacy") -> Material made from a copy of it
+    copies: dict  # (document key, a COPIES kind) -> Material made from a copy of it
 
 
-def process_copy(owner, key: str, name: str, content: bytes):
+def process_copy(owner, key: str, name: str, content: bytes, kind: str = "pdf"):
     """A material from these bytes, processed by the real pipeline, with its figures printed."""
     from django.core.files.base import ContentFile
 
@@ -294,7 +304,7 @@ def process_copy(owner, key: str, name: str, content: bytes):
     if kept is not None:
         return kept
     Material.objects.filter(owner=owner, title=key).delete()
-    material = Material.objects.create(owner=owner, title=key, kind=Material.Kind.PDF)
+    material = Material.objects.create(owner=owner, title=key, kind=Material.Kind(kind))
     material.file.save(name, ContentFile(content))
     started = time.perf_counter()
     material_process(material=material)
@@ -307,8 +317,22 @@ def process_copy(owner, key: str, name: str, content: bytes):
     return material
 
 
+def office_copy(owner, key: str, kind: str, pages: list):
+    """A .pptx (slide n = page n) or .docx (section n = page n) copy of the document's pages,
+    processed by the real pipeline: its `page` numbers are the original's, so gold pages hold."""
+    from tests.support.office_files import handout_copy, slides_copy
+
+    by_number = {page.number: page.text for page in pages}
+    texts = [by_number.get(number, "") for number in range(1, max(by_number, default=0) + 1)]
+    make, suffix = (slides_copy, "pptx") if kind == "slides" else (handout_copy, "docx")
+    return process_copy(owner, f"{key} ({kind})", f"{kind}.{suffix}", make(texts), suffix)
+
+
 def prepare(
-    documents: str | None, scan: str | None = None, legacy: str | None = None
+    documents: str | None,
+    scan: str | None = None,
+    legacy: str | None = None,
+    office: dict[str, str | None] | None = None,
 ) -> Prepared | None:
     """Process each document and check every question's page; None when nothing can be read."""
     from django.conf import settings
@@ -324,6 +348,7 @@ def prepare(
     settings.MEDIA_ROOT = Path(settings.DATA_DIR) / "eval-media" if keep_database() else media
     scanned = set(scan.split(",")) if scan else set()
     legacies = set(legacy.split(",")) if legacy else set()
+    offices = {kind: set(keys.split(",")) for kind, keys in (office or {}).items() if keys}
     copies: dict = {}
     materials: dict = {}
     page_texts: dict[str, dict[int, str]] = {}
@@ -348,6 +373,9 @@ def prepare(
 
             copy = legacy_copy([p.text for p in pages])
             copies[key, "legacy"] = process_copy(owner, f"{key} (legacy)", "legacy.pdf", copy)
+        for kind, keys in offices.items():
+            if key in keys:
+                copies[key, kind] = office_copy(owner, key, kind, pages)
     questions = [q for q in load_questions() if q.document in materials]
     if not questions:
         print("SKIP: no document of the evaluation could be read")
@@ -369,7 +397,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from materials.models import Chunk
 
-    prepared = prepare(args.documents, args.scan, args.legacy)
+    prepared = prepare(
+        args.documents,
+        args.scan,
+        args.legacy,
+        {"slides": args.slides, "handouts": args.handouts},
+    )
     if prepared is None:
         return 0
     materials, page_texts, baselines = (
@@ -478,6 +511,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 COPIES = {
     "scan": "Image-only scans (200 dpi, skewed, noisy; read by text recognition)",
     "legacy": "Copies set in an old 8-bit Cyrillic font (text layer repaired from cp1251)",
+    "slides": "Slides copies (.pptx, slide n holds page n's text)",
+    "handouts": "Handout copies (.docx, section n holds page n's text under a heading)",
 }
 
 
@@ -560,7 +595,7 @@ def _copies_by_half(client, prepared: Prepared, by_half: dict, figures: dict) ->
                 [r["page"] for r in results], prepared.page_texts[key], question.evidence
             )
             by_half.setdefault((question.half, "legacy"), Scores([], [])).ranks.append(rank)
-    print("\nSearch on scans and legacy PDFs by half (copies, and legacy-encoded originals):")
+    print("\nSearch on the copies by half (and legacy-encoded originals, counted as legacy):")
     print("| half | row | n | hit@1 | hit@5 | MRR |")
     print("|---|---|---|---|---|---|")
     figures["copies_by_half"] = []
@@ -654,7 +689,7 @@ def _tutor(client, prepared: Prepared, top_pages: dict, figures: dict) -> None:
     print("| half      | questions | n   | cited  | first  | not found | same page | baseline |")
     print("|-----------|-----------|-----|--------|--------|-----------|-----------|----------|")
     rows, latencies = _tutor_rows(client, prepared, top_pages)
-    order = ["en", "ru", "ru→en", "en→ru", "scan", "legacy"]
+    order = ["en", "ru", "ru→en", "en→ru", *COPIES]
     for (half, group), row in sorted(
         rows.items(),
         key=lambda item: (

@@ -193,3 +193,63 @@ def zip_listing(entries: int, *, declared: int | None = None) -> bytes:
     count = min(entries if declared is None else declared, 0xFFFF)
     end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, len(directory), len(local), 0)
     return local + directory + end
+
+
+# --- copies of a document's pages, for the evaluation ------------------------------------
+
+# A docx section is cut every PARAGRAPHS_PER_SECTION lines (30); a page stays below that.
+HANDOUT_PARAGRAPHS_PER_PAGE = 25
+
+
+def _page_paragraphs(text: str, most: int) -> list[str]:
+    """The page's non-empty lines, joined into at most `most` paragraphs in their order."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    size = max(1, -(-len(lines) // most))
+    return [" ".join(lines[start : start + size]) for start in range(0, len(lines), size)]
+
+
+def slides_copy(page_texts: list[str]) -> bytes:
+    """A deck with one slide per page, in order, each holding its page's text.
+
+    Slide n is page n (an empty page gets an empty slide), so the question sets'
+    gold pages stay the copy's slide numbers.
+    """
+    from pptx import Presentation
+    from pptx.util import Inches, Pt
+
+    deck = Presentation()
+    for text in page_texts:
+        slide = deck.slides.add_slide(deck.slide_layouts[6])  # the blank layout
+        paragraphs = _page_paragraphs(text, 60)
+        if not paragraphs:
+            continue
+        box = slide.shapes.add_textbox(Inches(0.3), Inches(0.3), Inches(9.4), Inches(7))
+        frame = box.text_frame
+        frame.word_wrap = True
+        frame.text = "\n".join(paragraphs)
+        for paragraph in frame.paragraphs:
+            for run in paragraph.runs:
+                run.font.size = Pt(8)
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
+def handout_copy(page_texts: list[str]) -> bytes:
+    """A handout whose section n holds page n's text, and nothing else.
+
+    The extractor cuts a section at each heading and every 30 lines, so each page
+    starts with a Heading 1 (its first line; the page number when it has none)
+    and is kept to HANDOUT_PARAGRAPHS_PER_PAGE paragraphs: section n is page n.
+    """
+    from docx import Document
+
+    document = Document()
+    for number, text in enumerate(page_texts, start=1):
+        paragraphs = _page_paragraphs(text, HANDOUT_PARAGRAPHS_PER_PAGE)
+        document.add_heading(paragraphs[0] if paragraphs else str(number), level=1)
+        for paragraph in paragraphs[1:]:
+            document.add_paragraph(paragraph)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
