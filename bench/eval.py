@@ -638,7 +638,7 @@ class TutorRow:
 
 
 def _tutor_rows(client, prepared: Prepared, top_pages: dict) -> tuple[dict, list[float]]:
-    """Every question asked of its document, and of its scanned and legacy-font copies."""
+    """Every question asked of its document, and of each copy made of it (COPIES)."""
     rows: dict[tuple[str, str], TutorRow] = {}
     latencies: list[float] = []
     repaired = {
@@ -683,8 +683,9 @@ def _tutor(client, prepared: Prepared, top_pages: dict, figures: dict) -> None:
         " page holds the answer;\n'first' = the first citation's does; 'not found' = an"
         " answerable question got no citation;\n'same page' = the first citation opens the"
         " page of the search's top hit; 'baseline' = the naive BM25's\nfirst page holds the"
-        " answer. Rows 'scan' and 'legacy' ask every question of the image-only scans and\n"
-        "legacy-font copies, and of documents whose own text layer is a legacy encoding."
+        " answer. Rows 'scan', 'legacy', 'slides' and 'handouts' ask every question of the\n"
+        "image-only scans, legacy-font copies, .pptx and .docx copies, and of documents whose\n"
+        "own text layer is a legacy encoding."
     )
     print("| half      | questions | n   | cited  | first  | not found | same page | baseline |")
     print("|-----------|-----------|-----|--------|--------|-----------|-----------|----------|")
