@@ -9,14 +9,16 @@ page the question lists. Halves come from bench.eval.load_questions, the
 project's own split; the untouched half is the one that decides.
 
 Tokenisations:
-- stem: the app's stemmer (materials.text.words: a 6-letter prefix), standing
-  in for PostgreSQL's Snowball 'russian' because no Snowball package is
-  installed;
+- stem: the app's own stemmer (materials.text.words: a 6-letter prefix);
 - lemma: pymorphy3's most likely normal form;
-- union: both, as separate terms.
+- union: both, as separate terms;
+- snowball: PostgreSQL's own Snowball stems (ts_lexize in the embedded
+  server under var/, as its 'russian' configuration stems), and
+  lemma+snowball; skipped when the server will not start.
 
 Whole pages are the BM25 documents (the app's passages never cross a page,
-so a page is their union). No database, no worker, no embeddings.
+so a page is their union). No worker, no embeddings; the database only
+stems words.
 """
 
 from __future__ import annotations
@@ -86,11 +88,55 @@ def union_tokens(text: str) -> list[str]:
     return [f"s:{stem(w)}" for w in found] + [f"l:{lemma(w)}" for w in found]
 
 
+# PostgreSQL's own stems, filled by snowball_fill from the embedded server:
+# word -> stem, or "" for a word its stop list drops.
+SNOWBALL: dict[str, str] = {}
+_SNOWBALL_SQL = """
+SELECT w, CASE WHEN w ~ '^[a-z0-9]+$' THEN ts_lexize('english_stem', w)
+               ELSE ts_lexize('russian_stem', w) END
+FROM unnest(%s::text[]) AS w
+"""
+
+
+def snowball_fill(connection, texts: list[str]) -> None:
+    """Ask PostgreSQL for the Snowball stems of the texts' words not seen yet.
+
+    As its 'russian' configuration does: english_stem for ASCII words,
+    russian_stem for the rest.
+    """
+    wanted = sorted({w for text in texts for w in words(text)} - SNOWBALL.keys())
+    for word, lexemes in connection.execute(_SNOWBALL_SQL, (wanted,)).fetchall():
+        SNOWBALL[word] = lexemes[0] if lexemes else ""
+
+
+def snowball_tokens(text: str) -> list[str]:
+    found = (SNOWBALL.get(w, w) for w in content_words(text))
+    return [token for token in found if token]
+
+
+def lemma_snowball_tokens(text: str) -> list[str]:
+    return [f"s:{t}" for t in snowball_tokens(text)] + [f"l:{t}" for t in lemma_tokens(text)]
+
+
 TOKENISERS: dict[str, Callable[[str], list[str]]] = {
     "stem": stem_tokens,
     "lemma": lemma_tokens,
     "union": union_tokens,
+    "snowball": snowball_tokens,
+    "lemma+snowball": lemma_snowball_tokens,
 }
+
+
+def _snowball_connection():
+    try:
+        import psycopg
+
+        from eduplatform.embedded import database_url
+
+        return psycopg.connect(database_url(ROOT / "var"), autocommit=True)
+    except Exception as error:
+        print(f"no PostgreSQL, Snowball columns skipped: {error}", file=sys.stderr)
+        return None
 
 
 class BM25:
@@ -189,6 +235,10 @@ def main() -> int:
     cover: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     skipped: dict[str, str] = {}
     sample: list[str] = []
+    connection = _snowball_connection()
+    tokenisers = dict(TOKENISERS)
+    if connection is None:
+        del tokenisers["snowball"], tokenisers["lemma+snowball"]
     for key, asked in sorted(by_document.items()):
         path, why = document_path(DOCUMENTS[key], CACHE)
         if path is None:
@@ -200,8 +250,10 @@ def main() -> int:
             skipped[key] = f"no text layer on {missing} of {len(asked)} answer pages (scan)"
             continue
         numbers = sorted(pages)
+        if connection is not None:
+            snowball_fill(connection, [*pages.values(), *(q.text for q in asked)])
         sample += [w for n in numbers for w in content_words(pages[n])][:5000]
-        for name, tokenise in TOKENISERS.items():
+        for name, tokenise in tokenisers.items():
             index = BM25([tokenise(pages[n]) for n in numbers])
             for q in asked:
                 for group in (key, "all"):
