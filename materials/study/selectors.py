@@ -20,6 +20,7 @@ from materials.models import (
     StudyProfile,
     StudySet,
 )
+from materials.selectors import material_list_visible
 
 
 def study_set_get(*, owner: User, material: Material) -> StudySet | None:
@@ -43,6 +44,24 @@ def flashcard_list(
     if not include_suspended:
         cards = cards.filter(is_suspended=False)
     return cards.select_related("material").order_by("material", "position", "id")
+
+
+def flashcard_list_visible(*, user: User, material: Material | None = None) -> QuerySet[Flashcard]:
+    """Cards the user may study: their own and those on their current courses' materials.
+
+    The card rows are shared; each user's schedule on them is their CardState.
+    """
+    cards = Flashcard.objects.filter(
+        material__in=material_list_visible(user=user), is_hidden=False
+    ).filter(Q(owner=user) | Q(is_suspended=False))
+    if material is not None:
+        cards = cards.filter(material=material)
+    return cards.select_related("material").order_by("material", "position", "id")
+
+
+def reviews_by(*, user: User) -> QuerySet[ReviewLog]:
+    """The user's own reviews, on any card; a row without a reviewer is its card owner's."""
+    return ReviewLog.objects.filter(Q(user=user) | Q(user__isnull=True, card__owner=user))
 
 
 def study_profile_get(*, user: User) -> StudyProfile:
@@ -74,10 +93,10 @@ FROM_MISTAKE = Q(mistake_at__isnull=False) & (
 
 
 def new_cards_started_today(*, owner: User, now: datetime | None = None) -> int:
-    """How many cards the student saw for the first time today."""
+    """How many cards the student saw for the first time today: own, courses', all counted."""
     start, _ = day_bounds(now or timezone.now())
     return (
-        ReviewLog.objects.filter(card__owner=owner)
+        reviews_by(user=owner)
         .values("card")
         .annotate(first=Min("reviewed_at"))
         .filter(first__gte=start)

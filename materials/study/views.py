@@ -282,12 +282,12 @@ def review_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def flashcard_review_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    card = owned(selectors.flashcard_list, request.user, pk)
+    card = readable(selectors.flashcard_list_visible, request.user, pk)
     error = ""
     try:
         throttle(request, REVIEW_THROTTLES)
         rating = int(request.POST.get("rating", ""))
-        services.flashcard_review(card=card, rating=rating)
+        services.flashcard_review(card=card, rating=rating, user=request.user)
     except RateLimited as exc:
         error = exc.message
     except (ValueError, ValidationError):

@@ -1,0 +1,101 @@
+"""Each course student keeps their own schedule on the teacher's shared cards."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.services import api_token_create
+from courses.models import CourseMaterial
+from courses.services import course_create, course_join, invite_create, unit_create
+from materials.models import CardState, Flashcard, ReviewLog
+from materials.study.selectors import flashcard_due_list, new_cards_started_today
+from materials.study.services import flashcard_review, flashcard_update
+from tests.support.factories import UserFactory
+from tests.support.reviews import many_cards
+
+pytestmark = pytest.mark.django_db
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def shared():
+    teacher = UserFactory()
+    material = many_cards(teacher, 5, title="Cells")
+    course = course_create(owner=teacher, title="Biology")
+    unit = unit_create(course=course, title="Cells")
+    CourseMaterial.objects.create(unit=unit, material=material)
+    students = [UserFactory(), UserFactory()]
+    for student in students:
+        course_join(user=student, code=invite_create(course=course, by=teacher).code)
+    return teacher, material, students
+
+
+def test_a_students_review_moves_only_their_state(shared):
+    teacher, material, (anna, boris) = shared
+    card = material.flashcards.order_by("position").first()
+    teacher_due = card.due
+    seen = flashcard_review(card=card, rating=3, user=anna)
+
+    card.refresh_from_db()
+    assert card.due == teacher_due and card.last_review is None  # the teacher's schedule
+    state = CardState.objects.get(user=anna, card=card)
+    assert state.last_review is not None and seen.due == state.due
+    assert not CardState.objects.filter(user=boris).exists()
+    assert ReviewLog.objects.get(card=card).user == anna
+    assert new_cards_started_today(owner=anna) == 1
+    assert new_cards_started_today(owner=teacher) == 0
+
+
+def test_a_teachers_edit_reaches_students_without_resetting_them(shared):
+    teacher, material, (anna, _) = shared
+    card = material.flashcards.order_by("position").first()
+    flashcard_review(card=card, rating=4, user=anna)
+    before = CardState.objects.get(user=anna, card=card)
+    flashcard_update(card=card, front="What is a cell?", back="The unit of life.")
+    after = CardState.objects.get(user=anna, card=card)
+    assert (after.due, after.stability) == (before.due, before.stability)
+    assert Flashcard.objects.get(pk=card.pk).front == "What is a cell?"
+
+
+def test_students_review_shared_cards_over_the_api_and_a_stranger_gets_404(shared):
+    _, material, (anna, _) = shared
+    card = material.flashcards.order_by("position").first()
+    answer = _api(anna).post(f"/api/flashcards/{card.pk}/review/", {"rating": 3}, format="json")
+    assert answer.status_code == 200
+    assert CardState.objects.filter(user=anna, card=card).count() == 1
+    stranger = _api(UserFactory())
+    answer = stranger.post(f"/api/flashcards/{card.pk}/review/", {"rating": 3}, format="json")
+    assert answer.status_code == 404
+    assert not CardState.objects.exclude(user=anna).exists()
+
+
+def test_the_data_migration_keeps_every_owners_schedule(user):
+    material = many_cards(user, 12)
+    now = timezone.now()
+    for number, card in enumerate(material.flashcards.order_by("position")[:6]):
+        flashcard_review(card=card, rating=1 + number % 4, now=now - timedelta(days=3))
+    Flashcard.objects.filter(pk=material.flashcards.last().pk).update(mistake_at=now)
+    queue_before = [(c.pk, c.due) for c in flashcard_due_list(owner=user, now=now)]
+    CardState.objects.all().delete()
+    ReviewLog.objects.update(user=None)
+
+    migration = importlib.import_module("materials.migrations.0017_card_state")
+    migration.owners_state_to_card_state(apps, None)
+
+    for card in Flashcard.objects.filter(material=material):
+        state = CardState.objects.get(user=user, card=card)
+        fields = ("state", "step", "stability", "difficulty", "due", "last_review", "mistake_at")
+        assert [getattr(state, f) for f in fields] == [getattr(card, f) for f in fields]
+    assert not ReviewLog.objects.filter(user__isnull=True).exists()
+    assert [(c.pk, c.due) for c in flashcard_due_list(owner=user, now=now)] == queue_before
