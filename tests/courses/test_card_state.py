@@ -14,7 +14,7 @@ from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.services import course_create, course_join, invite_create, unit_create
 from materials.models import CardState, Flashcard, ReviewLog
-from materials.study.selectors import flashcard_due_list, new_cards_started_today
+from materials.study.selectors import due_today, flashcard_due_list, new_cards_started_today
 from materials.study.services import flashcard_review, flashcard_update
 from tests.support.factories import UserFactory
 from tests.support.reviews import many_cards
@@ -99,3 +99,28 @@ def test_the_data_migration_keeps_every_owners_schedule(user):
         assert [getattr(state, f) for f in fields] == [getattr(card, f) for f in fields]
     assert not ReviewLog.objects.filter(user__isnull=True).exists()
     assert [(c.pk, c.due) for c in flashcard_due_list(owner=user, now=now)] == queue_before
+
+
+def test_due_today_mixes_own_and_course_cards_under_one_new_card_limit(shared):
+    _, material, (anna, boris) = shared
+    own = many_cards(anna, 18, title="My notes")
+    queue = list(flashcard_due_list(owner=anna))
+    assert len(queue) == 20  # one day's new cards, taken from both
+    assert {card.material_id for card in queue} == {material.pk, own.pk}
+    assert due_today(owner=anna).new_waiting == 3
+
+    for card in queue[:20]:
+        flashcard_review(card=card, rating=3, user=anna, now=timezone.now() - timedelta(days=9))
+    # Started on earlier days: today's places are intact, and each card is due again.
+    due = due_today(owner=anna)
+    assert (due.reviews, due.new) == (20, 3)
+    # The classmate's queue is untouched: all five shared cards are new to them.
+    assert due_today(owner=boris).new == 5
+
+
+def test_a_student_started_today_counts_against_their_one_daily_limit(shared):
+    _, material, (anna, _) = shared
+    many_cards(anna, 30, title="My notes")
+    for card in material.flashcards.all():
+        flashcard_review(card=card, rating=3, user=anna)
+    assert due_today(owner=anna).new_left == 15
