@@ -7,13 +7,14 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.services import course_create, course_join, invite_create, unit_create
-from materials.models import CardState, Flashcard, ReviewLog
+from materials.models import CardState, Flashcard, QuizAttempt, ReviewLog
 from materials.study.selectors import due_today, flashcard_due_list, new_cards_started_today
 from materials.study.services import flashcard_review, flashcard_update
 from tests.support.factories import UserFactory
@@ -124,3 +125,20 @@ def test_a_student_started_today_counts_against_their_one_daily_limit(shared):
     for card in material.flashcards.all():
         flashcard_review(card=card, rating=3, user=anna)
     assert due_today(owner=anna).new_left == 15
+
+
+def test_a_student_asking_for_a_classmates_attempt_or_card_state_gets_404(shared):
+    teacher, material, (anna, boris) = shared
+    card = material.flashcards.order_by("position").first()
+    flashcard_review(card=card, rating=2, user=anna)
+    attempt = QuizAttempt.objects.create(owner=anna, material=material, score=1, total=2)
+    assert _api(anna).get(f"/api/quiz/attempts/{attempt.pk}/").status_code == 200
+    for other in (boris, teacher):
+        assert _api(other).get(f"/api/quiz/attempts/{attempt.pk}/").status_code == 404
+        web = Client()
+        web.force_login(other)
+        assert web.get(f"/materials/quiz/attempts/{attempt.pk}/").status_code == 404
+        # Anna's schedule is hers: the card is still new to the others.
+        assert card.pk in {c.pk for c in flashcard_due_list(owner=other)}
+        assert not CardState.objects.filter(user=other, card=card).exists()
+    assert due_today(owner=boris).reviews == 0
