@@ -55,7 +55,7 @@ def flashcard_list_visible(*, user: User, material: Material | None = None) -> Q
     """
     cards = Flashcard.objects.filter(
         material__in=material_list_visible(user=user), is_hidden=False
-    ).filter(Q(owner=user) | Q(is_suspended=False))
+    ).filter(Q(owner=user) | Q(owner=F("material__owner"), is_suspended=False))
     if material is not None:
         cards = cards.filter(material=material)
     return cards.select_related("material").order_by("material", "position", "id")
@@ -162,7 +162,7 @@ def _due_parts(
     _, end = day_bounds(now)
     # Own cards and the current courses' in one queue, each on the user's own schedule.
     visible = flashcard_list_visible(user=owner, material=material).filter(is_suspended=False)
-    cards = _with_my_state(visible, owner).filter(my_due__lte=end)
+    cards = _with_my_state(visible, owner).filter(my_due__lte=end)  # type: ignore[misc]
     profile = profile or study_profile_get(user=owner)
     left = max(0, profile.new_cards_per_day - new_cards_started_today(owner=owner, now=now))
     return cards, left
@@ -180,7 +180,7 @@ def flashcard_due_list(
     now = now or timezone.now()
     due, left = _due_parts(owner=owner, now=now, material=material)
     todays_new = list(
-        due.filter(_MY_NEW)
+        due.filter(_MY_NEW)  # type: ignore[misc]
         .order_by("my_due", "material_id", "position", "id")
         .values_list("pk", flat=True)[:left]
     )
@@ -192,7 +192,7 @@ def flashcard_due_list(
         default=Value(2),
     )
     return (
-        due.filter(~_MY_NEW | Q(pk__in=todays_new))
+        due.filter(~_MY_NEW | Q(pk__in=todays_new))  # type: ignore[misc]
         .annotate(queue=queue)
         .order_by("queue", "my_due", "material_id", "position", "id")
     )

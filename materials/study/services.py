@@ -456,7 +456,8 @@ def quiz_attempt_create(
         # A wrong answer (not a skipped question) brings its card back tomorrow.
         card = (
             mistake_from_question(owner=owner, question=question)
-            if chosen is not None and not correct
+            # A course student's mistakes make no card on the teacher's material.
+            if chosen is not None and not correct and material.owner_id == owner.pk
             else None
         )
         results.append(

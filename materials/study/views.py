@@ -46,9 +46,12 @@ def _anchor(
 
 
 def _study_context(request: AuthenticatedHttpRequest, material: Material) -> dict:
-    study_set = selectors.study_set_get(owner=request.user, material=material)
+    # `material` is already in the user's scope; a course student reads the
+    # teacher's study set, with no owner actions shown (`shared`).
+    study_set = selectors.study_set_get(owner=material.owner, material=material)
     return {
         "material": material,
+        "shared": material.owner_id != request.user.pk,
         "study_set": study_set,
         "study_error": generation_error_message(study_set.error_code) if study_set else "",
     }
@@ -347,8 +350,9 @@ def study_settings_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def quiz_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    material = owned(material_list, request.user, pk)
-    questions = list(selectors.quiz_question_list(owner=request.user, material=material))
+    material = readable(material_list_visible, request.user, pk)
+    # The teacher's questions on a shared material; the attempt is the student's own.
+    questions = list(selectors.quiz_question_list(owner=material.owner, material=material))
     if request.method == "POST" and questions:
         answers = {str(q.pk): request.POST.get(f"q{q.pk}") for q in questions}
         attempt = services.quiz_attempt_create(

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.services import course_create, course_join, invite_create, unit_create
-from materials.models import CardState, Flashcard, QuizAttempt, ReviewLog
+from materials.models import CardState, Flashcard, QuizAttempt, QuizQuestion, ReviewLog
 from materials.study.selectors import due_today, flashcard_due_list, new_cards_started_today
 from materials.study.services import flashcard_review, flashcard_update
 from tests.support.factories import UserFactory
@@ -142,3 +142,27 @@ def test_a_student_asking_for_a_classmates_attempt_or_card_state_gets_404(shared
         assert card.pk in {c.pk for c in flashcard_due_list(owner=other)}
         assert not CardState.objects.filter(user=other, card=card).exists()
     assert due_today(owner=boris).reviews == 0
+
+
+def test_a_student_takes_the_shared_quiz_read_only_and_keeps_the_attempt(shared):
+    teacher, material, (anna, boris) = shared
+    QuizQuestion.objects.create(
+        owner=teacher,
+        material=material,
+        position=0,
+        question="What is the unit of life?",
+        choices=["The cell", "The atom"],
+        answer_index=0,
+        generator="test",
+    )
+    web = Client()
+    web.force_login(anna)
+    page = web.get(f"/materials/{material.pk}/quiz/")
+    assert page.status_code == 200
+    assert f"/materials/{material.pk}/delete/" not in page.content.decode()
+    question = material.quiz_questions.get()
+    web.post(f"/materials/{material.pk}/quiz/", {f"q{question.pk}": "1"})
+    attempt = QuizAttempt.objects.get(owner=anna)
+    assert (attempt.score, attempt.total) == (0, 1)
+    assert not Flashcard.objects.filter(owner=anna).exists()  # no card on the teacher's material
+    assert not QuizAttempt.objects.filter(owner__in=[teacher, boris]).exists()
