@@ -82,7 +82,8 @@ def _material_id(value: str | None) -> int | None:
 @login_required
 @require_GET
 def study_notes_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    material = owned(material_list, request.user, pk)
+    # A course student reads the teacher's notes; only the owner may change them.
+    material = readable(material_list_visible, request.user, pk)
     sections = [
         {
             "heading": section.heading,
@@ -95,7 +96,7 @@ def study_notes_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                 for p in section.points
             ],
         }
-        for section in selectors.note_section_list(owner=request.user, material=material)
+        for section in selectors.note_section_list(owner=material.owner, material=material)
     ]
     context = {**_study_context(request, material), "sections": sections}
     return render(request, "materials/study/notes.html", context)

@@ -14,7 +14,14 @@ from rest_framework.test import APIClient
 from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.services import course_create, course_join, invite_create, unit_create
-from materials.models import CardState, Flashcard, QuizAttempt, QuizQuestion, ReviewLog
+from materials.models import (
+    CardState,
+    Flashcard,
+    NoteSection,
+    QuizAttempt,
+    QuizQuestion,
+    ReviewLog,
+)
 from materials.study.selectors import due_today, flashcard_due_list, new_cards_started_today
 from materials.study.services import flashcard_review, flashcard_update
 from tests.support.factories import UserFactory
@@ -166,3 +173,18 @@ def test_a_student_takes_the_shared_quiz_read_only_and_keeps_the_attempt(shared)
     assert (attempt.score, attempt.total) == (0, 1)
     assert not Flashcard.objects.filter(owner=anna).exists()  # no card on the teacher's material
     assert not QuizAttempt.objects.filter(owner__in=[teacher, boris]).exists()
+
+
+def test_a_student_reads_the_shared_notes_without_owner_actions(shared):
+    teacher, material, (anna, _) = shared
+    NoteSection.objects.create(
+        material=material, position=0, heading="Cells", points=[{"text": "A cell."}], generator="t"
+    )
+    web = Client()
+    web.force_login(anna)
+    page = web.get(f"/materials/{material.pk}/notes/")
+    assert page.status_code == 200 and "A cell." in page.content.decode()
+    assert "/export/" not in page.content.decode()
+    assert f"/materials/{material.pk}/delete/" not in page.content.decode()
+    web.force_login(UserFactory())
+    assert web.get(f"/materials/{material.pk}/notes/").status_code == 404
