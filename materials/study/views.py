@@ -176,8 +176,13 @@ def reader_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def flashcard_list_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    material = owned(material_list, request.user, pk)
-    cards = selectors.flashcard_list(owner=request.user, material=material)
+    # A course student sees the teacher's cards, without owner actions or
+    # the teacher's schedule (theirs is in the review queue).
+    material = readable(material_list_visible, request.user, pk)
+    shared = material.owner_id != request.user.pk
+    cards = selectors.flashcard_list(
+        owner=material.owner, material=material, include_suspended=not shared
+    )
     page = Paginator(cards, 50).get_page(request.GET.get("page"))
     for card in page.object_list:
         card.anchor = _anchor(  # type: ignore[attr-defined]

@@ -188,3 +188,20 @@ def test_a_student_reads_the_shared_notes_without_owner_actions(shared):
     assert f"/materials/{material.pk}/delete/" not in page.content.decode()
     web.force_login(UserFactory())
     assert web.get(f"/materials/{material.pk}/notes/").status_code == 404
+
+
+def test_a_student_sees_the_shared_flashcards_without_owner_actions(shared):
+    teacher, material, (anna, _) = shared
+    card = material.flashcards.order_by("position").first()
+    web = Client()
+    web.force_login(anna)
+    page = web.get(f"/materials/{material.pk}/flashcards/")
+    body = page.content.decode()
+    assert page.status_code == 200 and card.front in body
+    for owner_only in ("/edit/", "/delete/", "/suspend/", "/export/", "/flashcards/add/"):
+        assert owner_only not in body
+    web.force_login(teacher)
+    assert (
+        f"/flashcards/{card.pk}/edit/"
+        in web.get(f"/materials/{material.pk}/flashcards/").content.decode()
+    )
