@@ -8,6 +8,7 @@ from materials.models.material import (
     upload_path,
 )
 from materials.models.study import (
+    CardState,
     ContentReport,
     Flashcard,
     NoteSection,
@@ -23,6 +24,7 @@ __all__ = [
     "Chunk",
     "ChunkCrossVector",
     "ContentReport",
+    "CardState",
     "Flashcard",
     "Material",
     "NoteSection",

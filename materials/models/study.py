@@ -160,6 +160,10 @@ class Flashcard(SourceFields):
 
 class ReviewLog(models.Model):
     card = models.ForeignKey(Flashcard, on_delete=models.CASCADE, related_name="reviews")
+    # Who reviewed: the owner, or a course student studying the shared card.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True
+    )
     rating = models.PositiveSmallIntegerField()
     reviewed_at = models.DateTimeField()
     review_duration_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -175,6 +179,43 @@ class ReviewLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card_id}: {self.rating}"
+
+
+class CardState(models.Model):
+    """One student's FSRS memory of a card: the card row is shared, the schedule is not.
+
+    A course student studies the teacher's card; editing or hiding the card
+    reaches them without resetting this row. Created on the first review.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="card_states"
+    )
+    card = models.ForeignKey(Flashcard, on_delete=models.CASCADE, related_name="states")
+    state = models.PositiveSmallIntegerField(
+        choices=Flashcard.State.choices, default=Flashcard.State.LEARNING
+    )
+    step = models.PositiveSmallIntegerField(null=True, blank=True, default=0)
+    stability = models.FloatField(null=True, blank=True)
+    difficulty = models.FloatField(null=True, blank=True)
+    due = models.DateTimeField()
+    last_review = models.DateTimeField(null=True, blank=True)
+    mistake_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("card state")
+        verbose_name_plural = _("card states")
+        indexes = [models.Index(fields=["user", "due"])]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "card"], name="cardstate_one_per_user"),
+            models.CheckConstraint(
+                condition=Q(state__gte=1) & Q(state__lte=3), name="cardstate_state_1_to_3"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.card_id}"
 
 
 class QuizQuestion(SourceFields):

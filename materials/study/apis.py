@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from accounts.types import AuthenticatedRequest
 from eduplatform import quota
-from eduplatform.ownership import owned
+from eduplatform.ownership import owned, readable
 from eduplatform.throttling import UserRateThrottle, throttle, user_throttle
 from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Flashcard, Material, QuizQuestion, StudyProfile
@@ -325,12 +325,13 @@ class FlashcardReviewApi(APIView):
         request=ReviewSerializer, responses={200: FlashcardSerializer, 429: REVIEW_LIMIT_RESPONSE}
     )
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
-        card = owned(selectors.flashcard_list, request.user, pk)
+        card = readable(selectors.flashcard_list_visible, request.user, pk)
         throttle(request, REVIEW_THROTTLES)
         data = ReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         card = services.flashcard_review(
             card=card,
+            user=request.user,
             rating=data.validated_data["rating"],
             duration_ms=data.validated_data.get("duration_ms"),
         )

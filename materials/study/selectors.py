@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Min, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from materials.models import (
+    CardState,
     Flashcard,
     Material,
     NoteSection,
@@ -20,6 +22,7 @@ from materials.models import (
     StudyProfile,
     StudySet,
 )
+from materials.selectors import material_list_visible
 
 
 def study_set_get(*, owner: User, material: Material) -> StudySet | None:
@@ -43,6 +46,24 @@ def flashcard_list(
     if not include_suspended:
         cards = cards.filter(is_suspended=False)
     return cards.select_related("material").order_by("material", "position", "id")
+
+
+def flashcard_list_visible(*, user: User, material: Material | None = None) -> QuerySet[Flashcard]:
+    """Cards the user may study: their own and those on their current courses' materials.
+
+    The card rows are shared; each user's schedule on them is their CardState.
+    """
+    cards = Flashcard.objects.filter(
+        material__in=material_list_visible(user=user), is_hidden=False
+    ).filter(Q(owner=user) | Q(owner=F("material__owner"), is_suspended=False))
+    if material is not None:
+        cards = cards.filter(material=material)
+    return cards.select_related("material").order_by("material", "position", "id")
+
+
+def reviews_by(*, user: User) -> QuerySet[ReviewLog]:
+    """The user's own reviews, on any card; a row without a reviewer is its card owner's."""
+    return ReviewLog.objects.filter(Q(user=user) | Q(user__isnull=True, card__owner=user))
 
 
 def study_profile_get(*, user: User) -> StudyProfile:
@@ -73,11 +94,40 @@ FROM_MISTAKE = Q(mistake_at__isnull=False) & (
 )
 
 
+# The same, on the reviewer's own state (annotated by _with_my_state).
+_MY_NEW = Q(my_last_review__isnull=True, my_mistake_at__isnull=True)
+_MY_FROM_MISTAKE = Q(my_mistake_at__isnull=False) & (
+    Q(my_last_review__isnull=True) | Q(my_last_review__lt=F("my_mistake_at"))
+)
+
+
+def _with_my_state(cards: QuerySet[Flashcard], user: User) -> QuerySet[Flashcard]:
+    """Each card with the user's schedule on it: own cards' columns, or their CardState.
+
+    A shared card the user never reviewed has no CardState yet: it is new to
+    them, due since it was made, whatever the teacher did with it.
+    """
+    mine = CardState.objects.filter(user=user, card=OuterRef("pk"))
+    own = Q(owner=user)
+    return cards.annotate(
+        my_due=Case(
+            When(own, then=F("due")),
+            default=Coalesce(Subquery(mine.values("due")[:1]), F("created_at")),
+        ),
+        my_last_review=Case(
+            When(own, then=F("last_review")), default=Subquery(mine.values("last_review")[:1])
+        ),
+        my_mistake_at=Case(
+            When(own, then=F("mistake_at")), default=Subquery(mine.values("mistake_at")[:1])
+        ),
+    )
+
+
 def new_cards_started_today(*, owner: User, now: datetime | None = None) -> int:
-    """How many cards the student saw for the first time today."""
+    """How many cards the student saw for the first time today: own, courses', all counted."""
     start, _ = day_bounds(now or timezone.now())
     return (
-        ReviewLog.objects.filter(card__owner=owner)
+        reviews_by(user=owner)
         .values("card")
         .annotate(first=Min("reviewed_at"))
         .filter(first__gte=start)
@@ -110,9 +160,9 @@ def _due_parts(
     """The cards due by the end of today, and today's places left for new cards."""
     now = now or timezone.now()
     _, end = day_bounds(now)
-    cards = flashcard_list(owner=owner, material=material, include_suspended=False).filter(
-        due__lte=end
-    )
+    # Own cards and the current courses' in one queue, each on the user's own schedule.
+    visible = flashcard_list_visible(user=owner, material=material).filter(is_suspended=False)
+    cards = _with_my_state(visible, owner).filter(my_due__lte=end)  # type: ignore[misc]
     profile = profile or study_profile_get(user=owner)
     left = max(0, profile.new_cards_per_day - new_cards_started_today(owner=owner, now=now))
     return cards, left
@@ -130,21 +180,21 @@ def flashcard_due_list(
     now = now or timezone.now()
     due, left = _due_parts(owner=owner, now=now, material=material)
     todays_new = list(
-        due.filter(_NEW)
-        .order_by("due", "material_id", "position", "id")
+        due.filter(_MY_NEW)  # type: ignore[misc]
+        .order_by("my_due", "material_id", "position", "id")
         .values_list("pk", flat=True)[:left]
     )
     # Reviews due now, then the new cards, then cards due later today (a card
     # just seen comes back after its learning step, not straight away).
     queue = Case(
-        When(_NEW, then=Value(1)),
-        When(due__lte=now, then=Value(0)),
+        When(_MY_NEW, then=Value(1)),
+        When(my_due__lte=now, then=Value(0)),
         default=Value(2),
     )
     return (
-        due.filter(~_NEW | Q(pk__in=todays_new))
+        due.filter(~_MY_NEW | Q(pk__in=todays_new))  # type: ignore[misc]
         .annotate(queue=queue)
-        .order_by("queue", "due", "material_id", "position", "id")
+        .order_by("queue", "my_due", "material_id", "position", "id")
     )
 
 
@@ -158,9 +208,9 @@ def due_today(
     """The counts behind "due today", as the review queue will really show them."""
     due, left = _due_parts(owner=owner, now=now, material=material, profile=profile)
     counts = due.aggregate(
-        reviews=Count("pk", filter=~_NEW),
-        new=Count("pk", filter=_NEW),
-        mistakes=Count("pk", filter=~_NEW & FROM_MISTAKE),
+        reviews=Count("pk", filter=~_MY_NEW),
+        new=Count("pk", filter=_MY_NEW),
+        mistakes=Count("pk", filter=~_MY_NEW & _MY_FROM_MISTAKE),
     )
     shown = min(left, counts["new"])
     return DueToday(

@@ -18,6 +18,7 @@ from fsrs import State as FsrsState
 from accounts.models import User
 from eduplatform.queue import LOW_QUEUE, enqueue_on_commit
 from materials.models import (
+    CardState,
     ContentReport,
     Flashcard,
     Material,
@@ -27,7 +28,7 @@ from materials.models import (
     StudyProfile,
 )
 from materials.study.fitting import fit_parameters
-from materials.study.selectors import study_profile_get
+from materials.study.selectors import reviews_by, study_profile_get
 from materials.text.words import normalize
 
 logger = logging.getLogger(__name__)
@@ -56,9 +57,9 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 
 
-def _to_fsrs(card: Flashcard) -> FsrsCard:
+def _to_fsrs(card: Flashcard | CardState) -> FsrsCard:
     return FsrsCard(
-        card_id=card.pk,
+        card_id=card.card_id if isinstance(card, CardState) else card.pk,
         state=FsrsState(card.state),
         step=card.step,
         stability=card.stability,
@@ -66,6 +67,31 @@ def _to_fsrs(card: Flashcard) -> FsrsCard:
         due=_utc(card.due),
         last_review=_utc(card.last_review),
     )
+
+
+def _state_fields(source: Flashcard | CardState) -> dict:
+    return {
+        "state": source.state,
+        "step": source.step,
+        "stability": source.stability,
+        "difficulty": source.difficulty,
+        "due": source.due,
+        "last_review": source.last_review,
+    }
+
+
+def card_state_get(*, user: User, card: Flashcard, now: datetime | None = None) -> CardState:
+    """The user's own state of a card, made on first use.
+
+    The owner's starts from the card's columns (their schedule so far); a
+    course student's starts new, due now, whatever the teacher has done.
+    """
+    if user.pk == card.owner_id:
+        defaults = {**_state_fields(card), "mistake_at": card.mistake_at}
+    else:
+        defaults = {"due": now or timezone.now()}
+    state, _created = CardState.objects.get_or_create(user=user, card=card, defaults=defaults)
+    return state
 
 
 @transaction.atomic
@@ -76,47 +102,62 @@ def flashcard_review(
     now: datetime | None = None,
     duration_ms: int | None = None,
     scheduler: Scheduler | None = None,
+    user: User | None = None,
 ) -> Flashcard:
     """Rate a card 1-4 (Again, Hard, Good, Easy); FSRS decides when it is due next.
 
-    The student's own scheduler decides (their retention, their parameters);
+    The reviewer's own scheduler decides (their retention, their parameters);
     once they have reviewed enough, fitting their parameters is queued. A
-    rating within STUDY_REVIEW_REPEAT_SECONDS of the card's last one is
-    ignored: the card is returned as the first rating left it.
+    rating within STUDY_REVIEW_REPEAT_SECONDS of the last one is ignored.
+    `user` is the reviewer: by default the owner, whose card columns and
+    CardState move together; a course student's review moves only their
+    CardState, so the shared card and classmates' schedules stay as they are.
     """
     if rating not in (1, 2, 3, 4):
         raise ValidationError({"rating": _("The rating must be 1, 2, 3 or 4.")})
     card = Flashcard.objects.select_for_update().get(pk=card.pk)
+    reviewer = user or card.owner
     moment = (now or timezone.now()).astimezone(UTC)
-    if _repeated(card, moment):
-        return card
-    scheduler = scheduler or scheduler_for(card.owner)
+    own = reviewer.pk == card.owner_id
+    state = card_state_get(user=reviewer, card=card, now=moment)
+    state = CardState.objects.select_for_update().get(pk=state.pk)
+    target: Flashcard | CardState = card if own else state
+    if _repeated(target, moment):
+        return _as_seen(card, state)
+    scheduler = scheduler or scheduler_for(reviewer)
     reviewed, _log = scheduler.review_card(
-        _to_fsrs(card), Rating(rating), review_datetime=moment, review_duration=duration_ms
+        _to_fsrs(target), Rating(rating), review_datetime=moment, review_duration=duration_ms
     )
-    card.state = int(reviewed.state)
-    card.step = reviewed.step
-    card.stability = reviewed.stability
-    card.difficulty = reviewed.difficulty
-    card.due = reviewed.due
-    card.last_review = reviewed.last_review
-    card.save(
-        update_fields=[
-            "state", "step", "stability", "difficulty", "due", "last_review", "updated_at"
-        ]
-    )  # fmt: skip
+    fields = ["state", "step", "stability", "difficulty", "due", "last_review", "updated_at"]
+    for row in (card, state) if own else (state,):
+        row.state = int(reviewed.state)
+        row.step = reviewed.step
+        row.stability = reviewed.stability
+        row.difficulty = reviewed.difficulty
+        row.due = reviewed.due
+        row.last_review = reviewed.last_review
+        row.save(update_fields=fields)
     ReviewLog.objects.create(
         card=card,
+        user=reviewer,
         rating=rating,
         reviewed_at=moment,
         review_duration_ms=duration_ms,
-        due_after=card.due,
+        due_after=target.due,
     )
-    _optimize_when_due(card.owner)
+    _optimize_when_due(reviewer)
+    return _as_seen(card, state)
+
+
+def _as_seen(card: Flashcard, state: CardState) -> Flashcard:
+    """The shared card as this reviewer sees it: their schedule on it, not saved."""
+    for field, value in _state_fields(state).items():
+        setattr(card, field, value)
+    card.mistake_at = state.mistake_at if state.user_id != card.owner_id else card.mistake_at
     return card
 
 
-def _repeated(card: Flashcard, moment: datetime) -> bool:
+def _repeated(card: Flashcard | CardState, moment: datetime) -> bool:
     """Rated again within seconds: a double click or a replayed request, not a second recall.
 
     Checked under the card's row lock, so two requests at once count once.
@@ -128,7 +169,7 @@ def _repeated(card: Flashcard, moment: datetime) -> bool:
 
 
 def _review_count(user: User) -> int:
-    return ReviewLog.objects.filter(card__owner=user).count()
+    return reviews_by(user=user).count()
 
 
 def _optimize_when_due(user: User) -> None:
@@ -191,9 +232,7 @@ def fsrs_optimize(*, user: User) -> StudyProfile:
     later review would fail on them. Reviews of deleted cards are gone with
     them, so only the cards' own logs count.
     """
-    reviews = list(
-        ReviewLog.objects.filter(card__owner=user).values_list("card_id", "rating", "reviewed_at")
-    )
+    reviews = list(reviews_by(user=user).values_list("card_id", "rating", "reviewed_at"))
     profile = study_profile_get(user=user)
     current = profile.fsrs_parameters or list(SCHEDULER.parameters)
     parameters = fit_parameters(
@@ -417,7 +456,8 @@ def quiz_attempt_create(
         # A wrong answer (not a skipped question) brings its card back tomorrow.
         card = (
             mistake_from_question(owner=owner, question=question)
-            if chosen is not None and not correct
+            # A course student's mistakes make no card on the teacher's material.
+            if chosen is not None and not correct and material.owner_id == owner.pk
             else None
         )
         results.append(

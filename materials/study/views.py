@@ -46,9 +46,12 @@ def _anchor(
 
 
 def _study_context(request: AuthenticatedHttpRequest, material: Material) -> dict:
-    study_set = selectors.study_set_get(owner=request.user, material=material)
+    # `material` is already in the user's scope; a course student reads the
+    # teacher's study set, with no owner actions shown (`shared`).
+    study_set = selectors.study_set_get(owner=material.owner, material=material)
     return {
         "material": material,
+        "shared": material.owner_id != request.user.pk,
         "study_set": study_set,
         "study_error": generation_error_message(study_set.error_code) if study_set else "",
     }
@@ -79,7 +82,8 @@ def _material_id(value: str | None) -> int | None:
 @login_required
 @require_GET
 def study_notes_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    material = owned(material_list, request.user, pk)
+    # A course student reads the teacher's notes; only the owner may change them.
+    material = readable(material_list_visible, request.user, pk)
     sections = [
         {
             "heading": section.heading,
@@ -92,7 +96,7 @@ def study_notes_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                 for p in section.points
             ],
         }
-        for section in selectors.note_section_list(owner=request.user, material=material)
+        for section in selectors.note_section_list(owner=material.owner, material=material)
     ]
     context = {**_study_context(request, material), "sections": sections}
     return render(request, "materials/study/notes.html", context)
@@ -172,8 +176,13 @@ def reader_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def flashcard_list_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    material = owned(material_list, request.user, pk)
-    cards = selectors.flashcard_list(owner=request.user, material=material)
+    # A course student sees the teacher's cards, without owner actions or
+    # the teacher's schedule (theirs is in the review queue).
+    material = readable(material_list_visible, request.user, pk)
+    shared = material.owner_id != request.user.pk
+    cards = selectors.flashcard_list(
+        owner=material.owner, material=material, include_suspended=not shared
+    )
     page = Paginator(cards, 50).get_page(request.GET.get("page"))
     for card in page.object_list:
         card.anchor = _anchor(  # type: ignore[attr-defined]
@@ -282,12 +291,12 @@ def review_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def flashcard_review_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    card = owned(selectors.flashcard_list, request.user, pk)
+    card = readable(selectors.flashcard_list_visible, request.user, pk)
     error = ""
     try:
         throttle(request, REVIEW_THROTTLES)
         rating = int(request.POST.get("rating", ""))
-        services.flashcard_review(card=card, rating=rating)
+        services.flashcard_review(card=card, rating=rating, user=request.user)
     except RateLimited as exc:
         error = exc.message
     except (ValueError, ValidationError):
@@ -347,8 +356,9 @@ def study_settings_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def quiz_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    material = owned(material_list, request.user, pk)
-    questions = list(selectors.quiz_question_list(owner=request.user, material=material))
+    material = readable(material_list_visible, request.user, pk)
+    # The teacher's questions on a shared material; the attempt is the student's own.
+    questions = list(selectors.quiz_question_list(owner=material.owner, material=material))
     if request.method == "POST" and questions:
         answers = {str(q.pk): request.POST.get(f"q{q.pk}") for q in questions}
         attempt = services.quiz_attempt_create(

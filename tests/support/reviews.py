@@ -40,7 +40,13 @@ def review_history(owner, cards: int = 100, reviews: int = 9) -> None:
             rating = Rating(rng.choices([1, 2, 3, 4], [0.08, 0.12, 0.7, 0.1])[0])
             state, _log = scheduler.review_card(state, rating, review_datetime=when)
             rows.append(
-                ReviewLog(card=card, rating=int(rating), reviewed_at=when, due_after=state.due)
+                ReviewLog(
+                    card=card,
+                    user_id=card.owner_id,
+                    rating=int(rating),
+                    reviewed_at=when,
+                    due_after=state.due,
+                )
             )
             when = max(when + timedelta(minutes=10), state.due)
     ReviewLog.objects.bulk_create(rows)
