@@ -1,6 +1,6 @@
 """Do pymorphy3 lemmas beat stems for Russian full text? `python -m bench.lemma_trial`.
 
-A measurement for issue 24 (item 2), not a product change. Each Russian
+A measurement, not a product change. Each Russian
 document of bench/eval_sets that has a PDF text layer is read with the app's
 own extractor (materials.pipeline.pdf, OCR off, so scans drop out and are
 named), its pages are ranked by BM25 for every Russian question under three
