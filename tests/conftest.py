@@ -43,6 +43,15 @@ def private_media(settings, tmp_path) -> None:
 
 
 @pytest.fixture(autouse=True)
+def default_language() -> None:
+    """Each test starts in the default language: a test that switched to Russian
+    (as a request or a job does) must not leave it to the next test in its process."""
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def clean_queue() -> None:
     """Each test starts with an empty test queue (a separate Valkey database)."""
     django_rq.get_connection("default").flushdb()

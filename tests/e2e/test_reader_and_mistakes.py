@@ -104,7 +104,14 @@ def test_reader_in_russian_on_a_phone(new_page, worker):
     # On a wider screen the page is drawn again to fit, the quote still marked.
     reader.set_viewport_size(DESKTOP)
     expect(reader.locator(".textLayer .quote-mark").first).to_be_visible()
-    reader.wait_for_function("document.querySelector('[data-box]').offsetWidth > 600")
+    # Polled from here: wait_for_function's polling compiles its predicate in the
+    # page, which the page's CSP (no 'unsafe-eval') refuses once it has to poll.
+    box = reader.locator("[data-box]")
+    for _ in range(100):
+        if box.evaluate("(el) => el.offsetWidth") > 600:
+            break
+        reader.wait_for_timeout(100)
+    assert box.evaluate("(el) => el.offsetWidth") > 600
     expect(reader.locator(".textLayer .quote-mark").first).to_be_visible()
     shoot(reader, "ru-desktop-reader")
 
