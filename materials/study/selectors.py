@@ -85,16 +85,15 @@ def day_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, local.replace(hour=23, minute=59, second=59, microsecond=0)
 
 
-# A card never reviewed is new: it costs a place in the day's new cards. One a
-# mistake brought back comes as a review, whatever the day's new places.
-_NEW = Q(last_review__isnull=True, mistake_at__isnull=True)
 # Brought back by a mistake and not reviewed since: "from your mistakes".
 FROM_MISTAKE = Q(mistake_at__isnull=False) & (
     Q(last_review__isnull=True) | Q(last_review__lt=F("mistake_at"))
 )
 
 
-# The same, on the reviewer's own state (annotated by _with_my_state).
+# On the reviewer's own state (annotated by _with_my_state). A card never
+# reviewed is new: it costs a place in the day's new cards. One a mistake
+# brought back comes as a review, whatever the day's new places.
 _MY_NEW = Q(my_last_review__isnull=True, my_mistake_at__isnull=True)
 _MY_FROM_MISTAKE = Q(my_mistake_at__isnull=False) & (
     Q(my_last_review__isnull=True) | Q(my_last_review__lt=F("my_mistake_at"))
