@@ -21,7 +21,9 @@ from accounts.types import AuthenticatedRequest
 from courses import selectors, services
 from courses.exports import FORMATS, export_response
 from courses.models import Course, CourseMaterial, Invite, Membership, Unit
+from courses.progress import ON_TIME_SHARE, RETENTION_DAYS, course_progress
 from courses.serializers import (
+    CourseProgressSerializer,
     CourseSerializer,
     CourseWriteSerializer,
     EntryCreateSerializer,
@@ -174,6 +176,27 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def export(self, request: AuthenticatedRequest, pk: str | None = None, fmt: str = "") -> Any:
         """The course's quiz as Moodle XML or GIFT, each question with its source page."""
         return export_response(self._managed(), fmt, request.build_absolute_uri("/"))
+
+    @extend_schema(responses={200: CourseProgressSerializer})
+    @action(detail=True, methods=["get"])
+    def progress(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
+        """Each unit's figures on the shared cards and quiz (owner and teachers only).
+
+        Aggregates over the current students, plus those behind schedule on
+        units whose due date has passed; nothing of a student's own study.
+        """
+        progress = course_progress(course=self._managed())
+        body = CourseProgressSerializer(
+            {
+                "course": progress.course,
+                "student_count": progress.student_count,
+                "retention_days": RETENTION_DAYS,
+                "on_time_share": ON_TIME_SHARE,
+                "since": progress.since,
+                "units": progress.units,
+            }
+        ).data
+        return Response(body)
 
 
 class UnitViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -109,3 +109,56 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class HardCardSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="card_id")
+    front = serializers.CharField()
+    again = serializers.IntegerField(help_text="“Again” answers in the retention window.")
+
+
+class MissedQuestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="question_id")
+    question = serializers.CharField()
+    answers = serializers.IntegerField()
+    wrong = serializers.IntegerField()
+    wrong_choice = serializers.CharField(help_text="The wrong choice picked most often.")
+    wrong_choice_count = serializers.IntegerField()
+
+
+class BehindStudentSerializer(serializers.Serializer):
+    user = serializers.IntegerField(source="user_id")
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    learned = serializers.IntegerField()
+    share = serializers.FloatField()
+
+
+class UnitProgressSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="unit.pk")
+    title = serializers.CharField(source="unit.title")
+    due_date = serializers.DateField(source="unit.due_date", allow_null=True)
+    overdue = serializers.BooleanField()
+    cards = serializers.IntegerField()
+    questions = serializers.IntegerField()
+    learned_share = serializers.FloatField(
+        allow_null=True, help_text="Cards in FSRS review state, averaged over current students."
+    )
+    reviews = serializers.IntegerField()
+    retention = serializers.FloatField(
+        allow_null=True, help_text="Share of the window's reviews that were not “Again”."
+    )
+    quiz_answers = serializers.IntegerField()
+    quiz_wrong = serializers.IntegerField()
+    hardest_cards = HardCardSerializer(source="hardest", many=True)
+    most_missed_questions = MissedQuestionSerializer(source="missed", many=True)
+    behind = BehindStudentSerializer(many=True)
+
+
+class CourseProgressSerializer(serializers.Serializer):
+    course = serializers.IntegerField(source="course.pk")
+    students = serializers.IntegerField(source="student_count")
+    retention_days = serializers.IntegerField()
+    on_time_share = serializers.FloatField()
+    since = serializers.DateTimeField()
+    units = UnitProgressSerializer(many=True)

@@ -28,6 +28,7 @@ from courses import selectors, services
 from courses.exports import export_response
 from courses.forms import AddMaterialForm, CourseForm, InviteForm, JoinForm, UnitForm
 from courses.models import Course, Membership
+from courses.progress import ON_TIME_SHARE, RETENTION_DAYS, course_progress, progress_csv
 from eduplatform.ownership import readable
 from materials.links import source_url
 
@@ -304,3 +305,29 @@ def member_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 def course_export_view(request: AuthenticatedHttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The quiz for the school's Moodle: owner and teachers only (it holds the answers)."""
     return export_response(_managed(request, pk), fmt, request.build_absolute_uri("/"))
+
+
+@login_required
+@require_GET
+def course_progress_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The course's progress by unit: owner and teachers only, everyone else 404."""
+    progress = course_progress(course=_managed(request, pk))
+    context = {
+        "course": progress.course,
+        "progress": progress,
+        "retention_days": RETENTION_DAYS,
+        "on_time_percent": round(ON_TIME_SHARE * 100),
+    }
+    return render(request, "courses/progress.html", context)
+
+
+@login_required
+@require_GET
+def course_progress_csv_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The same figures per unit and student, as a spreadsheet."""
+    course = _managed(request, pk)
+    response = HttpResponse(
+        progress_csv(course_progress(course=course)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-progress.csv"'
+    return response
