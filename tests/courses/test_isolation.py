@@ -85,6 +85,8 @@ PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "courses:export": lambda w: [
         Probe(f"/courses/{w.course.pk}/export/{fmt}/", ("GET",)) for fmt in ("moodle-xml", "gift")
     ],
+    "courses:progress": lambda w: [Probe(f"/courses/{w.course.pk}/progress/", ("GET",))],
+    "courses:progress-csv": lambda w: [Probe(f"/courses/{w.course.pk}/progress.csv", ("GET",))],
     "courses:unit-delete": lambda w: [Probe(f"/courses/units/{w.unit.pk}/delete/", ("POST",))],
     "courses:entry-remove": lambda w: [Probe(f"/courses/entries/{w.entry.pk}/remove/", ("POST",))],
     "courses:invite-revoke": lambda w: [
@@ -111,6 +113,7 @@ PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
         Probe(f"/api/courses/{w.course.pk}/export/{fmt}/", ("GET",))
         for fmt in ("moodle-xml", "gift")
     ],
+    "course-progress": lambda w: [Probe(f"/api/courses/{w.course.pk}/progress/", ("GET",))],
     "unit-detail": lambda w: [
         _read(f"/api/units/{w.unit.pk}/"),
         Probe(f"/api/units/{w.unit.pk}/", ("DELETE",)),
