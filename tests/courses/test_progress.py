@@ -284,3 +284,23 @@ def test_a_course_with_no_students_has_no_shares():
     assert only.learned_share is None and only.retention is None and only.behind == []
     response = _client(teacher).get(f"/courses/{course.pk}/progress/")
     assert response.status_code == 200
+
+
+def test_the_figures_take_the_same_queries_however_many_units_and_students(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as before:
+        course_progress(course=world.course)
+    extra = unit_create(course=world.course, title="Proteins")
+    CourseMaterial.objects.create(unit=extra, material=many_cards(world.teacher, 3, "Proteins"))
+    code = invite_create(course=world.course, by=world.teacher).code
+    for _ in range(3):
+        student = UserFactory()
+        course_join(user=student, code=code)
+        flashcard_review(card=world.cards[0], rating=EASY, user=student)
+    with CaptureQueriesContext(connection) as after:
+        progress = course_progress(course=world.course)
+
+    assert len(progress.units) == 3 and progress.student_count == 5
+    assert len(after.captured_queries) == len(before.captured_queries)
