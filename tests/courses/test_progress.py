@@ -1,129 +1,41 @@
 """The teacher's progress view: figures on shared items over current students, and nobody else's.
 
-A course with two units: "Cells" (due yesterday, four shared cards) and
-"Genes" (no due date, two cards and a quiz). Anna and Boris study them through
-the real services; Carl studied too before the teacher removed him, Anna has
-a private card on the shared material, and the teacher reviews their own
-card: none of that may count.
+The course (tests/support/progress.py): "Cells" due yesterday with four
+shared cards, "Genes" with two cards and a quiz; Anna and Boris study them
+through the real services, while a removed student's answers, Anna's private
+card and the teacher's own reviews must not count.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
-from courses.models import CourseMaterial, Membership
+from courses.models import CourseMaterial
 from courses.progress import course_progress
 from courses.services import (
     course_create,
     course_join,
     invite_create,
-    member_remove,
-    member_set_role,
     unit_create,
 )
-from materials.models import Flashcard, QuizQuestion
-from materials.study.services import flashcard_create, flashcard_review, quiz_attempt_create
+from materials.study.services import flashcard_review
 from tests.support.factories import MaterialFactory, UserFactory
+from tests.support.progress import EASY, progress_course
 from tests.support.reviews import many_cards
 
 pytestmark = pytest.mark.django_db
 
-AGAIN, EASY = 1, 4
-
-
-def _question(teacher, material, position: int, choices: list[str], answer: int, **extra):
-    return QuizQuestion.objects.create(
-        owner=teacher,
-        material=material,
-        position=position,
-        question=f"Question {position} about genes?",
-        choices=choices,
-        answer_index=answer,
-        generator="test",
-        **extra,
-    )
-
 
 @pytest.fixture
 def world() -> SimpleNamespace:
-    teacher, co_teacher, outsider = UserFactory(), UserFactory(), UserFactory()
-    anna = UserFactory(first_name="Анна", last_name="Петрова")
-    boris, carl = UserFactory(), UserFactory()
-    today = timezone.localdate()
-    course = course_create(owner=teacher, title="Biology")
-    cells_unit = unit_create(course=course, title="Cells", due_date=today - timedelta(days=1))
-    genes_unit = unit_create(course=course, title="Genes")
-    cells = many_cards(teacher, 4, title="Cells")
-    hidden = flashcard_create(owner=teacher, material=cells, front="Hidden card", back="x")
-    Flashcard.objects.filter(pk=hidden.pk).update(is_hidden=True)
-    genes = many_cards(teacher, 2, title="Genes")
-    CourseMaterial.objects.create(unit=cells_unit, material=cells)
-    CourseMaterial.objects.create(unit=genes_unit, material=genes)
-    code = invite_create(course=course, by=teacher).code
-    for user in (co_teacher, anna, boris, carl):
-        course_join(user=user, code=code)
-    member_set_role(
-        membership=Membership.objects.get(course=course, user=co_teacher),
-        role=Membership.Role.TEACHER,
-        by=teacher,
-    )
-    card = list(cells.flashcards.filter(is_hidden=False).order_by("position"))
-    now = timezone.now()
-
-    def review(user, index: int, rating: int, minutes_ago: float) -> None:
-        when = now - timedelta(minutes=minutes_ago)
-        flashcard_review(card=card[index], rating=rating, user=user, now=when)
-
-    for index in (0, 1, 2):
-        review(anna, index, EASY, 50)
-    review(anna, 3, AGAIN, 50)
-    review(anna, 3, AGAIN, 40)
-    review(boris, 0, AGAIN, 50)
-    review(boris, 0, EASY, 30)
-    review(boris, 1, AGAIN, 40 * 24 * 60)  # outside the 30 days of retention
-    review(boris, 1, EASY, 30)
-    review(boris, 2, EASY, 30)
-    review(boris, 3, AGAIN, 50)
-    review(boris, 3, EASY, 30)
-    review(carl, 1, AGAIN, 50)
-    review(teacher, 2, AGAIN, 50)
-    private = flashcard_create(owner=anna, material=cells, front="Anna's private card", back="x")
-    flashcard_review(card=private, rating=AGAIN, user=anna, now=now - timedelta(minutes=45))
-
-    lure = _question(teacher, genes, 0, ["Right", "Lure", "Other"], 0)
-    second = _question(teacher, genes, 1, ["x", "y"], 1)
-    hidden_question = _question(teacher, genes, 2, ["a", "b"], 0, is_hidden=True)
-    quiz = [lure, second, hidden_question]
-
-    def attempt(user, answers: dict) -> None:
-        quiz_attempt_create(owner=user, material=genes, questions=quiz, answers=answers)
-
-    attempt(anna, {lure.pk: 1, second.pk: 1, hidden_question.pk: 1})
-    attempt(boris, {lure.pk: 1, second.pk: 0})
-    attempt(boris, {lure.pk: 2})
-    attempt(carl, {lure.pk: 2, second.pk: 0})
-    member_remove(membership=Membership.objects.get(course=course, user=carl), by=teacher)
-    return SimpleNamespace(
-        teacher=teacher,
-        co_teacher=co_teacher,
-        outsider=outsider,
-        anna=anna,
-        boris=boris,
-        carl=carl,
-        course=course,
-        cards=card,
-        lure=lure,
-        second=second,
-    )
+    return progress_course()
 
 
 def _client(user, language: str = "en") -> Client:
