@@ -24,8 +24,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, F, Func, JSONField, Q, QuerySet
 from django.db.models.fields.json import KT
@@ -185,13 +187,15 @@ class _ResultItems(Func):
     set_returning = True
 
 
-def _quiz_answer_counts(*, students: QuerySet[User], material_ids: list[int]) -> list[dict]:
+def _quiz_answer_counts(
+    *, students: QuerySet[User], material_ids: list[int]
+) -> list[dict[str, Any]]:
     """The students' quiz answers, counted by (student, question, choice, graded correct).
 
     PostgreSQL may group by, but not filter on, the expanded results, so rows
     of questions no longer in the quiz are dropped by the caller.
     """
-    return list(
+    counts = (
         QuizAttempt.objects.filter(owner__in=students, material_id__in=material_ids)
         .annotate(item=_ResultItems("results"))
         .values(
@@ -203,6 +207,7 @@ def _quiz_answer_counts(*, students: QuerySet[User], material_ids: list[int]) ->
         .annotate(n=Count("pk"))
         .order_by()
     )
+    return [dict(row) for row in counts]
 
 
 def _units_by_material(course: Course) -> tuple[list[Unit], dict[int, list[int]]]:
@@ -236,13 +241,13 @@ def course_progress(*, course: Course, now: datetime | None = None) -> CoursePro
         ]
     rows = {unit_id: {s.user_id: s for s in p.students} for unit_id, p in by_unit.items()}
 
-    def unit_ids(material_id: int) -> list[int]:
+    def units_of(material_id: int) -> list[int]:
         return in_units.get(material_id, [])
 
     cards = shared_cards(material_ids=material_ids)
-    for row in cards.values("material_id").annotate(n=Count("pk")).order_by():
-        for unit_id in unit_ids(row["material_id"]):
-            by_unit[unit_id].cards += row["n"]
+    for counted in cards.values("material_id").annotate(n=Count("pk")).order_by():
+        for unit_id in units_of(counted["material_id"]):
+            by_unit[unit_id].cards += counted["n"]
     questions = {
         q.pk: q
         for q in shared_questions(material_ids=material_ids).only(
@@ -250,47 +255,16 @@ def course_progress(*, course: Course, now: datetime | None = None) -> CoursePro
         )
     }
     for question in questions.values():
-        for unit_id in unit_ids(question.material_id):
+        for unit_id in units_of(question.material_id):
             by_unit[unit_id].questions += 1
 
-    learned = (
-        CardState.objects.filter(card__in=cards, user__in=student_qs, state=Flashcard.State.REVIEW)
-        .values("user_id", "card__material_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for row in learned:
-        for unit_id in unit_ids(row["card__material_id"]):
-            rows[unit_id][row["user_id"]].learned += row["n"]
-
+    _add_learned(rows, cards, student_qs, units_of)
     reviews = ReviewLog.objects.filter(card__in=cards, user__in=student_qs, reviewed_at__gte=since)
-    per_student = (
-        reviews.values("user_id", "card__material_id")
-        .annotate(n=Count("pk"), again=Count("pk", filter=Q(rating=AGAIN)))
-        .order_by()
-    )
-    for row in per_student:
-        for unit_id in unit_ids(row["card__material_id"]):
-            student = rows[unit_id][row["user_id"]]
-            student.reviews += row["n"]
-            student.again += row["again"]
-
-    _add_hardest(by_unit, reviews, unit_ids)
-    _add_quiz(by_unit, rows, questions, student_qs, material_ids, unit_ids)
-
+    _add_reviews(rows, reviews, units_of)
+    _add_hardest(by_unit, reviews, units_of)
+    _add_quiz(by_unit, rows, questions, student_qs, material_ids, units_of)
     for progress in by_unit.values():
-        for student in progress.students:
-            student.share = _ratio(student.learned, progress.cards)
-            student.behind = progress.overdue and (student.share or 0) < ON_TIME_SHARE
-            student.behind = student.behind and progress.cards > 0
-        progress.reviews = sum(s.reviews for s in progress.students)
-        progress.again = sum(s.again for s in progress.students)
-        progress.quiz_answers = sum(s.quiz_answers for s in progress.students)
-        progress.quiz_wrong = sum(s.quiz_wrong for s in progress.students)
-        # The mean of the students' shares: every student over the same cards.
-        progress.learned_share = _ratio(
-            sum(s.learned for s in progress.students), progress.cards * len(students)
-        )
+        _total(progress, len(students))
     return CourseProgress(
         course=course,
         student_count=len(students),
@@ -300,7 +274,57 @@ def course_progress(*, course: Course, now: datetime | None = None) -> CoursePro
     )
 
 
-def _add_hardest(by_unit: dict[int, UnitProgress], reviews: QuerySet[ReviewLog], unit_ids) -> None:
+Rows = dict[int, dict[int, StudentProgress]]  # unit id -> user id -> their figures
+UnitsOf = Callable[[int], list[int]]  # material id -> the units it is in
+
+
+def _add_learned(
+    rows: Rows, cards: QuerySet[Flashcard], students: QuerySet[User], units_of: UnitsOf
+) -> None:
+    learned = (
+        CardState.objects.filter(card__in=cards, user__in=students, state=Flashcard.State.REVIEW)
+        .values("user_id", "card__material_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in learned:
+        for unit_id in units_of(row["card__material_id"]):
+            rows[unit_id][row["user_id"]].learned += row["n"]
+
+
+def _add_reviews(rows: Rows, reviews: QuerySet[ReviewLog], units_of: UnitsOf) -> None:
+    per_student = (
+        reviews.values("user_id", "card__material_id")
+        .annotate(n=Count("pk"), again=Count("pk", filter=Q(rating=AGAIN)))
+        .order_by()
+    )
+    for row in per_student:
+        for unit_id in units_of(row["card__material_id"]):
+            student = rows[unit_id][row["user_id"]]
+            student.reviews += row["n"]
+            student.again += row["again"]
+
+
+def _total(progress: UnitProgress, student_count: int) -> None:
+    """The unit's totals from its students' figures, and who is behind schedule."""
+    for student in progress.students:
+        student.share = _ratio(student.learned, progress.cards)
+        student.behind = (
+            progress.overdue and progress.cards > 0 and (student.share or 0) < ON_TIME_SHARE
+        )
+    progress.reviews = sum(s.reviews for s in progress.students)
+    progress.again = sum(s.again for s in progress.students)
+    progress.quiz_answers = sum(s.quiz_answers for s in progress.students)
+    progress.quiz_wrong = sum(s.quiz_wrong for s in progress.students)
+    # The mean of the students' shares: every student over the same cards.
+    progress.learned_share = _ratio(
+        sum(s.learned for s in progress.students), progress.cards * student_count
+    )
+
+
+def _add_hardest(
+    by_unit: dict[int, UnitProgress], reviews: QuerySet[ReviewLog], units_of: UnitsOf
+) -> None:
     """Each unit's cards with the most "Again" answers (only cards with at least one)."""
     again = (
         reviews.filter(rating=AGAIN)
@@ -309,7 +333,7 @@ def _add_hardest(by_unit: dict[int, UnitProgress], reviews: QuerySet[ReviewLog],
         .order_by("-n", "card_id")
     )
     for row in again:
-        for unit_id in unit_ids(row["card__material_id"]):
+        for unit_id in units_of(row["card__material_id"]):
             hardest = by_unit[unit_id].hardest
             if len(hardest) < TOP:
                 hardest.append(HardCard(row["card_id"], row["card__front"], row["n"]))
@@ -317,11 +341,11 @@ def _add_hardest(by_unit: dict[int, UnitProgress], reviews: QuerySet[ReviewLog],
 
 def _add_quiz(
     by_unit: dict[int, UnitProgress],
-    rows: dict[int, dict[int, StudentProgress]],
+    rows: Rows,
     questions: dict[int, QuizQuestion],
     students: QuerySet[User],
     material_ids: list[int],
-    unit_ids,
+    units_of: UnitsOf,
 ) -> None:
     """Quiz answers per student, and each unit's most missed questions with their lure.
 
@@ -341,7 +365,7 @@ def _add_quiz(
         if is_wrong:
             wrong[question.pk] += row["n"]
             picks[question.pk][chosen] += row["n"]
-        for unit_id in unit_ids(question.material_id):
+        for unit_id in units_of(question.material_id):
             student = rows[unit_id][row["owner_id"]]
             student.quiz_answers += row["n"]
             student.quiz_wrong += row["n"] if is_wrong else 0
@@ -351,7 +375,7 @@ def _add_quiz(
         choice, count = max(picks[pk].items(), key=lambda item: (item[1], -item[0]))
         text = question.choices[choice] if 0 <= choice < len(question.choices) else ""
         item = MissedQuestion(pk, question.question, answers[pk], wrong[pk], str(text), count)
-        for unit_id in unit_ids(question.material_id):
+        for unit_id in units_of(question.material_id):
             if len(by_unit[unit_id].missed) < TOP:
                 by_unit[unit_id].missed.append(item)
 
