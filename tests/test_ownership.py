@@ -180,6 +180,7 @@ EXEMPT = {
             "course-leave",
             "course-export",
             "course-memberships",
+            "course-progress",
             "course-units",
             "course-join",
             "unit-detail",
