@@ -23,6 +23,7 @@ from materials.models import (
     StudySet,
 )
 from materials.selectors import material_list_visible
+from materials.study.exam import ExamPlan, exam_material_ids, exam_plans, paced_new_cards
 
 
 def study_set_get(*, owner: User, material: Material) -> StudySet | None:
@@ -143,10 +144,32 @@ class DueToday:
     new_left: int  # places left today for new cards (the setting less those started)
     new_waiting: int  # new cards beyond today's places, for the days after
     mistakes: int = 0  # of the reviews, those brought back by a mistake
+    exams: tuple[ExamPlan, ...] = ()  # the student's courses with an exam ahead, soonest first
 
     @property
     def total(self) -> int:
         return self.reviews + self.new
+
+
+@dataclass(frozen=True)
+class _DueParts:
+    due: QuerySet[Flashcard]  # due by the end of today, on the user's own schedule
+    left: int  # today's places left for new cards, by the student's setting
+    paced: list[int]  # today's share of the exam courses' new cards (exam.py)
+    exam_materials: set[int]  # their materials: no other of their new cards today
+    exams: list[ExamPlan]
+
+    @property
+    def others(self) -> int:
+        """Places for other new cards: the setting less the exams' shares."""
+        return max(0, self.left - len(self.paced))
+
+
+_NONE = Q(pk__isnull=True)  # matches no card, where an empty IN would empty a whole query
+
+
+def _among(field: str, ids: list[int] | set[int]) -> Q:
+    return Q(**{f"{field}__in": list(ids)}) if ids else _NONE
 
 
 def _due_parts(
@@ -155,16 +178,26 @@ def _due_parts(
     now: datetime | None,
     material: Material | None,
     profile: StudyProfile | None = None,
-) -> tuple[QuerySet[Flashcard], int]:
-    """The cards due by the end of today, and today's places left for new cards."""
+) -> _DueParts:
+    """The cards due by the end of today, today's places for new cards and the exams' shares."""
     now = now or timezone.now()
     _, end = day_bounds(now)
     # Own cards and the current courses' in one queue, each on the user's own schedule.
+    every = _with_my_state(
+        flashcard_list_visible(user=owner).filter(is_suspended=False), owner
+    ).filter(_MY_NEW)  # type: ignore[misc]
+    exams = exam_plans(user=owner, new_cards=every, reviews=reviews_by(user=owner), now=now)
     visible = flashcard_list_visible(user=owner, material=material).filter(is_suspended=False)
     cards = _with_my_state(visible, owner).filter(my_due__lte=end)  # type: ignore[misc]
     profile = profile or study_profile_get(user=owner)
     left = max(0, profile.new_cards_per_day - new_cards_started_today(owner=owner, now=now))
-    return cards, left
+    return _DueParts(
+        due=cards,
+        left=left,
+        paced=paced_new_cards(new_cards=every, plans=exams) if exams else [],
+        exam_materials=exam_material_ids(exams),
+        exams=exams,
+    )
 
 
 def flashcard_due_list(
@@ -174,24 +207,30 @@ def flashcard_due_list(
 
     New cards (never reviewed) are let in up to the student's new cards a day,
     less those already started today, in the order their materials came;
-    the rest wait for the days after. Everything due by the end of today counts.
+    the rest wait for the days after. A course with an exam ahead puts its
+    day's share first, and only that share, even past the setting
+    (materials/study/exam.py). Everything due by the end of today counts.
     """
     now = now or timezone.now()
-    due, left = _due_parts(owner=owner, now=now, material=material)
-    todays_new = list(
+    parts = _due_parts(owner=owner, now=now, material=material)
+    due = parts.due
+    others = list(
         due.filter(_MY_NEW)  # type: ignore[misc]
+        .exclude(_among("material_id", parts.exam_materials))
         .order_by("my_due", "material_id", "position", "id")
-        .values_list("pk", flat=True)[:left]
+        .values_list("pk", flat=True)[: parts.others]
     )
-    # Reviews due now, then the new cards, then cards due later today (a card
-    # just seen comes back after its learning step, not straight away).
+    # Reviews due now, then the exams' new cards, then the other new cards,
+    # then cards due later today (a card just seen comes back after its
+    # learning step, not straight away).
     queue = Case(
-        When(_MY_NEW, then=Value(1)),
+        When(_among("pk", parts.paced), then=Value(1)),
+        When(_MY_NEW, then=Value(2)),
         When(my_due__lte=now, then=Value(0)),
-        default=Value(2),
+        default=Value(3),
     )
     return (
-        due.filter(~_MY_NEW | Q(pk__in=todays_new))  # type: ignore[misc]
+        due.filter(~_MY_NEW | _among("pk", parts.paced + others))  # type: ignore[misc]
         .annotate(queue=queue)
         .order_by("queue", "my_due", "material_id", "position", "id")
     )
@@ -205,19 +244,24 @@ def due_today(
     profile: StudyProfile | None = None,
 ) -> DueToday:
     """The counts behind "due today", as the review queue will really show them."""
-    due, left = _due_parts(owner=owner, now=now, material=material, profile=profile)
-    counts = due.aggregate(
+    parts = _due_parts(owner=owner, now=now, material=material, profile=profile)
+    paced = _among("pk", parts.paced)
+    other_new = _MY_NEW & ~_among("material_id", parts.exam_materials)
+    counts = parts.due.aggregate(
         reviews=Count("pk", filter=~_MY_NEW),
         new=Count("pk", filter=_MY_NEW),
+        paced=Count("pk", filter=paced),
+        other_new=Count("pk", filter=other_new),
         mistakes=Count("pk", filter=~_MY_NEW & _MY_FROM_MISTAKE),
     )
-    shown = min(left, counts["new"])
+    shown = counts["paced"] + min(parts.others, counts["other_new"])
     return DueToday(
         reviews=counts["reviews"],
         new=shown,
-        new_left=left,
+        new_left=parts.left,
         new_waiting=counts["new"] - shown,
         mistakes=counts["mistakes"],
+        exams=tuple(parts.exams),
     )
 
 

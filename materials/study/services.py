@@ -27,6 +27,7 @@ from materials.models import (
     ReviewLog,
     StudyProfile,
 )
+from materials.study.exam import exam_due
 from materials.study.fitting import fit_parameters
 from materials.study.selectors import reviews_by, study_profile_get
 from materials.text.words import normalize
@@ -112,6 +113,7 @@ def flashcard_review(
     `user` is the reviewer: by default the owner, whose card columns and
     CardState move together; a course student's review moves only their
     CardState, so the shared card and classmates' schedules stay as they are.
+    A course with an exam ahead brings the next review into its final window.
     """
     if rating not in (1, 2, 3, 4):
         raise ValidationError({"rating": _("The rating must be 1, 2, 3 or 4.")})
@@ -128,13 +130,15 @@ def flashcard_review(
     reviewed, _log = scheduler.review_card(
         _to_fsrs(target), Rating(rating), review_datetime=moment, review_duration=duration_ms
     )
+    # A course exam ahead caps the interval at its final window (materials/study/exam.py).
+    due = exam_due(user=reviewer, card=card, due=reviewed.due, now=moment)
     fields = ["state", "step", "stability", "difficulty", "due", "last_review", "updated_at"]
     for row in (card, state) if own else (state,):
         row.state = int(reviewed.state)
         row.step = reviewed.step
         row.stability = reviewed.stability
         row.difficulty = reviewed.difficulty
-        row.due = reviewed.due
+        row.due = due
         row.last_review = reviewed.last_review
         row.save(update_fields=fields)
     ReviewLog.objects.create(
