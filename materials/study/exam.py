@@ -167,11 +167,12 @@ def paced_new_cards(*, new_cards: QuerySet[Flashcard], plans: Iterable[ExamPlan]
     for plan in plans:
         if not plan.share_left:
             continue
-        chosen += new_cards.filter(material_id__in=plan.material_ids).exclude(
-            pk__in=chosen
-        ).order_by("material_id", "position", "id").values_list("pk", flat=True)[
-            : plan.share_left
-        ]
+        chosen += (
+            new_cards.filter(material_id__in=plan.material_ids)
+            .exclude(pk__in=chosen)
+            .order_by("material_id", "position", "id")
+            .values_list("pk", flat=True)[: plan.share_left]
+        )
     return chosen
 
 
