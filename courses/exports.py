@@ -1,4 +1,4 @@
-"""A course's quiz as Moodle XML and as GIFT, for the school's Moodle to import.
+"""A course's quiz as Moodle XML and as GIFT, for the school's Moodle; its cards for Anki.
 
 Each question carries its source (material, page or second, and a link) in
 its text and its general feedback, so a student reviewing in Moodle can open
@@ -17,7 +17,12 @@ from django.utils.html import escape
 
 from courses.models import Course, Unit
 from materials.links import file_url, source_label
-from materials.models import Material, QuizQuestion
+from materials.models import Flashcard, Material, QuizQuestion
+from materials.study.exports import AnkiDeck, anki_deck_name, decks_to_apkg
+
+# Unit decks' ids, far from the material decks' (materials.study.exports): a
+# unit and a material of the same id are two decks in Anki.
+ANKI_UNIT_DECK_BASE = 1_911_000_000_000
 
 FORMATS = {
     "moodle-xml": ("application/xml; charset=utf-8", "xml"),
@@ -152,4 +157,34 @@ def export_response(course: Course, fmt: str, base_url: str) -> HttpResponse:
     content_type, suffix = FORMATS[fmt]
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-quiz.{suffix}"'
+    return response
+
+
+def course_decks(*, course: Course) -> list[AnkiDeck]:
+    """A deck per unit ("Course::Unit"), the cards of its materials in the course's order.
+
+    The cards are the ones every member studies: the material owner's, not
+    hidden or suspended, of materials not hidden (as the review queue has them).
+    """
+    decks = []
+    for unit in course.units.order_by("position", "pk"):
+        entries = unit.entries.filter(material__is_hidden=False).select_related("material")
+        cards: list[tuple[Material, Flashcard]] = []
+        for entry in entries.order_by("position", "pk"):
+            material = entry.material
+            shared = Flashcard.objects.filter(
+                material=material, owner=material.owner_id, is_hidden=False, is_suspended=False
+            ).order_by("position", "pk")
+            cards += [(material, card) for card in shared]
+        name = anki_deck_name(course.title, unit.title)
+        decks.append(AnkiDeck(ANKI_UNIT_DECK_BASE + unit.pk, name, cards))
+    return decks
+
+
+def anki_response(course: Course, base_url: str) -> HttpResponse:
+    """The course's cards as one Anki package, a sub-deck per unit."""
+    body = decks_to_apkg(course_decks(course=course), base_url=base_url)
+    response = HttpResponse(body, content_type="application/apkg")
+    response["Content-Disposition"] = f'attachment; filename="course-{course.pk}.apkg"'
+    response["Cache-Control"] = "private, max-age=0"
     return response

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/export/<str:fmt>/", views.course_export_view, name="export"),
     path("<int:pk>/progress/", views.course_progress_view, name="progress"),
     path("<int:pk>/progress.csv", views.course_progress_csv_view, name="progress-csv"),
+    path("<int:pk>/anki/", views.course_anki_view, name="anki"),
     path("units/<int:pk>/delete/", views.unit_delete_view, name="unit-delete"),
     path("entries/<int:pk>/remove/", views.entry_remove_view, name="entry-remove"),
     path("invites/<int:pk>/revoke/", views.invite_revoke_view, name="invite-revoke"),

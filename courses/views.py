@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.types import AuthenticatedHttpRequest
 from courses import selectors, services
-from courses.exports import export_response
+from courses.exports import anki_response, export_response
 from courses.forms import AddMaterialForm, CourseForm, InviteForm, JoinForm, UnitForm
 from courses.models import Course, Membership
 from courses.progress import ON_TIME_SHARE, RETENTION_DAYS, course_progress, progress_csv
@@ -331,3 +331,11 @@ def course_progress_csv_view(request: AuthenticatedHttpRequest, pk: int) -> Http
     )
     response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-progress.csv"'
     return response
+
+
+@login_required
+@require_GET
+def course_anki_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The course's cards for Anki, a sub-deck per unit: for every member (anyone else: 404)."""
+    course = readable(selectors.course_list, request.user, pk)
+    return anki_response(course, request.build_absolute_uri("/"))

@@ -1,4 +1,8 @@
-"""A material's cards as an Anki deck or CSV, and its notes as Markdown."""
+"""A material's cards as an Anki deck or CSV, and its notes as Markdown.
+
+A course's package (a deck per unit) is built by courses.exports with the
+same decks_to_apkg, so both exports share one note type and one guid scheme.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import genanki
@@ -45,24 +50,58 @@ def _html(text: str) -> str:
     return escape(text).replace("\n", "<br>")
 
 
-def cards_to_apkg(material: Material, cards: Iterable[Flashcard], *, base_url: str = "") -> bytes:
-    deck = genanki.Deck(ANKI_DECK_BASE + material.pk, f"eduplatform::{material.title}")
-    for card in cards:
-        deck.add_note(
-            genanki.Note(
-                model=ANKI_MODEL,
-                fields=[
-                    _html(card.front),
-                    _html(card.back),
-                    _html(_source_text(material, card, base_url)),
-                ],
-                guid=genanki.guid_for("eduplatform", card.pk),
+@dataclass(frozen=True)
+class AnkiDeck:
+    """One deck of a package: its fixed id, its name ("A::B" nests B under A) and its cards."""
+
+    deck_id: int
+    name: str
+    cards: list[tuple[Material, Flashcard]]  # each card with the material its source is in
+
+
+def anki_deck_name(*parts: str) -> str:
+    """A nested deck name; "::" inside a title would nest it once more, so it is broken."""
+    return "::".join(part.replace("::", ":") for part in parts)
+
+
+def decks_to_apkg(decks: Iterable[AnkiDeck], *, base_url: str = "") -> bytes:
+    """Several decks as one .apkg; a card twice (a material in two units) goes to its first deck.
+
+    Each note's guid comes from the card's id, so re-importing an updated
+    package updates the notes already in Anki rather than adding copies.
+    """
+    packaged, seen = [], set()
+    for spec in decks:
+        deck = genanki.Deck(spec.deck_id, spec.name)
+        for material, card in spec.cards:
+            if card.pk in seen:
+                continue
+            seen.add(card.pk)
+            deck.add_note(
+                genanki.Note(
+                    model=ANKI_MODEL,
+                    fields=[
+                        _html(card.front),
+                        _html(card.back),
+                        _html(_source_text(material, card, base_url)),
+                    ],
+                    guid=genanki.guid_for("eduplatform", card.pk),
+                )
             )
-        )
+        packaged.append(deck)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "deck.apkg"
-        genanki.Package(deck).write_to_file(path)
+        genanki.Package(packaged).write_to_file(path)
         return path.read_bytes()
+
+
+def cards_to_apkg(material: Material, cards: Iterable[Flashcard], *, base_url: str = "") -> bytes:
+    deck = AnkiDeck(
+        ANKI_DECK_BASE + material.pk,
+        anki_deck_name("eduplatform", material.title),
+        [(material, card) for card in cards],
+    )
+    return decks_to_apkg([deck], base_url=base_url)
 
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and
