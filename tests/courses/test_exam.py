@@ -13,6 +13,9 @@ import pytest
 from django.db.models import Min
 from django.test import Client
 from django.utils import timezone
+from fsrs import Card as FsrsCard
+from fsrs import Scheduler
+from fsrs import State as FsrsState
 
 from courses.models import CourseMaterial
 from courses.services import (
@@ -149,8 +152,8 @@ def _study_the_day(student, now: datetime) -> int:
             now += timedelta(seconds=20)
 
 
-def test_a_daily_student_learns_every_card_and_reviews_each_in_the_last_72_hours():
-    days, cards = 18, 45
+@pytest.mark.parametrize(("days", "cards"), [(18, 45), (6, 12)])
+def test_a_daily_student_learns_every_card_and_reviews_each_in_the_last_72_hours(days, cards):
     course, material, student = _course(cards, exam_in_days=days)
     first = _first_day()
 
@@ -169,8 +172,28 @@ def test_a_daily_student_learns_every_card_and_reviews_each_in_the_last_72_hours
     )
     assert in_window == set(material.flashcards.values_list("pk", flat=True))
     mean = sum(load) / len(load)
+    print("LOAD", load)
     assert max(load) <= 2 * mean, load  # an even load, not dumped on the last days
     assert min(load) > 0, load  # and never a day off before the exam
+    # FSRS's own forgetting curve: every card is still at the student's
+    # desired retention or above when the exam starts.
+    scheduler = Scheduler()
+    recall = [
+        scheduler.get_card_retrievability(
+            FsrsCard(
+                card_id=state.card_id,
+                state=FsrsState(state.state),
+                step=state.step,
+                stability=state.stability,
+                difficulty=state.difficulty,
+                due=state.due,
+                last_review=state.last_review,
+            ),
+            current_datetime=exam,
+        )
+        for state in CardState.objects.filter(user=student)
+    ]
+    assert min(recall) >= scheduler.desired_retention, min(recall)
 
 
 def test_the_dashboard_shows_days_to_the_exam_cards_not_learned_and_todays_share():
