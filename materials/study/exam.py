@@ -91,11 +91,12 @@ class ExamPlan:
 
 def _exam_courses(user: User, today: date) -> list[tuple[int, str, date]]:
     """(course id, title, exam date) of the user's current courses with an exam ahead."""
-    return list(
+    rows = (
         user.memberships.filter(removed_at__isnull=True, course__exam_date__gt=today)
         .order_by("course__exam_date", "course_id")
         .values_list("course_id", "course__title", "course__exam_date")
     )
+    return [(course_id, title, exam) for course_id, title, exam in rows if exam is not None]
 
 
 def exam_plans(

@@ -185,7 +185,7 @@ def _due_parts(
     # Own cards and the current courses' in one queue, each on the user's own schedule.
     every = _with_my_state(
         flashcard_list_visible(user=owner).filter(is_suspended=False), owner
-    ).filter(_MY_NEW)  # type: ignore[misc]
+    ).filter(_MY_NEW)
     exams = exam_plans(user=owner, new_cards=every, reviews=reviews_by(user=owner), now=now)
     visible = flashcard_list_visible(user=owner, material=material).filter(is_suspended=False)
     cards = _with_my_state(visible, owner).filter(my_due__lte=end)  # type: ignore[misc]
