@@ -87,6 +87,7 @@ PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     ],
     "courses:progress": lambda w: [Probe(f"/courses/{w.course.pk}/progress/", ("GET",))],
     "courses:progress-csv": lambda w: [Probe(f"/courses/{w.course.pk}/progress.csv", ("GET",))],
+    "courses:anki": lambda w: [_read(f"/courses/{w.course.pk}/anki/")],
     "courses:unit-delete": lambda w: [Probe(f"/courses/units/{w.unit.pk}/delete/", ("POST",))],
     "courses:entry-remove": lambda w: [Probe(f"/courses/entries/{w.entry.pk}/remove/", ("POST",))],
     "courses:invite-revoke": lambda w: [
