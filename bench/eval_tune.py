@@ -174,6 +174,7 @@ def _tutor_grid(prepared, questions) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from materials.search import evidence, ranking, selectors
+    from materials.text import sentences
 
     prepared = prepare(args.documents)
     if prepared is None:
@@ -181,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     tune = [q for q in prepared.questions if q.half == "tune"]
     print(f"tune half: {len(tune)} questions")
     modules = {"FUSION_WEIGHT": selectors, "NEIGHBOUR_SHARE": evidence}
-    modules["MAX_SENTENCE_WORDS"] = evidence
+    modules["MAX_SENTENCE_WORDS"] = sentences
     modules["CROSS_WEIGHT"] = ranking
     modules["SAME_LANGUAGE_WEIGHT"] = ranking
     modules["CROSS_READ"] = selectors
