@@ -21,10 +21,11 @@ GRID = {
     "FUSION_WEIGHT": (1.0,),
     "NEIGHBOUR_SHARE": (0.35,),
     "MAX_SENTENCE_WORDS": (40,),
-    "CROSS_WEIGHT": (1.0, 1.5, 2.0),
+    "CROSS_WEIGHT": (2.0,),
     "SAME_LANGUAGE_WEIGHT": (0.25,),
     "CROSS_READ": (2,),
     "CANDIDATES": (20,),
+    "CONTENTS_SHARE": (1.0, 0.5, 0.0),
 }
 
 
@@ -187,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
     modules["SAME_LANGUAGE_WEIGHT"] = ranking
     modules["CROSS_READ"] = selectors
     modules["CANDIDATES"] = selectors
+    modules["CONTENTS_SHARE"] = selectors
     shipped = {name: getattr(modules[name], name) for name in GRID}
     if not args.relevance_only:
         for values in itertools.product(*GRID.values()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from django.utils.translation import gettext as _
@@ -21,6 +22,17 @@ CANDIDATES = 20
 # evidence (0..1.35): enough to order passages whose sentences tie, and to
 # keep the vectors' say for paraphrases that share no word.
 FUSION_WEIGHT = 1.0
+# A table of contents names every section, so it matches many questions, yet
+# the page it opens answers none: a passage that reads as one (CONTENTS_LEADERS
+# or more dot leaders, "Title . . . . 12") ranks at this share of its score.
+CONTENTS_SHARE = 0.5
+CONTENTS_LEADERS = 3
+_DOT_LEADER = re.compile(r"(?:\.\s?){5,}")
+
+
+def reads_as_contents(text: str) -> bool:
+    """Whether a passage is (part of) a table of contents: several dot leaders."""
+    return len(_DOT_LEADER.findall(text)) >= CONTENTS_LEADERS
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,10 @@ def search(
         found = scored.get(chunk_id, [])
         sentence = best_sentence(found)
         evidence = sentence.score if sentence else 0.0
-        score = round(FUSION_WEIGHT * fused / top + evidence, 5)
+        score = FUSION_WEIGHT * fused / top + evidence
+        if reads_as_contents(by_id[chunk_id].text):
+            score *= CONTENTS_SHARE
+        score = round(score, 5)
         hits.append(Hit(by_id[chunk_id], score, sentence, tuple(found)))
     hits.sort(key=lambda hit: -hit.score)
     hits = hits[:k]

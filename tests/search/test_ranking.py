@@ -140,3 +140,35 @@ def test_a_forked_process_gets_its_own_query_embedding_thread():
         assert selectors._query_embedding_pool() is pool
     finally:
         inherited.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("language", "contents", "answer", "question"),
+    [
+        (
+            "en",
+            "1.5 How do I mount a USB stick? . . . . . . . . 12\n"
+            "1.6 How do I format a USB stick? . . . . . . . . 13\n"
+            "1.7 Where are USB sticks listed? . . . . . . . . 14",
+            "To mount a USB stick, plug it in and run mount /dev/sdb1 /mnt as root.",
+            "how do I mount a USB stick",
+        ),
+        (
+            "ru",
+            "1.5 Как смонтировать флешку? . . . . . . . . 12\n"
+            "1.6 Как отформатировать флешку? . . . . . . . . 13\n"
+            "1.7 Где перечислены флешки? . . . . . . . . 14",
+            "Чтобы смонтировать флешку, вставьте её и выполните mount /dev/sdb1 /mnt.",
+            "как смонтировать флешку",
+        ),
+    ],
+    ids=["en", "ru"],
+)
+def test_a_table_of_contents_does_not_outrank_the_page_it_points_to(
+    indexed, language, contents, answer, question
+):
+    user = UserFactory()
+    material = indexed(user, [contents, answer], language=language, pages=[2, 12])
+    hits = search(owner=user, query=question, material=material).hits
+    assert hits[0].page == 12
+    assert [hit.page for hit in hits] == [12, 2]
