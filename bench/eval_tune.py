@@ -142,8 +142,9 @@ def _tutor_misses(prepared, questions) -> None:
 
 
 TUTOR_GRID = {
-    "ADD_SHARE": (0.0, 0.25, 0.5),
+    "ADD_SHARE": (0.0,),
     "QUOTES": (3,),
+    "CLOSE_SHARE": (9.0, 0.95, 0.9, 0.8),  # 9: never
 }
 
 

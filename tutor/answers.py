@@ -90,6 +90,15 @@ def nothing_found(question: str = "") -> Answer:
 ADD_SHARE = 0.0
 # At most this many sentences are quoted.
 QUOTES = 3
+# A next passage's best sentence is also quoted, adding no term, when its
+# evidence comes this close to the top one's and it opens another page: where
+# search cannot tell two pages apart, the student is shown both.
+CLOSE_SHARE = 0.8
+
+
+def _place(sentence: Sentence) -> tuple[int, int | None, float | None]:
+    """What a citation of the sentence opens: its material's page or second."""
+    return (sentence.chunk.material_id, sentence.page, sentence.start_seconds)
 
 
 def _matched(sentence: Sentence, weights: dict[str, dict[str, float]]) -> frozenset[str]:
@@ -113,7 +122,10 @@ def _quoted_sentences(
         if sentence is None or not passage.is_relevant:
             continue
         new = _matched(sentence, weights) - covered
-        if not new or sentence.score < ADD_SHARE * top.score:
+        close = sentence.score >= CLOSE_SHARE * top.score and _place(sentence) not in {
+            _place(s) for s in quoted
+        }
+        if not (new or close) or sentence.score < ADD_SHARE * top.score:
             continue
         if any(sentence.text.casefold() == s.text.casefold() for s in quoted):
             continue

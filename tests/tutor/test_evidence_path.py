@@ -112,3 +112,27 @@ def test_a_list_too_long_to_quote_whole_is_cut_at_a_clause_and_marked(user, inde
     quote = ask(user, material, question).citations[0]["quote"]
     assert quote.endswith(",…") and quote.strip("…") in text
     assert 40 <= len(quote.split()) < len(text.split())
+
+
+# Two pages that say the same thing in other words, and one that only names the subject.
+TWINS = [
+    "Swap is a disk partition that holds memory pages when the memory is full.",
+    "The swap partition holds memory pages on the disk when memory runs out.",
+    "Partitions are made with a partitioning tool before the system is installed.",
+]
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_two_pages_search_cannot_tell_apart_are_both_quoted(user, indexed, language):
+    texts = TWINS
+    question = "What does the swap partition hold?"
+    if language == "ru":
+        texts = [
+            "Подкачка — раздел диска, который хранит страницы памяти, когда память занята.",
+            "Раздел подкачки хранит страницы памяти на диске, когда память кончается.",
+            "Разделы создают программой разметки до установки системы.",
+        ]
+        question = "Что хранит раздел подкачки?"
+    material = indexed(user, texts, title="Swap", language=language)
+    message = ask(user, material, question)
+    assert sorted(c["page"] for c in message.citations) == [1, 2]
