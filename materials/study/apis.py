@@ -387,9 +387,8 @@ class DueFlashcardsApi(APIView):
             material = readable(
                 material_list_visible, request.user, request.query_params["material"]
             )
-        cards = selectors.flashcard_due_list(owner=request.user, material=material)
+        cards, exams = selectors.flashcard_due_queue(owner=request.user, material=material)
         response = _paginated(self, request, cards, FlashcardSerializer)
-        exams = selectors.due_today(owner=request.user).exams
         response.data["exams"] = ExamPlanSerializer(exams, many=True).data
         return response
 

@@ -212,6 +212,13 @@ def flashcard_due_list(
     day's share first, and only that share, even past the setting
     (materials/study/exam.py). Everything due by the end of today counts.
     """
+    return flashcard_due_queue(owner=owner, now=now, material=material)[0]
+
+
+def flashcard_due_queue(
+    *, owner: User, now: datetime | None = None, material: Material | None = None
+) -> tuple[QuerySet[Flashcard], list[ExamPlan]]:
+    """`flashcard_due_list` and the exam plans it was paced by, read once for both."""
     now = now or timezone.now()
     parts = _due_parts(owner=owner, now=now, material=material)
     due = parts.due
@@ -230,11 +237,12 @@ def flashcard_due_list(
         When(my_due__lte=now, then=Value(0)),
         default=Value(3),
     )
-    return (
+    cards = (
         due.filter(~_MY_NEW | _among("pk", parts.paced + others))  # type: ignore[misc]
         .annotate(queue=queue)
         .order_by("queue", "my_due", "material_id", "position", "id")
     )
+    return cards, parts.exams
 
 
 def due_today(
