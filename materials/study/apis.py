@@ -486,7 +486,7 @@ class QuestionFlashcardApi(APIView):
 class QuestionReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
-        question = owned(selectors.quiz_question_list, request.user, pk)
+        question = readable(selectors.quiz_question_list_visible, request.user, pk)
         data = ReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.content_report_create(

@@ -429,7 +429,8 @@ def question_flashcard_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 @login_required
 @require_POST
 def question_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    question = owned(selectors.quiz_question_list, request.user, pk)
+    # A course student may report the shared quiz's question to the moderators too.
+    question = readable(selectors.quiz_question_list_visible, request.user, pk)
     services.content_report_create(
         reporter=request.user, question=question, reason=request.POST.get("reason", "")
     )

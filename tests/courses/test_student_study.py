@@ -332,3 +332,17 @@ def test_the_due_api_gives_the_students_exam_plans_and_the_schema_documents_them
     due_schema = schema["components"]["schemas"]["Due"]["properties"]
     assert due_schema["exams"]["items"]["$ref"].endswith("/ExamPlan")
     assert "days_left" in schema["components"]["schemas"]["ExamPlan"]["properties"]
+
+
+def test_a_student_reports_a_shared_question_from_their_attempt(shared):
+    _, material, anna, _ = shared
+    question = material.quiz_questions.get(position=0)
+    web = _web(anna)
+    web.post(f"/materials/{material.pk}/quiz/", {f"q{question.pk}": "1"})
+    attempt = web.get(f"/materials/quiz/attempts/{anna.quiz_attempts.get().pk}/")
+    assert f"/materials/questions/{question.pk}/report/" in attempt.content.decode()
+    reported = web.post(f"/materials/questions/{question.pk}/report/", {"reason": "Two answers"})
+    assert reported.status_code == 302
+    assert question.reports.get().reporter_id == anna.pk
+    outsider = _api(UserFactory())
+    assert outsider.post(f"/api/quiz/questions/{question.pk}/report/").status_code == 404
