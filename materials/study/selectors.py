@@ -301,10 +301,11 @@ def as_seen(cards: Iterable[Flashcard]) -> list[Flashcard]:
     """
     rows = list(cards)
     for card in rows:
+        # Annotations, no columns of the row: read by name.
         if hasattr(card, "my_due"):
-            card.due = card.my_due
-            card.last_review = card.my_last_review
-            card.mistake_at = card.my_mistake_at
+            card.due = getattr(card, "my_due")  # noqa: B009
+            card.last_review = getattr(card, "my_last_review")  # noqa: B009
+            card.mistake_at = getattr(card, "my_mistake_at")  # noqa: B009
     return rows
 
 
