@@ -346,3 +346,30 @@ def test_a_student_reports_a_shared_question_from_their_attempt(shared):
     assert question.reports.get().reporter_id == anna.pk
     outsider = _api(UserFactory())
     assert outsider.post(f"/api/quiz/questions/{question.pk}/report/").status_code == 404
+
+
+def test_search_and_the_tutor_cover_the_students_uploads_and_their_courses(indexed):
+    teacher, student = UserFactory(), UserFactory()
+    shared = indexed(teacher, ALGEBRA, title="Linear algebra")
+    own = indexed(student, ["Photosynthesis turns light into chemical energy in chloroplasts."])
+    course = course_create(owner=teacher, title="Maths")
+    CourseMaterial.objects.create(unit=unit_create(course=course, title="M"), material=shared)
+    _join(course, student)
+    api = _api(student)
+
+    def found(q: str) -> set[int]:
+        return {r["material"] for r in api.get("/api/search/", {"q": q}).json()["results"]}
+
+    assert shared.pk in found("inverse of the matrix")
+    assert own.pk in found("chloroplasts light energy")
+    # The tutor over all of the student's materials cites the course's one too.
+    pk = api.post("/api/tutor/conversations/", {"material": None}, format="json").json()["id"]
+    answer = api.post(
+        f"/api/tutor/conversations/{pk}/messages/",
+        {"content": "What does solve return when b is missing?"},
+        format="json",
+    ).json()
+    assert answer["citations"][0]["material"] == shared.pk
+    # The teacher's search never reaches the student's upload.
+    teachers = _api(teacher).get("/api/search/", {"q": "chloroplasts light energy"}).json()
+    assert own.pk not in {r["material"] for r in teachers["results"]}
