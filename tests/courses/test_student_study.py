@@ -373,3 +373,25 @@ def test_search_and_the_tutor_cover_the_students_uploads_and_their_courses(index
     # The teacher's search never reaches the student's upload.
     teachers = _api(teacher).get("/api/search/", {"q": "chloroplasts light energy"}).json()
     assert own.pk not in {r["material"] for r in teachers["results"]}
+
+
+def test_a_students_own_card_and_conversation_stay_theirs(shared):
+    teacher, material, anna, boris = shared
+    question = material.quiz_questions.get(position=1)
+    api = _api(anna)
+    card_id = api.post(f"/api/quiz/questions/{question.pk}/flashcard/").json()["id"]
+    edited = api.patch(f"/api/flashcards/{card_id}/", {"back": "The cell membrane"})
+    assert edited.status_code == 200 and edited.json()["back"] == "The cell membrane"
+    page = _web(anna).get(f"/materials/{material.pk}/flashcards/").content.decode()
+    assert "The cell membrane" in page and f"/flashcards/{card_id}/edit/" in page
+    conversation = api.post("/api/tutor/conversations/", {"material": material.pk}, format="json")
+    pk = conversation.json()["id"]
+
+    for user in (teacher, boris):
+        other = _api(user)
+        assert other.get(f"/api/flashcards/{card_id}/").status_code == 404
+        assert other.patch(f"/api/flashcards/{card_id}/", {"back": "x"}).status_code == 404
+        assert other.get(f"/api/tutor/conversations/{pk}/").status_code == 404
+        assert _web(user).get(f"/tutor/{pk}/").status_code == 404
+        page = _web(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
+        assert "The cell membrane" not in page
