@@ -16,14 +16,16 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from materials.models import Material, QuizAttempt, ReviewLog, StudyProfile
+from materials.models import Material, QuizAttempt, StudyProfile
 from materials.selectors import material_list
 from materials.study.selectors import (
     DueToday,
+    as_seen,
     day_bounds,
     due_today,
     mistake_list,
     quiz_attempt_list,
+    reviews_by,
     study_profile_get,
 )
 
@@ -104,7 +106,9 @@ def study_days(*, owner: User, since: date) -> set[date]:
     """Local dates on which the student reviewed a card or took a quiz."""
     tz = timezone.get_current_timezone()
     reviews = (
-        ReviewLog.objects.filter(card__owner=owner, reviewed_at__date__gte=since)
+        # Their own reviews, course cards too; never their students' on their cards.
+        reviews_by(user=owner)
+        .filter(reviewed_at__date__gte=since)
         .annotate(day=TruncDate("reviewed_at", tzinfo=tz))
         .values_list("day", flat=True)
     )
@@ -143,7 +147,8 @@ def dashboard_get(*, owner: User, now: datetime | None = None) -> Dashboard:
     due = due_today(owner=owner, now=now, profile=profile)
     mistakes = mistake_list(owner=owner).select_related("material")
     _, end_of_today = day_bounds(now)
-    shown_mistakes = list(mistakes[:RECENT_MISTAKES])
+    # A course's shared card shows the student's own due date, not the teacher's.
+    shown_mistakes = as_seen(mistakes[:RECENT_MISTAKES])
     for card in shown_mistakes:
         # For the page only: no column of the row.
         card.due_later = card.due > end_of_today  # type: ignore[attr-defined]
@@ -153,7 +158,8 @@ def dashboard_get(*, owner: User, now: datetime | None = None) -> Dashboard:
         due_count=due.total,
         due=due,
         profile=profile,
-        review_count=ReviewLog.objects.filter(card__owner=owner).count(),
+        # The student's own reviews: not their students' on their shared cards.
+        review_count=reviews_by(user=owner).count(),
         fsrs_min_reviews=settings.STUDY_FSRS_MIN_REVIEWS,
         mistakes=shown_mistakes,
         mistake_count=mistakes.count(),

@@ -145,14 +145,16 @@ def _create_from_form(
 @login_required
 @require_GET
 def material_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    material = owned(material_list, request.user, pk)
+    # The summary tab: a course student reads it too, without the owner's actions.
+    material = readable(material_list_visible, request.user, pk)
     template = "materials/detail.html"
     if request.htmx and request.htmx.target == "status":
         if not material.is_in_flight:
             # Processing just ended: reload once so the study sections appear.
             return HttpResponseClientRefresh()
         template += "#status"
-    return render(request, template, {"material": material})
+    shared = material.owner_id != request.user.pk
+    return render(request, template, {"material": material, "shared": shared})
 
 
 def _to_detail(request: AuthenticatedHttpRequest, material: Material) -> HttpResponse:

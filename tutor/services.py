@@ -233,9 +233,8 @@ def message_missed(*, message: Message) -> Flashcard | None:
         .first()
     )
     for cited in message.citations:
-        material = Material.objects.filter(
-            pk=cited.get("material"), owner=owner, is_hidden=False
-        ).first()
+        # A course's shared material too: the card comes back for this student only.
+        material = material_list_visible(user=owner).filter(pk=cited.get("material")).first()
         if material is None or not cited.get("quote"):
             continue
         chunk = Chunk.objects.filter(pk=cited.get("chunk"), material=material).first()

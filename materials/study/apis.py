@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils.text import slugify
 from django.utils.translation import ngettext
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -24,7 +29,7 @@ from eduplatform.ownership import owned, readable
 from eduplatform.throttling import UserRateThrottle, throttle, user_throttle
 from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Flashcard, Material, QuizQuestion, StudyProfile
-from materials.selectors import material_list
+from materials.selectors import material_list, material_list_visible
 from materials.serializers import ReportSerializer, as_drf_error
 from materials.study import selectors, services
 from materials.study.exports import cards_to_apkg, cards_to_csv, notes_to_markdown
@@ -156,7 +161,9 @@ def _paginated(
 ) -> Response:
     paginator = PageNumberPagination()
     page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    # Annotated cards carry the reader's own schedule on shared ones.
+    rows = selectors.as_seen(page or []) if serializer_class is FlashcardSerializer else page
+    return paginator.get_paginated_response(serializer_class(rows, many=True).data)
 
 
 # --- summary and notes ----------------------------------------------------------
@@ -165,8 +172,9 @@ def _paginated(
 class SummaryApi(APIView):
     @extend_schema(responses={200: SummarySerializer})
     def get(self, request: AuthenticatedRequest, pk: int) -> Response:
-        material = owned(material_list, request.user, pk)
-        study_set = selectors.study_set_get(owner=request.user, material=material)
+        # A course student reads the shared material's summary; only its owner changes it.
+        material = readable(material_list_visible, request.user, pk)
+        study_set = selectors.study_set_get(owner=material.owner, material=material)
         return Response(
             {
                 "text": study_set.summary if study_set else "",
@@ -181,9 +189,9 @@ class SummaryApi(APIView):
 class NotesApi(APIView):
     @extend_schema(responses={200: NotesSerializer})
     def get(self, request: AuthenticatedRequest, pk: int) -> Response:
-        material = owned(material_list, request.user, pk)
-        sections = selectors.note_section_list(owner=request.user, material=material)
-        study_set = selectors.study_set_get(owner=request.user, material=material)
+        material = readable(material_list_visible, request.user, pk)
+        sections = selectors.note_section_list(owner=material.owner, material=material)
+        study_set = selectors.study_set_get(owner=material.owner, material=material)
         return Response(
             {
                 "sections": [
@@ -236,8 +244,9 @@ class MaterialFlashcardsApi(APIView):
 
     @extend_schema(responses={200: FlashcardSerializer(many=True)})
     def get(self, request: AuthenticatedRequest, pk: int) -> Response:
-        material = owned(material_list, request.user, pk)
-        cards = selectors.flashcard_list(owner=request.user, material=material)
+        # A course student gets the shared cards and their own, on their own schedule.
+        material = readable(material_list_visible, request.user, pk)
+        cards = selectors.flashcard_list_mine(user=request.user, material=material)
         return _paginated(self, request, cards, FlashcardSerializer)
 
     @extend_schema(request=FlashcardCreateSerializer, responses={201: FlashcardSerializer})
@@ -338,15 +347,50 @@ class FlashcardReviewApi(APIView):
         return Response(FlashcardSerializer(card).data)
 
 
+class ExamPlanSerializer(serializers.Serializer):
+    """One course's exam as it stands for the student today (materials/study/exam.py)."""
+
+    course = serializers.IntegerField(source="course_id")
+    title = serializers.CharField()
+    exam_date = serializers.DateField()
+    days_left = serializers.IntegerField()
+    unlearned = serializers.IntegerField(help_text="The course's cards never reviewed yet.")
+    started_today = serializers.IntegerField()
+    share = serializers.IntegerField(help_text="Today's new cards of the course.")
+    share_left = serializers.IntegerField()
+    in_final_window = serializers.BooleanField(
+        help_text="In the last three days: every card comes back once before the exam."
+    )
+
+
+class DueSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = FlashcardSerializer(many=True)
+    # The dashboard's "Exams ahead": the student's courses with an exam, soonest first.
+    exams = ExamPlanSerializer(many=True)
+
+
 class DueFlashcardsApi(APIView):
-    """Cards due today across all of the user's materials."""
+    """Cards due today across the user's materials and courses (or one, `?material=`),
+    each on the user's own schedule, with the exam plans of their courses."""
 
-    pagination_class = PageNumberPagination
-
-    @extend_schema(responses={200: FlashcardSerializer(many=True)})
+    @extend_schema(
+        parameters=[OpenApiParameter("material", int, description="Only this material's cards")],
+        responses={200: DueSerializer},
+    )
     def get(self, request: AuthenticatedRequest) -> Response:
-        cards = selectors.flashcard_due_list(owner=request.user)
-        return _paginated(self, request, cards, FlashcardSerializer)
+        material = None
+        if request.query_params.get("material"):
+            # A course's material too; one the user may not read is a 404.
+            material = readable(
+                material_list_visible, request.user, request.query_params["material"]
+            )
+        cards, exams = selectors.flashcard_due_queue(owner=request.user, material=material)
+        response = _paginated(self, request, cards, FlashcardSerializer)
+        response.data["exams"] = ExamPlanSerializer(exams, many=True).data
+        return response
 
 
 class StudySettingsApi(APIView):
@@ -386,9 +430,9 @@ class FlashcardReportApi(APIView):
 class QuizApi(APIView):
     @extend_schema(responses={200: QuizSerializer})
     def get(self, request: AuthenticatedRequest, pk: int) -> Response:
-        material = owned(material_list, request.user, pk)
-        questions = selectors.quiz_question_list(owner=request.user, material=material)
-        study_set = selectors.study_set_get(owner=request.user, material=material)
+        material = readable(material_list_visible, request.user, pk)
+        questions = selectors.quiz_question_list(owner=material.owner, material=material)
+        study_set = selectors.study_set_get(owner=material.owner, material=material)
         return Response(
             {
                 "questions": QuestionSerializer(questions, many=True).data,
@@ -402,16 +446,17 @@ class QuizAttemptsApi(APIView):
 
     @extend_schema(responses={200: AttemptSerializer(many=True)})
     def get(self, request: AuthenticatedRequest, pk: int) -> Response:
-        material = owned(material_list, request.user, pk)
+        material = readable(material_list_visible, request.user, pk)
         attempts = selectors.quiz_attempt_list(owner=request.user, material=material)
         return _paginated(self, request, attempts, AttemptSerializer)
 
     @extend_schema(request=AttemptCreateSerializer, responses={201: AttemptSerializer})
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
-        material = owned(material_list, request.user, pk)
+        # The owner's questions on a course's material; the attempt is the student's own.
+        material = readable(material_list_visible, request.user, pk)
         data = AttemptCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        questions = list(selectors.quiz_question_list(owner=request.user, material=material))
+        questions = list(selectors.quiz_question_list(owner=material.owner, material=material))
         attempt = services.quiz_attempt_create(
             owner=request.user,
             material=material,
@@ -433,16 +478,15 @@ class QuestionFlashcardApi(APIView):
 
     @extend_schema(request=None, responses={201: FlashcardSerializer})
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
-        card = services.flashcard_from_question(
-            owner=request.user, question=owned(selectors.quiz_question_list, request.user, pk)
-        )
+        question = readable(selectors.quiz_question_list_visible, request.user, pk)
+        card = services.flashcard_from_question(owner=request.user, question=question)
         return Response(FlashcardSerializer(card).data, status=status.HTTP_201_CREATED)
 
 
 class QuestionReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
-        question = owned(selectors.quiz_question_list, request.user, pk)
+        question = readable(selectors.quiz_question_list_visible, request.user, pk)
         data = ReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.content_report_create(

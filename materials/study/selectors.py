@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -211,6 +212,13 @@ def flashcard_due_list(
     day's share first, and only that share, even past the setting
     (materials/study/exam.py). Everything due by the end of today counts.
     """
+    return flashcard_due_queue(owner=owner, now=now, material=material)[0]
+
+
+def flashcard_due_queue(
+    *, owner: User, now: datetime | None = None, material: Material | None = None
+) -> tuple[QuerySet[Flashcard], list[ExamPlan]]:
+    """`flashcard_due_list` and the exam plans it was paced by, read once for both."""
     now = now or timezone.now()
     parts = _due_parts(owner=owner, now=now, material=material)
     due = parts.due
@@ -229,11 +237,12 @@ def flashcard_due_list(
         When(my_due__lte=now, then=Value(0)),
         default=Value(3),
     )
-    return (
+    cards = (
         due.filter(~_MY_NEW | _among("pk", parts.paced + others))  # type: ignore[misc]
         .annotate(queue=queue)
         .order_by("queue", "my_due", "material_id", "position", "id")
     )
+    return cards, parts.exams
 
 
 def due_today(
@@ -266,12 +275,38 @@ def due_today(
 
 
 def mistake_list(*, owner: User, material: Material | None = None) -> QuerySet[Flashcard]:
-    """Cards brought back by the student's mistakes, not reviewed since, soonest first."""
+    """Cards brought back by the student's mistakes, not reviewed since, soonest first.
+
+    Their own cards and their courses' cards alike, each on the student's
+    own schedule (`as_seen` puts it on the rows).
+    """
+    visible = flashcard_list_visible(user=owner, material=material).filter(is_suspended=False)
     return (
-        flashcard_list(owner=owner, material=material, include_suspended=False)
-        .filter(FROM_MISTAKE)
-        .order_by("due", "-mistake_at", "id")
+        _with_my_state(visible, owner)
+        .filter(_MY_FROM_MISTAKE)
+        .order_by("my_due", "-my_mistake_at", "id")  # type: ignore[misc]
     )
+
+
+def flashcard_list_mine(*, user: User, material: Material) -> QuerySet[Flashcard]:
+    """The material's cards as this user studies them, with their own schedule annotated."""
+    return _with_my_state(flashcard_list_visible(user=user, material=material), user)
+
+
+def as_seen(cards: Iterable[Flashcard]) -> list[Flashcard]:
+    """The rows with the reader's own schedule in their columns, for display; never saved.
+
+    For rows from `_with_my_state`: a course student sees their due date and
+    mistakes on a shared card, never the teacher's.
+    """
+    rows = list(cards)
+    for card in rows:
+        # Annotations, no columns of the row: read by name.
+        if hasattr(card, "my_due"):
+            card.due = getattr(card, "my_due")  # noqa: B009
+            card.last_review = getattr(card, "my_last_review")  # noqa: B009
+            card.mistake_at = getattr(card, "my_mistake_at")  # noqa: B009
+    return rows
 
 
 def quiz_question_list(*, owner: User, material: Material | None = None) -> QuerySet[QuizQuestion]:
@@ -281,6 +316,16 @@ def quiz_question_list(*, owner: User, material: Material | None = None) -> Quer
     if material is not None:
         questions = questions.filter(material=material)
     return questions.order_by("material", "position")
+
+
+def quiz_question_list_visible(*, user: User) -> QuerySet[QuizQuestion]:
+    """Questions the user may answer: those of the materials they may read, by their owner."""
+    return QuizQuestion.objects.filter(
+        material__in=material_list_visible(user=user),
+        owner=F("material__owner"),
+        is_hidden=False,
+        is_retired=False,
+    )
 
 
 def quiz_attempt_list(*, owner: User, material: Material | None = None) -> QuerySet[QuizAttempt]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Case, Max, QuerySet, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from fsrs import Card as FsrsCard
@@ -348,27 +348,49 @@ def _tomorrow(now: datetime) -> datetime:
     return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def flashcard_mistake(*, card: Flashcard, now: datetime | None = None) -> Flashcard:
+def flashcard_mistake(
+    *, card: Flashcard, now: datetime | None = None, user: User | None = None
+) -> Flashcard:
     """Bring the card back in tomorrow's reviews, tagged "from your mistakes".
 
     A card due sooner keeps its date. It comes as a review, not as one of the
     day's new cards, so a day whose new places are used still shows it.
+    `user` is who made the mistake (by default the card's owner): on a
+    course's shared card only their own CardState moves, so neither the
+    teacher nor a classmate sees it.
     """
     now = now or timezone.now()
+    if user is not None and user.pk != card.owner_id:
+        state = card_state_get(user=user, card=card, now=now)
+        state.mistake_at = now
+        state.due = min(state.due, _tomorrow(now)) if state.last_review else _tomorrow(now)
+        state.save(update_fields=["mistake_at", "due", "updated_at"])
+        return _as_seen(card, state)
     card.mistake_at = now
     card.due = min(card.due, _tomorrow(now)) if card.last_review else _tomorrow(now)
     card.save(update_fields=["mistake_at", "due", "updated_at"])
     return card
 
 
-def _card_for_sentence(*, material: Material, sentence: str, page: int | None) -> Flashcard | None:
+def _cards_of(user: User, material: Material) -> QuerySet[Flashcard]:
+    """The material's cards this user studies: the material owner's and the user's own.
+
+    A classmate's private cards on a shared material (from their mistakes)
+    are never found, so one student's mistake never touches another's card.
+    """
+    return material.flashcards.filter(owner__in=[user.pk, material.owner_id], is_hidden=False)
+
+
+def _card_for_sentence(
+    *, user: User, material: Material, sentence: str, page: int | None
+) -> Flashcard | None:
     """The material's card drawn from this sentence (its cloze filled in, or its back), if any."""
     from materials.study.checks import similarity
     from materials.study.offline import BLANK
 
     wanted = normalize(sentence)
     best, best_score = None, 0.0
-    cards = material.flashcards.filter(is_hidden=False, is_suspended=False)
+    cards = _cards_of(user, material).filter(is_suspended=False)
     if page is not None:
         cards = cards.filter(page=page)
     for card in cards:
@@ -384,17 +406,20 @@ def _card_for_sentence(*, material: Material, sentence: str, page: int | None) -
 def mistake_from_question(
     *, owner: User, question: QuizQuestion, now: datetime | None = None
 ) -> Flashcard:
-    """A wrong answer brings the question's card back tomorrow (made from it if none)."""
+    """A wrong answer brings the question's card back tomorrow (made from it if none).
+
+    On a course's shared material the teacher's card comes back on the
+    student's own schedule; with none, the card made is the student's alone.
+    """
     card = (
-        question.material.flashcards.filter(
-            is_hidden=False, passage=question.passage, page=question.page
-        )
-        .filter(back__iexact=question.answer)
+        _cards_of(owner, question.material)
+        .filter(passage=question.passage, page=question.page, back__iexact=question.answer)
+        .order_by(Case(When(owner=question.material.owner_id, then=0), default=1), "pk")
         .first()
     )
     if card is None:
         card = flashcard_from_question(owner=owner, question=question)
-    return flashcard_mistake(card=card, now=now)
+    return flashcard_mistake(card=card, now=now, user=owner)
 
 
 @transaction.atomic
@@ -414,7 +439,7 @@ def mistake_from_citation(
     When no card comes from that sentence, one is made: the student's own
     question on the front, the cited sentence on the back, at its page.
     """
-    card = _card_for_sentence(material=material, sentence=quote, page=page)
+    card = _card_for_sentence(user=owner, material=material, sentence=quote, page=page)
     if card is None:
         front = (question or "").strip()[:2000] or quote[:2000]
         card = Flashcard.objects.filter(
@@ -432,7 +457,7 @@ def mistake_from_citation(
             passage=passage,
             due=timezone.now(),
         )
-    return flashcard_mistake(card=card, now=now)
+    return flashcard_mistake(card=card, now=now, user=owner)
 
 
 @transaction.atomic
@@ -457,11 +482,11 @@ def quiz_attempt_create(
             chosen = None
         correct = chosen == question.answer_index
         score += correct
-        # A wrong answer (not a skipped question) brings its card back tomorrow.
+        # A wrong answer (not a skipped question) brings its card back tomorrow;
+        # a course student's, on their own schedule or their own card.
         card = (
             mistake_from_question(owner=owner, question=question)
-            # A course student's mistakes make no card on the teacher's material.
-            if chosen is not None and not correct and material.owner_id == owner.pk
+            if chosen is not None and not correct
             else None
         )
         results.append(

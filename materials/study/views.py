@@ -176,14 +176,12 @@ def reader_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def flashcard_list_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    # A course student sees the teacher's cards, without owner actions or
-    # the teacher's schedule (theirs is in the review queue).
+    # A course student sees the teacher's cards and their own on it, each on
+    # the student's own schedule, with owner actions on their own cards only.
     material = readable(material_list_visible, request.user, pk)
-    shared = material.owner_id != request.user.pk
-    cards = selectors.flashcard_list(
-        owner=material.owner, material=material, include_suspended=not shared
-    )
+    cards = selectors.flashcard_list_mine(user=request.user, material=material)
     page = Paginator(cards, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.as_seen(page.object_list)
     for card in page.object_list:
         card.anchor = _anchor(  # type: ignore[attr-defined]
             material, card.page, card.start_seconds, item_quote(card.front, card.back)
@@ -268,10 +266,12 @@ def flashcard_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
 def _review_context(request: AuthenticatedHttpRequest) -> dict:
     material = None
     if request.GET.get("material"):
-        material = owned(material_list, request.user, request.GET["material"])
+        # A course's shared material too; one of a course the user is not in is a 404.
+        material = readable(material_list_visible, request.user, request.GET["material"])
     due = selectors.flashcard_due_list(owner=request.user, material=material)
     card = due.first()
     if card is not None:
+        selectors.as_seen([card])  # the student's own schedule on a shared card
         card.anchor = _anchor(  # type: ignore[attr-defined]
             card.material, card.page, card.start_seconds, item_quote(card.front, card.back)
         )
@@ -383,8 +383,9 @@ def quiz_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def attempt_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     attempt = owned(selectors.quiz_attempt_list, request.user, pk)
     material = attempt.material
+    # On a course's material, a question still in its owner's quiz makes the student's own card.
     live = set(
-        selectors.quiz_question_list(owner=request.user, material=material).values_list(
+        selectors.quiz_question_list(owner=material.owner, material=material).values_list(
             "pk", flat=True
         )
     )
@@ -417,7 +418,7 @@ def attempt_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def question_flashcard_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    question = owned(selectors.quiz_question_list, request.user, pk)
+    question = readable(selectors.quiz_question_list_visible, request.user, pk)
     services.flashcard_from_question(owner=request.user, question=question)
     if request.htmx:
         return HttpResponse(f'<span class="badge ready">{_("Added to your cards")}</span>')
@@ -428,7 +429,8 @@ def question_flashcard_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 @login_required
 @require_POST
 def question_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    question = owned(selectors.quiz_question_list, request.user, pk)
+    # A course student may report the shared quiz's question to the moderators too.
+    question = readable(selectors.quiz_question_list_visible, request.user, pk)
     services.content_report_create(
         reporter=request.user, question=question, reason=request.POST.get("reason", "")
     )

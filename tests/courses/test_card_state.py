@@ -171,7 +171,9 @@ def test_a_student_takes_the_shared_quiz_read_only_and_keeps_the_attempt(shared)
     web.post(f"/materials/{material.pk}/quiz/", {f"q{question.pk}": "1"})
     attempt = QuizAttempt.objects.get(owner=anna)
     assert (attempt.score, attempt.total) == (0, 1)
-    assert not Flashcard.objects.filter(owner=anna).exists()  # no card on the teacher's material
+    # The missed question, drawn from no card, makes a card that is anna's alone.
+    assert Flashcard.objects.get(owner=anna).material_id == material.pk
+    assert not Flashcard.objects.filter(owner=boris).exists()
     assert not QuizAttempt.objects.filter(owner__in=[teacher, boris]).exists()
 
 

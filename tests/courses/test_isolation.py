@@ -137,6 +137,18 @@ MATERIAL_PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "materials:read": lambda w: [_read(f"/materials/{w.material.pk}/read/?page=1&q=ATP")],
     "materials:file": lambda w: [_read(f"/materials/{w.material.pk}/file/")],
     "materials:text": lambda w: [_read(f"/materials/{w.slides.pk}/text/")],
+    # Summary, notes, flashcards, quiz and the filtered review, pages and API.
+    "materials:detail": lambda w: [_read(f"/materials/{w.material.pk}/")],
+    "materials:notes": lambda w: [_read(f"/materials/{w.material.pk}/notes/")],
+    "materials:flashcards": lambda w: [_read(f"/materials/{w.material.pk}/flashcards/")],
+    "materials:quiz": lambda w: [_read(f"/materials/{w.material.pk}/quiz/")],
+    "materials:review": lambda w: [_read(f"/materials/review/?material={w.material.pk}")],
+    "study-summary": lambda w: [_read(f"/api/materials/{w.material.pk}/summary/")],
+    "study-notes": lambda w: [_read(f"/api/materials/{w.material.pk}/notes/")],
+    "material-flashcards": lambda w: [_read(f"/api/materials/{w.material.pk}/flashcards/")],
+    "quiz": lambda w: [_read(f"/api/materials/{w.material.pk}/quiz/")],
+    "quiz-attempts": lambda w: [_read(f"/api/materials/{w.material.pk}/quiz/attempts/")],
+    "flashcards-due": lambda w: [_read(f"/api/flashcards/due/?material={w.material.pk}")],
     "search:search": lambda w: [_read(f"/tutor/search/?q=energy&material={w.material.pk}")],
     "search": lambda w: [_read(f"/api/search/?q=energy&material={w.material.pk}")],
     "tutor:index": lambda w: [_read(f"/tutor/?material={w.material.pk}")],
@@ -341,11 +353,11 @@ def test_lists_and_search_show_the_course_to_its_students_only(world, path: str)
 
 
 def test_the_student_cannot_change_or_reprocess_the_shared_material(world) -> None:
-    """Reading is shared; the material's own routes stay its owner's."""
+    """Reading is shared (the summary page too); the material's own routes stay its owner's."""
     student = _client(world.student)
     pk = world.material.pk
+    assert _send(student, "GET", Probe(f"/materials/{pk}/", ("GET",))).status_code == 200
     for method, path in (
-        ("GET", f"/materials/{pk}/"),
         ("POST", f"/materials/{pk}/reprocess/"),
         ("POST", f"/materials/{pk}/delete/"),
         ("GET", f"/api/materials/{pk}/"),
