@@ -124,6 +124,11 @@ def exam_plans(
         is_hidden=False,
     ).values_list("course_entries__unit__course_id", "pk"):
         materials[course_id].add(material_id)
+    # A card follows its soonest exam: a later course paces only what no sooner one does.
+    claimed: set[int] = set()
+    for course_id, _, _ in courses:
+        materials[course_id] -= claimed
+        claimed |= materials[course_id]
     every = set().union(*materials.values())
     unlearned = dict(
         new_cards.filter(material_id__in=every)

@@ -229,3 +229,19 @@ def test_a_review_due_early_in_the_window_is_never_moved_later():
     ]
 
     assert all(due <= early for due in moved), moved
+
+
+def test_a_card_in_two_exam_courses_is_paced_by_the_soonest_exam_only():
+    """The later course's share counts none of the cards the sooner exam paces."""
+    soon, material, student = _course(70, exam_in_days=10)
+    later = course_create(
+        owner=soon.owner, title="Biology II", exam_date=soon.exam_date + timedelta(days=20)
+    )
+    CourseMaterial.objects.create(unit=unit_create(course=later, title="Cells"), material=material)
+    course_join(user=student, code=invite_create(course=later, by=soon.owner).code)
+    now = _first_day()
+
+    plans = due_today(owner=student, now=now).exams
+
+    assert len(_new_in_queue(student, now)) == 10  # ceil(70 / (10 - 3)), once
+    assert [(plan.title, plan.unlearned) for plan in plans] == [("Biology", 70), ("Biology II", 0)]
