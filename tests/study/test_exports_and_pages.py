@@ -119,3 +119,17 @@ def test_other_users_pages_are_404(client, other_user, biology):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/materials/flashcards/{card.pk}/delete/").status_code == 404
     assert client.get("/materials/review/").context["card"] is None
+
+
+def test_the_empty_dashboard_and_the_added_card_badge_are_in_russian(client):
+    """Both strings had no Russian: one entry's msgid had swallowed its translation."""
+    from django.utils import translation
+
+    from tests.support.factories import UserFactory
+
+    client.force_login(UserFactory())
+    page = client.get("/", headers={"accept-language": "ru"}).content.decode()
+
+    assert "No materials yet" not in page and "Материалов пока нет" in page
+    with translation.override("ru"):
+        assert translation.gettext("Added to your cards") == "Добавлено в ваши карточки"
