@@ -10,12 +10,14 @@ ones are left out, as in the app's quiz.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db.models import F, Prefetch
 from django.http import Http404, HttpResponse
 from django.utils.html import escape
 
-from courses.models import Course, Unit
+from courses.models import Course, CourseMaterial, Unit
 from materials.links import file_url, source_label
 from materials.models import Flashcard, Material, QuizQuestion
 from materials.study.exports import AnkiDeck, anki_deck_name, decks_to_apkg
@@ -166,16 +168,30 @@ def course_decks(*, course: Course) -> list[AnkiDeck]:
     The cards are the ones every member studies: the material owner's, not
     hidden or suspended, of materials not hidden (as the review queue has them).
     """
+    entries = (
+        CourseMaterial.objects.filter(material__is_hidden=False)
+        .select_related("material")
+        .order_by("position", "pk")
+    )
+    units = list(
+        course.units.order_by("position", "pk").prefetch_related(Prefetch("entries", entries))
+    )
+    # Every material's cards in one query, not one per entry (a big course's export).
+    shared: dict[int, list[Flashcard]] = defaultdict(list)
+    for card in Flashcard.objects.filter(
+        material__in={entry.material_id for unit in units for entry in unit.entries.all()},
+        owner=F("material__owner"),
+        is_hidden=False,
+        is_suspended=False,
+    ).order_by("position", "pk"):
+        shared[card.material_id].append(card)
     decks = []
-    for unit in course.units.order_by("position", "pk"):
-        entries = unit.entries.filter(material__is_hidden=False).select_related("material")
-        cards: list[tuple[Material, Flashcard]] = []
-        for entry in entries.order_by("position", "pk"):
-            material = entry.material
-            shared = Flashcard.objects.filter(
-                material=material, owner=material.owner_id, is_hidden=False, is_suspended=False
-            ).order_by("position", "pk")
-            cards += [(material, card) for card in shared]
+    for unit in units:
+        cards = [
+            (entry.material, card)
+            for entry in unit.entries.all()
+            for card in shared[entry.material_id]
+        ]
         name = anki_deck_name(course.title, unit.title)
         decks.append(AnkiDeck(ANKI_UNIT_DECK_BASE + unit.pk, name, cards))
     return decks

@@ -135,3 +135,25 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(course):
     response = Client().get(f"/courses/{course_row.pk}/anki/")
 
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_course_deck_reads_a_fixed_number_of_queries_however_many_materials(course):
+    """One query per material made a big course's export slow (N+1)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from courses.exports import course_decks
+
+    course_row, members = course
+    with CaptureQueriesContext(connection) as before:
+        course_decks(course=course_row)
+    unit = course_row.units.first()
+    for n in range(3):
+        CourseMaterial.objects.create(
+            unit=unit, material=many_cards(members["owner"], 2, title=f"More {n}")
+        )
+    with CaptureQueriesContext(connection) as after:
+        decks = course_decks(course=course_row)
+
+    assert len(after) == len(before)
+    assert sum(len(deck.cards) for deck in decks) == 3 + 2 + 3 + 3 * 2
