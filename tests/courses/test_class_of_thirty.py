@@ -137,7 +137,7 @@ def _study(student, code: str, materials: dict, turn: int) -> None:
     assert material.pk in [c["material"] for c in answer.json()["citations"]]
 
 
-def test_thirty_students_study_the_shared_materials_and_no_job_is_queued(
+def test_thirty_students_study_with_no_job_queued_and_their_teacher_sees_them(
     classroom, django_capture_on_commit_callbacks
 ):
     course, materials, code = classroom
@@ -160,9 +160,23 @@ def test_thirty_students_study_the_shared_materials_and_no_job_is_queued(
     assert answers.count() == STUDENTS
     assert callbacks == []  # nothing was even scheduled to run after commit
 
+    # The teacher's progress page counts each unit's ten students' answers.
+    teacher = Client()
+    teacher.force_login(course.owner)
+    page = teacher.get(f"/courses/{course.pk}/progress/")
+    assert page.status_code == 200
+    progress = page.context["progress"]
+    assert progress.student_count == STUDENTS
+    for index, unit in enumerate(progress.units):
+        turns = [turn for turn in range(STUDENTS) if turn % len(MATERIALS) == index]
+        assert unit.reviews == len(turns)
+        assert unit.again == sum(turn % 4 == 0 for turn in turns)  # rating 1: "Again"
+        assert unit.quiz_answers == 2 * len(turns)
+        assert unit.quiz_wrong == 2 * sum(turn % 2 for turn in turns)
+
 
 def test_the_job_count_sees_a_job_queued_after_commit(django_capture_on_commit_callbacks):
-    """The check above can fail: a job queued after commit is counted."""
+    """The no-job check can fail: a job queued after commit is counted."""
     from eduplatform.queue import enqueue_on_commit
 
     before = _jobs()
