@@ -5,7 +5,7 @@
 Each part runs in its own process (its own settings: the search part uses
 its own database) and hands back a dict as JSON; each part also runs alone
 (`python -m bench.embedding`, `python -m bench.pipeline`, `python -m
-bench.search`). Baselines are measured in the same run as our figures,
+bench.search`, `python -m bench.classroom`). Baselines are measured in the same run as our figures,
 because these machines are shared and noisy; the load average at the start
 and the end is recorded with the results.
 """
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("embedding", "ingest", "pipeline", "search", "ocr")
+PARTS = ("embedding", "ingest", "pipeline", "search", "ocr", "classroom")
 MIB_PER_GB = 1e9 / 2**20  # 953.7: "1 GB" read as 10^9 bytes
 
 
@@ -194,6 +194,39 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
                     ours["recall_at_10"] >= 0.95,
                 )
             )
+    if "classroom" in results:
+        out += classroom_rows(results["classroom"])
+    return out
+
+
+def classroom_rows(c: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
+    """The teacher's progress page, and search and the tutor over a course's materials."""
+    sizes, page = c["sizes"], c["progress"]
+    out: list[tuple[str, str, str, str, str, bool | None]] = [
+        (
+            f"Progress page, {sizes['students']} students × {sizes['cards']} cards ×"
+            f" {sizes['days']} days of reviews: p95 (p50) ms",
+            f"{page['p95_ms']:.0f} ({page['p50_ms']:.0f})",
+            "",
+            "",
+            f"p95 ≤ {c['targets']['progress_p95_ms']:g} ms",
+            page["p95_ms"] <= c["targets"]["progress_p95_ms"],
+        )
+    ]
+    limit = c["targets"]["shared_ratio"]
+    for part, label in (("search", "Search API"), ("tutor", "Offline tutor answer")):
+        entry = c["shared_search"][part]
+        shared, alone = entry["shared"], entry["one_material"]
+        out.append(
+            (
+                f"{label}, own material + a course's 3 vs one material: p95 (p50) ms",
+                f"{shared['p95_ms']:.0f} ({shared['p50_ms']:.0f})",
+                f"{alone['p95_ms']:.0f} ({alone['p50_ms']:.0f})",
+                f"{entry['ratio_p95']:.2f}×",
+                f"≤ {limit:g}×",
+                entry["ratio_p95"] <= limit,
+            )
+        )
     return out
 
 
@@ -330,6 +363,18 @@ def notes(results: dict) -> list[str]:
             parts = ", ".join(f"{k} {v:.1f}" for k, v in s[scope].get("sql_p50_ms", {}).items())
             out.append(f"Search {scope} scope, p50 ms per statement kind: {parts}.")
         out.append(f"Search plans of the vector half: {s.get('plan')}.")
+    if "classroom" in results:
+        c = results["classroom"]
+        page, chunks = c["progress"], c["shared_search"]["chunks"]
+        out.append(
+            f"Classroom: {c['progress']['n']} GET /courses/<pk>/progress/ through the Django"
+            f" test client after two untimed; {page['statements']} statements, the slowest"
+            f" {page['slowest_ms']:.0f} ms. Shared search: {chunks['shared']} chunks in the"
+            f" student's scope, {chunks['one_material']} in the other's;"
+            f" {c['shared_search']['search']['shared']['n']} phrases of the student's"
+            " own material asked by both users alternately; baseline = a user with one copy of"
+            " that material."
+        )
     return out
 
 

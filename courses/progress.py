@@ -284,7 +284,7 @@ def _add_learned(
     learned = (
         CardState.objects.filter(card__in=cards, user__in=students, state=Flashcard.State.REVIEW)
         .values("user_id", "card__material_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     for row in learned:
@@ -295,7 +295,7 @@ def _add_learned(
 def _add_reviews(rows: Rows, reviews: QuerySet[ReviewLog], units_of: UnitsOf) -> None:
     per_student = (
         reviews.values("user_id", "card__material_id")
-        .annotate(n=Count("pk"), again=Count("pk", filter=Q(rating=AGAIN)))
+        .annotate(n=Count("*"), again=Count("rating", filter=Q(rating=AGAIN)))
         .order_by()
     )
     for row in per_student:
@@ -329,7 +329,7 @@ def _add_hardest(
     again = (
         reviews.filter(rating=AGAIN)
         .values("card_id", "card__material_id", "card__front")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by("-n", "card_id")
     )
     for row in again:

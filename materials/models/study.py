@@ -159,7 +159,10 @@ class Flashcard(SourceFields):
 
 
 class ReviewLog(models.Model):
-    card = models.ForeignKey(Flashcard, on_delete=models.CASCADE, related_name="reviews")
+    # Looked up by card through reviewlog_card_time, whose first column it is.
+    card = models.ForeignKey(
+        Flashcard, on_delete=models.CASCADE, related_name="reviews", db_index=False
+    )
     # Who reviewed: the owner, or a course student studying the shared card.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True
@@ -174,6 +177,16 @@ class ReviewLog(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(rating__gte=1) & Q(rating__lte=4), name="reviewlog_rating_1_to_4"
+            )
+        ]
+        indexes = [
+            # A course's progress counts its cards' recent reviews by student and
+            # by rating: read from this index alone (an index-only scan), only the
+            # reviews inside the window, none of the older ones.
+            models.Index(
+                fields=["card", "reviewed_at"],
+                include=["user", "rating"],
+                name="reviewlog_card_time",
             )
         ]
 
@@ -191,7 +204,10 @@ class CardState(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="card_states"
     )
-    card = models.ForeignKey(Flashcard, on_delete=models.CASCADE, related_name="states")
+    # Looked up by card through cardstate_card_state, whose first column it is.
+    card = models.ForeignKey(
+        Flashcard, on_delete=models.CASCADE, related_name="states", db_index=False
+    )
     state = models.PositiveSmallIntegerField(
         choices=Flashcard.State.choices, default=Flashcard.State.LEARNING
     )
@@ -206,7 +222,12 @@ class CardState(models.Model):
     class Meta:
         verbose_name = _("card state")
         verbose_name_plural = _("card states")
-        indexes = [models.Index(fields=["user", "due"])]
+        indexes = [
+            models.Index(fields=["user", "due"]),
+            # A course's progress counts who learned which card from this index
+            # alone (an index-only scan).
+            models.Index(fields=["card", "state"], include=["user"], name="cardstate_card_state"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["user", "card"], name="cardstate_one_per_user"),
             models.CheckConstraint(
