@@ -125,13 +125,13 @@ def _pages(chunk) -> range:
     return range(chunk.page_start or 0, (chunk.page_end or 0) + 1)
 
 
-def diagnose() -> int:
+def diagnose(group: str = "ru") -> int:
     """Where the tune half's Russian misses lose their page."""
     from bench.eval import holds
     from materials.search.selectors import search
 
     prepared = prepare(None)
-    tune = [q for q in prepared.questions if q.half == "tune" and q.group == "ru"]
+    tune = [q for q in prepared.questions if q.half == "tune" and q.group == group]
     counts: dict[str, int] = defaultdict(int)
     for q in tune:
         material = prepared.materials[q.document]
