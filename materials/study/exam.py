@@ -201,5 +201,4 @@ def exam_due(*, user: User, card: Flashcard, due: datetime, now: datetime) -> da
     if now >= opens or due <= opens:
         return due
     day = exam_date - timedelta(days=FINAL_WINDOW_DAYS - card.pk % FINAL_WINDOW_DAYS)
-    # Only ever sooner: a date early in the window stays before the card's window day.
-    return min(due, exam_start(day))
+    return exam_start(day)

@@ -26,7 +26,7 @@ from courses.services import (
     unit_create,
 )
 from materials.models import CardState, ReviewLog
-from materials.study.exam import daily_share, exam_due, exam_start, window_start
+from materials.study.exam import daily_share, exam_start, window_start
 from materials.study.selectors import due_today, flashcard_due_list
 from materials.study.services import flashcard_review, study_profile_update
 from tests.support.factories import UserFactory
@@ -218,19 +218,6 @@ def test_the_dashboard_shows_days_to_the_exam_cards_not_learned_and_todays_share
     assert "data-days-left>13<" in page and "data-unlearned>40<" in page
     assert "4 new cards" in page  # ceil(40 / (13 - 3))
     assert "Экзамены впереди" in russian and "4 новые карточки" in russian
-
-
-def test_a_review_due_early_in_the_window_is_never_moved_later():
-    """FSRS's date inside the window stays when the card's window day comes after it."""
-    course, material, student = _course(3, exam_in_days=6)
-    now = _first_day()
-    early = window_start(course.exam_date) + timedelta(hours=1)
-
-    moved = [
-        exam_due(user=student, card=card, due=early, now=now) for card in material.flashcards.all()
-    ]
-
-    assert all(due <= early for due in moved), moved
 
 
 def test_a_card_in_two_exam_courses_is_paced_by_the_soonest_exam_only():
