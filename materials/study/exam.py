@@ -19,9 +19,11 @@ whose exam date is still ahead and that the student is a current member of
 - **Reviews.** When FSRS puts a card's next review after the window opens,
   the review is moved into the window, onto one of its three days picked by
   the card's id, so each window day holds a third of the course rather than
-  all of it on one day. A card's interval is only ever shortened to the
-  window, never past it. A review made inside the window is left as FSRS
-  scheduled it: that was the card's final review.
+  all of it on one day. A review FSRS puts early in the window can so land
+  up to two days later, still inside it: taking the sooner of the two dates
+  piled those cards onto the window's first day (the simulation's busiest
+  day then passed twice the mean). A review made inside the window is left
+  as FSRS scheduled it: that was the card's final review.
 
 A card in several such courses follows the soonest exam. Courses are reached
 through the ORM's reverse relations (``user.memberships``,
