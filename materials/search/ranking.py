@@ -325,6 +325,11 @@ class Ranking:
     # across languages, and offline between a Russian question and Russian passages.
     cross_vector: list[float] | None = None
     cross_anchors: dict[int, float | None] = field(default_factory=dict)  # the nearest part's page
+    # Each ranking fused, by name ("vector", "full_text", "coverage", "cross",
+    # "same"): chunk id -> its rank there (1 = first).
+    ranks: dict[str, dict[int, int]] = field(default_factory=dict)
+    coverage: dict[int, float] = field(default_factory=dict)  # chunk id -> term coverage
+    cross_similarity: dict[int, float] = field(default_factory=dict)  # multilingual cosine
 
     @property
     def ids(self) -> list[int]:
@@ -355,7 +360,7 @@ def chunk_ranking(
         return Ranking(scores=[])
     scope, params = _scope(owner, material)
     params.update(q=query, depth=depth)
-    rankings: list[tuple[list[int], float]] = []
+    rankings: list[tuple[str, list[int], float]] = []
     degraded = False
     weight = _vector_weight(query) if mode == "hybrid" else 1.0
     pending, deadline = None, None
@@ -379,10 +384,10 @@ def chunk_ranking(
         cross_vector = crosslingual.embed([query])[0]
     if cross_vector is not None and other:
         cross = crosslingual.ranking(scope, params, cross_vector, language)
-        rankings.append(([chunk_id for chunk_id, _, _ in cross], CROSS_WEIGHT))
+        rankings.append(("cross", [chunk_id for chunk_id, _, _ in cross], CROSS_WEIGHT))
     if cross_vector is not None and alike:
         same = crosslingual.ranking(scope, params, cross_vector, language, same=True)
-        rankings.append(([chunk_id for chunk_id, _, _ in same], SAME_LANGUAGE_WEIGHT))
+        rankings.append(("same", [chunk_id for chunk_id, _, _ in same], SAME_LANGUAGE_WEIGHT))
     if text is not None and not text.coverage and not cross and not same and mode == "hybrid":
         weight = 1.0  # nothing else found anything: never come back empty
     vector = None
@@ -390,17 +395,17 @@ def chunk_ranking(
         try:
             vector = _query_vector(pending, deadline)
             if weight > 0:
-                rankings.append((_vector_ids(scope, params, str(vector)), weight))
+                rankings.append(("vector", _vector_ids(scope, params, str(vector)), weight))
         except AIUnavailable:
             if mode == "vector":
                 raise
             degraded = True
     if text is not None and mode in ("hybrid", "text"):
-        rankings.append((text.full_text, 1.0))
+        rankings.append(("full_text", text.full_text, 1.0))
     if text is not None and mode in ("hybrid", "terms"):
-        rankings.append(([chunk_id for chunk_id, _ in text.coverage], 1.0))
+        rankings.append(("coverage", [chunk_id for chunk_id, _ in text.coverage], 1.0))
     scores: dict[int, float] = {}
-    for ranked, share in rankings:
+    for _, ranked, share in rankings:
         for rank, chunk_id in enumerate(ranked, start=1):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + share / (RRF_K + rank)
     best = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:depth]
@@ -411,4 +416,10 @@ def chunk_ranking(
         vector=vector,
         cross_vector=cross_vector,
         cross_anchors={chunk_id: anchor for chunk_id, _, anchor in cross + same},
+        ranks={
+            name: {chunk_id: rank for rank, chunk_id in enumerate(ranked, start=1)}
+            for name, ranked, _ in rankings
+        },
+        coverage=dict(text.coverage) if text is not None else {},
+        cross_similarity={chunk_id: cosine for chunk_id, cosine, _ in cross + same},
     )

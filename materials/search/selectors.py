@@ -79,6 +79,35 @@ class Results:
         )
 
 
+def candidates(
+    *,
+    owner: User,
+    query: str,
+    material: Material | None = None,
+    depth: int = CANDIDATES,
+    mode: str = "hybrid",
+) -> tuple[list[Hit], Ranking]:
+    """The first stage's `depth` passages, each with its best sentence and score, best first."""
+    ranking = chunk_ranking(owner=owner, query=query, material=material, depth=depth, mode=mode)
+    by_id = chunks_by_id(owner=owner, chunk_ids=ranking.ids)
+    scored = score_sentences(by_id.values(), ranking.weights)
+    top = ranking.scores[0][1] if ranking.scores else 1.0
+    hits = []
+    for chunk_id, fused in ranking.scores:
+        if chunk_id not in by_id:
+            continue
+        chunk = by_id[chunk_id]
+        found = scored.get(chunk_id, [])
+        sentence = best_sentence(found)
+        evidence = sentence.score if sentence else 0.0
+        score = FUSION_WEIGHT * fused / top + evidence
+        if reads_as_contents(chunk.text):
+            score *= CONTENTS_SHARE
+        hits.append(Hit(chunk, round(score, 5), sentence, tuple(found)))
+    hits.sort(key=lambda hit: -hit.score)
+    return hits, ranking
+
+
 def search(
     *,
     owner: User,
@@ -95,25 +124,9 @@ def search(
     its fused rank and its best sentence, and that sentence's page is the one
     shown and linked.
     """
-    ranking = chunk_ranking(
+    hits, ranking = candidates(
         owner=owner, query=query, material=material, depth=max(CANDIDATES, k), mode=mode
     )
-    by_id = chunks_by_id(owner=owner, chunk_ids=ranking.ids)
-    scored = score_sentences(by_id.values(), ranking.weights)
-    top = ranking.scores[0][1] if ranking.scores else 1.0
-    hits = []
-    for chunk_id, fused in ranking.scores:
-        if chunk_id not in by_id:
-            continue
-        found = scored.get(chunk_id, [])
-        sentence = best_sentence(found)
-        evidence = sentence.score if sentence else 0.0
-        score = FUSION_WEIGHT * fused / top + evidence
-        if reads_as_contents(by_id[chunk_id].text):
-            score *= CONTENTS_SHARE
-        score = round(score, 5)
-        hits.append(Hit(by_id[chunk_id], score, sentence, tuple(found)))
-    hits.sort(key=lambda hit: -hit.score)
     hits = hits[:k]
     if ranking.cross_anchors:
         hits = [
