@@ -284,7 +284,7 @@ def _tutor_times(session, base: str, material: int, path: Path) -> dict[str, flo
     """Offline tutor answers through the API: the book's eval questions, one after another."""
     import statistics
 
-    from bench.eval import load_questions
+    from bench.eval_questions import load_questions
 
     questions = [q.text for q in load_questions() if path.stem.startswith(q.document)][:20]
     if not questions:
