@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from bench.eval import holds, load_questions, normalise
 from bench.eval_pages import page_texts
+from bench.eval_questions import holds, load_questions, normalise
 
 Encoder = Callable[[Sequence[str], bool], np.ndarray]  # (texts, is_query) -> unit rows
 

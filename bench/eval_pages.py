@@ -40,7 +40,7 @@ def page_texts(key: str) -> dict[int, str] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.eval import holds, load_questions, normalise
+    from bench.eval_questions import holds, load_questions, normalise
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

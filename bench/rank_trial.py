@@ -127,7 +127,7 @@ def _pages(chunk) -> range:
 
 def diagnose(group: str = "ru") -> int:
     """Where the tune half's Russian misses lose their page."""
-    from bench.eval import holds
+    from bench.eval_questions import holds
     from materials.search.selectors import search
 
     prepared = prepare(None)

@@ -211,10 +211,12 @@ class HostedGenerator:
         self.tokens_used = 0
         self._client = openai_client()
 
-    def _ask(
-        self, messages: list[ChatCompletionMessageParam], schema: dict[str, Any], name: str
-    ) -> dict:
+    def _ask(self, system: str, user: str, schema: dict[str, Any], name: str) -> dict:
         """One structured call, with backoff; one more try when the answer is malformed."""
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
         for attempt in range(2):
             response = with_backoff(
                 lambda: self._client.chat.completions.create(
@@ -270,11 +272,7 @@ class HostedGenerator:
                 f"{QUESTIONS_PER_BATCH} multiple-choice questions with four choices."
             )
             try:
-                data = self._ask(
-                    [{"role": "system", "content": system}, {"role": "user", "content": user}],
-                    MAP_SCHEMA,
-                    "study_batch",
-                )
+                data = self._ask(system, user, MAP_SCHEMA, "study_batch")
             except InvalidResponse:
                 stats["invalid_batches"] += 1
                 continue
@@ -325,11 +323,7 @@ class HostedGenerator:
             "Use only what these sentences say."
         )
         try:
-            data = self._ask(
-                [{"role": "system", "content": system}, {"role": "user", "content": user}],
-                SUMMARY_SCHEMA,
-                "study_summary_sections",
-            )
+            data = self._ask(system, user, SUMMARY_SCHEMA, "study_summary_sections")
         except InvalidResponse:
             return extractive
         sections = []
@@ -408,14 +402,9 @@ class HostedGenerator:
             return "\n\n".join(partial_summaries)
         try:
             data = self._ask(
-                [
-                    {"role": "system", "content": system},
-                    {
-                        "role": "user",
-                        "content": "These are summaries of consecutive parts of one document. "
-                        f"Write one summary of the whole document.\n{joined}",
-                    },
-                ],
+                system,
+                "These are summaries of consecutive parts of one document. "
+                f"Write one summary of the whole document.\n{joined}",
                 REDUCE_SCHEMA,
                 "study_summary",
             )

@@ -1,6 +1,6 @@
 """A class of thirty joins by link and studies the teacher's three materials: no job is queued.
 
-The issue's target: "A teacher with 3 processed materials and 30 students
+The classroom promise: "A teacher with 3 processed materials and 30 students
 joining by link. Every student reviews, takes the quiz and asks the tutor,
 and no processing job runs for any of them (counted in RQ)." What a material
 is stays stored once; each student's reviews, attempts and conversations are
