@@ -206,6 +206,21 @@ def test_the_private_edit_is_404_for_own_cards_outsiders_and_removed_students(sh
     assert not PrivateEdit.objects.exists()
 
 
+def test_a_student_of_another_course_gets_404_on_the_private_edit(shared):
+    _, _, _, _, _, cards = shared
+    other_teacher, other_student = UserFactory(), UserFactory()
+    other = course_create(owner=other_teacher, title="Chemistry")
+    CourseMaterial.objects.create(
+        unit=unit_create(course=other, title="Atoms"), material=many_cards(other_teacher, 1)
+    )
+    _join(other, other_student)
+    url = f"/api/flashcards/{cards[0].pk}/private/"
+    assert _api(other_student).get(url).status_code == 404
+    assert _api(other_student).delete(url).status_code == 404
+    page = _web(other_student).post(f"/materials/flashcards/{cards[0].pk}/private/", {"reset": "1"})
+    assert page.status_code == 404
+
+
 def test_the_schema_documents_the_private_edit_and_the_course_reports():
     schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
     text = schema.content.decode()
