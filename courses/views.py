@@ -32,6 +32,7 @@ from courses.models import Course, Membership
 from courses.progress import ON_TIME_SHARE, RETENTION_DAYS, course_progress, progress_csv
 from eduplatform.ownership import readable
 from materials.links import source_url
+from materials.models import Material
 
 
 def _go(request: AuthenticatedHttpRequest, url: str) -> HttpResponse:
@@ -346,6 +347,7 @@ def _report_rows(user: User, course: Course) -> list[dict]:
     """Each report with the material it is about; the card's fixes are its owner's to make."""
     rows = []
     for report in selectors.report_list_managed(user=user, course=course):
+        material: Material | None
         if report.flashcard is not None:
             material = report.flashcard.material
         elif report.question is not None:

@@ -423,13 +423,16 @@ class StudySettingsApi(APIView):
         return Response(StudySettingsSerializer(profile).data)
 
 
-def _report(request: AuthenticatedRequest, **target: Flashcard | QuizQuestion) -> Response:
+def _report(request: AuthenticatedRequest, target: Flashcard | QuizQuestion) -> Response:
     """A card's or question's report: to the moderators, and on a course's material to its
     teachers too (their course's reports)."""
     data = ReportSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     report = services.content_report_create(
-        reporter=request.user, reason=data.validated_data.get("reason", ""), **target
+        reporter=request.user,
+        reason=data.validated_data.get("reason", ""),
+        flashcard=target if isinstance(target, Flashcard) else None,
+        question=target if isinstance(target, QuizQuestion) else None,
     )
     return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
 
@@ -439,7 +442,7 @@ class FlashcardReportApi(APIView):
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         # A course student may report the shared card they study.
         card = readable(selectors.flashcard_list_visible, request.user, pk)
-        return _report(request, flashcard=card)
+        return _report(request, card)
 
 
 # --- quiz -----------------------------------------------------------------------------
@@ -505,7 +508,7 @@ class QuestionReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         question = readable(selectors.quiz_question_list_visible, request.user, pk)
-        return _report(request, question=question)
+        return _report(request, question)
 
 
 # --- exports --------------------------------------------------------------------------
