@@ -171,6 +171,12 @@ MATERIAL_PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "flashcard-review": lambda w: [
         Probe(f"/api/flashcards/{w.card.pk}/review/", ("POST",), {"rating": 3}, True)
     ],
+    "materials:report": lambda w: [
+        Probe(f"/materials/{w.material.pk}/report/", ("POST",), {"reason": "x"}, True)
+    ],
+    "material-report": lambda w: [
+        Probe(f"/api/materials/{w.material.pk}/report/", ("POST",), {"reason": "x"}, True)
+    ],
     "flashcard-report": lambda w: [
         Probe(f"/api/flashcards/{w.card.pk}/report/", ("POST",), {"reason": "x"}, True)
     ],

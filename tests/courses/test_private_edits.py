@@ -266,6 +266,20 @@ def test_a_students_report_of_a_shared_card_reaches_the_courses_teachers(shared)
     )
 
 
+def test_a_students_report_of_the_shared_material_reaches_its_teachers(shared):
+    teacher, course, material, anna, _, _ = shared
+    page = _web(anna).get(f"/materials/{material.pk}/").content.decode()
+    assert f"/materials/{material.pk}/report/" in page
+    _web(anna).post(f"/materials/{material.pk}/report/", {"reason": "Page 3 is blank"})
+    _api(anna).post(f"/api/materials/{material.pk}/report/", {"reason": "Blurry"}, format="json")
+    rows = _api(teacher).get(f"/api/courses/{course.pk}/reports/").json()
+    assert sorted((row["kind"], row["material"], row["reason"]) for row in rows) == [
+        ("material", material.pk, "Blurry"),
+        ("material", material.pk, "Page 3 is blank"),
+    ]
+    assert "Page 3 is blank" in _web(teacher).get(f"/courses/{course.pk}/reports/").content.decode()
+
+
 def test_a_teacher_sees_question_reports_and_resolves_them(shared):
     teacher, course, material, anna, _, _ = shared
     question = QuizQuestion.objects.create(
