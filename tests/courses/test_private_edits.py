@@ -29,6 +29,8 @@ from materials.study.services import (
     mistake_from_question,
     private_edit_save,
 )
+from materials.study.store import study_content_store
+from materials.study.types import StudyContent
 from tests.support.factories import UserFactory
 from tests.support.reviews import many_cards
 
@@ -160,6 +162,16 @@ def test_a_teachers_later_edit_reaches_the_sides_the_student_left_alone(shared):
 
 def _course_of(material):
     return CourseMaterial.objects.get(material=material).unit.course
+
+
+def test_regenerating_the_material_keeps_a_card_a_student_edited_privately(shared):
+    _, _, material, anna, _, cards = shared
+    Flashcard.objects.filter(pk__in=[c.pk for c in cards]).update(origin="generated")
+    private_edit_save(user=anna, card=cards[0], front="Mine")
+    empty = StudyContent(summary="", sections=[], cards=[], questions=[], generator="offline")
+    study_content_store(material=material, content=empty)
+    assert list(material.flashcards.values_list("pk", flat=True)) == [cards[0].pk]
+    assert PrivateEdit.objects.get(user=anna).front == "Mine"
 
 
 def test_the_review_shows_the_students_wording_and_the_rating_answer_too(shared):
