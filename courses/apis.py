@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -24,6 +25,7 @@ from courses.models import Course, CourseMaterial, Invite, Membership, Unit
 from courses.progress import ON_TIME_SHARE, RETENTION_DAYS, course_progress
 from courses.serializers import (
     CourseProgressSerializer,
+    CourseReportSerializer,
     CourseSerializer,
     CourseWriteSerializer,
     EntryCreateSerializer,
@@ -197,6 +199,31 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             }
         ).data
         return Response(body)
+
+    @extend_schema(responses={200: CourseReportSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def reports(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
+        """Students' reports on the course's shared materials, cards and questions.
+
+        Owner and teachers only; the reporter is not named.
+        """
+        reports = selectors.report_list_managed(user=request.user, course=self._managed())
+        return Response(CourseReportSerializer(reports, many=True).data)
+
+    @extend_schema(request=None, responses={200: CourseReportSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"reports/(?P<report_pk>[0-9]+)/resolve",
+        url_name="report-resolve",
+    )
+    def resolve_report(
+        self, request: AuthenticatedRequest, pk: str | None = None, report_pk: str = ""
+    ) -> Response:
+        """Mark a student's report resolved (for the moderators too)."""
+        scope = selectors.report_list_managed(user=request.user, course=self._managed())
+        report = services.report_resolve(report=get_object_or_404(scope, pk=report_pk))
+        return Response(CourseReportSerializer(report).data)
 
 
 class UnitViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

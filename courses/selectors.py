@@ -6,11 +6,12 @@ owner is one too): anyone else gets 404 from every course URL.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from courses.models import Course, CourseMaterial, Invite, Membership, Unit
-from materials.models import Material
+from materials.models import ContentReport, Material
 from materials.selectors import material_list
 
 MANAGERS = (Membership.Role.OWNER, Membership.Role.TEACHER)
@@ -83,3 +84,32 @@ def member_list(*, user: User) -> QuerySet[Membership]:
 def addable_materials(*, user: User) -> QuerySet[Material]:
     """What the user may put into a course: only their own materials."""
     return material_list(owner=user).order_by("title")
+
+
+def report_list_managed(*, user: User, course: Course | None = None) -> QuerySet[ContentReport]:
+    """Students' reports that reach the user as a course's owner or teacher, newest first.
+
+    A report on a shared material of a course they manage (`course`, or any),
+    on its shared cards or its quiz, sent by a member of that same course. A
+    student's report of their own private card is not the teacher's: only the
+    material owner's cards count. The reporter stays unnamed to the teacher.
+    """
+    courses = course_list_managed(user=user)
+    if course is not None:
+        courses = courses.filter(pk=course.pk)
+    placed = CourseMaterial.objects.filter(
+        unit__course__in=courses,
+        material_id=OuterRef("target_material"),
+        unit__course__memberships__user=OuterRef("reporter"),
+    )
+    return (
+        ContentReport.objects.annotate(
+            target_material=Coalesce(
+                "flashcard__material_id", "question__material_id", "material_id"
+            )
+        )
+        .filter(Exists(placed))
+        .filter(Q(flashcard__isnull=True) | Q(flashcard__owner=F("flashcard__material__owner")))
+        .select_related("flashcard__material", "question__material", "material")
+        .order_by("-created_at", "-pk")
+    )

@@ -162,3 +162,27 @@ class CourseProgressSerializer(serializers.Serializer):
     on_time_share = serializers.FloatField()
     since = serializers.DateTimeField()
     units = UnitProgressSerializer(many=True)
+
+
+class CourseReportSerializer(serializers.Serializer):
+    """A student's report as the course's teachers get it: what, why, never who."""
+
+    id = serializers.IntegerField()
+    kind = serializers.SerializerMethodField(help_text="card, question or material")
+    card = serializers.IntegerField(source="flashcard_id", allow_null=True)
+    question = serializers.IntegerField(source="question_id", allow_null=True)
+    material = serializers.IntegerField(source="target_material")
+    text = serializers.SerializerMethodField(help_text="The card's front or the question.")
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    def get_kind(self, report: Any) -> str:
+        if report.flashcard_id:
+            return "card"
+        return "question" if report.question_id else "material"
+
+    def get_text(self, report: Any) -> str:
+        if report.flashcard_id:
+            return report.flashcard.front
+        return report.question.question if report.question_id else ""

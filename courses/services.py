@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from courses.models import Course, CourseMaterial, Invite, Membership, Unit
-from materials.models import Material
+from materials.models import ContentReport, Material
 
 # No 0/O, 1/I/L: a code read aloud in class or copied from a board is typed right.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -191,3 +191,13 @@ def member_set_role(*, membership: Membership, role: str, by: User) -> Membershi
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
+
+
+def report_resolve(*, report: ContentReport) -> ContentReport:
+    """The teacher has dealt with a student's report (fixed or hid the card, or found it right).
+
+    Resolved for the moderators too: one report, one queue of work.
+    """
+    report.status = ContentReport.Status.RESOLVED
+    report.save(update_fields=["status"])
+    return report

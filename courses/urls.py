@@ -19,8 +19,10 @@ urlpatterns = [
     path("<int:pk>/progress/", views.course_progress_view, name="progress"),
     path("<int:pk>/progress.csv", views.course_progress_csv_view, name="progress-csv"),
     path("<int:pk>/anki/", views.course_anki_view, name="anki"),
+    path("<int:pk>/reports/", views.course_reports_view, name="reports"),
     path("units/<int:pk>/delete/", views.unit_delete_view, name="unit-delete"),
     path("entries/<int:pk>/remove/", views.entry_remove_view, name="entry-remove"),
     path("invites/<int:pk>/revoke/", views.invite_revoke_view, name="invite-revoke"),
     path("members/<int:pk>/remove/", views.member_remove_view, name="member-remove"),
+    path("reports/<int:pk>/resolve/", views.report_resolve_view, name="report-resolve"),
 ]

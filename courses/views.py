@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.models import User
 from accounts.types import AuthenticatedHttpRequest
 from courses import selectors, services
 from courses.exports import anki_response, export_response
@@ -31,6 +32,7 @@ from courses.models import Course, Membership
 from courses.progress import ON_TIME_SHARE, RETENTION_DAYS, course_progress, progress_csv
 from eduplatform.ownership import readable
 from materials.links import source_url
+from materials.models import Material
 
 
 def _go(request: AuthenticatedHttpRequest, url: str) -> HttpResponse:
@@ -339,3 +341,40 @@ def course_anki_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     """The course's cards for Anki, a sub-deck per unit: for every member (anyone else: 404)."""
     course = readable(selectors.course_list, request.user, pk)
     return anki_response(course, request.build_absolute_uri("/"))
+
+
+def _report_rows(user: User, course: Course) -> list[dict]:
+    """Each report with the material it is about; the card's fixes are its owner's to make."""
+    rows = []
+    for report in selectors.report_list_managed(user=user, course=course):
+        material: Material | None
+        if report.flashcard is not None:
+            material = report.flashcard.material
+        elif report.question is not None:
+            material = report.question.material
+        else:
+            material = report.material
+        mine = report.flashcard is not None and report.flashcard.owner_id == user.pk
+        rows.append({"report": report, "material": material, "mine": mine})
+    return rows
+
+
+@login_required
+@require_GET
+def course_reports_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Students' reports on the course's shared materials, cards and questions: teachers only."""
+    course = _managed(request, pk)
+    context = {"course": course, "rows": _report_rows(request.user, course)}
+    return render(request, "courses/reports.html", context)
+
+
+@login_required
+@require_POST
+def report_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    report = readable(selectors.report_list_managed, request.user, pk)
+    services.report_resolve(report=report)
+    messages.success(request, _("Report marked resolved."))
+    course_id = request.POST.get("course", "")
+    if course_id.isdigit():
+        return _go(request, reverse("courses:reports", args=[int(course_id)]))
+    return _go(request, reverse("courses:list"))

@@ -12,10 +12,11 @@ from rest_framework.response import Response
 
 from accounts.types import AuthenticatedRequest
 from eduplatform.body_limit import body_limit
+from eduplatform.ownership import readable
 from eduplatform.quota import QUOTA_RESPONSE
 from materials.errors import IN_FLIGHT_RESPONSE
 from materials.models import Material
-from materials.selectors import material_list
+from materials.selectors import material_list, material_list_visible
 from materials.serializers import (
     MaterialCreateSerializer,
     MaterialSerializer,
@@ -87,12 +88,12 @@ class MaterialViewSet(
     @extend_schema(request=ReportSerializer, responses={201: None})
     @action(detail=True, methods=["post"])
     def report(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
-        """Flag the material as wrong for the moderators."""
+        """Flag the material as wrong for the moderators (and a course's, for its teachers)."""
         from materials.study.services import content_report_create
 
-        # The owner check comes first: another student's material is a 404
-        # whatever the body, never a 400 that tells it exists.
-        material = self.get_object()
+        # The scope check comes first: a material the user may not read is a
+        # 404 whatever the body, never a 400 that tells it exists.
+        material = readable(material_list_visible, request.user, pk)
         data = ReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = content_report_create(

@@ -272,13 +272,20 @@ def material_text_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 @login_required
 @require_POST
 def material_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """A student flags their material as wrong (bad text, broken file) for moderators."""
+    """A student flags a material as wrong (bad text, broken file) for moderators.
+
+    A course student may flag the shared material too: it also reaches the
+    course's teachers (their reports page).
+    """
     from materials.study.services import content_report_create
 
-    material = owned(material_list, request.user, pk)
+    material = readable(material_list_visible, request.user, pk)
     content_report_create(
         reporter=request.user, material=material, reason=request.POST.get("reason", "")
     )
-    messages.success(request, _("Thank you. A moderator will look at this material."))
+    if material.owner_id != request.user.pk:
+        messages.success(request, _("Thank you. Your course's teachers will look at this."))
+    else:
+        messages.success(request, _("Thank you. A moderator will look at this material."))
     url = reverse("materials:detail", args=[material.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -239,6 +239,34 @@ class CardState(models.Model):
         return f"{self.user_id}:{self.card_id}"
 
 
+class PrivateEdit(models.Model):
+    """One student's private change to a course's shared card: hidden, or reworded, for them.
+
+    The card row stays the teacher's: a side left empty here shows the
+    teacher's current text, so their later edits still reach the student, and
+    the schedule (CardState) is never touched. Only the student reads it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="private_edits"
+    )
+    card = models.ForeignKey(Flashcard, on_delete=models.CASCADE, related_name="private_edits")
+    is_hidden = models.BooleanField(_("hidden for me"), default=False)
+    front = models.TextField(_("my front"), blank=True)
+    back = models.TextField(_("my back"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("private edit")
+        verbose_name_plural = _("private edits")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "card"], name="privateedit_one_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.card_id}"
+
+
 class QuizQuestion(SourceFields):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="quiz_questions")

@@ -83,17 +83,27 @@ class FlashcardSerializer(serializers.ModelSerializer):
     # Never reviewed (one of a day's new cards), and brought back by a mistake.
     is_new = serializers.SerializerMethodField()
     from_mistake = serializers.BooleanField(read_only=True)
+    # A course student's private edit of a shared card, seen by them alone.
+    hidden_for_me = serializers.SerializerMethodField()
+    private_text = serializers.SerializerMethodField()
 
     class Meta:
         model = Flashcard
         fields = [
             "id", "material", "front", "back", "source", "due", "suspended", "origin",
-            "source_changed", "is_new", "from_mistake",
+            "source_changed", "is_new", "from_mistake", "hidden_for_me", "private_text",
         ]  # fmt: skip
         read_only_fields = ["id", "material", "source", "due", "origin", "source_changed"]
 
     def get_is_new(self, card: Flashcard) -> bool:
         return card.last_review is None and card.mistake_at is None
+
+    def get_hidden_for_me(self, card: Flashcard) -> bool:
+        return getattr(card, "hidden_for_me", False)
+
+    def get_private_text(self, card: Flashcard) -> bool:
+        """The front or back shown is the student's own wording, not the teacher's."""
+        return getattr(card, "private_front", False) or getattr(card, "private_back", False)
 
     def get_source(self, card: Flashcard) -> dict:
         return {"page": card.page, "start_seconds": card.start_seconds}
@@ -344,7 +354,8 @@ class FlashcardReviewApi(APIView):
             rating=data.validated_data["rating"],
             duration_ms=data.validated_data.get("duration_ms"),
         )
-        return Response(FlashcardSerializer(card).data)
+        seen = selectors.flashcard_seen(user=request.user, card=card)
+        return Response(FlashcardSerializer(seen).data)
 
 
 class ExamPlanSerializer(serializers.Serializer):
@@ -412,16 +423,26 @@ class StudySettingsApi(APIView):
         return Response(StudySettingsSerializer(profile).data)
 
 
+def _report(request: AuthenticatedRequest, target: Flashcard | QuizQuestion) -> Response:
+    """A card's or question's report: to the moderators, and on a course's material to its
+    teachers too (their course's reports)."""
+    data = ReportSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    report = services.content_report_create(
+        reporter=request.user,
+        reason=data.validated_data.get("reason", ""),
+        flashcard=target if isinstance(target, Flashcard) else None,
+        question=target if isinstance(target, QuizQuestion) else None,
+    )
+    return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
+
+
 class FlashcardReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
-        card = owned(selectors.flashcard_list, request.user, pk)
-        data = ReportSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        report = services.content_report_create(
-            reporter=request.user, flashcard=card, reason=data.validated_data.get("reason", "")
-        )
-        return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
+        # A course student may report the shared card they study.
+        card = readable(selectors.flashcard_list_visible, request.user, pk)
+        return _report(request, card)
 
 
 # --- quiz -----------------------------------------------------------------------------
@@ -487,12 +508,7 @@ class QuestionReportApi(APIView):
     @extend_schema(request=ReportSerializer, responses={201: None})
     def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         question = readable(selectors.quiz_question_list_visible, request.user, pk)
-        data = ReportSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        report = services.content_report_create(
-            reporter=request.user, question=question, reason=data.validated_data.get("reason", "")
-        )
-        return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
+        return _report(request, question)
 
 
 # --- exports --------------------------------------------------------------------------

@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Case, Count, F, Min, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,6 +29,7 @@ from materials.models import (
     Flashcard,
     Material,
     NoteSection,
+    PrivateEdit,
     QuizAttempt,
     QuizQuestion,
     ReviewLog,
@@ -61,6 +74,33 @@ def flashcard_list_visible(*, user: User, material: Material | None = None) -> Q
     if material is not None:
         cards = cards.filter(material=material)
     return cards.select_related("material").order_by("material", "position", "id")
+
+
+def flashcard_list_shared(*, user: User) -> QuerySet[Flashcard]:
+    """Course cards the user studies but does not own: the ones they may privately edit."""
+    return flashcard_list_visible(user=user).exclude(owner=user)
+
+
+def private_edit_get(*, user: User, card: Flashcard) -> PrivateEdit | None:
+    """The user's private edit of a card; nobody else's is ever read."""
+    return PrivateEdit.objects.filter(user=user, card=card).first()
+
+
+def _hidden_by(user: User) -> Exists:
+    return Exists(PrivateEdit.objects.filter(user=user, card=OuterRef("pk"), is_hidden=True))
+
+
+def flashcard_list_studied(*, user: User, material: Material | None = None) -> QuerySet[Flashcard]:
+    """What the user's review queue, due counts, exam plans and mistakes draw from.
+
+    The visible cards less the suspended ones (a teacher's suspension hides a
+    shared card from the class) and those the user hid for themselves.
+    """
+    return (
+        flashcard_list_visible(user=user, material=material)
+        .filter(is_suspended=False)
+        .exclude(_hidden_by(user))
+    )
 
 
 def reviews_by(*, user: User) -> QuerySet[ReviewLog]:
@@ -109,8 +149,13 @@ def _with_my_state(cards: QuerySet[Flashcard], user: User) -> QuerySet[Flashcard
     them, due since it was made, whatever the teacher did with it.
     """
     mine = CardState.objects.filter(user=user, card=OuterRef("pk"))
+    edit = PrivateEdit.objects.filter(user=user, card=OuterRef("pk"))
     own = Q(owner=user)
     return cards.annotate(
+        # The user's private edit of a shared card (empty sides: the teacher's text).
+        my_front=Subquery(edit.values("front")[:1]),
+        my_back=Subquery(edit.values("back")[:1]),
+        my_hidden=Coalesce(Subquery(edit.values("is_hidden")[:1]), Value(False)),
         my_due=Case(
             When(own, then=F("due")),
             default=Coalesce(Subquery(mine.values("due")[:1]), F("created_at")),
@@ -184,11 +229,9 @@ def _due_parts(
     now = now or timezone.now()
     _, end = day_bounds(now)
     # Own cards and the current courses' in one queue, each on the user's own schedule.
-    every = _with_my_state(
-        flashcard_list_visible(user=owner).filter(is_suspended=False), owner
-    ).filter(_MY_NEW)
+    every = _with_my_state(flashcard_list_studied(user=owner), owner).filter(_MY_NEW)
     exams = exam_plans(user=owner, new_cards=every, reviews=reviews_by(user=owner), now=now)
-    visible = flashcard_list_visible(user=owner, material=material).filter(is_suspended=False)
+    visible = flashcard_list_studied(user=owner, material=material)
     cards = _with_my_state(visible, owner).filter(my_due__lte=end)  # type: ignore[misc]
     profile = profile or study_profile_get(user=owner)
     left = max(0, profile.new_cards_per_day - new_cards_started_today(owner=owner, now=now))
@@ -280,7 +323,7 @@ def mistake_list(*, owner: User, material: Material | None = None) -> QuerySet[F
     Their own cards and their courses' cards alike, each on the student's
     own schedule (`as_seen` puts it on the rows).
     """
-    visible = flashcard_list_visible(user=owner, material=material).filter(is_suspended=False)
+    visible = flashcard_list_studied(user=owner, material=material)
     return (
         _with_my_state(visible, owner)
         .filter(_MY_FROM_MISTAKE)
@@ -306,7 +349,18 @@ def as_seen(cards: Iterable[Flashcard]) -> list[Flashcard]:
             card.due = getattr(card, "my_due")  # noqa: B009
             card.last_review = getattr(card, "my_last_review")  # noqa: B009
             card.mistake_at = getattr(card, "my_mistake_at")  # noqa: B009
+            # A student's private wording, side by side; the teacher's where none.
+            card.private_front = bool(getattr(card, "my_front", ""))  # type: ignore[attr-defined]
+            card.private_back = bool(getattr(card, "my_back", ""))  # type: ignore[attr-defined]
+            card.front = getattr(card, "my_front", "") or card.front
+            card.back = getattr(card, "my_back", "") or card.back
+            card.hidden_for_me = bool(getattr(card, "my_hidden", False))  # type: ignore[attr-defined]
     return rows
+
+
+def flashcard_seen(*, user: User, card: Flashcard) -> Flashcard:
+    """One card as this user studies it (their schedule, their private wording)."""
+    return as_seen(_with_my_state(Flashcard.objects.filter(pk=card.pk), user))[0]
 
 
 def quiz_question_list(*, owner: User, material: Material | None = None) -> QuerySet[QuizQuestion]:

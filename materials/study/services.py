@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, Max, QuerySet, When
+from django.db.models import Case, Exists, Max, OuterRef, QuerySet, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from fsrs import Card as FsrsCard
@@ -22,6 +22,7 @@ from materials.models import (
     ContentReport,
     Flashcard,
     Material,
+    PrivateEdit,
     QuizAttempt,
     QuizQuestion,
     ReviewLog,
@@ -319,6 +320,50 @@ def flashcard_update(
     return card
 
 
+def _private_side(value: str | None, field: str) -> str:
+    """A private side, or empty for "the teacher's text"; over-long is refused like a card's."""
+    value = (value or "").strip()
+    return _clean_side(value, field) if value else ""
+
+
+def private_edit_save(
+    *,
+    user: User,
+    card: Flashcard,
+    is_hidden: bool | None = None,
+    front: str | None = None,
+    back: str | None = None,
+) -> PrivateEdit | None:
+    """Hide a shared card for this student, or keep their own wording of it.
+
+    Only what is given changes; an empty side goes back to the teacher's text.
+    The card row and the student's schedule stay as they are. An edit that
+    neither hides nor rewords is deleted (None): nothing private is left.
+    """
+    if user.pk == card.owner_id:
+        raise ValidationError(_("This is your own card: edit it instead."))
+    edit = PrivateEdit.objects.filter(user=user, card=card).first() or PrivateEdit(
+        user=user, card=card
+    )
+    if is_hidden is not None:
+        edit.is_hidden = is_hidden
+    if front is not None:
+        edit.front = _private_side(front, "front")
+    if back is not None:
+        edit.back = _private_side(back, "back")
+    if not (edit.is_hidden or edit.front or edit.back):
+        if edit.pk:
+            edit.delete()
+        return None
+    edit.save()
+    return edit
+
+
+def private_edit_delete(*, user: User, card: Flashcard) -> None:
+    """Back to the teacher's card: shown, in the teacher's words, the schedule kept."""
+    PrivateEdit.objects.filter(user=user, card=card).delete()
+
+
 def flashcard_delete(*, card: Flashcard) -> None:
     card.delete()
 
@@ -377,8 +422,13 @@ def _cards_of(user: User, material: Material) -> QuerySet[Flashcard]:
 
     A classmate's private cards on a shared material (from their mistakes)
     are never found, so one student's mistake never touches another's card.
+    A suspended card, or one the user hid for themselves, is not brought back:
+    the mistake makes the student's own card instead.
     """
-    return material.flashcards.filter(owner__in=[user.pk, material.owner_id], is_hidden=False)
+    hidden_by_user = PrivateEdit.objects.filter(user=user, card=OuterRef("pk"), is_hidden=True)
+    return material.flashcards.filter(
+        owner__in=[user.pk, material.owner_id], is_hidden=False, is_suspended=False
+    ).exclude(Exists(hidden_by_user))
 
 
 def _card_for_sentence(
@@ -390,7 +440,7 @@ def _card_for_sentence(
 
     wanted = normalize(sentence)
     best, best_score = None, 0.0
-    cards = _cards_of(user, material).filter(is_suspended=False)
+    cards = _cards_of(user, material)
     if page is not None:
         cards = cards.filter(page=page)
     for card in cards:

@@ -23,6 +23,7 @@ from materials.models import (
     Flashcard,
     Material,
     NoteSection,
+    PrivateEdit,
     QuizQuestion,
     ReviewLog,
     StudySet,
@@ -112,15 +113,17 @@ def _store_cards(material: Material, content: StudyContent, generator: str, now:
 
     A generated card that comes out again (same normalised front and back)
     keeps its row, schedule and reviews. One that does not come out again is
-    kept when it has reviews, a report, a suspension or a moderator's flag
-    (an edited card is already the student's own); it is marked "source
-    changed" when its passage is no longer in the material.
+    kept when it has reviews, a report, a course student's private edit, a
+    suspension or a moderator's flag (an edited card is already the
+    student's own); it is marked "source changed" when its passage is no
+    longer in the material.
     """
     old_cards = {
         _card_key(card.front, card.back): card
         for card in material.flashcards.filter(origin=Flashcard.Origin.GENERATED).annotate(
             has_reviews=Exists(ReviewLog.objects.filter(card=OuterRef("pk"))),
             has_reports=Exists(ContentReport.objects.filter(flashcard=OuterRef("pk"))),
+            has_private_edits=Exists(PrivateEdit.objects.filter(card=OuterRef("pk"))),
         )
     }
     matched, new_cards = [], []
@@ -153,7 +156,11 @@ def _store_cards(material: Material, content: StudyContent, generator: str, now:
     used = [
         card
         for card in old_cards.values()
-        if card.has_reviews or card.has_reports or card.is_suspended or card.is_hidden
+        if card.has_reviews
+        or card.has_reports
+        or card.has_private_edits
+        or card.is_suspended
+        or card.is_hidden
     ]
     Flashcard.objects.filter(pk__in=[c.pk for c in old_cards.values() if c not in used]).delete()
     # The student's own cards and the kept ones: is their passage still there?

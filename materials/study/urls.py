@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from materials.study import apis, views
+from materials.study import apis, private_apis, views
 
 urlpatterns = [
     path("<int:pk>/notes/", views.study_notes_view, name="notes"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("flashcards/<int:pk>/delete/", views.flashcard_delete_view, name="flashcard-delete"),
     path("flashcards/<int:pk>/report/", views.flashcard_report_view, name="flashcard-report"),
     path("flashcards/<int:pk>/review/", views.flashcard_review_view, name="flashcard-review"),
+    path("flashcards/<int:pk>/private/", views.flashcard_private_view, name="flashcard-private"),
     path("quiz/attempts/<int:pk>/", views.attempt_view, name="attempt"),
     path("questions/<int:pk>/flashcard/", views.question_flashcard_view, name="question-card"),
     path("questions/<int:pk>/report/", views.question_report_view, name="question-report"),
@@ -53,6 +54,11 @@ api_urlpatterns = [
     path("flashcards/<int:pk>/", apis.FlashcardApi.as_view(), name="flashcard"),
     path("flashcards/<int:pk>/review/", apis.FlashcardReviewApi.as_view(), name="flashcard-review"),
     path("flashcards/<int:pk>/report/", apis.FlashcardReportApi.as_view(), name="flashcard-report"),
+    path(
+        "flashcards/<int:pk>/private/",
+        private_apis.PrivateEditApi.as_view(),
+        name="flashcard-private",
+    ),
     path("quiz/attempts/<int:pk>/", apis.QuizAttemptApi.as_view(), name="quiz-attempt"),
     path(
         "quiz/questions/<int:pk>/flashcard/",

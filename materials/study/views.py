@@ -26,7 +26,7 @@ from eduplatform.throttling import RateLimited, throttle, user_rate_limited
 from materials.errors import AlreadyRunning
 from materials.forms import StudySettingsForm
 from materials.links import MAX_QUOTE_CHARS, file_url, source_label, source_url
-from materials.models import Material
+from materials.models import Flashcard, Material, QuizQuestion
 from materials.selectors import material_list, material_list_visible, quote_on_page
 from materials.study import selectors, services
 from materials.study.apis import REVIEW_THROTTLES, export_response
@@ -249,14 +249,61 @@ def flashcard_delete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     return _back(request, reverse("materials:flashcards", args=[material_id]))
 
 
+def _report(request: AuthenticatedHttpRequest, target: Flashcard | QuizQuestion) -> HttpResponse:
+    """A card's or a question's report, from its owner or a course student alike.
+
+    On a course's shared material it goes to the course's teachers (their
+    reports page) as well as to the moderators.
+    """
+    card = target if isinstance(target, Flashcard) else None
+    services.content_report_create(
+        reporter=request.user,
+        flashcard=card,
+        question=target if isinstance(target, QuizQuestion) else None,
+        reason=request.POST.get("reason", ""),
+    )
+    if target.material.owner_id != request.user.pk:
+        messages.success(request, _("Thank you. Your course's teachers will look at this."))
+    elif card is not None:
+        messages.success(request, _("Thank you. A moderator will look at this card."))
+    else:
+        messages.success(request, _("Thank you. A moderator will look at this question."))
+    page = "materials:flashcards" if card is not None else "materials:quiz"
+    return _back(request, reverse(page, args=[target.material_id]))
+
+
 @login_required
 @require_POST
 def flashcard_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    card = owned(selectors.flashcard_list, request.user, pk)
-    services.content_report_create(
-        reporter=request.user, flashcard=card, reason=request.POST.get("reason", "")
-    )
-    messages.success(request, _("Thank you. A moderator will look at this card."))
+    # A course student may report the shared card they study, like a quiz question.
+    return _report(request, readable(selectors.flashcard_list_visible, request.user, pk))
+
+
+@login_required
+@require_POST
+def flashcard_private_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A student's private edit of a shared card: hide or show it, or keep their own wording.
+
+    `hidden` toggles hiding (1 or 0); `front`/`back`, when sent, set the
+    private wording (empty: the teacher's); `reset` drops the whole edit.
+    """
+    card = readable(selectors.flashcard_list_shared, request.user, pk)
+    try:
+        if request.POST.get("reset"):
+            services.private_edit_delete(user=request.user, card=card)
+        else:
+            hidden = request.POST.get("hidden")
+            services.private_edit_save(
+                user=request.user,
+                card=card,
+                is_hidden=None if hidden is None else hidden == "1",
+                front=request.POST.get("front"),
+                back=request.POST.get("back"),
+            )
+        messages.success(request, _("Saved for you only."))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
     return _back(request, reverse("materials:flashcards", args=[card.material_id]))
 
 
@@ -429,13 +476,9 @@ def question_flashcard_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 @login_required
 @require_POST
 def question_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    # A course student may report the shared quiz's question to the moderators too.
+    # A course student may report the shared quiz's question to its teachers too.
     question = readable(selectors.quiz_question_list_visible, request.user, pk)
-    services.content_report_create(
-        reporter=request.user, question=question, reason=request.POST.get("reason", "")
-    )
-    messages.success(request, _("Thank you. A moderator will look at this question."))
-    return _back(request, reverse("materials:quiz", args=[question.material_id]))
+    return _report(request, question)
 
 
 # --- exports --------------------------------------------------------------------------------

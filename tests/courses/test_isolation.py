@@ -34,6 +34,7 @@ from courses.services import (
     member_remove,
     unit_create,
 )
+from materials.study.services import content_report_create, flashcard_create
 from tests.support.factories import MaterialFactory, UserFactory
 from tests.support.pdfs import make_pdf
 
@@ -131,6 +132,15 @@ PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     ],
     "invite-detail": lambda w: [Probe(f"/api/invites/{w.invite.pk}/", ("GET",))],
     "invite-revoke": lambda w: [Probe(f"/api/invites/{w.invite.pk}/revoke/", ("POST",))],
+    # Students' reports reach the course's teachers only.
+    "courses:reports": lambda w: [Probe(f"/courses/{w.course.pk}/reports/", ("GET",))],
+    "courses:report-resolve": lambda w: [
+        Probe(f"/courses/reports/{w.report.pk}/resolve/", ("POST",))
+    ],
+    "course-reports": lambda w: [Probe(f"/api/courses/{w.course.pk}/reports/", ("GET",))],
+    "course-report-resolve": lambda w: [
+        Probe(f"/api/courses/{w.course.pk}/reports/{w.report.pk}/resolve/", ("POST",))
+    ],
 }
 # The shared materials, through the routes a student reads them by.
 MATERIAL_PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
@@ -149,6 +159,27 @@ MATERIAL_PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "quiz": lambda w: [_read(f"/api/materials/{w.material.pk}/quiz/")],
     "quiz-attempts": lambda w: [_read(f"/api/materials/{w.material.pk}/quiz/attempts/")],
     "flashcards-due": lambda w: [_read(f"/api/flashcards/due/?material={w.material.pk}")],
+    # A shared card: reviewed and reported by the course's students (the
+    # private edit is walked in tests/courses/test_private_edits.py: its
+    # owner, the teacher, gets 404 there by design).
+    "materials:flashcard-review": lambda w: [
+        Probe(f"/materials/flashcards/{w.card.pk}/review/", ("POST",), {"rating": "3"}, True)
+    ],
+    "materials:flashcard-report": lambda w: [
+        Probe(f"/materials/flashcards/{w.card.pk}/report/", ("POST",), {"reason": "x"}, True)
+    ],
+    "flashcard-review": lambda w: [
+        Probe(f"/api/flashcards/{w.card.pk}/review/", ("POST",), {"rating": 3}, True)
+    ],
+    "materials:report": lambda w: [
+        Probe(f"/materials/{w.material.pk}/report/", ("POST",), {"reason": "x"}, True)
+    ],
+    "material-report": lambda w: [
+        Probe(f"/api/materials/{w.material.pk}/report/", ("POST",), {"reason": "x"}, True)
+    ],
+    "flashcard-report": lambda w: [
+        Probe(f"/api/flashcards/{w.card.pk}/report/", ("POST",), {"reason": "x"}, True)
+    ],
     "search:search": lambda w: [_read(f"/tutor/search/?q=energy&material={w.material.pk}")],
     "search": lambda w: [_read(f"/api/search/?q=energy&material={w.material.pk}")],
     "tutor:index": lambda w: [_read(f"/tutor/?material={w.material.pk}")],
@@ -222,7 +253,11 @@ def _build_world() -> SimpleNamespace:
         unit=other_unit, material=MaterialFactory(owner=other_teacher, title="Theirs")
     )
     course_join(user=other_student, code=invite_create(course=other, by=other_teacher).code)
+    card = flashcard_create(owner=teacher, material=material, front="ATP?", back="Energy")
+    report = content_report_create(reporter=student, flashcard=card, reason="Wrong")
     return SimpleNamespace(
+        card=card,
+        report=report,
         teacher=teacher,
         student=student,
         outsider=outsider,
