@@ -200,8 +200,16 @@ def check_document(client: Client, path: Path, cache: Path) -> dict:
             )
     declined = {}
     for language, items in off_topic().items():
-        refused = sum(not client.ask(material["id"], text) for text, _half in items)
-        declined[language] = {"asked": len(items), "declined": refused}
+        answered = {}
+        for text, _half in items:
+            cited = client.ask(material["id"], text)
+            if cited:
+                answered[text] = cited
+        declined[language] = {
+            "asked": len(items),
+            "declined": len(items) - len(answered),
+            "answered": answered,
+        }
     return {
         "document": doc.key,
         "pages": material["page_count"],
@@ -237,6 +245,11 @@ def report(results: list[dict]) -> None:
                     f" | cited {miss['cited'] or 'none (not found)'}"
                     f" | search top 5 {miss['search']}"
                 )
+    print("\nOff-topic questions answered (with a citation) instead of declined:")
+    for result in results:
+        for language, counts in result["off_topic"].items():
+            for text, cited in counts["answered"].items():
+                print(f"- {result['document']} [{language}] {text} | cited {cited}")
 
 
 def main(argv: list[str] | None = None) -> int:
