@@ -65,6 +65,18 @@ def _slow_request(port: int) -> socket.socket:
     return sock
 
 
+def _backend_niceness() -> set[int]:
+    """The niceness of the database processes serving other connections than this test's."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {psutil.Process(row[0]).nice() for row in cursor.fetchall()}
+
+
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_make_run_stops_every_process_it_started_within_seconds(
     how, user, tmp_path, settings, stub_openai
@@ -112,6 +124,8 @@ def test_make_run_stops_every_process_it_started_within_seconds(
         niceness = {" ".join(p.cmdline()[1:4]): p.nice() for p in tree}
         assert {n for cmd, n in niceness.items() if "rqworker" in cmd} == {10}, niceness
         assert {n for cmd, n in niceness.items() if "gunicorn" in cmd} == {0}, niceness
+        # So does the database process serving the worker's job (eduplatform.worker).
+        assert 10 in _backend_niceness(), "the worker's job ran at the database's full priority"
         commands = " ".join(" ".join(p.cmdline()) for p in tree)
         assert "gunicorn" in commands and "rqworker" in commands and "rqcron" in commands
         assert len(tree) >= 5  # runner, gunicorn master and worker, rqworker, rqcron
