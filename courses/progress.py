@@ -197,7 +197,10 @@ class _ChosenText(Func):
 
     output_field = TextField()
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:
+    def as_sql(
+        self, compiler: Any, connection: Any, *args: Any, **extra_context: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        # The result item twice, so its parameters twice (a template would pass them once).
         sql, params = compiler.compile(self.source_expressions[0])
         return (
             f"(({sql}) -> 'choices') ->> ((({sql}) ->> 'chosen')::int)",

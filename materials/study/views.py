@@ -504,7 +504,8 @@ def question_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     default = reverse("materials:quiz", args=[question.material_id])
     errors: list[str] = []
     text, explanation = question.question, question.explanation
-    choices, answer = [str(choice) for choice in question.choices], question.answer_index
+    choices = [str(choice) for choice in question.choices]
+    answer: int | None = question.answer_index
     if request.method == "POST":
         text = request.POST.get("question", "")
         explanation = request.POST.get("explanation", "")
