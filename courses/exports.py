@@ -3,8 +3,9 @@
 Each question carries its source (material, page or second, and a link) in
 its text and its general feedback, so a student reviewing in Moodle can open
 the page the question was made from. The questions are the shared
-materials' own (made once, for the material's owner); hidden and retired
-ones are left out, as in the app's quiz.
+materials' own (made once, for the material's owner), as last edited;
+hidden (by a moderator or by the owner) and retired ones are left out, as
+in the app's quiz.
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def course_questions(*, course: Course, base_url: str) -> list[ExportedQuestion]
         for entry in entries.order_by("position", "pk"):
             material = entry.material
             questions = QuizQuestion.objects.filter(
-                material=material, owner=material.owner_id, is_hidden=False, is_retired=False
+                material=material,
+                owner=material.owner_id,
+                is_hidden=False,
+                is_suspended=False,
+                is_retired=False,
             ).order_by("position")
             for question in questions:
                 if not 0 <= question.answer_index < len(question.choices):

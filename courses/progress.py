@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Func, JSONField, Q, QuerySet
+from django.db.models import Count, F, Func, JSONField, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -175,6 +175,7 @@ def shared_questions(*, material_ids: list[int]) -> QuerySet[QuizQuestion]:
         material__is_hidden=False,
         owner=F("material__owner"),
         is_hidden=False,
+        is_suspended=False,
         is_retired=False,
     )
 
@@ -187,11 +188,32 @@ class _ResultItems(Func):
     set_returning = True
 
 
+class _ChosenText(Func):
+    """The text of the choice a result picked, from that attempt's own copy of the choices.
+
+    Not the question's current choices: once the owner edits them, an old
+    pick's index may point at another choice (materials.study.questions).
+    """
+
+    output_field = TextField()
+
+    def as_sql(
+        self, compiler: Any, connection: Any, *args: Any, **extra_context: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        # The result item twice, so its parameters twice (a template would pass them once).
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(({sql}) -> 'choices') ->> ((({sql}) ->> 'chosen')::int)",
+            (*params, *params),
+        )
+
+
 def _quiz_answer_counts(
     *, students: QuerySet[User], material_ids: list[int]
 ) -> list[dict[str, Any]]:
     """The students' quiz answers, counted by (student, question, choice, graded correct).
 
+    The choice is counted by its text as the student saw it (`chosen_text`).
     PostgreSQL may group by, but not filter on, the expanded results, so rows
     of questions no longer in the quiz are dropped by the caller.
     """
@@ -202,6 +224,7 @@ def _quiz_answer_counts(
             "owner_id",
             question=KT("item__question"),
             chosen=KT("item__chosen"),
+            chosen_text=_ChosenText("item"),
             correct=KT("item__correct"),
         )
         .annotate(n=Count("pk"))
@@ -350,11 +373,13 @@ def _add_quiz(
     """Quiz answers per student, and each unit's most missed questions with their lure.
 
     An answer counts when the question is still in the quiz; a skipped
-    question is no answer; "wrong" is what the attempt was graded.
+    question is no answer; "wrong" is what the attempt was graded. The lure
+    is counted by the picked choice's text in the attempt, so an edit of the
+    question's choices never moves old picks onto another choice.
     """
     answers: dict[int, int] = defaultdict(int)
     wrong: dict[int, int] = defaultdict(int)
-    picks: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    picks: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in _quiz_answer_counts(students=students, material_ids=material_ids):
         question = questions.get(_int(row["question"]) or 0)
         chosen = _int(row["chosen"])
@@ -364,7 +389,7 @@ def _add_quiz(
         answers[question.pk] += row["n"]
         if is_wrong:
             wrong[question.pk] += row["n"]
-            picks[question.pk][chosen] += row["n"]
+            picks[question.pk][row["chosen_text"] or ""] += row["n"]
         for unit_id in units_of(question.material_id):
             student = rows[unit_id][row["owner_id"]]
             student.quiz_answers += row["n"]
@@ -372,12 +397,18 @@ def _add_quiz(
     missed = sorted((pk for pk in wrong if wrong[pk]), key=lambda pk: (-wrong[pk], pk))
     for pk in missed:
         question = questions[pk]
-        choice, count = max(picks[pk].items(), key=lambda item: (item[1], -item[0]))
-        text = question.choices[choice] if 0 <= choice < len(question.choices) else ""
-        item = MissedQuestion(pk, question.question, answers[pk], wrong[pk], str(text), count)
+        text, count = max(picks[pk].items(), key=lambda item: (item[1], _order(question, item[0])))
+        item = MissedQuestion(pk, question.question, answers[pk], wrong[pk], text, count)
         for unit_id in units_of(question.material_id):
             if len(by_unit[unit_id].missed) < TOP:
                 by_unit[unit_id].missed.append(item)
+
+
+def _order(question: QuizQuestion, text: str) -> int:
+    """Of two lures picked as often, the one earlier among the current choices wins
+    (a text no longer among them comes last)."""
+    choices = [str(choice) for choice in question.choices]
+    return -choices.index(text) if text in choices else -len(choices)
 
 
 def _int(value: object) -> int | None:

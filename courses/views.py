@@ -344,7 +344,8 @@ def course_anki_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 
 
 def _report_rows(user: User, course: Course) -> list[dict]:
-    """Each report with the material it is about; the card's fixes are its owner's to make."""
+    """Each report with the material it is about; the fixes of a card or a question are
+    its owner's to make (`mine`), as everywhere else."""
     rows = []
     for report in selectors.report_list_managed(user=user, course=course):
         material: Material | None
@@ -354,7 +355,8 @@ def _report_rows(user: User, course: Course) -> list[dict]:
             material = report.question.material
         else:
             material = report.material
-        mine = report.flashcard is not None and report.flashcard.owner_id == user.pk
+        target = report.flashcard or report.question
+        mine = target is not None and target.owner_id == user.pk
         rows.append({"report": report, "material": material, "mine": mine})
     return rows
 

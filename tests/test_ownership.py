@@ -93,6 +93,13 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
         Probe(f"/materials/questions/{w.question.pk}/flashcard/")
     ],
     "materials:question-report": lambda w: [Probe(f"/materials/questions/{w.question.pk}/report/")],
+    "materials:question-edit": lambda w: [
+        Probe(
+            f"/materials/questions/{w.question.pk}/edit/",
+            data={"question": "x", "choice-0": "a", "choice-1": "b", "correct": "0"},
+        )
+    ],
+    "materials:question-hide": lambda w: [Probe(f"/materials/questions/{w.question.pk}/hide/")],
     "tutor:index": lambda w: [Probe(f"/tutor/?material={_material(w)}", ("GET",))],
     "tutor:create": lambda w: [Probe("/tutor/new/", ("POST",), {"material": _material(w)})],
     "search:search": lambda w: [
@@ -131,6 +138,7 @@ OBJECTS: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "quiz-attempt": lambda w: [Probe(f"/api/quiz/attempts/{w.attempt.pk}/")],
     "question-flashcard": lambda w: [Probe(f"/api/quiz/questions/{w.question.pk}/flashcard/")],
     "question-report": lambda w: [Probe(f"/api/quiz/questions/{w.question.pk}/report/")],
+    "question": lambda w: [Probe(f"/api/quiz/questions/{w.question.pk}/", data={"question": "x"})],
     "conversation-detail": lambda w: [Probe(f"/api/tutor/conversations/{w.conversation.pk}/")],
     "conversation-messages": lambda w: [
         Probe(f"/api/tutor/conversations/{w.conversation.pk}/messages/", data={"content": "ATP?"})

@@ -277,6 +277,12 @@ class QuizQuestion(SourceFields):
     explanation = models.TextField(_("explanation"), blank=True)
     generator = models.CharField(max_length=120)
     is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
+    # Hidden by the material's owner (a course's "hide from the class"): out of
+    # every quiz and export, like a suspended card; the owner may show it again.
+    is_suspended = models.BooleanField(_("hidden from the quiz"), default=False)
+    # When the owner last edited it: from then on its wording is theirs, so a
+    # regeneration keeps it as it is (materials.study.store).
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
     source_changed = models.BooleanField(_("source changed"), default=False)
     # No longer made by the generator, but kept (out of the quiz) because a
     # student reported it or a moderator hid it: the report keeps its target.

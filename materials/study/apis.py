@@ -522,8 +522,15 @@ def _download(content: bytes | str, content_type: str, filename: str) -> HttpRes
 
 
 def export_response(request, material: Material, fmt: str) -> HttpResponse:
-    """The export of one format, shared by the API and the pages."""
+    """The export of one format, shared by the API and the pages.
+
+    `material` is one the user may read. A course student gets its cards as
+    they study them (selectors.flashcard_list_exported); the notes' Markdown
+    stays the owner's.
+    """
     if fmt not in ("anki", "csv", "markdown"):
+        raise Http404
+    if fmt == "markdown" and material.owner_id != request.user.pk:
         raise Http404
     base_url = request.build_absolute_uri("/")
     name = slugify(material.title)[:60] or f"material-{material.pk}"
@@ -534,7 +541,7 @@ def export_response(request, material: Material, fmt: str) -> HttpResponse:
             material, study_set.summary if study_set else "", sections, base_url=base_url
         )
         return _download(text.encode(), "text/markdown; charset=utf-8", f"{name}.md")
-    cards = selectors.flashcard_list(owner=request.user, material=material)
+    cards = selectors.flashcard_list_exported(user=request.user, material=material)
     if fmt == "csv":
         return _download(
             cards_to_csv(material, cards, base_url=base_url),
@@ -547,10 +554,14 @@ def export_response(request, material: Material, fmt: str) -> HttpResponse:
 
 
 class ExportApi(APIView):
-    """`anki` (.apkg), `csv` (cards) or `markdown` (notes)."""
+    """`anki` (.apkg), `csv` (cards) or `markdown` (notes, the owner's only).
+
+    A course student gets the shared material's cards as they study them: in
+    their private wording, without the cards they or the teacher hid.
+    """
 
     throttle_classes = [user_throttle(quota.EXPORT)]
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 429: quota.RATE_RESPONSE})
     def get(self, request: AuthenticatedRequest, pk: int, fmt: str) -> HttpResponse:
-        return export_response(request, owned(material_list, request.user, pk), fmt)
+        return export_response(request, readable(material_list_visible, request.user, pk), fmt)

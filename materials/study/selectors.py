@@ -365,7 +365,11 @@ def flashcard_seen(*, user: User, card: Flashcard) -> Flashcard:
 
 def quiz_question_list(*, owner: User, material: Material | None = None) -> QuerySet[QuizQuestion]:
     questions = QuizQuestion.objects.filter(
-        owner=owner, is_hidden=False, is_retired=False, material__is_hidden=False
+        owner=owner,
+        is_hidden=False,
+        is_suspended=False,
+        is_retired=False,
+        material__is_hidden=False,
     )
     if material is not None:
         questions = questions.filter(material=material)
@@ -378,8 +382,44 @@ def quiz_question_list_visible(*, user: User) -> QuerySet[QuizQuestion]:
         material__in=material_list_visible(user=user),
         owner=F("material__owner"),
         is_hidden=False,
+        is_suspended=False,
         is_retired=False,
     )
+
+
+def quiz_question_list_editable(
+    *, owner: User, material: Material | None = None
+) -> QuerySet[QuizQuestion]:
+    """The questions the user may edit and hide: those of their own materials' quizzes.
+
+    As with cards (`flashcard_list`), only the owner changes them: a course's
+    co-teacher who does not own the material gets 404, like with its cards.
+    The owner's hidden ones are in, so they can be shown again; a moderator's
+    flag and retired questions are not.
+    """
+    questions = QuizQuestion.objects.filter(
+        owner=owner,
+        material__owner=owner,
+        is_hidden=False,
+        is_retired=False,
+        material__is_hidden=False,
+    )
+    if material is not None:
+        questions = questions.filter(material=material)
+    return questions.select_related("material").order_by("material", "position")
+
+
+def flashcard_list_exported(*, user: User, material: Material) -> list[Flashcard]:
+    """The material's cards as the user's CSV or Anki download holds them.
+
+    The owner's own cards as they are (suspended ones too, as before). A
+    course student's: the shared cards the teacher did not hide, less those
+    the student hid, in the student's private wording, and their own cards.
+    """
+    if material.owner_id == user.pk:
+        return list(flashcard_list(owner=user, material=material))
+    cards = flashcard_list_visible(user=user, material=material).exclude(_hidden_by(user))
+    return as_seen(_with_my_state(cards, user))
 
 
 def quiz_attempt_list(*, owner: User, material: Material | None = None) -> QuerySet[QuizAttempt]:

@@ -187,13 +187,18 @@ def _store_questions(material: Material, content: StudyContent, generator: str) 
 
     A question that does not come out again is deleted, unless it was reported
     or hidden: then it stays, out of the quiz (retired), so the moderators'
-    report still points at what the student saw.
+    report still points at what the student saw. One the owner edited is
+    theirs: it stays in the quiz as they left it, after the new ones.
     """
+    rows = material.quiz_questions.annotate(
+        has_reports=Exists(ContentReport.objects.filter(question=OuterRef("pk")))
+    )
+    edited = sorted(
+        (q for q in rows if q.edited_at is not None and not q.is_retired),
+        key=lambda q: q.position,
+    )
     old = {
-        _question_key(q.question, q.answer): q
-        for q in material.quiz_questions.annotate(
-            has_reports=Exists(ContentReport.objects.filter(question=OuterRef("pk")))
-        )
+        _question_key(q.question, q.answer): q for q in rows if q.edited_at is None or q.is_retired
     }
     material.quiz_questions.update(position=F("position") + _POSITION_SHIFT)
     kept: list[QuizQuestion] = []
@@ -210,15 +215,18 @@ def _store_questions(material: Material, content: StudyContent, generator: str) 
         row.answer_index, row.explanation = question.answer_index, question.explanation
         row.page, row.page_end, row.start_seconds = page, question.source.page_end, seconds
         row.passage, row.is_retired, row.source_changed = question.source.text, False, False
-    retired = [q for q in old.values() if q.has_reports or q.is_hidden]
+    retired = [q for q in old.values() if q.has_reports or q.is_hidden or q.is_suspended]
     QuizQuestion.objects.filter(pk__in=[q.pk for q in old.values() if q not in retired]).delete()
-    present = _present_passages(material, {q.passage for q in retired if q.passage})
+    present = _present_passages(material, {q.passage for q in [*edited, *retired] if q.passage})
+    for offset, own in enumerate(edited):
+        own.position = len(content.questions) + offset
+        own.source_changed = bool(own.passage) and own.passage not in present
     for offset, stale in enumerate(sorted(retired, key=lambda q: q.position)):
-        stale.position = len(content.questions) + offset
+        stale.position = len(content.questions) + len(edited) + offset
         stale.is_retired = True
         stale.source_changed = bool(stale.passage) and stale.passage not in present
     QuizQuestion.objects.bulk_update(
-        [*kept, *retired],
+        [*kept, *edited, *retired],
         [
             "position", "question", "choices", "answer_index", "explanation", "page",
             "page_end", "start_seconds", "passage", "is_retired", "source_changed",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from materials.study import apis, private_apis, views
+from materials.study import apis, private_apis, question_apis, views
 
 urlpatterns = [
     path("<int:pk>/notes/", views.study_notes_view, name="notes"),
@@ -23,6 +23,8 @@ urlpatterns = [
     path("quiz/attempts/<int:pk>/", views.attempt_view, name="attempt"),
     path("questions/<int:pk>/flashcard/", views.question_flashcard_view, name="question-card"),
     path("questions/<int:pk>/report/", views.question_report_view, name="question-report"),
+    path("questions/<int:pk>/edit/", views.question_edit_view, name="question-edit"),
+    path("questions/<int:pk>/hide/", views.question_hide_view, name="question-hide"),
 ]
 
 api_urlpatterns = [
@@ -65,6 +67,7 @@ api_urlpatterns = [
         apis.QuestionFlashcardApi.as_view(),
         name="question-flashcard",
     ),
+    path("quiz/questions/<int:pk>/", question_apis.QuestionApi.as_view(), name="question"),
     path(
         "quiz/questions/<int:pk>/report/",
         apis.QuestionReportApi.as_view(),

@@ -32,6 +32,7 @@ from materials.study import selectors, services
 from materials.study.apis import REVIEW_THROTTLES, export_response
 from materials.study.generation import generation_error_message, study_regenerate
 from materials.study.offline import item_quote
+from materials.study.questions import MAX_CHOICES, choices_from_rows, question_update
 
 
 # Set on rows for their template (`.anchor`): no column of them, hence the
@@ -421,7 +422,21 @@ def quiz_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             item_quote(question.question, question.answer),
         )
     attempts = selectors.quiz_attempt_list(owner=request.user, material=material)[:10]
-    context = {**_study_context(request, material), "questions": questions, "attempts": attempts}
+    can_edit = material.owner_id == request.user.pk
+    hidden = (
+        selectors.quiz_question_list_editable(owner=request.user, material=material).filter(
+            is_suspended=True
+        )
+        if can_edit
+        else []
+    )
+    context = {
+        **_study_context(request, material),
+        "questions": questions,
+        "attempts": attempts,
+        "can_edit": can_edit,
+        "hidden_questions": hidden,
+    }
     return render(request, "materials/study/quiz.html", context)
 
 
@@ -481,6 +496,66 @@ def question_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     return _report(request, question)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def question_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The owner's editor of one quiz question (from the quiz page or a course's reports)."""
+    question = owned(selectors.quiz_question_list_editable, request.user, pk)
+    default = reverse("materials:quiz", args=[question.material_id])
+    errors: list[str] = []
+    text, explanation = question.question, question.explanation
+    choices = [str(choice) for choice in question.choices]
+    answer: int | None = question.answer_index
+    if request.method == "POST":
+        text = request.POST.get("question", "")
+        explanation = request.POST.get("explanation", "")
+        rows = [request.POST.get(f"choice-{i}", "") for i in range(MAX_CHOICES)]
+        choices, answer = choices_from_rows(rows, request.POST.get("correct"))
+        try:
+            question_update(
+                question=question,
+                text=text,
+                choices=choices,
+                answer_index=answer,
+                explanation=explanation,
+            )
+            messages.success(request, _("Question saved."))
+            return _back(request, default)
+        except ValidationError as exc:
+            errors = exc.messages
+    # Room for two more choices, up to the limit.
+    rows = (choices + ["", ""])[: max(MAX_CHOICES, len(choices))]
+    context = {
+        "question": question,
+        "material": question.material,
+        "errors": errors,
+        "text": text,
+        "choices": rows,
+        "answer_index": answer,
+        "explanation": explanation,
+        "next": request.GET.get("next") or request.POST.get("next") or "",
+    }
+    return render(
+        request,
+        "materials/study/question_edit.html",
+        context,
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def question_hide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Hide a question from every student's quiz and the exports, or show it again."""
+    question = owned(selectors.quiz_question_list_editable, request.user, pk)
+    question_update(question=question, is_suspended=not question.is_suspended)
+    if question.is_suspended:
+        messages.success(request, _("The question is hidden from the quiz."))
+    else:
+        messages.success(request, _("The question is back in the quiz."))
+    return _back(request, reverse("materials:quiz", args=[question.material_id]))
+
+
 # --- exports --------------------------------------------------------------------------------
 
 
@@ -488,4 +563,5 @@ def question_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
 @require_GET
 @user_rate_limited(quota.EXPORT)
 def export_view(request: AuthenticatedHttpRequest, pk: int, fmt: str) -> HttpResponse:
-    return export_response(request, owned(material_list, request.user, pk), fmt)
+    # A course student downloads the shared cards as they study them (export_response).
+    return export_response(request, readable(material_list_visible, request.user, pk), fmt)

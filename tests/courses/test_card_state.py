@@ -200,8 +200,10 @@ def test_a_student_sees_the_shared_flashcards_without_owner_actions(shared):
     page = web.get(f"/materials/{material.pk}/flashcards/")
     body = page.content.decode()
     assert page.status_code == 200 and card.front in body
-    for owner_only in ("/edit/", "/delete/", "/suspend/", "/export/", "/flashcards/add/"):
+    for owner_only in ("/edit/", "/delete/", "/suspend/", "/export/markdown/", "/flashcards/add/"):
         assert owner_only not in body
+    # The cards' downloads are the student's too, as they study them.
+    assert f"/materials/{material.pk}/export/csv/" in body
     web.force_login(teacher)
     assert (
         f"/flashcards/{card.pk}/edit/"

@@ -180,6 +180,29 @@ MATERIAL_PROBES: dict[str, Callable[[SimpleNamespace], list[Probe]]] = {
     "flashcard-report": lambda w: [
         Probe(f"/api/flashcards/{w.card.pk}/report/", ("POST",), {"reason": "x"}, True)
     ],
+    # A student downloads the shared cards as they study them; the notes stay the owner's.
+    "materials:export": lambda w: [
+        *(_read(f"/materials/{w.material.pk}/export/{fmt}/") for fmt in ("csv", "anki")),
+        Probe(f"/materials/{w.material.pk}/export/markdown/", ("GET",)),
+    ],
+    "study-export": lambda w: [
+        *(_read(f"/api/materials/{w.material.pk}/export/{fmt}/") for fmt in ("csv", "anki")),
+        Probe(f"/api/materials/{w.material.pk}/export/markdown/", ("GET",)),
+    ],
+    # The shared quiz's questions: edited and hidden by the material's owner only.
+    "materials:question-edit": lambda w: [
+        Probe(
+            f"/materials/questions/{w.question.pk}/edit/",
+            ("GET", "POST"),
+            {"question": "x", "choice-0": "a", "choice-1": "b", "correct": "0"},
+        )
+    ],
+    "materials:question-hide": lambda w: [
+        Probe(f"/materials/questions/{w.question.pk}/hide/", ("POST",))
+    ],
+    "question": lambda w: [
+        Probe(f"/api/quiz/questions/{w.question.pk}/", ("GET", "PATCH"), {"question": "x"})
+    ],
     "search:search": lambda w: [_read(f"/tutor/search/?q=energy&material={w.material.pk}")],
     "search": lambda w: [_read(f"/api/search/?q=energy&material={w.material.pk}")],
     "tutor:index": lambda w: [_read(f"/tutor/?material={w.material.pk}")],
@@ -213,7 +236,7 @@ COURSE_API_PREFIXES = ("course", "unit", "membership", "invite")
 
 def _build_world() -> SimpleNamespace:
     from eduplatform.embeddings import current_model_name, get_embedder
-    from materials.models import Chunk
+    from materials.models import Chunk, QuizQuestion
 
     teacher, student, removed = UserFactory(), UserFactory(), UserFactory()
     outsider, other_teacher, other_student = UserFactory(), UserFactory(), UserFactory()
@@ -254,9 +277,19 @@ def _build_world() -> SimpleNamespace:
     )
     course_join(user=other_student, code=invite_create(course=other, by=other_teacher).code)
     card = flashcard_create(owner=teacher, material=material, front="ATP?", back="Energy")
+    question = QuizQuestion.objects.create(
+        owner=teacher,
+        material=material,
+        position=0,
+        question="Energy?",
+        choices=["ATP", "DNA"],
+        answer_index=0,
+        generator="offline",
+    )
     report = content_report_create(reporter=student, flashcard=card, reason="Wrong")
     return SimpleNamespace(
         card=card,
+        question=question,
         report=report,
         teacher=teacher,
         student=student,
