@@ -33,7 +33,7 @@ def test_a_nice_process_s_database_backend_is_as_nice_and_others_are_left_alone(
 ):
     media = tmp_path / "media"
     media.mkdir()
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-c", _SCRIPT, str(niceness)],
         env={**worker_env(media), "DJANGO_SETTINGS_MODULE": "eduplatform.settings"},
         cwd=ROOT,
