@@ -48,6 +48,9 @@ STREAM_SECONDS = float(os.environ.get("STREAM_SECONDS", "6"))
 STUDENTS = int(os.environ.get("LOAD_STUDENTS", "5"))
 # LOAD_SECONDS shortens every profile, for a quick try of the harness only.
 SECONDS = int(os.environ.get("LOAD_SECONDS", "0"))
+# LOAD_PROFILES: the profiles to run, by name, comma-separated (default: all),
+# e.g. "20 users,20 users + noisy" to repeat only the noisy comparison.
+ONLY = {name.strip() for name in os.environ.get("LOAD_PROFILES", "").split(",") if name.strip()}
 MATERIALS_EACH = 2
 
 
@@ -326,7 +329,9 @@ def main() -> int:
         return 0
     results = {}
     for stack in ("offline", "model"):
-        profiles = [p for p in PROFILES if p[5] == stack]
+        profiles = [p for p in PROFILES if p[5] == stack and (not ONLY or p[0] in ONLY)]
+        if not profiles:
+            continue
         work = Path(tempfile.mkdtemp(prefix=f"eduplatform-load-{stack}-"))
         extra_env: dict[str, str] = {}
         stub = None
