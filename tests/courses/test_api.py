@@ -6,25 +6,18 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from courses.models import Membership
+from tests.support.clients import token_client
 from tests.support.factories import MaterialFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
-    return client
-
-
 def test_a_teacher_builds_a_course_and_a_student_joins_through_the_api():
     teacher, student = UserFactory(), UserFactory()
     material = MaterialFactory(owner=teacher, title="Cells", status="ready")
-    api, other = _api(teacher), _api(student)
+    api, other = token_client(teacher), token_client(student)
 
     course = api.post("/api/courses/", {"title": "Biology"}, format="json")
     assert course.status_code == 201
@@ -53,7 +46,7 @@ def test_a_teacher_builds_a_course_and_a_student_joins_through_the_api():
 
 def test_join_with_an_expired_or_revoked_invite_answers_400_with_its_code():
     teacher, student = UserFactory(), UserFactory()
-    api, other = _api(teacher), _api(student)
+    api, other = token_client(teacher), token_client(student)
     course_id = api.post("/api/courses/", {"title": "Biology"}, format="json").json()["id"]
     expired = api.post(
         f"/api/courses/{course_id}/invites/",
@@ -86,7 +79,7 @@ def test_join_with_an_expired_or_revoked_invite_answers_400_with_its_code():
 
 def test_a_teacher_removes_a_student_through_the_api():
     teacher, student = UserFactory(), UserFactory()
-    api, other = _api(teacher), _api(student)
+    api, other = token_client(teacher), token_client(student)
     course_id = api.post("/api/courses/", {"title": "Biology"}, format="json").json()["id"]
     code = api.post(f"/api/courses/{course_id}/invites/", {}, format="json").json()["code"]
     membership = other.post("/api/courses/join/", {"code": code}, format="json").json()
@@ -100,7 +93,7 @@ def test_a_teacher_removes_a_student_through_the_api():
 
 def test_a_student_cannot_add_a_unit_or_see_members_or_invites():
     teacher, student = UserFactory(), UserFactory()
-    api, other = _api(teacher), _api(student)
+    api, other = token_client(teacher), token_client(student)
     course_id = api.post("/api/courses/", {"title": "Biology"}, format="json").json()["id"]
     code = api.post(f"/api/courses/{course_id}/invites/", {}, format="json").json()["code"]
     other.post("/api/courses/join/", {"code": code}, format="json")
@@ -118,7 +111,7 @@ def test_a_student_cannot_add_a_unit_or_see_members_or_invites():
 
 
 def test_the_schema_documents_the_courses_routes():
-    api = _api(UserFactory())
+    api = token_client(UserFactory())
     schema = api.get("/api/schema/?format=json").json()
 
     for path in (
@@ -137,7 +130,7 @@ def test_the_schema_documents_the_courses_routes():
 
 def test_a_teacher_renames_the_course_and_sets_the_exam_date():
     teacher = UserFactory()
-    api = _api(teacher)
+    api = token_client(teacher)
     course_id = api.post("/api/courses/", {"title": "Biology"}, format="json").json()["id"]
 
     renamed = api.patch(f"/api/courses/{course_id}/", {"exam_date": "2027-01-20"}, format="json")
@@ -151,7 +144,7 @@ def test_a_teacher_renames_the_course_and_sets_the_exam_date():
 def test_only_the_owner_deletes_a_course_and_the_materials_stay():
     teacher = UserFactory()
     material = MaterialFactory(owner=teacher, status="ready")
-    api = _api(teacher)
+    api = token_client(teacher)
     course_id = api.post("/api/courses/", {"title": "Biology"}, format="json").json()["id"]
 
     assert api.delete(f"/api/courses/{course_id}/").status_code == 204

@@ -9,9 +9,7 @@ import pytest
 from django.apps import apps
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.services import course_create, course_join, invite_create, unit_create
 from materials.models import (
@@ -24,16 +22,11 @@ from materials.models import (
 )
 from materials.study.selectors import due_today, flashcard_due_list, new_cards_started_today
 from materials.study.services import flashcard_review, flashcard_update
+from tests.support.clients import token_client
 from tests.support.factories import UserFactory
 from tests.support.reviews import many_cards
 
 pytestmark = pytest.mark.django_db
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
-    return client
 
 
 @pytest.fixture
@@ -79,10 +72,12 @@ def test_a_teachers_edit_reaches_students_without_resetting_them(shared):
 def test_students_review_shared_cards_over_the_api_and_a_stranger_gets_404(shared):
     _, material, (anna, _) = shared
     card = material.flashcards.order_by("position").first()
-    answer = _api(anna).post(f"/api/flashcards/{card.pk}/review/", {"rating": 3}, format="json")
+    answer = token_client(anna).post(
+        f"/api/flashcards/{card.pk}/review/", {"rating": 3}, format="json"
+    )
     assert answer.status_code == 200
     assert CardState.objects.filter(user=anna, card=card).count() == 1
-    stranger = _api(UserFactory())
+    stranger = token_client(UserFactory())
     answer = stranger.post(f"/api/flashcards/{card.pk}/review/", {"rating": 3}, format="json")
     assert answer.status_code == 404
     assert not CardState.objects.exclude(user=anna).exists()
@@ -139,9 +134,9 @@ def test_a_student_asking_for_a_classmates_attempt_or_card_state_gets_404(shared
     card = material.flashcards.order_by("position").first()
     flashcard_review(card=card, rating=2, user=anna)
     attempt = QuizAttempt.objects.create(owner=anna, material=material, score=1, total=2)
-    assert _api(anna).get(f"/api/quiz/attempts/{attempt.pk}/").status_code == 200
+    assert token_client(anna).get(f"/api/quiz/attempts/{attempt.pk}/").status_code == 200
     for other in (boris, teacher):
-        assert _api(other).get(f"/api/quiz/attempts/{attempt.pk}/").status_code == 404
+        assert token_client(other).get(f"/api/quiz/attempts/{attempt.pk}/").status_code == 404
         web = Client()
         web.force_login(other)
         assert web.get(f"/materials/quiz/attempts/{attempt.pk}/").status_code == 404

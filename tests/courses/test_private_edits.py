@@ -14,9 +14,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.services import course_create, course_join, invite_create, member_remove, unit_create
 from materials.models import CardState, ContentReport, Flashcard, PrivateEdit, QuizQuestion
@@ -31,22 +29,11 @@ from materials.study.services import (
 )
 from materials.study.store import study_content_store
 from materials.study.types import StudyContent
+from tests.support.clients import signed_in, token_client
 from tests.support.factories import UserFactory
 from tests.support.reviews import many_cards
 
 pytestmark = pytest.mark.django_db
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
-    return client
-
-
-def _web(user, language: str = "en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 def _join(course, user):
@@ -68,7 +55,7 @@ def shared():
 
 
 def _listed(user, material) -> dict[int, dict]:
-    rows = _api(user).get(f"/api/materials/{material.pk}/flashcards/").json()["results"]
+    rows = token_client(user).get(f"/api/materials/{material.pk}/flashcards/").json()["results"]
     return {row["id"]: row for row in rows}
 
 
@@ -78,7 +65,9 @@ def _listed(user, material) -> dict[int, dict]:
 def test_a_hidden_card_leaves_the_students_queue_and_counts_only(shared):
     teacher, _, material, anna, boris, cards = shared
     assert due_today(owner=anna).total == 3
-    response = _web(anna).post(f"/materials/flashcards/{cards[0].pk}/private/", {"hidden": "1"})
+    response = signed_in(anna).post(
+        f"/materials/flashcards/{cards[0].pk}/private/", {"hidden": "1"}
+    )
     assert response.status_code == 302
 
     assert due_today(owner=anna).total == 2
@@ -89,13 +78,13 @@ def test_a_hidden_card_leaves_the_students_queue_and_counts_only(shared):
     assert not [row for row in _listed(boris, material).values() if row["hidden_for_me"]]
     assert (
         "data-hidden-for-me"
-        in _web(anna).get(f"/materials/{material.pk}/flashcards/").content.decode()
+        in signed_in(anna).get(f"/materials/{material.pk}/flashcards/").content.decode()
     )
     for user in (teacher, boris):
-        page = _web(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
+        page = signed_in(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
         assert "data-hidden-for-me" not in page
 
-    _web(anna).post(f"/materials/flashcards/{cards[0].pk}/private/", {"hidden": "0"})
+    signed_in(anna).post(f"/materials/flashcards/{cards[0].pk}/private/", {"hidden": "0"})
     assert due_today(owner=anna).total == 3
     assert not PrivateEdit.objects.exists()  # nothing private left, no row kept
 
@@ -119,9 +108,9 @@ def test_hiding_keeps_the_schedule_and_showing_again_brings_it_back(shared):
 
 def test_the_review_page_offers_hide_for_me_on_shared_cards_only(shared):
     teacher, _, material, anna, _, _ = shared
-    page = _web(anna).get(f"/materials/review/?material={material.pk}").content.decode()
+    page = signed_in(anna).get(f"/materials/review/?material={material.pk}").content.decode()
     assert "data-hide-for-me" in page
-    own = _web(teacher).get(f"/materials/review/?material={material.pk}").content.decode()
+    own = signed_in(teacher).get(f"/materials/review/?material={material.pk}").content.decode()
     assert "data-hide-for-me" not in own
 
 
@@ -132,7 +121,7 @@ def test_a_teachers_later_edit_reaches_the_sides_the_student_left_alone(shared):
     teacher, _, material, anna, boris, cards = shared
     flashcard_review(card=cards[0], rating=4, user=anna)
     before = CardState.objects.get(user=anna, card=cards[0])
-    _web(anna).post(
+    signed_in(anna).post(
         f"/materials/flashcards/{cards[0].pk}/private/",
         {"front": "Anna's own question", "back": ""},
     )
@@ -154,9 +143,9 @@ def test_a_teachers_later_edit_reaches_the_sides_the_student_left_alone(shared):
     theirs = _listed(boris, material)[cards[0].pk]
     assert (theirs["front"], theirs["private_text"]) == ("Teacher's fixed question", False)
     for user in (teacher, boris):
-        page = _web(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
+        page = signed_in(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
         assert "Anna's own question" not in page and "data-private-text" not in page
-    progress = _web(teacher).get(f"/courses/{_course_of(material).pk}/progress/")
+    progress = signed_in(teacher).get(f"/courses/{_course_of(material).pk}/progress/")
     assert "Anna's own question" not in progress.content.decode()
 
 
@@ -177,22 +166,22 @@ def test_regenerating_the_material_keeps_a_card_a_student_edited_privately(share
 def test_the_review_shows_the_students_wording_and_the_rating_answer_too(shared):
     _, _, material, anna, _, cards = shared
     private_edit_save(user=anna, card=cards[0], back="My answer")
-    page = _web(anna).get(f"/materials/review/?material={material.pk}").content.decode()
+    page = signed_in(anna).get(f"/materials/review/?material={material.pk}").content.decode()
     assert "My answer" in page
-    answer = _api(anna).post(f"/api/flashcards/{cards[0].pk}/review/", {"rating": 3})
+    answer = token_client(anna).post(f"/api/flashcards/{cards[0].pk}/review/", {"rating": 3})
     assert answer.status_code == 200
     assert (answer.json()["back"], answer.json()["private_text"]) == ("My answer", True)
 
 
 def test_the_private_edit_api_reads_changes_and_drops_the_students_edit(shared):
     _, _, material, anna, boris, cards = shared
-    api = _api(anna)
+    api = token_client(anna)
     url = f"/api/flashcards/{cards[1].pk}/private/"
     assert api.get(url).json() == {"hidden": False, "front": "", "back": ""}
     changed = api.patch(url, {"hidden": True, "back": "Mine"}, format="json")
     assert changed.status_code == 200
     assert changed.json() == {"hidden": True, "front": "", "back": "Mine"}
-    assert _api(boris).get(url).json() == {"hidden": False, "front": "", "back": ""}
+    assert token_client(boris).get(url).json() == {"hidden": False, "front": "", "back": ""}
     too_long = api.patch(url, {"front": "x" * 2001}, format="json")
     assert too_long.status_code == 400
     assert api.delete(url).status_code == 204
@@ -202,18 +191,22 @@ def test_the_private_edit_api_reads_changes_and_drops_the_students_edit(shared):
 def test_the_private_edit_is_404_for_own_cards_outsiders_and_removed_students(shared):
     teacher, course, material, anna, boris, cards = shared
     own = flashcard_create(owner=anna, material=material, front="Mine", back="Mine")
-    assert _api(anna).get(f"/api/flashcards/{own.pk}/private/").status_code == 404
-    assert _api(teacher).get(f"/api/flashcards/{cards[0].pk}/private/").status_code == 404
+    assert token_client(anna).get(f"/api/flashcards/{own.pk}/private/").status_code == 404
+    assert token_client(teacher).get(f"/api/flashcards/{cards[0].pk}/private/").status_code == 404
     assert (
-        _web(anna).post(f"/materials/flashcards/{own.pk}/private/", {"hidden": "1"}).status_code
+        signed_in(anna)
+        .post(f"/materials/flashcards/{own.pk}/private/", {"hidden": "1"})
+        .status_code
         == 404
     )
     member_remove(membership=course.memberships.get(user=boris), by=teacher)
     for user in (UserFactory(), boris):
         url = f"/api/flashcards/{cards[0].pk}/private/"
-        assert _api(user).get(url).status_code == 404
-        assert _api(user).patch(url, {"hidden": True}, format="json").status_code == 404
-        page = _web(user).post(f"/materials/flashcards/{cards[0].pk}/private/", {"hidden": "1"})
+        assert token_client(user).get(url).status_code == 404
+        assert token_client(user).patch(url, {"hidden": True}, format="json").status_code == 404
+        page = signed_in(user).post(
+            f"/materials/flashcards/{cards[0].pk}/private/", {"hidden": "1"}
+        )
         assert page.status_code == 404
     assert not PrivateEdit.objects.exists()
 
@@ -227,9 +220,11 @@ def test_a_student_of_another_course_gets_404_on_the_private_edit(shared):
     )
     _join(other, other_student)
     url = f"/api/flashcards/{cards[0].pk}/private/"
-    assert _api(other_student).get(url).status_code == 404
-    assert _api(other_student).delete(url).status_code == 404
-    page = _web(other_student).post(f"/materials/flashcards/{cards[0].pk}/private/", {"reset": "1"})
+    assert token_client(other_student).get(url).status_code == 404
+    assert token_client(other_student).delete(url).status_code == 404
+    page = signed_in(other_student).post(
+        f"/materials/flashcards/{cards[0].pk}/private/", {"reset": "1"}
+    )
     assert page.status_code == 404
 
 
@@ -247,7 +242,7 @@ def test_the_schema_documents_the_private_edit_and_the_course_reports():
 )
 def test_the_private_edit_buttons_speak_russian_and_english(shared, language, words):
     _, _, material, anna, _, _ = shared
-    page = _web(anna, language).get(f"/materials/{material.pk}/flashcards/").content.decode()
+    page = signed_in(anna, language).get(f"/materials/{material.pk}/flashcards/").content.decode()
     for word in words:
         assert word in page
 
@@ -257,39 +252,44 @@ def test_the_private_edit_buttons_speak_russian_and_english(shared, language, wo
 
 def test_a_students_report_of_a_shared_card_reaches_the_courses_teachers(shared):
     teacher, course, material, anna, _, cards = shared
-    response = _web(anna).post(
+    response = signed_in(anna).post(
         f"/materials/flashcards/{cards[0].pk}/report/", {"reason": "Wrong date"}
     )
     assert response.status_code == 302
-    api = _api(anna).post(f"/api/flashcards/{cards[1].pk}/report/", {"reason": "Typo"})
+    api = token_client(anna).post(f"/api/flashcards/{cards[1].pk}/report/", {"reason": "Typo"})
     assert api.status_code == 201
 
-    page = _web(teacher).get(f"/courses/{course.pk}/reports/").content.decode()
+    page = signed_in(teacher).get(f"/courses/{course.pk}/reports/").content.decode()
     assert "Wrong date" in page and "Typo" in page and "Question 0" in page
     assert anna.email not in page  # the reporter is not named
-    listed = _api(teacher).get(f"/api/courses/{course.pk}/reports/").json()
+    listed = token_client(teacher).get(f"/api/courses/{course.pk}/reports/").json()
     assert {(row["kind"], row["card"], row["reason"]) for row in listed} == {
         ("card", cards[0].pk, "Wrong date"),
         ("card", cards[1].pk, "Typo"),
     }
     assert (
         f"/courses/{course.pk}/reports/"
-        in _web(teacher).get(f"/courses/{course.pk}/").content.decode()
+        in signed_in(teacher).get(f"/courses/{course.pk}/").content.decode()
     )
 
 
 def test_a_students_report_of_the_shared_material_reaches_its_teachers(shared):
     teacher, course, material, anna, _, _ = shared
-    page = _web(anna).get(f"/materials/{material.pk}/").content.decode()
+    page = signed_in(anna).get(f"/materials/{material.pk}/").content.decode()
     assert f"/materials/{material.pk}/report/" in page
-    _web(anna).post(f"/materials/{material.pk}/report/", {"reason": "Page 3 is blank"})
-    _api(anna).post(f"/api/materials/{material.pk}/report/", {"reason": "Blurry"}, format="json")
-    rows = _api(teacher).get(f"/api/courses/{course.pk}/reports/").json()
+    signed_in(anna).post(f"/materials/{material.pk}/report/", {"reason": "Page 3 is blank"})
+    token_client(anna).post(
+        f"/api/materials/{material.pk}/report/", {"reason": "Blurry"}, format="json"
+    )
+    rows = token_client(teacher).get(f"/api/courses/{course.pk}/reports/").json()
     assert sorted((row["kind"], row["material"], row["reason"]) for row in rows) == [
         ("material", material.pk, "Blurry"),
         ("material", material.pk, "Page 3 is blank"),
     ]
-    assert "Page 3 is blank" in _web(teacher).get(f"/courses/{course.pk}/reports/").content.decode()
+    assert (
+        "Page 3 is blank"
+        in signed_in(teacher).get(f"/courses/{course.pk}/reports/").content.decode()
+    )
 
 
 def test_a_teacher_sees_question_reports_and_resolves_them(shared):
@@ -303,17 +303,17 @@ def test_a_teacher_sees_question_reports_and_resolves_them(shared):
         answer_index=0,
         generator="test",
     )
-    _api(anna).post(f"/api/quiz/questions/{question.pk}/report/", {"reason": "Two answers"})
+    token_client(anna).post(f"/api/quiz/questions/{question.pk}/report/", {"reason": "Two answers"})
     report = ContentReport.objects.get(question=question)
-    rows = _api(teacher).get(f"/api/courses/{course.pk}/reports/").json()
+    rows = token_client(teacher).get(f"/api/courses/{course.pk}/reports/").json()
     assert [(row["kind"], row["text"]) for row in rows] == [("question", "Which organelle?")]
 
-    resolved = _api(teacher).post(f"/api/courses/{course.pk}/reports/{report.pk}/resolve/")
+    resolved = token_client(teacher).post(f"/api/courses/{course.pk}/reports/{report.pk}/resolve/")
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
     report.refresh_from_db()
     assert report.status == ContentReport.Status.RESOLVED
     other = ContentReport.objects.create(reporter=anna, question=question, reason="Again")
-    page = _web(teacher).post(f"/courses/reports/{other.pk}/resolve/", {"course": course.pk})
+    page = signed_in(teacher).post(f"/courses/reports/{other.pk}/resolve/", {"course": course.pk})
     assert page.status_code == 302
     other.refresh_from_db()
     assert other.status == ContentReport.Status.RESOLVED
@@ -333,24 +333,26 @@ def test_reports_reach_only_the_courses_teachers_and_only_its_members_reports(sh
     content_report_create(reporter=anna, flashcard=cards[0], reason="QzxThisClass")
 
     reasons = [
-        row["reason"] for row in _api(teacher).get(f"/api/courses/{course.pk}/reports/").json()
+        row["reason"]
+        for row in token_client(teacher).get(f"/api/courses/{course.pk}/reports/").json()
     ]
     assert reasons == ["QzxThisClass"]
     others = [
-        row["reason"] for row in _api(teacher).get(f"/api/courses/{other.pk}/reports/").json()
+        row["reason"]
+        for row in token_client(teacher).get(f"/api/courses/{other.pk}/reports/").json()
     ]
     assert others == ["QzxOtherClass"]
     report = ContentReport.objects.get(reason="QzxThisClass")
     for user in (anna, boris, UserFactory(), stranger):
-        assert _web(user).get(f"/courses/{course.pk}/reports/").status_code == 404
-        assert _api(user).get(f"/api/courses/{course.pk}/reports/").status_code == 404
+        assert signed_in(user).get(f"/courses/{course.pk}/reports/").status_code == 404
+        assert token_client(user).get(f"/api/courses/{course.pk}/reports/").status_code == 404
         url = f"/api/courses/{course.pk}/reports/{report.pk}/resolve/"
-        assert _api(user).post(url).status_code == 404
-        assert _web(user).post(f"/courses/reports/{report.pk}/resolve/").status_code == 404
+        assert token_client(user).post(url).status_code == 404
+        assert signed_in(user).post(f"/courses/reports/{report.pk}/resolve/").status_code == 404
     # A report of the other class, asked for through this course: 404.
     foreign = ContentReport.objects.get(reason="QzxOtherClass")
     url = f"/api/courses/{course.pk}/reports/{foreign.pk}/resolve/"
-    assert _api(teacher).post(url).status_code == 404
+    assert token_client(teacher).post(url).status_code == 404
     report.refresh_from_db()
     assert report.status == ContentReport.Status.OPEN
 
@@ -358,8 +360,10 @@ def test_reports_reach_only_the_courses_teachers_and_only_its_members_reports(sh
 def test_an_outsider_cannot_report_a_courses_card(shared):
     _, _, _, _, _, cards = shared
     outsider = UserFactory()
-    assert _api(outsider).post(f"/api/flashcards/{cards[0].pk}/report/").status_code == 404
-    assert _web(outsider).post(f"/materials/flashcards/{cards[0].pk}/report/").status_code == 404
+    assert token_client(outsider).post(f"/api/flashcards/{cards[0].pk}/report/").status_code == 404
+    assert (
+        signed_in(outsider).post(f"/materials/flashcards/{cards[0].pk}/report/").status_code == 404
+    )
     assert not ContentReport.objects.exists()
 
 

@@ -14,9 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.progress import course_progress
 from courses.services import (
@@ -26,6 +24,7 @@ from courses.services import (
     unit_create,
 )
 from materials.study.services import flashcard_review
+from tests.support.clients import token_client
 from tests.support.factories import MaterialFactory, UserFactory
 from tests.support.progress import EASY, progress_course
 from tests.support.reviews import many_cards
@@ -42,12 +41,6 @@ def _client(user, language: str = "en") -> Client:
     client = Client()
     client.force_login(user)
     client.cookies["django_language"] = language
-    return client
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
     return client
 
 
@@ -115,7 +108,7 @@ def test_students_removed_students_and_outsiders_get_404(world):
     ]
     for user in (world.anna, world.carl, world.outsider):
         for path in paths:
-            client = _api(user) if path.startswith("/api/") else _client(user)
+            client = token_client(user) if path.startswith("/api/") else _client(user)
             assert client.get(path).status_code == 404, (user.email, path)
 
 
@@ -151,7 +144,7 @@ def test_the_csv_opens_in_a_spreadsheet_with_a_row_per_unit_and_student(world):
 
 
 def test_the_api_answers_the_units_figures(world):
-    response = _api(world.co_teacher).get(f"/api/courses/{world.course.pk}/progress/")
+    response = token_client(world.co_teacher).get(f"/api/courses/{world.course.pk}/progress/")
 
     assert response.status_code == 200
     body = response.json()
@@ -171,7 +164,7 @@ def test_the_api_answers_the_units_figures(world):
 
 
 def test_the_schema_documents_the_progress_route():
-    schema = _api(UserFactory()).get("/api/schema/?format=json").json()
+    schema = token_client(UserFactory()).get("/api/schema/?format=json").json()
     operation = schema["paths"]["/api/courses/{id}/progress/"]["get"]
     ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/CourseProgress")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.progress import course_progress
 from courses.services import (
@@ -34,22 +32,11 @@ from materials.study.services import (
 )
 from materials.study.store import study_content_store
 from materials.study.types import StudyContent
+from tests.support.clients import signed_in, token_client
 from tests.support.factories import UserFactory
 from tests.support.reviews import many_cards
 
 pytestmark = pytest.mark.django_db
-
-
-def _web(user, language: str = "en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
-    return client
 
 
 @pytest.fixture
@@ -95,7 +82,7 @@ def test_the_owners_edit_reaches_every_student_without_resetting_schedules(world
     flashcard_review(card=card, rating=3, user=anna)
     before = CardState.objects.get(user=anna, card=card)
 
-    response = _web(world["teacher"]).post(
+    response = signed_in(world["teacher"]).post(
         f"/materials/questions/{q.pk}/edit/",
         _form("Which molecule stores energy?", ["DNA", "ATP", "", "Glucose"], 1, "Fixed."),
     )
@@ -110,9 +97,9 @@ def test_the_owners_edit_reaches_every_student_without_resetting_schedules(world
     )
     assert q.edited_at is not None
     for student in ("anna", "boris"):
-        page = _web(world[student]).get(f"/materials/{material.pk}/quiz/").content.decode()
+        page = signed_in(world[student]).get(f"/materials/{material.pk}/quiz/").content.decode()
         assert "Which molecule stores energy?" in page and "Glucose" in page
-        quiz = _api(world[student]).get(f"/api/materials/{material.pk}/quiz/").json()
+        quiz = token_client(world[student]).get(f"/api/materials/{material.pk}/quiz/").json()
         assert quiz["questions"][0]["choices"] == ["DNA", "ATP", "Glucose"]
     after = CardState.objects.get(user=anna, card=card)
     assert (after.due, after.stability, after.state) == (before.due, before.stability, before.state)
@@ -133,7 +120,9 @@ def test_the_owners_edit_reaches_every_student_without_resetting_schedules(world
 )
 def test_a_bad_edit_is_refused_and_says_why(world, language, form, message):
     q = world["q"]
-    response = _web(world["teacher"], language).post(f"/materials/questions/{q.pk}/edit/", form)
+    response = signed_in(world["teacher"], language).post(
+        f"/materials/questions/{q.pk}/edit/", form
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     q.refresh_from_db()
@@ -150,21 +139,25 @@ def test_a_bad_edit_is_refused_and_says_why(world, language, form, message):
 )
 def test_the_editor_and_the_quizs_edit_link_speak_both_languages(world, language, words):
     q, material = world["q"], world["material"]
-    page = _web(world["teacher"], language).get(f"/materials/questions/{q.pk}/edit/")
+    page = signed_in(world["teacher"], language).get(f"/materials/questions/{q.pk}/edit/")
     assert page.status_code == 200
     text = page.content.decode()
     assert all(word in text for word in words), [w for w in words if w not in text]
     assert "ATP is the cell&#x27;s currency." in text
-    quiz = _web(world["teacher"], language).get(f"/materials/{material.pk}/quiz/").content.decode()
+    quiz = (
+        signed_in(world["teacher"], language)
+        .get(f"/materials/{material.pk}/quiz/")
+        .content.decode()
+    )
     assert "data-question-edit" in quiz
-    student_quiz = _web(world["anna"], language).get(f"/materials/{material.pk}/quiz/")
+    student_quiz = signed_in(world["anna"], language).get(f"/materials/{material.pk}/quiz/")
     assert "data-question-edit" not in student_quiz.content.decode()
 
 
 @pytest.mark.parametrize("who", ["anna", "coteacher", "removed", "outsider"])
 def test_nobody_but_the_owner_edits_or_hides_a_question(world, who):
     q = world["q"]
-    web, api = _web(world[who]), _api(world[who])
+    web, api = signed_in(world[who]), token_client(world[who])
     assert web.get(f"/materials/questions/{q.pk}/edit/").status_code == 404
     edit = _form("Hacked", ["A", "B"], 0)
     assert web.post(f"/materials/questions/{q.pk}/edit/", edit).status_code == 404
@@ -178,7 +171,7 @@ def test_nobody_but_the_owner_edits_or_hides_a_question(world, who):
 
 def test_a_hidden_question_leaves_every_quiz_and_the_moodle_exports(world):
     q, material, course, teacher = world["q"], world["material"], world["course"], world["teacher"]
-    owner = _web(teacher)
+    owner = signed_in(teacher)
     assert owner.post(f"/materials/questions/{q.pk}/hide/").status_code == 302
     q.refresh_from_db()
     assert q.is_suspended
@@ -186,28 +179,30 @@ def test_a_hidden_question_leaves_every_quiz_and_the_moodle_exports(world):
     for student in ("anna", "boris"):
         assert (
             "What stores energy?"
-            not in _web(world[student]).get(f"/materials/{material.pk}/quiz/").content.decode()
+            not in signed_in(world[student]).get(f"/materials/{material.pk}/quiz/").content.decode()
         )
-        quiz = _api(world[student]).get(f"/api/materials/{material.pk}/quiz/").json()
+        quiz = token_client(world[student]).get(f"/api/materials/{material.pk}/quiz/").json()
         assert quiz["questions"] == []
     for fmt in ("moodle-xml", "gift"):
         body = owner.get(f"/courses/{course.pk}/export/{fmt}/").content.decode()
         assert "What stores energy?" not in body
     # The owner finds it under "Hidden from the quiz" and shows it again.
-    quiz_page = _web(teacher, "ru").get(f"/materials/{material.pk}/quiz/").content.decode()
+    quiz_page = signed_in(teacher, "ru").get(f"/materials/{material.pk}/quiz/").content.decode()
     assert "Скрыто из теста" in quiz_page and "What stores energy?" in quiz_page
-    response = _api(teacher).patch(f"/api/quiz/questions/{q.pk}/", {"hidden": False}, "json")
+    response = token_client(teacher).patch(
+        f"/api/quiz/questions/{q.pk}/", {"hidden": False}, "json"
+    )
     assert response.status_code == 200 and response.json()["hidden"] is False
     assert "What stores energy?" in owner.get(f"/courses/{course.pk}/export/gift/").content.decode()
     assert (
         "What stores energy?"
-        in _web(world["anna"]).get(f"/materials/{material.pk}/quiz/").content.decode()
+        in signed_in(world["anna"]).get(f"/materials/{material.pk}/quiz/").content.decode()
     )
 
 
 def test_the_api_edits_with_the_same_rules_and_is_in_the_schema(world):
     q, teacher = world["q"], world["teacher"]
-    api = _api(teacher)
+    api = token_client(teacher)
     url = f"/api/quiz/questions/{q.pk}/"
     assert api.get(url).json()["answer_index"] == 0
 
@@ -252,7 +247,7 @@ def test_earlier_attempts_and_the_lure_stay_as_the_students_saw_them(world):
         1,
         False,
     )
-    page = _web(anna).get(f"/materials/quiz/attempts/{attempt.pk}/").content.decode()
+    page = signed_in(anna).get(f"/materials/quiz/attempts/{attempt.pk}/").content.decode()
     assert "What stores energy?" in page and "DNA" in page
     assert QuizAttempt.objects.filter(owner=anna).get().score == 0
 
@@ -261,7 +256,7 @@ def test_earlier_attempts_and_the_lure_stay_as_the_students_saw_them(world):
     # Both wrong picks were "DNA": read by index into the new choices, Anna's
     # would have turned into "ATP", the correct answer.
     assert (missed.wrong_choice, missed.wrong_choice_count, missed.wrong) == ("DNA", 2, 2)
-    progress = _web(world["teacher"]).get(f"/courses/{course.pk}/progress/").content.decode()
+    progress = signed_in(world["teacher"]).get(f"/courses/{course.pk}/progress/").content.decode()
     assert "DNA" in progress
 
 
@@ -269,22 +264,22 @@ def test_a_reported_question_is_fixed_from_the_course_reports(world):
     q, course = world["q"], world["course"]
     content_report_create(reporter=world["anna"], question=q, reason="Two answers fit")
     for language, label in (("en", "Fix the question"), ("ru", "Исправить вопрос")):
-        page = _web(world["teacher"], language).get(f"/courses/{course.pk}/reports/")
+        page = signed_in(world["teacher"], language).get(f"/courses/{course.pk}/reports/")
         text = page.content.decode()
         assert label in text and f"/materials/questions/{q.pk}/edit/" in text
     # A co-teacher sees the report, but the fix is the owner's, as with cards.
-    coteacher = _web(world["coteacher"]).get(f"/courses/{course.pk}/reports/").content.decode()
+    coteacher = signed_in(world["coteacher"]).get(f"/courses/{course.pk}/reports/").content.decode()
     assert "Two answers fit" in coteacher and "data-fix-question" not in coteacher
 
     reports = f"/courses/{course.pk}/reports/"
-    response = _web(world["teacher"]).post(
+    response = signed_in(world["teacher"]).post(
         f"/materials/questions/{q.pk}/edit/",
         {**_form("Which one stores energy?", ["ATP", "DNA"], 0), "next": reports},
     )
     assert response.status_code == 302 and response["Location"] == reports
     assert (
         "Which one stores energy?"
-        in _web(world["anna"]).get(f"/materials/{world['material'].pk}/quiz/").content.decode()
+        in signed_in(world["anna"]).get(f"/materials/{world['material'].pk}/quiz/").content.decode()
     )
 
 

@@ -16,13 +16,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.test import Client
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.services import course_create, course_join, invite_create, member_remove, unit_create
 from materials.study.services import flashcard_create, flashcard_update, private_edit_save
+from tests.support.clients import signed_in, token_client
 from tests.support.factories import UserFactory
 from tests.support.reviews import many_cards
 
@@ -32,18 +30,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_export_rate(settings) -> None:
     settings.EXPORT_PER_MINUTE = 0
-
-
-def _web(user, language: str = "en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
-    return client
 
 
 @pytest.fixture
@@ -93,7 +79,7 @@ BORIS_SEES = ["Question 0", "Question 1", "Question 4"]
 def test_a_student_downloads_the_cards_as_they_study_them(world, via, tmp_path):
     material = world["material"]
     for who, expected in (("anna", ANNA_SEES), ("boris", BORIS_SEES)):
-        client = _web(world[who]) if via == "page" else _api(world[who])
+        client = signed_in(world[who]) if via == "page" else token_client(world[who])
         prefix = "/materials" if via == "page" else "/api/materials"
         as_csv = client.get(f"{prefix}/{material.pk}/export/csv/")
         assert as_csv.status_code == 200, who
@@ -106,7 +92,7 @@ def test_a_student_downloads_the_cards_as_they_study_them(world, via, tmp_path):
 
 
 def test_the_owners_download_is_unchanged(world):
-    body = _web(world["teacher"]).get(f"/materials/{world['material'].pk}/export/csv/").content
+    body = signed_in(world["teacher"]).get(f"/materials/{world['material'].pk}/export/csv/").content
     # The owner's own cards as they are, suspended ones too; no student's wording.
     assert sorted(_csv_fronts(body)) == ["Question 0", "Question 1", "Question 2", "Question 4"]
 
@@ -115,15 +101,17 @@ def test_the_owners_download_is_unchanged(world):
 def test_outsiders_and_removed_students_get_404(world, who):
     pk = world["material"].pk
     for fmt in ("csv", "anki", "markdown"):
-        assert _web(world[who]).get(f"/materials/{pk}/export/{fmt}/").status_code == 404
-        assert _api(world[who]).get(f"/api/materials/{pk}/export/{fmt}/").status_code == 404
+        assert signed_in(world[who]).get(f"/materials/{pk}/export/{fmt}/").status_code == 404
+        assert token_client(world[who]).get(f"/api/materials/{pk}/export/{fmt}/").status_code == 404
 
 
 def test_the_notes_markdown_stays_the_owners(world):
     pk = world["material"].pk
-    assert _web(world["anna"]).get(f"/materials/{pk}/export/markdown/").status_code == 404
-    assert _api(world["anna"]).get(f"/api/materials/{pk}/export/markdown/").status_code == 404
-    assert _web(world["teacher"]).get(f"/materials/{pk}/export/markdown/").status_code == 200
+    assert signed_in(world["anna"]).get(f"/materials/{pk}/export/markdown/").status_code == 404
+    assert (
+        token_client(world["anna"]).get(f"/api/materials/{pk}/export/markdown/").status_code == 404
+    )
+    assert signed_in(world["teacher"]).get(f"/materials/{pk}/export/markdown/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -135,6 +123,6 @@ def test_the_notes_markdown_stays_the_owners(world):
 )
 def test_the_flashcards_page_offers_the_download_in_both_languages(world, language, words):
     pk = world["material"].pk
-    page = _web(world["anna"], language).get(f"/materials/{pk}/flashcards/").content.decode()
+    page = signed_in(world["anna"], language).get(f"/materials/{pk}/flashcards/").content.decode()
     assert all(word in page for word in words), [w for w in words if w not in page]
     assert f"/materials/{pk}/export/csv/" in page and f"/materials/{pk}/export/anki/" in page

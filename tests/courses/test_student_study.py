@@ -10,16 +10,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from courses.models import CourseMaterial
 from courses.services import course_create, course_join, invite_create, unit_create
 from materials.models import CardState, Flashcard, NoteSection, QuizQuestion, StudySet
 from materials.study.selectors import mistake_list
 from materials.study.services import flashcard_review
+from tests.support.clients import signed_in, token_client
 from tests.support.factories import UserFactory
 from tests.support.reviews import many_cards
 
@@ -32,18 +30,6 @@ ALGEBRA = [
     "The function eigen computes eigenvalues and eigenvectors. Symmetric matrices have real "
     "eigenvalues.",
 ]
-
-
-def _api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
-    return client
-
-
-def _web(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _join(course, user) -> None:
@@ -97,7 +83,7 @@ def _outsiders_material():
 
 def test_a_student_opens_summary_notes_flashcards_and_quiz_pages_read_only(shared):
     _, material, anna, _ = shared
-    web = _web(anna)
+    web = signed_in(anna)
     for suffix in ("", "notes/", "flashcards/", "quiz/"):
         page = web.get(f"/materials/{material.pk}/{suffix}")
         body = page.content.decode()
@@ -115,7 +101,7 @@ def test_a_student_opens_summary_notes_flashcards_and_quiz_pages_read_only(share
 
 def test_a_student_reads_summary_notes_flashcards_and_quiz_over_the_api(shared):
     teacher, material, anna, _ = shared
-    api = _api(anna)
+    api = token_client(anna)
     base = f"/api/materials/{material.pk}"
 
     assert api.get(f"{base}/summary/").json()["text"] == "Cells make up life."
@@ -131,7 +117,7 @@ def test_a_student_reads_summary_notes_flashcards_and_quiz_over_the_api(shared):
     )
     assert attempt.status_code == 201 and attempt.json()["score"] == 2
     assert api.get(f"{base}/quiz/attempts/").json()["count"] == 1
-    assert _api(teacher).get(f"{base}/quiz/attempts/").json()["count"] == 0
+    assert token_client(teacher).get(f"{base}/quiz/attempts/").json()["count"] == 0
 
     # Editing stays the owner's.
     card = material.flashcards.first()
@@ -147,7 +133,7 @@ def test_a_student_reads_summary_notes_flashcards_and_quiz_over_the_api(shared):
 
 def test_an_outsider_gets_404_on_every_study_read(shared):
     _, material, _, _ = shared
-    api, web = _api(UserFactory()), _web(UserFactory())
+    api, web = token_client(UserFactory()), signed_in(UserFactory())
     for suffix in ("summary/", "notes/", "flashcards/", "quiz/", "quiz/attempts/"):
         assert api.get(f"/api/materials/{material.pk}/{suffix}").status_code == 404, suffix
     for suffix in ("", "notes/", "flashcards/", "quiz/"):
@@ -165,25 +151,25 @@ def test_the_filtered_review_shows_the_course_cards_on_the_students_own_schedule
     first.refresh_from_db()
     assert first.due > timezone.now() + timedelta(hours=12)
 
-    page = _web(anna).get(f"/materials/review/?material={material.pk}")
+    page = signed_in(anna).get(f"/materials/review/?material={material.pk}")
     assert page.status_code == 200
     assert page.context["card"].material_id == material.pk
     assert page.context["due_count"] == 3
 
-    due = _api(anna).get("/api/flashcards/due/", {"material": material.pk}).json()
+    due = token_client(anna).get("/api/flashcards/due/", {"material": material.pk}).json()
     assert due["count"] == 3
     mine = next(c for c in due["results"] if c["id"] == first.pk)
     assert mine["is_new"] is True
     assert mine["due"] < first.due.isoformat().replace("+00:00", "Z")
     # The teacher's own queue no longer has that card today.
-    teachers = _api(teacher).get("/api/flashcards/due/", {"material": material.pk}).json()
+    teachers = token_client(teacher).get("/api/flashcards/due/", {"material": material.pk}).json()
     assert first.pk not in [c["id"] for c in teachers["results"]]
 
 
 def test_a_students_review_of_a_shared_card_moves_only_their_schedule_on_the_page(shared):
     teacher, material, anna, _ = shared
     card = material.flashcards.order_by("position").first()
-    web = _web(anna)
+    web = signed_in(anna)
     web.post(f"/materials/flashcards/{card.pk}/review/", {"rating": 3, "material": material.pk})
     state = CardState.objects.get(user=anna, card=card)
     card.refresh_from_db()
@@ -195,8 +181,8 @@ def test_a_students_review_of_a_shared_card_moves_only_their_schedule_on_the_pag
 def test_the_filtered_review_of_a_course_the_user_is_not_in_is_404(shared):
     _, _, anna, _ = shared
     elsewhere = _outsiders_material()
-    assert _web(anna).get(f"/materials/review/?material={elsewhere.pk}").status_code == 404
-    api = _api(anna)
+    assert signed_in(anna).get(f"/materials/review/?material={elsewhere.pk}").status_code == 404
+    api = token_client(anna)
     assert api.get("/api/flashcards/due/", {"material": elsewhere.pk}).status_code == 404
     assert api.get("/api/flashcards/due/", {"material": "x"}).status_code == 404
 
@@ -210,7 +196,7 @@ def test_a_students_quiz_mistake_comes_back_for_them_alone(shared):
     drawn = material.flashcards.get(back="Answer 0")
     cards_before = Flashcard.objects.filter(owner=teacher).count()
 
-    response = _web(anna).post(
+    response = signed_in(anna).post(
         f"/materials/{material.pk}/quiz/", {f"q{q.pk}": "1" for q in questions}
     )
     assert response.status_code == 302
@@ -232,27 +218,27 @@ def test_a_students_quiz_mistake_comes_back_for_them_alone(shared):
     assert {c.pk for c in mistake_list(owner=anna)} == {drawn.pk, private.pk}
     assert not mistake_list(owner=teacher).exists() and not mistake_list(owner=boris).exists()
     assert not CardState.objects.filter(user__in=[teacher, boris], mistake_at__isnull=False)
-    dashboard = _web(anna).get("/").content.decode()
+    dashboard = signed_in(anna).get("/").content.decode()
     assert "2 cards come back" in dashboard
 
     for user in (teacher, boris):
-        api = _api(user)
+        api = token_client(user)
         listed = api.get(f"/api/materials/{material.pk}/flashcards/").json()["results"]
         assert private.pk not in [c["id"] for c in listed]
         assert not [c for c in listed if c["from_mistake"]]
         assert api.get(f"/api/flashcards/{private.pk}/").status_code == 404
-        page = _web(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
+        page = signed_in(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
         assert "The membrane" not in page and "From your mistakes" not in page
 
     # Tomorrow both come back in the student's queue, tagged as mistakes.
-    mine = _api(anna).get(f"/api/materials/{material.pk}/flashcards/").json()["results"]
+    mine = token_client(anna).get(f"/api/materials/{material.pk}/flashcards/").json()["results"]
     assert {c["id"] for c in mine if c["from_mistake"]} == {drawn.pk, private.pk}
 
 
 def test_the_owners_mistake_never_touches_a_students_private_card(shared):
     teacher, material, anna, _ = shared
     question = material.quiz_questions.get(position=1)
-    _api(anna).post(
+    token_client(anna).post(
         f"/api/materials/{material.pk}/quiz/attempts/",
         {"answers": {str(question.pk): 1}},
         format="json",
@@ -260,7 +246,7 @@ def test_the_owners_mistake_never_touches_a_students_private_card(shared):
     private = Flashcard.objects.get(owner=anna)
     before = private.mistake_at
 
-    attempt = _api(teacher).post(
+    attempt = token_client(teacher).post(
         f"/api/materials/{material.pk}/quiz/attempts/",
         {"answers": {str(question.pk): 1}},
         format="json",
@@ -274,10 +260,10 @@ def test_the_owners_mistake_never_touches_a_students_private_card(shared):
 def test_a_student_turns_a_shared_question_into_their_own_card(shared):
     teacher, material, anna, boris = shared
     question = material.quiz_questions.get(position=1)
-    made = _api(anna).post(f"/api/quiz/questions/{question.pk}/flashcard/")
+    made = token_client(anna).post(f"/api/quiz/questions/{question.pk}/flashcard/")
     assert made.status_code == 201
     assert Flashcard.objects.get(pk=made.json()["id"]).owner_id == anna.pk
-    stranger = _api(UserFactory()).post(f"/api/quiz/questions/{question.pk}/flashcard/")
+    stranger = token_client(UserFactory()).post(f"/api/quiz/questions/{question.pk}/flashcard/")
     assert stranger.status_code == 404
 
 
@@ -291,7 +277,7 @@ def test_a_students_tutor_citations_open_the_reader_and_a_miss_is_theirs(indexed
     CourseMaterial.objects.create(unit=unit_create(course=course, title="M"), material=material)
     student = UserFactory()
     _join(course, student)
-    api, web = _api(student), _web(student)
+    api, web = token_client(student), signed_in(student)
 
     conversation = api.post("/api/tutor/conversations/", {"material": material.pk}, format="json")
     pk = conversation.json()["id"]
@@ -308,7 +294,7 @@ def test_a_students_tutor_citations_open_the_reader_and_a_miss_is_theirs(indexed
     for link in links:
         reader = web.get(link.replace("&amp;", "&"))
         assert reader.status_code == 200
-    assert _web(UserFactory()).get(links[0].replace("&amp;", "&")).status_code == 404
+    assert signed_in(UserFactory()).get(links[0].replace("&amp;", "&")).status_code == 404
 
     missed = api.post(f"/api/tutor/conversations/{pk}/messages/{answer['id']}/missed/")
     assert missed.status_code == 201
@@ -326,14 +312,14 @@ def test_the_due_api_gives_the_students_exam_plans_and_the_schema_documents_them
     course.exam_date = timezone.localdate() + timedelta(days=13)
     course.save(update_fields=["exam_date"])
 
-    due = _api(anna).get("/api/flashcards/due/").json()
+    due = token_client(anna).get("/api/flashcards/due/").json()
     (plan,) = due["exams"]
     assert plan["course"] == course.pk and plan["title"] == "Biology"
     assert (plan["days_left"], plan["unlearned"], plan["share"]) == (13, 3, 1)
     assert plan["in_final_window"] is False
-    assert _api(UserFactory()).get("/api/flashcards/due/").json()["exams"] == []
+    assert token_client(UserFactory()).get("/api/flashcards/due/").json()["exams"] == []
 
-    schema = _api(anna).get("/api/schema/", {"format": "json"}).json()
+    schema = token_client(anna).get("/api/schema/", {"format": "json"}).json()
     due_schema = schema["components"]["schemas"]["Due"]["properties"]
     assert due_schema["exams"]["items"]["$ref"].endswith("/ExamPlan")
     assert "days_left" in schema["components"]["schemas"]["ExamPlan"]["properties"]
@@ -342,14 +328,14 @@ def test_the_due_api_gives_the_students_exam_plans_and_the_schema_documents_them
 def test_a_student_reports_a_shared_question_from_their_attempt(shared):
     _, material, anna, _ = shared
     question = material.quiz_questions.get(position=0)
-    web = _web(anna)
+    web = signed_in(anna)
     web.post(f"/materials/{material.pk}/quiz/", {f"q{question.pk}": "1"})
     attempt = web.get(f"/materials/quiz/attempts/{anna.quiz_attempts.get().pk}/")
     assert f"/materials/questions/{question.pk}/report/" in attempt.content.decode()
     reported = web.post(f"/materials/questions/{question.pk}/report/", {"reason": "Two answers"})
     assert reported.status_code == 302
     assert question.reports.get().reporter_id == anna.pk
-    outsider = _api(UserFactory())
+    outsider = token_client(UserFactory())
     assert outsider.post(f"/api/quiz/questions/{question.pk}/report/").status_code == 404
 
 
@@ -360,7 +346,7 @@ def test_search_and_the_tutor_cover_the_students_uploads_and_their_courses(index
     course = course_create(owner=teacher, title="Maths")
     CourseMaterial.objects.create(unit=unit_create(course=course, title="M"), material=shared)
     _join(course, student)
-    api = _api(student)
+    api = token_client(student)
 
     def found(q: str) -> set[int]:
         return {r["material"] for r in api.get("/api/search/", {"q": q}).json()["results"]}
@@ -376,27 +362,27 @@ def test_search_and_the_tutor_cover_the_students_uploads_and_their_courses(index
     ).json()
     assert answer["citations"][0]["material"] == shared.pk
     # The teacher's search never reaches the student's upload.
-    teachers = _api(teacher).get("/api/search/", {"q": "chloroplasts light energy"}).json()
+    teachers = token_client(teacher).get("/api/search/", {"q": "chloroplasts light energy"}).json()
     assert own.pk not in {r["material"] for r in teachers["results"]}
 
 
 def test_a_students_own_card_and_conversation_stay_theirs(shared):
     teacher, material, anna, boris = shared
     question = material.quiz_questions.get(position=1)
-    api = _api(anna)
+    api = token_client(anna)
     card_id = api.post(f"/api/quiz/questions/{question.pk}/flashcard/").json()["id"]
     edited = api.patch(f"/api/flashcards/{card_id}/", {"back": "The cell membrane"})
     assert edited.status_code == 200 and edited.json()["back"] == "The cell membrane"
-    page = _web(anna).get(f"/materials/{material.pk}/flashcards/").content.decode()
+    page = signed_in(anna).get(f"/materials/{material.pk}/flashcards/").content.decode()
     assert "The cell membrane" in page and f"/flashcards/{card_id}/edit/" in page
     conversation = api.post("/api/tutor/conversations/", {"material": material.pk}, format="json")
     pk = conversation.json()["id"]
 
     for user in (teacher, boris):
-        other = _api(user)
+        other = token_client(user)
         assert other.get(f"/api/flashcards/{card_id}/").status_code == 404
         assert other.patch(f"/api/flashcards/{card_id}/", {"back": "x"}).status_code == 404
         assert other.get(f"/api/tutor/conversations/{pk}/").status_code == 404
-        assert _web(user).get(f"/tutor/{pk}/").status_code == 404
-        page = _web(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
+        assert signed_in(user).get(f"/tutor/{pk}/").status_code == 404
+        page = signed_in(user).get(f"/materials/{material.pk}/flashcards/").content.decode()
         assert "The cell membrane" not in page
