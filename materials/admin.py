@@ -188,10 +188,19 @@ class QuizQuestionAdmin(HideActionsMixin, admin.ModelAdmin):
         "is_hidden",
         "is_retired",
     )
-    list_filter = ("is_hidden", ReportedFilter, "is_retired", "source_changed", "generator")
+    list_filter = (
+        "is_hidden",
+        ReportedFilter,
+        "is_suspended",
+        "is_retired",
+        "source_changed",
+        "generator",
+    )
     search_fields = ("question", "explanation", "material__title", "owner__email")
     raw_id_fields = ("material", "owner")
     list_select_related = ("material", "owner")
+    # Set by the owner's editor: a regeneration keeps an edited question.
+    readonly_fields = ("edited_at",)
 
 
 @admin.register(QuizAttempt)

@@ -97,3 +97,27 @@ def test_hiding_the_target_of_a_material_report_resolves_it(staff, user, logged_
     material.refresh_from_db()
     report.refresh_from_db()
     assert material.is_hidden and report.status == ContentReport.Status.RESOLVED
+
+
+def test_moderators_see_which_questions_their_owner_hid_or_edited(staff, user):
+    from materials.models import QuizQuestion
+
+    material = MaterialFactory(owner=user, title="Cells", status="ready")
+    kept, hidden = (
+        QuizQuestion.objects.create(
+            owner=user,
+            material=material,
+            question=text,
+            choices=["a", "b"],
+            answer_index=0,
+            position=position,
+        )
+        for position, text in enumerate(["Kept question", "Hidden question"])
+    )
+    hidden.is_suspended, hidden.edited_at = True, timezone.now()
+    hidden.save()
+    page = staff.get(CHANGELIST.format("quizquestion") + "?is_suspended__exact=1").content.decode()
+    assert "Hidden question" in page and "Kept question" not in page
+    assert "By hidden from the quiz" in page  # offered as a filter, not only by URL
+    change = staff.get(CHANGELIST.format("quizquestion") + f"{hidden.pk}/change/").content.decode()
+    assert 'name="edited_at' not in change and "field-edited_at" in change
