@@ -125,7 +125,7 @@ EVAL_SCANS ?= russ,eskd
 EVAL_LEGACY ?= texlive-ru,eskd
 EVAL_SLIDES ?= packaging-guide.ru,R-admin
 EVAL_HANDOUTS ?= debian-faq.ru,R-intro
-eval: install-bench ## search and tutor quality on the eval questions (about 25 minutes)
+eval: install-bench ## search and tutor quality on the eval questions (7 to 12 minutes on 2 cores)
 	$(PY) -m bench.eval --scan "$(EVAL_SCANS)" --legacy "$(EVAL_LEGACY)" \
 		--slides "$(EVAL_SLIDES)" --handouts "$(EVAL_HANDOUTS)"
 
